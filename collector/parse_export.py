@@ -1,0 +1,207 @@
+"""API-style HA exports (JSON array, NDJSON, CSV): records in, normalised rows out.
+
+Two shapes are accepted (docs/formats.md shows both):
+- hawatch's export record: `time`, `serial`, `event` (a kind name, a SonicOS message id or
+  text), optional `pair`, `role`, `state`, `peer_serial`, `connections`, `vpn_sas`,
+  `stateful_sync`, `model`, `firmware`, `ha_mode`, `detail`. No `event` but `connections`
+  makes a session-count sample; no `event` and no `connections` but a state, sync state,
+  model or firmware makes a status sample.
+- a SonicOS REST API poll, as a poller saves it: the keys of
+  `GET /api/sonicos/reporting/high-availability` (`status`, `primary_state`,
+  `secondary_state`, `active_up_time`) and/or of the system status report (`serial_number`,
+  `model`, `firmware_version`, `current_connections`, which SonicOS 7.3 returns as a string
+  such as "Current: 6374"), plus `polled_at` or `system_time` for the time.
+
+`normalise` is pure: a record in, rows or a reject reason out. Times without an offset are
+the unit's local time and are converted in SQL with the unit's time zone, as for syslog.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.sonicos_catalog import BY_ID, message_for_text
+from store.kinds import HA_MODES, KIND_NAMES
+
+_SYNC_WORDS = {
+    "enabled": "enabled", "on": "enabled", "true": "enabled", "yes": "synced",
+    "disabled": "disabled", "off": "disabled", "false": "disabled", "no": "not_synced",
+    "synced": "synced", "synchronized": "synced", "in_sync": "synced",
+    "not_synced": "not_synced", "unsynced": "not_synced", "not_synchronized": "not_synced",
+    "syncing": "not_synced",
+}
+_ROLE_WORDS = {"primary": "primary", "secondary": "secondary", "backup": "secondary"}
+_STATE_WORDS = {"active": "active", "standby": "standby", "idle": "standby",
+                "election": "election", "sync": "sync", "error": "error", "reboot": "reboot",
+                "none": "none", "disabled": "none"}
+_CURRENT = re.compile(r"(\d+)")
+_EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
+_API_STATUS = re.compile(r"^(primary|secondary|backup)\s+(active|standby|idle)", re.I)
+
+
+@dataclass
+class Row:
+    """One normalised record: an event, a session sample or a status sample."""
+
+    type: str  # event | sample | status
+    serial: str
+    time: datetime  # naive: the unit's local time unless is_utc
+    is_utc: bool
+    subject: str | None = None  # primary | secondary: whose state (API rows name it)
+    kind: str | None = None
+    state_to: str | None = None
+    trigger: str | None = None
+    detail: str | None = None
+    message_id: int | None = None
+    pair: str | None = None
+    peer_serial: str | None = None
+    connections: int | None = None
+    vpn_sas: int | None = None
+    stateful_sync: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    ha_mode: str | None = None
+    by_subject: bool = False  # serial is the reporting box; the unit is the subject's
+
+
+class Reject(ValueError):
+    """A record that cannot be used; the message is the quarantine reason."""
+
+
+def _text(record: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = record.get(key)
+        if value is not None and str(value).strip() != "":
+            return str(value).strip()
+    return None
+
+
+def parse_time(value: str) -> tuple[datetime, bool]:
+    """ISO 8601 (with or without offset), `YYYY-MM-DD HH:MM:SS[ UTC]` or epoch seconds."""
+    text = value.strip()
+    if _EPOCH.match(text):
+        return datetime.fromtimestamp(float(text), UTC).replace(tzinfo=None), True
+    is_utc = text.endswith((" UTC", "Z"))
+    text = text.removesuffix(" UTC").removesuffix("Z")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise Reject(f"unparseable time {value[:40]!r}") from None
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC).replace(tzinfo=None), True
+    return parsed, is_utc
+
+
+def _int(record: dict[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    if value is None or str(value).strip() == "":
+        return None
+    if isinstance(value, bool):
+        raise Reject(f"{key} is not a number: {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    match = _CURRENT.search(str(value))  # "Current: 6374" from SonicOS 7.3's API
+    if not match:
+        raise Reject(f"{key} is not a number: {str(value)[:40]!r}")
+    return int(match.group(1))
+
+
+def _word(record: dict[str, Any], key: str, words: dict[str, str]) -> str | None:
+    value = _text(record, key)
+    if value is None:
+        return None
+    found = words.get(value.lower().replace(" ", "_").replace("-", "_"))
+    if found is None:
+        raise Reject(f"unknown {key} {value[:40]!r}")
+    return found
+
+
+def _event(record: dict[str, Any], base: dict[str, Any]) -> Row:
+    """A record with `event`: a kind name, a SonicOS message id, or a SonicOS message text."""
+    event = str(record["event"]).strip()
+    role = base.pop("role")
+    state = base.pop("state")
+    if event.lower() in KIND_NAMES:
+        kind = event.lower()
+        state_to = state or {"failover": "active", "failback": "active",
+                             "standby": "standby"}.get(kind)
+        return Row("event", kind=kind, subject=role, state_to=state_to,
+                   detail=_text(record, "detail", "msg"), **base)
+    message = BY_ID.get(int(event)) if event.isdigit() else message_for_text(event)
+    if message is None or message.kind is None:
+        raise Reject(f"event {event[:60]!r} is not an HA event kind or SonicOS HA message")
+    return Row("event", kind=message.kind, subject=message.subject or role,
+               by_subject=message.subject is not None,
+               state_to=message.state_to or state, trigger=message.trigger,
+               detail=_text(record, "detail", "msg") or (event if not event.isdigit() else
+                                                          message.text),
+               message_id=message.message_id, **base)
+
+
+def _api_rows(record: dict[str, Any], base: dict[str, Any]) -> list[Row]:
+    """A SonicOS REST API poll: HA status for both units, connections for the polled one."""
+    rows = []
+    for subject, key in (("primary", "primary_state"), ("secondary", "secondary_state")):
+        state = _word(record, key, _STATE_WORDS)
+        if state is not None:
+            rows.append(Row("status", subject=subject, state_to=state, by_subject=True,
+                            **base))
+    if not rows and (status := _text(record, "status")):
+        match = _API_STATUS.match(status)
+        if match:
+            rows.append(Row("status", subject=_ROLE_WORDS[match.group(1).lower()],
+                            state_to=_STATE_WORDS[match.group(2).lower()], by_subject=True,
+                            **base))
+    if base.get("connections") is not None:
+        rows.append(Row("sample", **base))
+    return rows
+
+
+def normalise(record: dict[str, Any]) -> list[Row]:
+    """One export record to rows; raises Reject with the reason when it cannot be used."""
+    if not isinstance(record, dict):
+        raise Reject(f"record is a {type(record).__name__}, not an object")
+    serial = _text(record, "serial", "serial_number", "sn")
+    if serial is None:
+        raise Reject("no serial")
+    when = _text(record, "time", "timestamp", "polled_at", "system_time")
+    if when is None:
+        raise Reject("no time")
+    time, is_utc = parse_time(when)
+    ha_mode = _text(record, "ha_mode")
+    if ha_mode is not None and ha_mode.lower() not in HA_MODES:
+        raise Reject(f"unknown ha_mode {ha_mode[:40]!r}")
+    base: dict[str, Any] = {
+        "serial": serial.replace("-", "").upper(), "time": time, "is_utc": is_utc,
+        "pair": _text(record, "pair"),
+        "peer_serial": (_text(record, "peer_serial") or "").replace("-", "").upper() or None,
+        "connections": _int(record, "connections") if "connections" in record
+        else _int(record, "current_connections"),
+        "vpn_sas": _int(record, "vpn_sas"),
+        "stateful_sync": _word(record, "stateful_sync", _SYNC_WORDS),
+        "model": _text(record, "model"),
+        "firmware": _text(record, "firmware", "firmware_version"),
+        "ha_mode": ha_mode.lower() if ha_mode else None,
+    }
+    if "primary_state" in record or "secondary_state" in record or "active_up_time" in record:
+        return _api_rows(record, base)
+    base["role"] = _word(record, "role", _ROLE_WORDS)
+    base["state"] = _word(record, "state", _STATE_WORDS)
+    if _text(record, "event") is not None:
+        row = _event(record, base)
+        return [row, Row("sample", **_sample_fields(row))] if row.connections is not None \
+            else [row]
+    role, state = base.pop("role"), base.pop("state")
+    if base["connections"] is not None:
+        return [Row("sample", subject=role, **base)]
+    if state or base["stateful_sync"] or base["model"] or base["firmware"]:
+        return [Row("status", subject=role, state_to=state, **base)]
+    raise Reject("record has no event, connections or status fields")
+
+
+def _sample_fields(row: Row) -> dict[str, Any]:
+    return {"serial": row.serial, "time": row.time, "is_utc": row.is_utc, "pair": row.pair,
+            "subject": row.subject, "connections": row.connections, "vpn_sas": row.vpn_sas}

@@ -1,0 +1,240 @@
+"""Inputs: find files, open them (gzip too), tell their format, and cut them into batches.
+
+Reading stays in Python so that bad bytes never reach DuckDB's CSV reader (which refuses a
+whole file over one invalid byte), while splitting and decoding happen in Arrow, in C++,
+without a Python object per line. Memory is bounded by the batch size, whatever the input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty, Queue
+from typing import BinaryIO, TypeVar
+
+import numpy as np
+import pyarrow as pa
+
+from store.errors import InputError
+
+T = TypeVar("T")
+FINGERPRINT_BYTES = 64 * 1024
+BATCH_BYTES = 32 * 1024 * 1024
+SCAN_ROWS = 8192
+MAX_LINE_BYTES = 1024 * 1024  # a "line" longer than this is cut: binary data has no newlines
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str  # a path, or "-" for standard input
+
+
+def discover(paths: list[str]) -> list[Input]:
+    """Every file named or under a named folder (recursively, sorted), plus stdin if named."""
+    found: list[Input] = []
+    for raw in paths:
+        if raw == STDIN:
+            found.append(Input(STDIN))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                Input(str(p)) for p in sorted(path.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")
+            )
+        elif path.is_file():
+            found.append(Input(str(path)))
+        else:
+            raise InputError(f"no such file or folder: {raw}")
+    return found
+
+
+class _Peekable:
+    """A binary stream whose first bytes were read to fingerprint and sniff it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.head = raw.read(FINGERPRINT_BYTES)
+        self._pending = self.head
+
+    def read(self, size: int) -> bytes:
+        if self._pending:
+            out, self._pending = self._pending[:size], self._pending[size:]
+            if len(out) < size:
+                out += self._raw.read(size - len(out))
+            return out
+        return self._raw.read(size)
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def open_input(item: Input) -> _Peekable:
+    """Open a file or stdin, transparently gunzipping by content (not by name)."""
+    try:
+        if item.name == STDIN:
+            raw: BinaryIO = sys.stdin.buffer
+        else:
+            raw = open(item.name, "rb")  # noqa: SIM115 - closed by the caller via _Peekable
+        magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        if magic == b"\x1f\x8b":
+            raw = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+        return _Peekable(raw)
+    except OSError as exc:
+        raise InputError(f"cannot read {item.name}: {exc.strerror or exc}") from None
+    except gzip.BadGzipFile as exc:
+        raise InputError(f"{item.name}: broken gzip data ({exc})") from None
+
+
+def fingerprint(head: bytes, length: int | None = None) -> str:
+    """Identity of a source by content: the same file under another name is the same source."""
+    data = head if length is None else head[:length]
+    return hashlib.sha256(data).hexdigest()
+
+
+def sniff_format(head: bytes) -> str:
+    """Tell the format from the first bytes: JSON array/NDJSON, CSV with a header, or syslog."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] == b"[":
+        return "json"
+    if text[:1] == b"{":
+        return "json"
+    first_line = text.split(b"\n", 1)[0].lower()
+    if b"," in first_line and b"=" not in first_line:
+        columns = {c.strip(b' "\r') for c in first_line.split(b",")}
+        if {b"time", b"serial"} <= columns or b"serial_number" in columns:
+            return "csv"
+    return "syslog"
+
+
+@dataclass
+class LineBatch:
+    start_offset: int  # byte offset of the batch's first line
+    end_offset: int  # byte offset just past the batch's last line
+    first_line: int  # line number of its first line, from 1
+    table: pa.Table  # pos (line number), line (text; invalid bytes as \\xNN)
+    line_count: int  # lines in the batch, blank ones included
+    blank: int  # blank lines skipped
+
+
+def _repair(chunk: memoryview, offsets: np.ndarray) -> pa.Array:
+    """The slow path for a batch with invalid UTF-8: bad bytes kept visibly as \\xNN."""
+    lines = [bytes(chunk[offsets[i]:offsets[i + 1]]).decode("utf-8", "backslashreplace")
+             for i in range(len(offsets) - 1)]
+    return pa.array(lines, pa.string())
+
+
+def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
+    """Lines of a chunk as an Arrow table sharing the chunk's memory (no object per line).
+
+    Each line keeps its newline: the parsers' patterns do not care, and cutting it out would
+    cost a copy of the whole chunk. Blank lines are dropped and counted.
+    """
+    buf = np.frombuffer(chunk, np.uint8)
+    ends = np.flatnonzero(buf == 10) + 1
+    if len(buf) and buf[-1] != 10:
+        ends = np.append(ends, len(chunk))
+    offsets = np.zeros(len(ends) + 1, np.int32)
+    offsets[1:] = ends
+    text = pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk))
+    if not (buf < 128).all():
+        try:
+            text.validate(full=True)
+        except pa.ArrowInvalid:
+            text = _repair(chunk, offsets)
+    pos = pa.array(np.arange(first_line, first_line + len(ends), dtype=np.int64))
+    table = pa.table({"pos": pos, "line": text})
+    lengths = np.diff(offsets)
+    blank = (lengths <= 1) | ((lengths == 2) & (buf[np.minimum(offsets[:-1], len(buf) - 1)]
+                                                 == 13))
+    if blank.any():
+        table = table.filter(pa.array(~blank))
+    # Several record batches, so DuckDB scans the batch on all its threads.
+    table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS), table.schema)
+    return table, len(ends)
+
+
+def _fill(stream: _Peekable, rest: bytes, size: int) -> tuple[memoryview, bool]:
+    """`rest` plus up to `size` new bytes, in a fresh buffer (the previous batch's Arrow
+    table may still be in use) filled in place rather than by concatenation."""
+    buffer = bytearray(len(rest) + size)
+    buffer[: len(rest)] = rest
+    view = memoryview(buffer)
+    filled = len(rest)
+    while filled < len(buffer):
+        data = stream.read(len(buffer) - filled)
+        if not data:
+            return view[:filled], True
+        view[filled : filled + len(data)] = data
+        filled += len(data)
+    return view, False
+
+
+def read_batches(
+    stream: _Peekable, skip_bytes: int, skip_lines: int, batch_bytes: int = BATCH_BYTES
+) -> Iterator[LineBatch]:
+    """Whole-line batches from `skip_bytes` on; a final line without a newline is included."""
+    offset = 0
+    while offset < skip_bytes:  # resume: discard what an earlier run committed
+        got = stream.read(min(batch_bytes, skip_bytes - offset))
+        if not got:
+            return
+        offset += len(got)
+    line_no = skip_lines + 1
+    rest = b""
+    while True:
+        chunk, eof = _fill(stream, rest, batch_bytes)
+        if eof:
+            if len(chunk):
+                table, lines = _to_table(chunk, line_no)
+                yield LineBatch(offset, offset + len(chunk), line_no, table, lines,
+                                lines - table.num_rows)
+            return
+        cut = bytes(chunk[-MAX_LINE_BYTES:]).rfind(b"\n") + 1
+        cut = len(chunk) if cut == 0 else len(chunk) - min(len(chunk), MAX_LINE_BYTES) + cut
+        body, rest = chunk[:cut], bytes(chunk[cut:])
+        table, lines = _to_table(body, line_no)
+        yield LineBatch(offset, offset + cut, line_no, table, lines, lines - table.num_rows)
+        offset += cut
+        line_no += lines
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Produce items in a background thread, so reading overlaps DuckDB's parsing."""
+    queue: Queue[tuple[bool, object]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put((True, item))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put((False, exc))
+            return
+        queue.put((False, None))
+
+    worker = threading.Thread(target=run, name="hawatch-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, value = queue.get()
+            if not ok:
+                if value is not None:
+                    raise value  # type: ignore[misc]
+                return
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(0.05)

@@ -1,0 +1,192 @@
+"""Move a parsed batch from its stg_* tables into the store, inside the caller's transaction.
+
+Parsers of every format fill the same stage tables, so de-duplication, loss accounting and
+device bookkeeping exist once, here. Nothing is de-duplicated with key constraints: DuckDB's
+indexes slow bulk appends, so new rows are anti-joined against the stored rows of the same
+time range, which DuckDB's zone maps keep cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from collector.pairing import PAIRING_COLUMNS
+from store.db import execute_script
+
+# Every stage a parser may fill; missing ones are created empty so the writer needs no cases.
+STAGES: dict[str, str] = {
+    "stg_events": """event_key VARCHAR, time TIMESTAMPTZ, pair VARCHAR, serial VARCHAR,
+        reported_serial VARCHAR, role VARCHAR, kind VARCHAR, state_from VARCHAR,
+        state_to VARCHAR, trigger VARCHAR, detail VARCHAR, message_id INTEGER, seq BIGINT,
+        priority TINYINT, device_time TIMESTAMP, received_at TIMESTAMPTZ, source_pos BIGINT""",
+    "stg_counts": "minute TIMESTAMPTZ, serial VARCHAR, message_id INTEGER, lines BIGINT",
+    "stg_rejects": "pos BIGINT, raw VARCHAR, raw_length BIGINT, reason VARCHAR",
+    "stg_sequences": """serial VARCHAR, message_id INTEGER, lines BIGINT, distinct_n BIGINT,
+        min_n BIGINT, max_n BIGINT, first_n BIGINT, last_n BIGINT, first_time TIMESTAMPTZ,
+        last_time TIMESTAMPTZ, last_local TIMESTAMP""",
+    "stg_skew": "minute TIMESTAMPTZ, serial VARCHAR, samples BIGINT, skew_seconds DOUBLE",
+    "stg_samples": """time TIMESTAMPTZ, pair VARCHAR, serial VARCHAR, connections BIGINT,
+        vpn_sas BIGINT, source_pos BIGINT""",
+    "stg_status": """time TIMESTAMPTZ, pair VARCHAR, serial VARCHAR, state VARCHAR,
+        stateful_sync VARCHAR, model VARCHAR, firmware VARCHAR, ha_mode VARCHAR,
+        source_pos BIGINT""",
+    "stg_pairing": PAIRING_COLUMNS,
+}
+
+
+@dataclass
+class BatchResult:
+    """What one batch added; summed over a run for the ingest summary."""
+
+    events_by_kind: dict[str, int] = field(default_factory=dict)
+    events_new: int = 0
+    events_duplicate: int = 0
+    counted: int = 0
+    quarantined: int = 0
+    samples: int = 0
+    status: int = 0
+
+    def add(self, other: BatchResult) -> None:
+        for kind, n in other.events_by_kind.items():
+            self.events_by_kind[kind] = self.events_by_kind.get(kind, 0) + n
+        self.events_new += other.events_new
+        self.events_duplicate += other.events_duplicate
+        self.counted += other.counted
+        self.quarantined += other.quarantined
+        self.samples += other.samples
+        self.status += other.status
+
+    @property
+    def events(self) -> int:
+        return self.events_new + self.events_duplicate
+
+
+def reset_stages(cur: duckdb.DuckDBPyConnection) -> None:
+    """Empty stage tables, so a parser fills only what its format has."""
+    for name, columns in STAGES.items():
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns})")
+
+
+def _scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
+    row = cur.execute(sql, params).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+_INSERT_EVENTS = """
+INSERT INTO ha_events
+SELECT event_key, time, pair, serial, reported_serial, role, kind, state_from, state_to,
+       trigger, detail, message_id, seq, priority, device_time, received_at, $source_id,
+       source_pos
+FROM (SELECT DISTINCT ON (event_key) * FROM stg_events ORDER BY event_key, source_pos) e
+WHERE e.event_key NOT IN (
+    SELECT event_key FROM ha_events
+    WHERE time BETWEEN (SELECT min(time) FROM stg_events) AND (SELECT max(time) FROM stg_events))
+"""
+
+# Same (serial, time) is the same sample; a re-sent export adds nothing.
+_INSERT_SAMPLES = """
+INSERT INTO session_samples
+SELECT time, pair, serial, connections, vpn_sas, $source_id
+FROM (SELECT DISTINCT ON (serial, time) * FROM stg_samples ORDER BY serial, time, source_pos) s
+WHERE (s.serial, s.time) NOT IN (
+    SELECT (serial, time) FROM session_samples
+    WHERE time BETWEEN (SELECT min(time) FROM stg_samples) AND (SELECT max(time) FROM stg_samples))
+"""
+
+_INSERT_STATUS = """
+INSERT INTO status_samples
+SELECT time, pair, serial, state, stateful_sync, model, firmware, ha_mode, $source_id
+FROM (SELECT DISTINCT ON (serial, time) * FROM stg_status ORDER BY serial, time, source_pos) s
+WHERE (s.serial, s.time) NOT IN (
+    SELECT (serial, time) FROM status_samples
+    WHERE time BETWEEN (SELECT min(time) FROM stg_status) AND (SELECT max(time) FROM stg_status))
+"""
+
+# A counter that went backwards at a later time is a restart (reboot), not loss; one that
+# went backwards for older data is a late file, and neither counts as missing lines.
+_SEQUENCES = """
+INSERT INTO sequence_gaps
+SELECT q.serial, q.message_id, q.first_time, q.last_time, q.lines,
+       (CASE WHEN q.last_n >= q.first_n THEN q.max_n - q.min_n + 1 - q.distinct_n ELSE 0 END)
+       + (CASE WHEN st.last_seq IS NOT NULL AND q.first_n > st.last_seq
+                    AND q.last_local >= st.last_time
+               THEN q.first_n - st.last_seq - 1 ELSE 0 END),
+       q.lines - q.distinct_n,
+       (CASE WHEN q.last_n < q.first_n THEN 1 ELSE 0 END)
+       + (CASE WHEN st.last_seq IS NOT NULL AND q.first_n <= st.last_seq
+                    AND q.last_local > st.last_time THEN 1 ELSE 0 END),
+       $source_id
+FROM stg_sequences q
+LEFT JOIN sequence_state st USING (serial, message_id);
+
+CREATE OR REPLACE TEMP TABLE seq_next AS
+SELECT q.serial, q.message_id,
+       CASE WHEN st.last_time IS NULL OR q.last_local >= st.last_time
+            THEN q.last_n ELSE st.last_seq END AS last_seq,
+       greatest(q.last_local, st.last_time) AS last_time
+FROM stg_sequences q LEFT JOIN sequence_state st USING (serial, message_id)
+WHERE q.last_local IS NOT NULL;
+
+DELETE FROM sequence_state WHERE (serial, message_id) IN (SELECT (serial, message_id) FROM seq_next);
+INSERT INTO sequence_state SELECT serial, message_id, last_seq, last_time FROM seq_next;
+"""
+
+# first/last seen per serial, from every row the batch adds.
+_DEVICES = """
+CREATE OR REPLACE TEMP TABLE seen AS
+SELECT serial, min(t0) AS first_seen, max(t1) AS last_seen FROM (
+    SELECT serial, minute AS t0, minute + INTERVAL 59 SECOND AS t1 FROM stg_counts
+    UNION ALL SELECT serial, time, time FROM stg_events
+    UNION ALL SELECT reported_serial, time, time FROM stg_events
+    UNION ALL SELECT serial, time, time FROM stg_samples
+    UNION ALL SELECT serial, time, time FROM stg_status
+) WHERE serial IS NOT NULL AND serial <> '' GROUP BY serial;
+
+UPDATE devices d SET first_seen = least(coalesce(d.first_seen, s.first_seen), s.first_seen),
+                     last_seen = greatest(coalesce(d.last_seen, s.last_seen), s.last_seen)
+FROM seen s WHERE d.serial = s.serial;
+
+INSERT INTO devices (serial, first_seen, last_seen)
+SELECT serial, first_seen, last_seen FROM seen
+WHERE serial NOT IN (SELECT serial FROM devices);
+"""
+
+
+def commit_batch(
+    cur: duckdb.DuckDBPyConnection, source_id: int, source_name: str
+) -> BatchResult:
+    """Write the stages of one batch; the caller's transaction makes it all-or-nothing."""
+    ids = {"source_id": source_id}
+    result = BatchResult()
+    staged = _scalar(cur, "SELECT count(*) FROM stg_events")
+    if staged:
+        result.events_new = _scalar(cur, _INSERT_EVENTS, ids)
+        result.events_duplicate = staged - result.events_new
+        rows = cur.execute("SELECT kind, count(*) FROM stg_events GROUP BY kind").fetchall()
+        result.events_by_kind = {kind: int(n) for kind, n in rows}
+    result.counted = _scalar(cur, "SELECT sum(lines) FROM stg_counts")
+    cur.execute(
+        "INSERT INTO message_counts SELECT minute, serial, message_id, lines, $source_id"
+        " FROM stg_counts", ids)
+    result.quarantined = _scalar(cur, "SELECT count(*) FROM stg_rejects")
+    if result.quarantined:
+        cur.execute(
+            "INSERT INTO quarantine SELECT $source_id, $name, pos, left(raw, 4096), raw_length,"
+            " reason, now() FROM stg_rejects", {**ids, "name": source_name})
+    result.samples = _insert_new(cur, "stg_samples", _INSERT_SAMPLES, ids)
+    result.status = _insert_new(cur, "stg_status", _INSERT_STATUS, ids)
+    if _scalar(cur, "SELECT count(*) FROM stg_sequences"):
+        execute_script(cur, _SEQUENCES, ids)
+    cur.execute("INSERT INTO clock_skew SELECT minute, serial, samples, skew_seconds,"
+                " $source_id FROM stg_skew", ids)
+    execute_script(cur, _DEVICES)
+    return result
+
+
+def _insert_new(cur: duckdb.DuckDBPyConnection, stage: str, sql: str, ids: dict[str, int]) -> int:
+    """Run an INSERT (DuckDB answers with the number of rows it added) if the stage has rows."""
+    if not _scalar(cur, f"SELECT count(*) FROM {stage}"):
+        return 0
+    return _scalar(cur, sql, ids)
