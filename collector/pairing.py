@@ -13,14 +13,14 @@ import duckdb
 from store.db import execute_script
 
 PAIRING_COLUMNS = """serial VARCHAR, pair VARCHAR, role VARCHAR, peer_serial VARCHAR,
-    site VARCHAR, timezone VARCHAR, unit_timezone VARCHAR, ha_mode VARCHAR, preempt BOOLEAN, model VARCHAR,
-    firmware VARCHAR, seen TIMESTAMPTZ"""
+    site VARCHAR, timezone VARCHAR, unit_timezone VARCHAR, ha_mode VARCHAR, preempt BOOLEAN,
+    model VARCHAR, firmware VARCHAR, seen TIMESTAMPTZ"""
 
 _APPLY = """
 -- A unit named with a peer but no pair joins the peer's pair, else a pair named after both.
 CREATE OR REPLACE TEMP TABLE pg AS
-SELECT s.serial, s.role, s.peer_serial, s.site, s.timezone, s.unit_timezone, s.ha_mode, s.preempt, s.model,
-       s.firmware, s.seen,
+SELECT s.serial, s.role, s.peer_serial, s.site, s.timezone, s.unit_timezone, s.ha_mode,
+       s.preempt, s.model, s.firmware, s.seen,
        coalesce(s.pair, d.pair, dp.pair,
                 CASE WHEN s.peer_serial IS NOT NULL THEN
                   CASE WHEN s.role = 'secondary' THEN s.peer_serial || '+' || s.serial

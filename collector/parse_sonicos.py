@@ -85,7 +85,7 @@ WHERE f.sn = '' OR f.m IS NULL OR f.ts IS NULL
 
 # HA lines: catalogued HA ids whose text agrees, unknown ids in the HA group (gcat=8) or
 # whose text reads like HA. Only these few lines are looked at beyond the four fields.
-_EVENTS = r"""
+_EVENTS = rf"""
 CREATE OR REPLACE TEMP TABLE sl_ha AS
 SELECT f.pos, f.sn, f.m, f.n, f.ts, f.is_utc, f.received_at,
        regexp_extract(b.line, ' time="([^"]*)"', 1) AS t,
@@ -93,13 +93,13 @@ SELECT f.pos, f.sn, f.m, f.n, f.ts, f.is_utc, f.received_at,
        TRY_CAST(regexp_extract(b.line, ' pri=(\d)\b', 1) AS TINYINT) AS pri,
        TRY_CAST(regexp_extract(b.line, ' gcat=(\d+)', 1) AS INTEGER) AS gcat
 FROM (SELECT * FROM sl_fields
-      WHERE m NOT IN ({counted}) AND sn <> '' AND ts IS NOT NULL) f
+      WHERE m NOT IN ({_COUNTED_IDS}) AND sn <> '' AND ts IS NOT NULL) f
 JOIN raw_batch b ON b.pos = f.pos;
 
 CREATE OR REPLACE TEMP TABLE stg_events AS
 WITH matched AS (
     SELECT h.*, c.kind AS c_kind, c.subject AS c_subject, c.state_to AS c_state_to,
-           c.trigger AS c_trigger, {agrees} AS agrees
+           c.trigger AS c_trigger, {_AGREES} AS agrees
     FROM sl_ha h LEFT JOIN sonicos_messages c ON c.message_id = h.m
 ), classified AS (
     SELECT m.*,
@@ -113,7 +113,7 @@ WITH matched AS (
            CASE WHEN agrees THEN c_trigger END AS trigger
     FROM matched m
     WHERE agrees OR gcat = 8
-       OR (NOT starts_with(msg, 'WLB') AND regexp_matches(msg, '{ha_text}'))
+       OR (NOT starts_with(msg, 'WLB') AND regexp_matches(msg, '{_quote(HA_TEXT_RE)}'))
 )
 SELECT md5(concat_ws('|', k.sn, k.m, k.n, k.t, k.msg)) AS event_key,
        local_to_utc(k.ts, CASE WHEN k.is_utc THEN 'UTC' ELSE z.tz END) AS time,
@@ -126,7 +126,7 @@ SELECT md5(concat_ws('|', k.sn, k.m, k.n, k.t, k.msg)) AS event_key,
 FROM classified k
 JOIN sl_tz z USING (sn)
 LEFT JOIN unit_map u ON u.reported_serial = k.sn AND u.subject IS NOT DISTINCT FROM k.subject
-""".format(counted=_COUNTED_IDS, ha_text=_quote(HA_TEXT_RE), agrees=_AGREES)
+"""
 
 # Counted lines: every valid line that did not become an event, per unit, minute and id.
 _COUNTS = f"""

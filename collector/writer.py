@@ -129,7 +129,8 @@ SELECT q.serial, q.message_id,
 FROM stg_sequences q LEFT JOIN sequence_state st USING (serial, message_id)
 WHERE q.last_local IS NOT NULL;
 
-DELETE FROM sequence_state WHERE (serial, message_id) IN (SELECT (serial, message_id) FROM seq_next);
+DELETE FROM sequence_state
+WHERE (serial, message_id) IN (SELECT (serial, message_id) FROM seq_next);
 INSERT INTO sequence_state SELECT serial, message_id, last_seq, last_time FROM seq_next;
 """
 

@@ -44,7 +44,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
@@ -68,7 +68,7 @@ class Store:
         elif read_only and not Path(self.path).exists():
             raise HawatchError(f"no database at {self.path} (run `hawatch ingest` first)")
         self.read_only = read_only
-        self._con = _connect(self.path, read_only)
+        self._con = connect(self.path, read_only)
         self._write_lock = threading.RLock()
         self._con.execute("SET TimeZone = 'UTC'")
         if not read_only:

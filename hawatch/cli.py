@@ -1,0 +1,164 @@
+"""The `hawatch` command line. Wiring only: every command calls into the packages.
+
+Failures end in a one-line `hawatch: error: ...` on stderr and a non-zero exit, never a
+traceback (set HAWATCH_DEBUG=1 to see one). docs/cli.md is generated from these parsers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hawatch.config import load_config
+from hawatch.output import FORMATS, render
+from store.errors import HawatchError
+
+DEMO_DB = "hawatch-demo.duckdb"
+SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
+
+
+def _common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
+    parser.add_argument("--db", help="DuckDB database file (setting: db)")
+    parser.add_argument("--config", help="TOML configuration file")
+    if fmt:
+        parser.add_argument("--format", choices=FORMATS, default="table",
+                            help="output format (default: table)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hawatch", description="Monitoring and log analysis for firewall HA fleets.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="ingest syslog files and HA exports into the store",
+                       description="Ingest SonicOS syslog files and JSON/CSV HA exports "
+                       "(files, folders recursively, .gz, '-' for stdin). Re-ingesting a "
+                       "file adds nothing; an interrupted run resumes where it stopped.")
+    _common(p, fmt=True)
+    p.add_argument("--inventory", help="pair inventory, CSV or TOML (setting: inventory)")
+    p.add_argument("--timezone", help="time zone of units the inventory names none for")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="file, folder or -")
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("sql", help="run a read-only SQL query against the store",
+                       description="Run one read-only SELECT against the documented schema "
+                       "(docs/schema.md). File access, writes and settings are refused; the "
+                       "query is stopped at a time limit and capped at a row limit.")
+    _common(p, fmt=True)
+    p.add_argument("--timeout", type=float, help="seconds (setting: sql.timeout_seconds)")
+    p.add_argument("--max-rows", type=int, help="row cap (setting: sql.max_rows)")
+    p.add_argument("query", metavar="QUERY", help="one SELECT statement, or - for stdin")
+    p.set_defaults(run=cmd_sql)
+
+    p = sub.add_parser("simulate", help="write a realistic fleet's logs and truth.json",
+                       description="Write SonicOS syslog, JSON/CSV exports, an inventory "
+                       "and truth.json (the injected incidents) for a simulated fleet.")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--pairs", type=int, default=8, help="number of HA pairs (default 8)")
+    p.add_argument("--days", type=int, default=3, help="days of logs (default 3)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(run=cmd_simulate)
+
+    p = sub.add_parser("demo", help="ingest the sample logs and show the fleet",
+                       description="Ingest sample_logs/ (with its inventory) into a local "
+                       f"database ({DEMO_DB} by default) and print the per-pair summary.")
+    _common(p, fmt=True)
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    settings = load_config(getattr(args, "config", None))
+    if getattr(args, "db", None):
+        settings["db"] = args.db
+    return settings
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from collector.ingest import ingest_paths
+    from collector.inventory import load_inventory
+    from hawatch.report import print_ingest_report, print_pair_summary
+    from store.db import Store
+
+    settings = _settings(args)
+    inventory = args.inventory or settings["inventory"]
+    timezone = args.timezone or settings["timezone"]
+    with Store(settings["db"]) as store:
+        if inventory:
+            pairs = load_inventory(store, inventory)
+            print(f"inventory {inventory}: {pairs} pairs", file=sys.stderr)
+        report = ingest_paths(store, args.sources, timezone)
+        print_ingest_report(report, args.format)
+        if args.format == "table":
+            print_pair_summary(store, "table")
+    return 1 if report.failed else 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from store.readonly import open_for_analysts, run_query
+
+    settings = _settings(args)
+    query = sys.stdin.read() if args.query == "-" else args.query
+    path = settings["db"]
+    if not Path(path).exists():
+        raise HawatchError(f"no database at {path} (run `hawatch ingest --db {path} ...` first)")
+    con = open_for_analysts(path)
+    try:
+        result = run_query(con, query, args.timeout or settings["sql.timeout_seconds"],
+                           args.max_rows or settings["sql.max_rows"])
+    finally:
+        con.close()
+    print(render(result.columns, result.rows, args.format))
+    if result.truncated:
+        print(f"hawatch: output truncated at {len(result.rows)} rows (--max-rows)",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulator import simulate
+
+    summary = simulate(seed=args.seed, pairs=args.pairs, days=args.days, out=Path(args.out))
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.db = args.db or DEMO_DB
+    args.inventory = str(SAMPLE_LOGS / "inventory.csv")
+    args.timezone = None
+    args.sources = [str(SAMPLE_LOGS / "syslog"), str(SAMPLE_LOGS / "exports")]
+    return cmd_ingest(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except HawatchError as exc:
+        print(f"hawatch: error: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:
+        print(f"hawatch: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hawatch: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a trace
+        if os.environ.get("HAWATCH_DEBUG"):
+            traceback.print_exc()
+        print(f"hawatch: internal error: {type(exc).__name__}: {exc} "
+              "(HAWATCH_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 70

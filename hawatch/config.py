@@ -1,0 +1,90 @@
+"""Settings: one table of name, default and help; a TOML file, then HAWATCH_* variables.
+
+Command-line options override both. Secrets are read only from the environment, so a config
+file can be shared and committed. docs/configuration.md lists every setting; a test fails
+when one is missing there.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from store.errors import HawatchError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # dotted: section.key in TOML, HAWATCH_SECTION_KEY in the environment
+    default: Any
+    help: str
+    secret: bool = False  # environment only
+
+    @property
+    def env(self) -> str:
+        return "HAWATCH_" + self.name.upper().replace(".", "_")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db", "hawatch.duckdb", "DuckDB database file."),
+    Setting("timezone", "UTC",
+            "Time zone of units the inventory gives none for (IANA name, UTC or +HH:MM)."),
+    Setting("inventory", "", "Pair inventory (CSV or TOML) applied before every ingest."),
+    Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
+    Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    kind = type(setting.default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    try:
+        if kind is bool:
+            return str(value).strip().lower() in ("1", "true", "yes", "on")
+        return kind(value)
+    except (TypeError, ValueError):
+        raise HawatchError(f"{where}: {setting.name} must be a {kind.__name__}, "
+                           f"got {value!r}") from None
+
+
+def load_config(path: str | Path | None = None,
+                env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then the TOML file, then HAWATCH_* variables."""
+    values = {s.name: s.default for s in SETTINGS}
+    if path:
+        try:
+            doc = tomllib.loads(Path(path).read_text("utf-8"))
+        except OSError as exc:
+            raise HawatchError(f"cannot read config {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise HawatchError(f"config {path}: {exc}") from None
+        for name, value in _flatten(doc).items():
+            setting = BY_NAME.get(name)
+            if setting is None:
+                raise HawatchError(f"config {path}: unknown setting {name!r}"
+                                   " (docs/configuration.md lists them)")
+            if setting.secret:
+                raise HawatchError(f"config {path}: {name} is a secret; set {setting.env}")
+            values[name] = _coerce(setting, value, f"config {path}")
+    environ = os.environ if env is None else env
+    for setting in SETTINGS:
+        if setting.env in environ:
+            values[setting.name] = _coerce(setting, environ[setting.env], setting.env)
+    return values
