@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +22,7 @@ from collector.parse_sonicos import stage_sonicos
 from collector.sonicos_catalog import catalog_rows
 from collector.sources import (
     BATCH_BYTES,
+    FINGERPRINT_BYTES,
     Input,
     LineBatch,
     _Peekable,
@@ -118,6 +120,17 @@ def _commit(cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
     return result
 
 
+def _write_syslog(store: Store, table: pa.Table, source: _Source, name: str, offset: int,
+                  lines_done: int, default_tz: str) -> BatchResult:
+    """Parse and commit one batch (`pos`, `line`, `received_at`) in one transaction."""
+    with store.transaction() as cur:
+        reset_stages(cur)
+        cur.register("raw_batch", table)
+        stage_sonicos(cur, default_tz)
+        cur.unregister("raw_batch")
+        return _commit(cur, source, name, offset, lines_done)
+
+
 def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
                    default_tz: str, batch_bytes: int) -> None:
     batches: Iterator[LineBatch] = prefetch(
@@ -125,13 +138,9 @@ def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: Sou
     for batch in batches:
         table = batch.table.append_column(
             "received_at", pa.nulls(batch.table.num_rows, pa.timestamp("us", tz="UTC")))
-        with store.transaction() as cur:
-            reset_stages(cur)
-            cur.register("raw_batch", table)
-            stage_sonicos(cur, default_tz)
-            cur.unregister("raw_batch")
-            lines_done = batch.first_line - 1 + batch.line_count
-            report.result.add(_commit(cur, source, report.name, batch.end_offset, lines_done))
+        lines_done = batch.first_line - 1 + batch.line_count
+        report.result.add(_write_syslog(store, table, source, report.name, batch.end_offset,
+                                        lines_done, default_tz))
         report.lines += batch.table.num_rows
         report.blank += batch.blank
         report.bytes += batch.end_offset - batch.start_offset
@@ -180,14 +189,43 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
     return report
 
 
+def ingest_lines(store: Store, lines: list[str], name: str,
+                 received_at: list[datetime] | None = None,
+                 default_tz: str = "UTC") -> SourceReport:
+    """Ingest syslog lines already in memory (a listener's batch, a test's real lines).
+
+    `received_at` (UTC) gives each line's receive time, from which clock skew is measured.
+    """
+    report = SourceReport(name, format="syslog")
+    started = time.perf_counter()
+    body = "\n".join(lines).encode("utf-8", "surrogateescape")
+    source = _claim_source(store, name, body[:FINGERPRINT_BYTES] + name.encode(), "syslog")
+    if source.known and source.offset >= len(body):
+        report.status = "unchanged"
+        return report
+    table = pa.table({
+        "pos": pa.array(range(1, len(lines) + 1), pa.int64()),
+        "line": pa.array(lines, pa.string()),
+        "received_at": pa.array(received_at or [None] * len(lines),
+                                pa.timestamp("us", tz="UTC")),
+    })
+    keep = [i for i, line in enumerate(lines) if line.strip()]
+    table = table.take(keep)
+    report.result = _write_syslog(store, table, source, name, len(body), len(lines), default_tz)
+    report.lines, report.blank = len(keep), len(lines) - len(keep)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def ingest_paths(store: Store, paths: list[str], default_tz: str = "UTC",
-                 on_source: Callable[[SourceReport], None] | None = None) -> IngestReport:
+                 on_source: Callable[[SourceReport], None] | None = None,
+                 batch_bytes: int = BATCH_BYTES) -> IngestReport:
     """Ingest every file under `paths`, then refresh each pair's current state."""
     started = time.perf_counter()
     report = IngestReport()
     sync_catalog(store)
     for item in discover(paths):
-        source_report = ingest_one(store, item, default_tz)
+        source_report = ingest_one(store, item, default_tz, batch_bytes)
         report.sources.append(source_report)
         if on_source:
             on_source(source_report)

@@ -37,7 +37,9 @@ SELECT pos, sn, m, n, t LIKE '% UTC' AS is_utc,
        try_strptime(replace(t, ' UTC', ''), '%Y-%m-%d %H:%M:%S') AS ts, received_at
 FROM (
     SELECT pos,
-           regexp_extract(line, ' sn=([0-9A-Za-z]+)', 1) AS sn,
+           CASE WHEN starts_with(line, 'sn=')  -- some relays strip "id=firewall "
+                THEN regexp_extract(line, '^sn=([0-9A-Za-z]+)', 1)
+                ELSE regexp_extract(line, ' sn=([0-9A-Za-z]+)', 1) END AS sn,
            regexp_extract(line, ' time="([^"]*)"', 1) AS t,
            TRY_CAST(regexp_extract(line, ' m=(\d{1,9})\b', 1) AS INTEGER) AS m,
            TRY_CAST(regexp_extract(line, ' n=(\d{1,18})\b', 1) AS BIGINT) AS n,

@@ -28,6 +28,8 @@ BATCH_BYTES = 32 * 1024 * 1024
 SCAN_ROWS = 8192
 MAX_LINE_BYTES = 1024 * 1024  # a "line" longer than this is cut: binary data has no newlines
 STDIN = "-"
+# A folder walk skips databases (a store kept beside its logs must not ingest itself).
+DATABASE_SUFFIXES = (".duckdb", ".duckdb.wal", ".db", ".wal", ".parquet")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ def discover(paths: list[str]) -> list[Input]:
             found.extend(
                 Input(str(p)) for p in sorted(path.rglob("*"))
                 if p.is_file() and not p.name.startswith(".")
+                and not p.name.endswith(DATABASE_SUFFIXES)
             )
         elif path.is_file():
             found.append(Input(str(path)))
@@ -189,7 +192,9 @@ def read_batches(
     line_no = skip_lines + 1
     rest = b""
     while True:
-        chunk, eof = _fill(stream, rest, batch_bytes)
+        # Batches end at the last newline before start + batch_bytes, so a resumed run cuts
+        # the same batches (and stores the same rows) as an uninterrupted one.
+        chunk, eof = _fill(stream, rest, max(batch_bytes - len(rest), 64 * 1024))
         if eof:
             if len(chunk):
                 table, lines = _to_table(chunk, line_no)

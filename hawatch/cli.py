@@ -94,7 +94,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if inventory:
             pairs = load_inventory(store, inventory)
             print(f"inventory {inventory}: {pairs} pairs", file=sys.stderr)
-        report = ingest_paths(store, args.sources, timezone)
+        report = ingest_paths(store, args.sources, timezone,
+                              batch_bytes=settings["ingest.batch_megabytes"] * 1024 * 1024)
         print_ingest_report(report, args.format)
         if args.format == "table":
             print_pair_summary(store, "table")

@@ -33,6 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "UTC",
             "Time zone of units the inventory gives none for (IANA name, UTC or +HH:MM)."),
     Setting("inventory", "", "Pair inventory (CSV or TOML) applied before every ingest."),
+    Setting("ingest.batch_megabytes", 32,
+            "Bytes of syslog parsed per transaction; more is faster, uses more memory."),
     Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
     Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
 )
