@@ -83,13 +83,13 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from collector.ingest import ingest_paths
-    from collector.inventory import load_inventory
+    from collector.inventory import check_timezone, load_inventory
     from hawatch.report import print_ingest_report, print_pair_summary
     from store.db import Store
 
     settings = _settings(args)
     inventory = args.inventory or settings["inventory"]
-    timezone = args.timezone or settings["timezone"]
+    timezone = check_timezone(args.timezone or settings["timezone"], "--timezone")
     with Store(settings["db"]) as store:
         if inventory:
             pairs = load_inventory(store, inventory)
