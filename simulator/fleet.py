@@ -106,6 +106,8 @@ def site_count(pairs: int) -> int:
 
 
 def _sites(count: int) -> tuple[Site, ...]:
+    """Sites cycling through the profiles; the first relay site is the lossy one (UDP
+    through a relay is where real deployments lose lines)."""
     sites = []
     lossy_done = False
     for i in range(count):
@@ -118,6 +120,7 @@ def _sites(count: int) -> tuple[Site, ...]:
 
 
 def _serials(rng: random.Random, count: int) -> list[str]:
+    """Distinct serials in SonicWall's shape: an OUI plus six hex digits (the X0 MAC)."""
     seen: set[str] = set()
     out: list[str] = []
     while len(out) < count:

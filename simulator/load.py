@@ -46,7 +46,7 @@ def base_load(pair: Pair, ts: int, offset: int) -> tuple[float, float]:
 
 
 def sample(pair: Pair, ts: int, offset: int, factor: float) -> tuple[int, int]:
-    """One unit's sample: its share `factor` of the pair's load with +/-1 % noise.
+    """One unit's sample: its share `factor` of the pair's load with +/-0.5 % noise.
 
     The noise depends on the pair and the time only, so after a stateful failover the new
     active unit reports what the old one would have: sessions survived.
@@ -54,6 +54,6 @@ def sample(pair: Pair, ts: int, offset: int, factor: float) -> tuple[int, int]:
     if factor <= 0.0:
         return 0, 0
     connections, vpn_sas = base_load(pair, ts, offset)
-    wobble = 1.0 + 0.01 * noise(pair.salt, ts // SAMPLE_SECONDS)
+    wobble = 1.0 + 0.005 * noise(pair.salt, ts // SAMPLE_SECONDS)
     return (round(connections * factor * wobble),
             max(0, round(vpn_sas * factor * wobble)))
