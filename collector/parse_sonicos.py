@@ -31,23 +31,37 @@ _AGREES = "CASE h.m {} ELSE false END".format(" ".join(
     f"WHEN {m.message_id} THEN regexp_matches(h.msg, '(?i){_quote(m.pattern)}')"
     for m in HA_MESSAGES if m.pattern))
 
-_FIELDS = r"""
+_FIELDS = rf"""
 CREATE OR REPLACE TEMP TABLE sl_fields AS
-SELECT pos, sn, m, n, t LIKE '% UTC' AS is_utc,
-       try_strptime(replace(t, ' UTC', ''), '%Y-%m-%d %H:%M:%S') AS ts, received_at
+SELECT pos, sn, m, n, is_utc, ts, received_at,
+       -- the text is kept only for lines that need more than the four fields (HA lines,
+       -- rejects), so no later step joins back to the whole batch
+       CASE WHEN m IS NULL OR m NOT IN ({_COUNTED_IDS}) OR sn = '' OR ts IS NULL
+            THEN line END AS line
 FROM (
-    SELECT pos,
+SELECT pos, sn, line,
+       TRY_CAST(regexp_extract(substr(line, pm + 3, 12), '^\d{{1,9}}') AS INTEGER) AS m,
+       TRY_CAST(regexp_extract(substr(line, pn + 3, 20), '^\d{{1,18}}') AS BIGINT) AS n,
+       substr(line, pt + 26, 5) = ' UTC"' AS is_utc,
+       CASE WHEN substr(line, pt + 26, 1) = '"' OR substr(line, pt + 26, 5) = ' UTC"'
+            THEN try_strptime(substr(line, pt + 7, 19), '%Y-%m-%d %H:%M:%S') END AS ts,
+       received_at
+FROM (
+    SELECT pos, line,
            CASE WHEN starts_with(line, 'sn=')  -- some relays strip "id=firewall "
                 THEN regexp_extract(line, '^sn=([0-9A-Za-z]+)', 1)
                 ELSE regexp_extract(line, ' sn=([0-9A-Za-z]+)', 1) END AS sn,
-           regexp_extract(line, ' time="([^"]*)"', 1) AS t,
-           TRY_CAST(regexp_extract(line, ' m=(\d{1,9})\b', 1) AS INTEGER) AS m,
-           TRY_CAST(regexp_extract(line, ' n=(\d{1,18})\b', 1) AS BIGINT) AS n,
-           coalesce(received_at, CASE WHEN starts_with(line, '<') THEN TRY_CAST(
-               regexp_extract(line, '^<\d{1,3}>1 (\d{4}-\d\d-\d\dT[^ ]+) ', 1) AS TIMESTAMPTZ)
+           -- fixed-width fields found with strpos: cheaper than a regex over the line
+           nullif(strpos(line, ' m='), 0) AS pm,
+           nullif(strpos(line, ' n='), 0) AS pn,
+           nullif(strpos(line, ' time="'), 0) AS pt,
+           coalesce(received_at, CASE WHEN substr(line, 4, 3) = '>1 '
+                OR substr(line, 5, 3) = '>1 ' OR substr(line, 6, 3) = '>1 ' THEN TRY_CAST(
+               regexp_extract(line, '^<\d{{1,3}}>1 (\d{{4}}-\d\d-\d\dT[^ ]+) ', 1)
+               AS TIMESTAMPTZ)
                END) AS received_at
     FROM raw_batch
-)
+))
 """
 
 # Units' time zones: the unit's own, else its pair's, else the default.
@@ -61,27 +75,27 @@ LEFT JOIN pairs p ON p.pair = d.pair
 
 _REJECTS = r"""
 CREATE OR REPLACE TEMP TABLE stg_rejects AS
-SELECT f.pos, rtrim(b.line, chr(13) || chr(10) || chr(0)) AS raw, strlen(raw) AS raw_length,
+SELECT f.pos, rtrim(f.line, chr(13) || chr(10) || chr(0)) AS raw, strlen(raw) AS raw_length,
        CASE
-         WHEN f.sn = '' AND f.m IS NULL AND NOT b.line LIKE '% time="%' THEN
+         WHEN f.sn = '' AND f.m IS NULL AND NOT f.line LIKE '% time="%' THEN
            CASE
-             WHEN b.line LIKE '%\%ASA-%' ESCAPE '\' THEN 'Cisco ASA line: vendor not supported'
-             WHEN b.line LIKE '%logid=%' THEN 'FortiGate line: vendor not supported'
-             WHEN b.line LIKE '%Keepalived%' THEN 'keepalived line: vendor not supported'
-             WHEN b.line LIKE '%carp:%' THEN 'CARP line: vendor not supported'
-             WHEN b.line LIKE '%CEF:0|SonicWall|%'
+             WHEN f.line LIKE '%\%ASA-%' ESCAPE '\' THEN 'Cisco ASA line: vendor not supported'
+             WHEN f.line LIKE '%logid=%' THEN 'FortiGate line: vendor not supported'
+             WHEN f.line LIKE '%Keepalived%' THEN 'keepalived line: vendor not supported'
+             WHEN f.line LIKE '%carp:%' THEN 'CARP line: vendor not supported'
+             WHEN f.line LIKE '%CEF:0|SonicWall|%'
                THEN 'SonicOS ArcSight/CEF format: set the syslog format to Enhanced Syslog'
-             WHEN regexp_matches(b.line, '[\x00-\x08\x0e-\x1f]')
+             WHEN regexp_matches(f.line, '[\x00-\x08\x0e-\x1f]')
                THEN 'binary data, not a log line'
              ELSE 'not a SonicOS key=value line (no sn=, time=, m=)'
            END
          WHEN f.sn = '' THEN 'no serial (sn=)'
          WHEN f.m IS NULL THEN 'no message id (m=)'
-         WHEN NOT b.line LIKE '% time="%' THEN 'no time= field'
-         ELSE 'unparseable time="' || left(regexp_extract(b.line, ' time="([^"]*)"', 1), 40)
+         WHEN NOT f.line LIKE '% time="%' THEN 'no time= field'
+         ELSE 'unparseable time="' || left(regexp_extract(f.line, ' time="([^"]*)"', 1), 40)
               || '"'
        END AS reason
-FROM sl_fields f JOIN raw_batch b ON b.pos = f.pos
+FROM sl_fields f
 WHERE f.sn = '' OR f.m IS NULL OR f.ts IS NULL
 """
 
@@ -90,13 +104,12 @@ WHERE f.sn = '' OR f.m IS NULL OR f.ts IS NULL
 _EVENTS = rf"""
 CREATE OR REPLACE TEMP TABLE sl_ha AS
 SELECT f.pos, f.sn, f.m, f.n, f.ts, f.is_utc, f.received_at,
-       regexp_extract(b.line, ' time="([^"]*)"', 1) AS t,
-       regexp_extract(b.line, ' msg="([^"]*)"', 1) AS msg,
-       TRY_CAST(regexp_extract(b.line, ' pri=(\d)\b', 1) AS TINYINT) AS pri,
-       TRY_CAST(regexp_extract(b.line, ' gcat=(\d+)', 1) AS INTEGER) AS gcat
-FROM (SELECT * FROM sl_fields
-      WHERE m NOT IN ({_COUNTED_IDS}) AND sn <> '' AND ts IS NOT NULL) f
-JOIN raw_batch b ON b.pos = f.pos;
+       regexp_extract(f.line, ' time="([^"]*)"', 1) AS t,
+       regexp_extract(f.line, ' msg="([^"]*)"', 1) AS msg,
+       TRY_CAST(regexp_extract(f.line, ' pri=(\d)\b', 1) AS TINYINT) AS pri,
+       TRY_CAST(regexp_extract(f.line, ' gcat=(\d+)', 1) AS INTEGER) AS gcat
+FROM sl_fields f
+WHERE f.m NOT IN ({_COUNTED_IDS}) AND f.sn <> '' AND f.ts IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE stg_events AS
 WITH matched AS (

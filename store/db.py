@@ -70,7 +70,7 @@ class Store:
         self.read_only = read_only
         self._con = connect(self.path, read_only)
         self._write_lock = threading.RLock()
-        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")  # every cursor shows UTC
         if not read_only:
             self.migrate()
             self._refresh_kinds()
@@ -78,9 +78,7 @@ class Store:
     # -- connection ---------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one thread; cursors share the connection's database instance."""
-        cur = self._con.cursor()
-        cur.execute("SET TimeZone = 'UTC'")
-        return cur
+        return self._con.cursor()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
