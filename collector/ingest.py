@@ -17,12 +17,14 @@ import duckdb
 import pyarrow as pa
 
 from collector import export_records
+from collector.inventory import load_inventory
 from collector.pairing import refresh_pairs
 from collector.parse_sonicos import stage_sonicos
 from collector.sonicos_catalog import catalog_rows
 from collector.sources import (
     BATCH_BYTES,
     FINGERPRINT_BYTES,
+    STDIN,
     Input,
     LineBatch,
     _Peekable,
@@ -43,7 +45,7 @@ from store.errors import HawatchError
 class SourceReport:
     name: str
     format: str = ""
-    status: str = "ingested"  # ingested | resumed | unchanged | failed
+    status: str = "ingested"  # ingested | resumed | unchanged | inventory | skipped | failed
     lines: int = 0  # syslog: non-blank lines; exports: records
     blank: int = 0
     bytes: int = 0
@@ -167,8 +169,12 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
         stream = open_input(item)
         try:
             report.format = sniff_format(stream.head)
-            if not stream.head:
-                report.status = "unchanged"
+            if not stream.head or report.format == "truth":
+                report.status = "skipped" if stream.head else "unchanged"
+                return report
+            if report.format == "inventory" and item.name != STDIN:
+                report.lines = load_inventory(store, item.name)
+                report.status = "inventory"
                 return report
             source = _claim_source(store, item.name, stream.head, report.format)
             if report.format == "syslog":
@@ -217,6 +223,22 @@ def ingest_lines(store: Store, lines: list[str], name: str,
     return report
 
 
+def _inventories_first(items: list[Input]) -> list[Input]:
+    """Inventories found among the sources are applied before any log: local device times
+    are converted with the time zones they give, and that cannot be redone afterwards."""
+
+    def is_inventory(item: Input) -> bool:
+        if item.name == STDIN:
+            return False
+        try:
+            with open(item.name, "rb") as handle:
+                return sniff_format(handle.read(4096)) == "inventory"
+        except OSError:
+            return False  # reported when it is ingested
+
+    return sorted(items, key=lambda item: not is_inventory(item))
+
+
 def ingest_paths(store: Store, paths: list[str], default_tz: str = "UTC",
                  on_source: Callable[[SourceReport], None] | None = None,
                  batch_bytes: int = BATCH_BYTES) -> IngestReport:
@@ -224,7 +246,7 @@ def ingest_paths(store: Store, paths: list[str], default_tz: str = "UTC",
     started = time.perf_counter()
     report = IngestReport()
     sync_catalog(store)
-    for item in discover(paths):
+    for item in _inventories_first(discover(paths)):
         source_report = ingest_one(store, item, default_tz, batch_bytes)
         report.sources.append(source_report)
         if on_source:

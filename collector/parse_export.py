@@ -65,6 +65,7 @@ class Row:
     firmware: str | None = None
     ha_mode: str | None = None
     by_subject: bool = False  # serial is the reporting box; the unit is the subject's
+    ends: datetime | None = None  # windows: their end, in the same zone as `time`
 
 
 class Reject(ValueError):
@@ -160,10 +161,29 @@ def _api_rows(record: dict[str, Any], base: dict[str, Any]) -> list[Row]:
     return rows
 
 
+WINDOW_KINDS = ("failover_test", "maintenance")
+
+
+def _window(record: dict[str, Any]) -> Row:
+    """A declared maintenance or failover-test window: {pair, start, end, kind, comment}."""
+    pair = _text(record, "pair")
+    kind = (_text(record, "kind") or "").lower()
+    if pair is None or kind not in WINDOW_KINDS:
+        raise Reject(f"window needs a pair and kind {' or '.join(WINDOW_KINDS)}")
+    start, start_utc = parse_time(str(record["start"]))
+    end, end_utc = parse_time(str(record["end"]))
+    if end <= start:
+        raise Reject("window ends before it starts")
+    return Row("window", serial="", time=start, is_utc=start_utc and end_utc, pair=pair,
+               kind=kind, detail=_text(record, "comment"), ends=end)
+
+
 def normalise(record: dict[str, Any]) -> list[Row]:
     """One export record to rows; raises Reject with the reason when it cannot be used."""
     if not isinstance(record, dict):
         raise Reject(f"record is a {type(record).__name__}, not an object")
+    if "start" in record and "end" in record and "serial" not in record:
+        return [_window(record)]
     serial = _text(record, "serial", "serial_number", "sn")
     if serial is None:
         raise Reject("no serial")

@@ -168,16 +168,18 @@ CREATE OR REPLACE TEMP TABLE stg_sequences AS
 WITH q AS (
     SELECT sn AS serial, m AS message_id, count(*) AS lines,
            count(DISTINCT n) AS distinct_n, min(n) AS min_n, max(n) AS max_n,
-           arg_min(n, ts) AS first_n, arg_max(n, ts) AS last_n,
-           min(ts) AS first_local, max(ts) AS last_local, bool_or(is_utc) AS is_utc
+           -- first and last in arrival (file) order: many lines share a second, and local
+           -- times repeat when clocks fall back
+           arg_min(n, pos) AS first_n, arg_max(n, pos) AS last_n,
+           arg_min(ts, pos) AS first_local, arg_max(ts, pos) AS last_local,
+           bool_or(is_utc) AS is_utc
     FROM sl_fields
     WHERE sn <> '' AND m IS NOT NULL AND n IS NOT NULL AND ts IS NOT NULL
     GROUP BY ALL
 )
 SELECT q.serial, q.message_id, q.lines, q.distinct_n, q.min_n, q.max_n, q.first_n, q.last_n,
        local_to_utc(q.first_local, CASE WHEN q.is_utc THEN 'UTC' ELSE z.tz END) AS first_time,
-       local_to_utc(q.last_local, CASE WHEN q.is_utc THEN 'UTC' ELSE z.tz END) AS last_time,
-       q.last_local
+       local_to_utc(q.last_local, CASE WHEN q.is_utc THEN 'UTC' ELSE z.tz END) AS last_time
 FROM q JOIN sl_tz z ON z.sn = q.serial
 """
 

@@ -20,7 +20,7 @@ from store.db import execute_script
 
 _ROW_SCHEMA = pa.schema(
     [("pos", pa.int64())]
-    + [(f.name, pa.timestamp("us") if f.name == "time" else
+    + [(f.name, pa.timestamp("us") if f.name in ("time", "ends") else
         pa.bool_() if f.name in ("is_utc", "by_subject") else
         pa.int64() if f.name in ("connections", "vpn_sas", "message_id") else pa.string())
        for f in fields(Row)]
@@ -33,7 +33,7 @@ WITH tz AS (
     FROM (SELECT DISTINCT serial FROM ex_rows) s
     LEFT JOIN devices d ON d.serial = s.serial LEFT JOIN pairs p ON p.pair = d.pair
 )
-SELECT r.*, local_to_utc(r.time, CASE WHEN r.is_utc THEN 'UTC' ELSE tz.tz END) AS utc,
+SELECT r.*, tz.tz, local_to_utc(r.time, CASE WHEN r.is_utc THEN 'UTC' ELSE tz.tz END) AS utc,
        -- API polls and SonicOS texts name their subject: map it like syslog (shared sn=)
        coalesce(CASE WHEN r.by_subject THEN u.serial END, r.serial) AS unit,
        coalesce(r.pair, CASE WHEN r.by_subject THEN u.pair END, d.pair) AS unit_pair
@@ -52,6 +52,11 @@ FROM ex_norm WHERE type = 'event';
 INSERT INTO stg_samples
 SELECT utc, unit_pair, unit, connections, vpn_sas, pos FROM ex_norm WHERE type = 'sample';
 
+INSERT INTO stg_windows
+SELECT pair, utc, local_to_utc(ends, CASE WHEN is_utc THEN 'UTC' ELSE tz END), kind, detail,
+       pos
+FROM ex_norm WHERE type = 'window';
+
 INSERT INTO stg_status
 SELECT utc, unit_pair, unit, state_to, stateful_sync, model, firmware, ha_mode, pos
 FROM ex_norm WHERE type = 'status';
@@ -61,8 +66,9 @@ INSERT INTO stg_pairing (serial, pair, role, peer_serial, ha_mode, model, firmwa
 SELECT unit, pair, CASE WHEN by_subject THEN NULL ELSE subject END, peer_serial, ha_mode,
        model, firmware, utc
 FROM ex_norm
-WHERE utc IS NOT NULL AND (pair IS NOT NULL OR peer_serial IS NOT NULL OR model IS NOT NULL
-                           OR firmware IS NOT NULL OR ha_mode IS NOT NULL);
+WHERE type <> 'window' AND utc IS NOT NULL
+  AND (pair IS NOT NULL OR peer_serial IS NOT NULL OR model IS NOT NULL
+       OR firmware IS NOT NULL OR ha_mode IS NOT NULL);
 """
 
 

@@ -25,13 +25,15 @@ STAGES: dict[str, str] = {
     "stg_rejects": "pos BIGINT, raw VARCHAR, raw_length BIGINT, reason VARCHAR",
     "stg_sequences": """serial VARCHAR, message_id INTEGER, lines BIGINT, distinct_n BIGINT,
         min_n BIGINT, max_n BIGINT, first_n BIGINT, last_n BIGINT, first_time TIMESTAMPTZ,
-        last_time TIMESTAMPTZ, last_local TIMESTAMP""",
+        last_time TIMESTAMPTZ""",
     "stg_skew": "minute TIMESTAMPTZ, serial VARCHAR, samples BIGINT, skew_seconds DOUBLE",
     "stg_samples": """time TIMESTAMPTZ, pair VARCHAR, serial VARCHAR, connections BIGINT,
         vpn_sas BIGINT, source_pos BIGINT""",
     "stg_status": """time TIMESTAMPTZ, pair VARCHAR, serial VARCHAR, state VARCHAR,
         stateful_sync VARCHAR, model VARCHAR, firmware VARCHAR, ha_mode VARCHAR,
         source_pos BIGINT""",
+    "stg_windows": """pair VARCHAR, starts_at TIMESTAMPTZ, ends_at TIMESTAMPTZ, kind VARCHAR,
+        comment VARCHAR, source_pos BIGINT""",
     "stg_pairing": PAIRING_COLUMNS,
 }
 
@@ -47,6 +49,7 @@ class BatchResult:
     quarantined: int = 0
     samples: int = 0
     status: int = 0
+    windows: int = 0
 
     def add(self, other: BatchResult) -> None:
         for kind, n in other.events_by_kind.items():
@@ -57,6 +60,7 @@ class BatchResult:
         self.quarantined += other.quarantined
         self.samples += other.samples
         self.status += other.status
+        self.windows += other.windows
 
     @property
     def events(self) -> int:
@@ -104,6 +108,14 @@ WHERE (s.serial, s.time) NOT IN (
     WHERE time BETWEEN (SELECT min(time) FROM stg_status) AND (SELECT max(time) FROM stg_status))
 """
 
+# The same window declared twice is one window.
+_INSERT_WINDOWS = """
+INSERT INTO windows
+SELECT DISTINCT pair, starts_at, ends_at, kind, comment, 'file', now() FROM stg_windows w
+WHERE (w.pair, w.starts_at, w.ends_at, w.kind) NOT IN (
+    SELECT (pair, starts_at, ends_at, kind) FROM windows)
+"""
+
 # A counter that went backwards at a later time is a restart (reboot), not loss; one that
 # went backwards for older data is a late file, and neither counts as missing lines.
 _SEQUENCES = """
@@ -111,23 +123,23 @@ INSERT INTO sequence_gaps
 SELECT q.serial, q.message_id, q.first_time, q.last_time, q.lines,
        (CASE WHEN q.last_n >= q.first_n THEN q.max_n - q.min_n + 1 - q.distinct_n ELSE 0 END)
        + (CASE WHEN st.last_seq IS NOT NULL AND q.first_n > st.last_seq
-                    AND q.last_local >= st.last_time
+                    AND q.last_time >= st.last_time
                THEN q.first_n - st.last_seq - 1 ELSE 0 END),
        q.lines - q.distinct_n,
        (CASE WHEN q.last_n < q.first_n THEN 1 ELSE 0 END)
        + (CASE WHEN st.last_seq IS NOT NULL AND q.first_n <= st.last_seq
-                    AND q.last_local > st.last_time THEN 1 ELSE 0 END),
+                    AND q.last_time > st.last_time THEN 1 ELSE 0 END),
        $source_id
 FROM stg_sequences q
 LEFT JOIN sequence_state st USING (serial, message_id);
 
 CREATE OR REPLACE TEMP TABLE seq_next AS
 SELECT q.serial, q.message_id,
-       CASE WHEN st.last_time IS NULL OR q.last_local >= st.last_time
+       CASE WHEN st.last_time IS NULL OR q.last_time >= st.last_time
             THEN q.last_n ELSE st.last_seq END AS last_seq,
-       greatest(q.last_local, st.last_time) AS last_time
+       greatest(q.last_time, st.last_time) AS last_time
 FROM stg_sequences q LEFT JOIN sequence_state st USING (serial, message_id)
-WHERE q.last_local IS NOT NULL;
+WHERE q.last_time IS NOT NULL;
 
 DELETE FROM sequence_state
 WHERE (serial, message_id) IN (SELECT (serial, message_id) FROM seq_next);
@@ -178,6 +190,7 @@ def commit_batch(
             " reason, now() FROM stg_rejects", {**ids, "name": source_name})
     result.samples = _insert_new(cur, "stg_samples", _INSERT_SAMPLES, ids)
     result.status = _insert_new(cur, "stg_status", _INSERT_STATUS, ids)
+    result.windows = _insert_new(cur, "stg_windows", _INSERT_WINDOWS, {})
     if _scalar(cur, "SELECT count(*) FROM stg_sequences"):
         execute_script(cur, _SEQUENCES, ids)
     cur.execute("INSERT INTO clock_skew SELECT minute, serial, samples, skew_seconds,"
@@ -186,8 +199,9 @@ def commit_batch(
     return result
 
 
-def _insert_new(cur: duckdb.DuckDBPyConnection, stage: str, sql: str, ids: dict[str, int]) -> int:
+def _insert_new(cur: duckdb.DuckDBPyConnection, stage: str, sql: str,
+                ids: dict[str, int]) -> int:
     """Run an INSERT (DuckDB answers with the number of rows it added) if the stage has rows."""
     if not _scalar(cur, f"SELECT count(*) FROM {stage}"):
         return 0
-    return _scalar(cur, sql, ids)
+    return _scalar(cur, sql, ids or None)

@@ -16,6 +16,10 @@ def _source_line(s: SourceReport) -> str:
         return f"{s.name}: FAILED: {s.error}"
     if s.status == "unchanged":
         return f"{s.name}: already ingested, nothing new"
+    if s.status == "inventory":
+        return f"{s.name}: pair inventory, {s.lines} pairs applied"
+    if s.status == "skipped":
+        return f"{s.name}: simulator truth file, not ingested"
     r = s.result
     rate = s.lines / s.seconds if s.seconds else 0.0
     unit = "records" if s.format in ("json", "csv") else "lines"
@@ -24,6 +28,8 @@ def _source_line(s: SourceReport) -> str:
         made.append(f"{r.counted:,} counted")
     else:
         made.append(f"{r.samples:,} session samples, {r.status:,} status samples")
+        if r.windows:
+            made.append(f"{r.windows} windows")
     made.append(f"{r.quarantined:,} quarantined")
     resumed = " (resumed)" if s.status == "resumed" else ""
     return (f"{s.name}{resumed}: {s.lines:,} {unit} [{s.format}] -> {', '.join(made)};"

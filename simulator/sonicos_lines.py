@@ -190,8 +190,8 @@ class Counters:
         return value
 
 
-def bench_lines(seed: int, total: int, pairs: int = 2000,
-                ha_share: float = 0.03) -> Iterator[str]:
+def bench_lines(seed: int, total: int, pairs: int = 2000, ha_share: float = 0.03,
+                span_seconds: int = 86_400) -> Iterator[str]:
     """`total` enhanced-syslog lines over `pairs` pairs and about one day, for benchmarks.
 
     About (1 - ha_share) of the lines are Connection Opened/Closed, the rest documented HA
@@ -206,7 +206,7 @@ def bench_lines(seed: int, total: int, pairs: int = 2000,
     ha_ids = sorted(HA_TEXTS)
     active = [rng.random() < 0.8 for _ in fleet.pairs]  # primary active in most pairs
     for i in range(total):
-        ts = start + i * 86_400 // max(total, 1)
+        ts = start + i * span_seconds // max(total, 1)
         pair = fleet.pairs[rng.randrange(len(fleet.pairs))]
         fmt = formatters[pair.site.name]
         if rng.random() < ha_share:

@@ -234,3 +234,18 @@ def test_the_same_ha_line_twice_is_stored_once(parse, store):
     first = parse([line, line])["report"]
     assert (first.result.events_new, first.result.events_duplicate) == (1, 1)
     assert scalar(store, "SELECT count(*) FROM ha_events") == 1
+
+
+def test_many_lines_per_second_across_batches_are_not_loss(store, tmp_path):
+    """Busy units log several lines a second; batch boundaries must not invent gaps."""
+    from collector.ingest import ingest_one
+    from collector.sources import Input
+
+    log = tmp_path / "busy.log"
+    log.write_text("".join(
+        E_AWS_537.replace("n=795", f"n={n}").replace(
+            "15:22:26", f"15:{n // 240:02}:{n // 4 % 60:02}") + "\n" for n in range(1, 2001)))
+    sync_catalog(store)
+    ingest_one(store, Input(str(log)), "UTC", batch_bytes=64 * 1024)
+    assert rows(store, "SELECT sum(missing), sum(duplicated) FROM sequence_gaps") == [(0, 0)]
+    assert rows(store, "SELECT last_seq FROM sequence_state") == [(2000,)]

@@ -99,6 +99,16 @@ CREATE TABLE status_samples (
     source_id     INTEGER NOT NULL
 );
 
+CREATE TABLE windows (
+    pair       VARCHAR NOT NULL,
+    starts_at  TIMESTAMPTZ NOT NULL,
+    ends_at    TIMESTAMPTZ NOT NULL,
+    kind       VARCHAR NOT NULL,     -- failover_test | maintenance
+    comment    VARCHAR,
+    origin     VARCHAR NOT NULL,     -- file | cli | config
+    created_at TIMESTAMPTZ NOT NULL
+);
+
 CREATE TABLE message_counts (
     minute     TIMESTAMPTZ NOT NULL,
     serial     VARCHAR NOT NULL,     -- sn= as logged
@@ -123,7 +133,7 @@ CREATE TABLE sequence_state (
     serial     VARCHAR NOT NULL,
     message_id INTEGER NOT NULL,
     last_seq   BIGINT NOT NULL,
-    last_time  TIMESTAMP NOT NULL
+    last_time  TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE clock_skew (
