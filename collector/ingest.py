@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -122,30 +123,52 @@ def _commit(cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
     return result
 
 
-def _write_syslog(store: Store, table: pa.Table, source: _Source, name: str, offset: int,
-                  lines_done: int, default_tz: str) -> BatchResult:
-    """Parse and commit one batch (`pos`, `line`, `received_at`) in one transaction."""
-    with store.transaction() as cur:
-        reset_stages(cur)
-        cur.register("raw_batch", table)
-        stage_sonicos(cur, default_tz)
-        cur.unregister("raw_batch")
-        return _commit(cur, source, name, offset, lines_done)
+def _stage_syslog(store: Store, table: pa.Table, default_tz: str
+                  ) -> duckdb.DuckDBPyConnection:
+    """Parse one batch (`pos`, `line`, `received_at`) into the temp tables of a new cursor.
+
+    Staging writes only that cursor's temp tables, so it can run while the previous batch
+    commits on another cursor.
+    """
+    cur = store.cursor()
+    reset_stages(cur)
+    cur.register("raw_batch", table)
+    stage_sonicos(cur, default_tz)
+    cur.unregister("raw_batch")
+    return cur
+
+
+def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
+                   offset: int, lines_done: int) -> BatchResult:
+    with store.transaction(cur) as tx:
+        return _commit(tx, source, name, offset, lines_done)
 
 
 def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
                    default_tz: str, batch_bytes: int) -> None:
+    """Read ahead, parse batch k+1 while batch k commits: three stages on two cores.
+
+    Commits stay in order, each after the one before, so the committed offset always marks a
+    prefix of the source and a restart resumes exactly there.
+    """
     batches: Iterator[LineBatch] = prefetch(
         read_batches(stream, source.offset, source.lines, batch_bytes))
-    for batch in batches:
-        table = batch.table.append_column(
-            "received_at", pa.nulls(batch.table.num_rows, pa.timestamp("us", tz="UTC")))
-        lines_done = batch.first_line - 1 + batch.line_count
-        report.result.add(_write_syslog(store, table, source, report.name, batch.end_offset,
-                                        lines_done, default_tz))
-        report.lines += batch.table.num_rows
-        report.blank += batch.blank
-        report.bytes += batch.end_offset - batch.start_offset
+    with ThreadPoolExecutor(1, thread_name_prefix="hawatch-commit") as committer:
+        pending: Future[BatchResult] | None = None
+        for batch in batches:
+            table = batch.table.append_column(
+                "received_at", pa.nulls(batch.table.num_rows, pa.timestamp("us", tz="UTC")))
+            cur = _stage_syslog(store, table, default_tz)
+            if pending is not None:
+                report.result.add(pending.result())
+            pending = committer.submit(
+                _commit_staged, store, cur, source, report.name, batch.end_offset,
+                batch.first_line - 1 + batch.line_count)
+            report.lines += batch.table.num_rows
+            report.blank += batch.blank
+            report.bytes += batch.end_offset - batch.start_offset
+        if pending is not None:
+            report.result.add(pending.result())
 
 
 def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
@@ -217,7 +240,8 @@ def ingest_lines(store: Store, lines: list[str], name: str,
     })
     keep = [i for i, line in enumerate(lines) if line.strip()]
     table = table.take(keep)
-    report.result = _write_syslog(store, table, source, name, len(body), len(lines), default_tz)
+    cur = _stage_syslog(store, table, default_tz)
+    report.result = _commit_staged(store, cur, source, name, len(body), len(lines))
     report.lines, report.blank = len(keep), len(lines) - len(keep)
     report.seconds = time.perf_counter() - started
     return report

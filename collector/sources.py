@@ -186,7 +186,7 @@ class _BufferRing:
     released, so a buffer is never overwritten while its Arrow table is in use.
     """
 
-    RING = PREFETCH_DEPTH + 3
+    RING = PREFETCH_DEPTH + 4  # + the batch being parsed, the one committing, and a spare
 
     def __init__(self) -> None:
         self._buffers: list[bytearray] = []

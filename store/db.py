@@ -81,10 +81,15 @@ class Store:
         return self._con.cursor()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One atomic batch of writes; writers are serialised so batches never interleave."""
+    def transaction(self, cursor: duckdb.DuckDBPyConnection | None = None
+                    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic batch of writes; writers are serialised so batches never interleave.
+
+        Pass the `cursor` whose temp tables hold a staged batch to commit it; it is closed
+        afterwards either way.
+        """
         with self._write_lock:
-            cur = self.cursor()
+            cur = cursor or self.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
