@@ -58,6 +58,12 @@ def _json_values(stream: _Peekable) -> Iterator[dict[str, Any] | Bad]:
             return
         try:
             value, end = decoder.raw_decode(buf, i)
+        except RecursionError:
+            stop = buf.find("\n", i + 1)
+            stop = len(buf) if stop < 0 else stop
+            yield Bad(buf[i:stop][:4096], "JSON nested too deeply")
+            i = stop
+            continue
         except json.JSONDecodeError as exc:
             if not eof and len(buf) - i < MAX_RECORD_CHARS:
                 fill()
@@ -86,7 +92,14 @@ def csv_items(stream: _Peekable, skip: int) -> Iterator[Item]:
     lines = _split_lines(text)
     reader = csv.reader(lines)
     header: list[str] | None = None
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            yield reader.line_num, Bad(f"(line {reader.line_num})", f"broken CSV: {exc}")
+            continue
         number = reader.line_num
         if header is None:
             header = [h.strip().lstrip("\ufeff").lower() for h in row]

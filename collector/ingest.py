@@ -213,6 +213,9 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
             stream.close()
     except (HawatchError, OSError, EOFError) as exc:
         report.status, report.error = "failed", str(exc) or type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
+        report.status = "failed"
+        report.error = f"internal error ({type(exc).__name__}: {exc}); its committed part is kept"
     finally:
         report.seconds = time.perf_counter() - started
     return report

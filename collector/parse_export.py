@@ -18,6 +18,7 @@ the unit's local time and are converted in SQL with the unit's time zone, as for
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,10 +37,15 @@ _SYNC_WORDS = {
 _ROLE_WORDS = {"primary": "primary", "secondary": "secondary", "backup": "secondary"}
 _STATE_WORDS = {"active": "active", "standby": "standby", "idle": "standby",
                 "election": "election", "sync": "sync", "error": "error", "reboot": "reboot",
-                "none": "none", "disabled": "none"}
+                "none": "none", "disabled": "none",
+                # SonicOS GUI/API status words (HELP-6200): a unit between states
+                "not_in_a_steady_state": "election"}
 _CURRENT = re.compile(r"(\d+)")
+_MESSAGE_ID = re.compile(r"[0-9]{1,9}")
+_INT64_MAX = 2**63 - 1
 _EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
-_API_STATUS = re.compile(r"^(primary|secondary|backup)\s+(active|standby|idle)", re.I)
+_API_STATUS = re.compile(
+    r"^(primary|secondary|backup)\s+(active|standby|idle|disabled|not in a steady state)", re.I)
 
 
 @dataclass
@@ -84,15 +90,18 @@ def parse_time(value: str) -> tuple[datetime, bool]:
     """ISO 8601 (with or without offset), `YYYY-MM-DD HH:MM:SS[ UTC]` or epoch seconds."""
     text = value.strip()
     if _EPOCH.match(text):
-        return datetime.fromtimestamp(float(text), UTC).replace(tzinfo=None), True
+        try:
+            return datetime.fromtimestamp(float(text), UTC).replace(tzinfo=None), True
+        except (ValueError, OverflowError, OSError):
+            raise Reject(f"epoch time out of range {text[:40]!r}") from None
     is_utc = text.endswith((" UTC", "Z"))
     text = text.removesuffix(" UTC").removesuffix("Z")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC).replace(tzinfo=None), True
+    except (ValueError, OverflowError):
         raise Reject(f"unparseable time {value[:40]!r}") from None
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC).replace(tzinfo=None), True
     return parsed, is_utc
 
 
@@ -102,12 +111,18 @@ def _int(record: dict[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise Reject(f"{key} is not a number: {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Reject(f"{key} is not a number: {value!r}")
     if isinstance(value, int | float):
-        return int(value)
-    match = _CURRENT.search(str(value))  # "Current: 6374" from SonicOS 7.3's API
-    if not match:
-        raise Reject(f"{key} is not a number: {str(value)[:40]!r}")
-    return int(match.group(1))
+        number = int(value)
+    else:
+        match = _CURRENT.search(str(value))  # "Current: 6374" from SonicOS 7.3's API
+        if not match:
+            raise Reject(f"{key} is not a number: {str(value)[:40]!r}")
+        number = int(match.group(1))
+    if not 0 <= number <= _INT64_MAX:
+        raise Reject(f"{key} out of range: {str(value)[:40]}")
+    return number
 
 
 def _word(record: dict[str, Any], key: str, words: dict[str, str]) -> str | None:
@@ -131,14 +146,14 @@ def _event(record: dict[str, Any], base: dict[str, Any]) -> Row:
                              "standby": "standby"}.get(kind)
         return Row("event", kind=kind, subject=role, state_to=state_to,
                    detail=_text(record, "detail", "msg"), **base)
-    message = BY_ID.get(int(event)) if event.isdigit() else message_for_text(event)
+    is_id = _MESSAGE_ID.fullmatch(event) is not None
+    message = BY_ID.get(int(event)) if is_id else message_for_text(event)
     if message is None or message.kind is None:
         raise Reject(f"event {event[:60]!r} is not an HA event kind or SonicOS HA message")
     return Row("event", kind=message.kind, subject=message.subject or role,
                by_subject=message.subject is not None,
                state_to=message.state_to or state, trigger=message.trigger,
-               detail=_text(record, "detail", "msg") or (event if not event.isdigit() else
-                                                          message.text),
+               detail=_text(record, "detail", "msg") or (message.text if is_id else event),
                message_id=message.message_id, **base)
 
 
@@ -153,11 +168,14 @@ def _api_rows(record: dict[str, Any], base: dict[str, Any]) -> list[Row]:
     if not rows and (status := _text(record, "status")):
         match = _API_STATUS.match(status)
         if match:
+            state = _STATE_WORDS[match.group(2).lower().replace(" ", "_")]
             rows.append(Row("status", subject=_ROLE_WORDS[match.group(1).lower()],
-                            state_to=_STATE_WORDS[match.group(2).lower()], by_subject=True,
-                            **base))
+                            state_to=state, by_subject=True, **base))
     if base.get("connections") is not None:
         rows.append(Row("sample", **base))
+    if not rows:  # e.g. "HIGH AVAILABILITY DISABLED": kept and counted, never dropped
+        raise Reject("API poll without a unit state or connections hawatch understands: "
+                     f"status {str(record.get('status'))[:40]!r}")
     return rows
 
 

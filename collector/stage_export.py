@@ -26,6 +26,18 @@ _ROW_SCHEMA = pa.schema(
        for f in fields(Row)]
 )
 
+# What exports say about pairing and hardware, applied before the rows are staged, so the
+# rows of the very batch that pairs two units already carry their pair.
+_PAIRING = """
+INSERT INTO stg_pairing (serial, pair, role, peer_serial, ha_mode, model, firmware, seen)
+SELECT serial, pair, CASE WHEN by_subject THEN NULL ELSE subject END, peer_serial, ha_mode,
+       model, firmware, time
+FROM ex_rows
+WHERE type <> 'window'
+  AND (pair IS NOT NULL OR peer_serial IS NOT NULL OR model IS NOT NULL
+       OR firmware IS NOT NULL OR ha_mode IS NOT NULL)
+"""
+
 _STAGE = """
 CREATE OR REPLACE TEMP TABLE ex_norm AS
 WITH tz AS (
@@ -36,7 +48,8 @@ WITH tz AS (
 SELECT r.*, tz.tz, local_to_utc(r.time, CASE WHEN r.is_utc THEN 'UTC' ELSE tz.tz END) AS utc,
        -- API polls and SonicOS texts name their subject: map it like syslog (shared sn=)
        coalesce(CASE WHEN r.by_subject THEN u.serial END, r.serial) AS unit,
-       coalesce(r.pair, CASE WHEN r.by_subject THEN u.pair END, d.pair) AS unit_pair
+       coalesce(r.pair, CASE WHEN r.by_subject THEN u.pair END, d.pair) AS unit_pair,
+       coalesce(r.subject, CASE WHEN r.by_subject THEN u.role END, d.role) AS unit_role
 FROM ex_rows r JOIN tz USING (serial)
 LEFT JOIN unit_map u ON r.by_subject AND u.reported_serial = r.serial
                     AND u.subject IS NOT DISTINCT FROM r.subject
@@ -44,7 +57,7 @@ LEFT JOIN devices d ON d.serial = r.serial;
 
 INSERT INTO stg_events
 SELECT md5(concat_ws('|', unit, kind, utc, detail, message_id)), utc, unit_pair, unit,
-       serial, subject, kind,
+       serial, unit_role, kind,
        CASE state_to WHEN 'active' THEN 'standby' WHEN 'standby' THEN 'active' END,
        state_to, trigger, detail, message_id, NULL, NULL, time, NULL, pos
 FROM ex_norm WHERE type = 'event';
@@ -61,14 +74,6 @@ INSERT INTO stg_status
 SELECT utc, unit_pair, unit, state_to, stateful_sync, model, firmware, ha_mode, pos
 FROM ex_norm WHERE type = 'status';
 
--- What exports say about pairing and hardware, for pairs and devices.
-INSERT INTO stg_pairing (serial, pair, role, peer_serial, ha_mode, model, firmware, seen)
-SELECT unit, pair, CASE WHEN by_subject THEN NULL ELSE subject END, peer_serial, ha_mode,
-       model, firmware, utc
-FROM ex_norm
-WHERE type <> 'window' AND utc IS NOT NULL
-  AND (pair IS NOT NULL OR peer_serial IS NOT NULL OR model IS NOT NULL
-       OR firmware IS NOT NULL OR ha_mode IS NOT NULL);
 """
 
 
@@ -107,5 +112,6 @@ def stage_export(
         cur.register("ex_rows_arrow", pa.Table.from_pylist(rows, _ROW_SCHEMA))
         cur.execute("CREATE OR REPLACE TEMP TABLE ex_rows AS SELECT * FROM ex_rows_arrow")
         cur.unregister("ex_rows_arrow")
-        execute_script(cur, _STAGE, {"default_tz": default_tz})
+        cur.execute(_PAIRING)
         apply_pairing(cur, "export")
+        execute_script(cur, _STAGE, {"default_tz": default_tz})

@@ -38,6 +38,8 @@ def _source_line(s: SourceReport) -> str:
 
 def print_ingest_report(report: IngestReport, fmt: str) -> None:
     total = report.total
+    for failed in report.failed:  # on stderr whatever the format: scripts read stdout
+        print(f"hawatch: error: {failed.name}: {failed.error}", file=sys.stderr)
     if fmt != "table":
         sources = [{"name": s.name, "format": s.format, "status": s.status,
                     "lines": s.lines, "blank": s.blank, "seconds": round(s.seconds, 3),
@@ -70,8 +72,6 @@ def print_ingest_report(report: IngestReport, fmt: str) -> None:
     print(f"new events {total.events_new:,}, duplicates skipped {total.events_duplicate:,}, "
           f"session samples {total.samples:,}, status samples {total.status:,}, "
           f"quarantined {total.quarantined:,}")
-    for failed in report.failed:
-        print(f"hawatch: error: {failed.name}: {failed.error}", file=sys.stderr)
 
 
 def print_pair_summary(store: Store, fmt: str) -> None:

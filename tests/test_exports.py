@@ -172,9 +172,6 @@ def test_sonicos_texts_keep_their_wording_and_message_id(tmp_path):
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="export events get role only from the record or the "
-                   "message (stage_export: role = subject); the inventory's role is not used, "
-                   "unlike syslog (coalesce(subject, unit_map.role)) and docs/schema.md")
 def test_export_events_take_the_units_role_from_the_inventory(tmp_path):
     path = write(tmp_path / "export.json", RECORDS, "ndjson")
     db = tmp_path / "x.duckdb"
@@ -277,10 +274,6 @@ def test_peer_serial_pairs_two_units_in_no_inventory(tmp_path):
     assert query(db, "SELECT count(*) FROM unpaired_devices") == [(0,)]
 
 
-@pytest.mark.xfail(strict=True, reason="rows of the batch that pairs the units keep pair NULL: "
-                   "stage_export resolves unit_pair before apply_pairing, and the pairing "
-                   "backfill runs before commit_batch inserts the batch, so pairs.active_serial "
-                   "and stateful_sync stay NULL until some later export batch")
 def test_peer_paired_units_own_rows_belong_to_the_pair(tmp_path):
     db = tmp_path / "x.duckdb"
     ingest(db, write(tmp_path / "peers.json", PEERS, "ndjson"))
