@@ -105,6 +105,8 @@ UPDATE session_samples s SET pair = d.pair FROM devices d
 WHERE s.pair IS NULL AND d.serial = s.serial AND d.pair IS NOT NULL;
 UPDATE status_samples s SET pair = d.pair FROM devices d
 WHERE s.pair IS NULL AND d.serial = s.serial AND d.pair IS NOT NULL;
+-- pairing can attribute old rows: those pairs are analysed again from the start
+INSERT INTO analysis_dirty SELECT pair, TIMESTAMPTZ '1970-01-01 00:00:00+00', now() FROM pg_pairs;
 """
 
 # Current pair state from the newest evidence: role changes, sync events, status samples.

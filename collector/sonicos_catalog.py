@@ -85,8 +85,7 @@ HA_MESSAGES: tuple[Message, ...] = (
     Message(566, "interface_down", "Interface %s Link Is Down", "Link Is Down", source="USIEM"),
     # Modern (SonicOS 6.5/7) restart markers, from the Log Events guide table that Elastic
     # scraped (EL-PIPE, message_codes). A unit restarting is a probable failover cause.
-    Message(1392, "reboot", "SonicOS up:%s", "^SonicOS up", state_to="active",
-            source="EL-PIPE"),
+    Message(1392, "reboot", "SonicOS up:%s", "^SonicOS up", source="EL-PIPE"),
     Message(1393, "reboot", "SonicOS down:%s", "^SonicOS down", state_to="reboot",
             source="EL-PIPE"),
     Message(1495, "reboot", "Firewall was rebooted by setting import at %s",

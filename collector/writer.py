@@ -167,6 +167,18 @@ WHERE serial NOT IN (SELECT serial FROM devices);
 """
 
 
+# Pairs with new HA data, and from when: the next incremental analysis looks at these only.
+_DIRTY = """
+INSERT INTO analysis_dirty
+SELECT pair, min(time), now() FROM (
+    SELECT pair, time FROM stg_events
+    UNION ALL SELECT pair, time FROM stg_samples
+    UNION ALL SELECT pair, time FROM stg_status
+    UNION ALL SELECT pair, starts_at FROM stg_windows
+) WHERE pair IS NOT NULL AND time IS NOT NULL GROUP BY pair
+"""
+
+
 def commit_batch(
     cur: duckdb.DuckDBPyConnection, source_id: int, source_name: str
 ) -> BatchResult:
@@ -196,6 +208,7 @@ def commit_batch(
     cur.execute("INSERT INTO clock_skew SELECT minute, serial, samples, skew_seconds,"
                 " $source_id FROM stg_skew", ids)
     execute_script(cur, _DEVICES)
+    cur.execute(_DIRTY)
     return result
 
 

@@ -57,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", metavar="QUERY", help="one SELECT statement, or - for stdin")
     p.set_defaults(run=cmd_sql)
 
+    p = sub.add_parser("analyze", help="detect HA incidents and print them",
+                       description="Run every detector (flapping, unsynced failover, session "
+                       "drop, split brain, heartbeat loss, HA link down, config mismatch, "
+                       "failover-test verdicts) and print the incidents. Incremental: only "
+                       "pairs with new data since the last run are examined.")
+    _common(p, fmt=True)
+    p.add_argument("--since", help="re-examine all pairs from this time (ISO 8601) and show "
+                   "incidents from then on")
+    p.add_argument("--full", action="store_true", help="re-examine all pairs and all data")
+    p.set_defaults(run=cmd_analyze)
+
     p = sub.add_parser("simulate", help="write a realistic fleet's logs and truth.json",
                        description="Write SonicOS syslog, JSON/CSV exports, an inventory "
                        "and truth.json (the injected incidents) for a simulated fleet.")
@@ -121,6 +132,46 @@ def cmd_sql(args: argparse.Namespace) -> int:
         print(f"hawatch: output truncated at {len(result.rows)} rows (--max-rows)",
               file=sys.stderr)
     return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analytics.analyze import analyze
+    from analytics.thresholds import Thresholds
+    from collector.parse_export import Reject, parse_time
+    from store.db import Store
+
+    settings = _settings(args)
+    since = None
+    if args.since:
+        try:
+            since = parse_time(args.since)[0]
+        except Reject as exc:
+            raise HawatchError(f"--since: {exc}") from None
+    if not Path(settings["db"]).exists():
+        raise HawatchError(f"no database at {settings['db']} (run `hawatch ingest` first)")
+    with Store(settings["db"]) as store:
+        report = analyze(store, Thresholds.from_settings(settings), since=since,
+                         full=args.full)
+        columns, rows = incident_rows(store, since)
+    r = report.reconciled
+    print(f"analysed {report.pairs} pairs ({report.mode}) in {report.seconds:.2f} s: "
+          f"{r.opened} opened, {r.updated} updated, {r.resolved} resolved, "
+          f"{r.withdrawn} withdrawn", file=sys.stderr)
+    print(render(columns, rows, args.format) if rows or args.format != "table"
+          else "no incidents")
+    return 0
+
+
+def incident_rows(store: Any, since: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The incidents to show: all but withdrawn ones, or from `since` on."""
+    relation = store.cursor().execute(
+        "SELECT incident_id AS id, pair, kind, severity, status, opened_at, resolved_at,"
+        " summary, evidence FROM incidents WHERE status <> 'withdrawn'"
+        " AND (CAST($since AS TIMESTAMPTZ) IS NULL OR coalesce(resolved_at, now()) >= $since)"
+        " ORDER BY opened_at, pair", {"since": since})
+    columns = [d[0] for d in relation.description]
+    rows = relation.fetchall()
+    return columns, rows
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

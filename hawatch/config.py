@@ -9,24 +9,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analytics.thresholds import ANALYTICS_SETTINGS
 from store.errors import HawatchError
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str  # dotted: section.key in TOML, HAWATCH_SECTION_KEY in the environment
-    default: Any
-    help: str
-    secret: bool = False  # environment only
-
-    @property
-    def env(self) -> str:
-        return "HAWATCH_" + self.name.upper().replace(".", "_")
-
+from store.settings import Setting
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "hawatch.duckdb", "DuckDB database file."),
@@ -37,6 +25,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Bytes of syslog parsed per transaction; more is faster, uses more memory."),
     Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
     Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
+    *ANALYTICS_SETTINGS,
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

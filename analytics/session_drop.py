@@ -1,0 +1,90 @@
+"""Session drop: the pair's connections fall sharply and stay down.
+
+The pair's connection count (both units summed per 5-minute bucket, so a failover moves the
+load without looking like a drop) is compared with its mean over the hour before; a bucket
+below `session_drop.drop_percent` of that is low, and `session_drop.min_minutes` of low
+buckets make a drop. It resolves when the count is back to 80% of the level before.
+
+Classified by what happened around its start: after an unsynced failover (sessions reset),
+`no_traffic_after_failover` when the new active unit carries next to nothing (the Virtual MAC
+rejected upstream, probe failures on the new active), after another failover, after a reboot,
+or without any failover (an upstream outage).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from store.db import execute_script
+
+_DETECT = """
+CREATE OR REPLACE TEMP TABLE sd_series AS
+SELECT x.pair, time_bucket(INTERVAL 5 MINUTE, x.time) AS t, sum(x.connections) AS conn
+FROM session_samples x JOIN scope s ON s.pair = x.pair
+WHERE x.time >= s.start - INTERVAL 2 HOUR AND x.connections IS NOT NULL
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE sd_low AS
+SELECT *, conn < baseline * (1 - $session_drop_drop_percent / 100.0)
+          AND baseline >= $session_drop_min_connections AS low
+FROM (
+    SELECT pair, t, conn,
+           avg(conn) OVER (PARTITION BY pair ORDER BY t RANGE BETWEEN INTERVAL 60 MINUTE
+                           PRECEDING AND INTERVAL 5 MINUTE PRECEDING) AS baseline
+    FROM sd_series
+);
+
+-- islands of consecutive low buckets
+CREATE OR REPLACE TEMP TABLE sd_drops AS
+WITH marked AS (
+    SELECT *, sum(CASE WHEN low THEN 0 ELSE 1 END) OVER (PARTITION BY pair ORDER BY t)
+              AS island
+    FROM sd_low
+)
+SELECT pair, min(t) AS started_at, max(t) AS last_low, count(*) AS buckets,
+       arg_min(baseline, t) AS level_before, min(conn) AS lowest
+FROM marked WHERE low GROUP BY pair, island
+HAVING count(*) * 5 >= $session_drop_min_minutes;
+
+CREATE OR REPLACE TEMP TABLE sd_ctx AS
+SELECT d.*, min(x.t) AS recovered_at
+FROM sd_drops d LEFT JOIN sd_series x
+  ON x.pair = d.pair AND x.t > d.last_low AND x.conn >= 0.8 * d.level_before
+GROUP BY ALL;
+
+INSERT INTO candidates
+SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,
+       printf('connections fell from about %d to %d (%s)', CAST(d.level_before AS BIGINT),
+              d.lowest, replace(cause, '_', ' ')),
+       json_object('cause', cause, 'level_before', round(d.level_before),
+                   'lowest', d.lowest, 'minutes_low', d.buckets * 5,
+                   'failover_at', r.time, 'new_active', r.new_active,
+                   'kept_percent', r.kept_pct, 'stateful_sync', r.sync_state),
+       'drop@' || CAST(d.started_at AS VARCHAR)
+FROM (
+    SELECT d.*, r.time AS rc_time,
+           CASE WHEN r.time IS NOT NULL AND r.unsynced AND coalesce(r.kept_pct, 100) > 5
+                     THEN 'after_unsynced_failover'
+                WHEN r.time IS NOT NULL AND coalesce(r.kept_pct, 100) <= 5
+                     AND coalesce(r.sync_state, '') NOT IN ('disabled', 'not_synced')
+                     THEN 'no_traffic_after_failover'
+                WHEN r.time IS NOT NULL AND r.unsynced THEN 'after_unsynced_failover'
+                WHEN r.time IS NOT NULL THEN 'after_failover'
+                WHEN b.time IS NOT NULL THEN 'after_reboot'
+                ELSE 'no_failover' END AS cause
+    FROM sd_ctx d
+    LEFT JOIN rc r ON r.pair = d.pair AND abs(epoch(r.time) - epoch(d.started_at))
+                      <= 60 * $session_drop_failover_minutes
+    LEFT JOIN ha_events b ON b.pair = d.pair AND b.kind = 'reboot'
+                         AND abs(epoch(b.time) - epoch(d.started_at)) <= 900
+    QUALIFY row_number() OVER (PARTITION BY d.pair, d.started_at
+                               ORDER BY abs(epoch(r.time) - epoch(d.started_at))) = 1
+) d
+LEFT JOIN rc r ON r.pair = d.pair AND r.time = d.rc_time
+JOIN scope s ON s.pair = d.pair
+WHERE d.started_at >= s.start;
+"""
+
+
+def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    execute_script(cur, _DETECT, params)

@@ -1,0 +1,70 @@
+"""Split brain: both units of a pair active at once, usually after the HA link was lost.
+
+A unit becoming active while its peer's last state was also active starts an overlap; it
+ends at the next standby or reboot of either unit. Because the old active unit does not
+always log its own step down, an overlap counts only with corroboration: SonicOS's
+"Active Backup detects Active Primary" (m=152, kind dual_active) during or right after it,
+or the HA link (or peer) reported lost and not yet back when it began.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from store.db import execute_script
+
+_DETECT = """
+CREATE OR REPLACE TEMP TABLE sb_states AS
+SELECT e.pair, e.serial, e.time, e.state_to AS state, e.kind
+FROM ha_events e JOIN scope s ON s.pair = e.pair
+WHERE e.state_to IN ('active', 'standby', 'reboot') AND e.time >= s.start - INTERVAL 1 DAY;
+
+CREATE OR REPLACE TEMP TABLE sb_overlap AS
+SELECT a.pair, a.serial, a.time AS started_at, o.serial AS peer
+FROM sb_states a
+JOIN pairs p ON p.pair = a.pair
+ASOF JOIN sb_states o
+  ON o.pair = a.pair AND o.time <= a.time
+ AND o.serial = CASE WHEN a.serial = p.primary_serial THEN p.secondary_serial
+                     ELSE p.primary_serial END
+WHERE a.state = 'active' AND o.state = 'active';
+
+CREATE OR REPLACE TEMP TABLE sb_end AS
+SELECT v.pair, v.started_at, min(x.time) AS ended_at
+FROM sb_overlap v JOIN sb_states x ON x.pair = v.pair AND x.time > v.started_at
+                                   AND x.state IN ('standby', 'reboot')
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE sb_link AS
+SELECT v.pair, v.started_at, l.kind AS link_state, l.time AS link_at
+FROM sb_overlap v ASOF JOIN (
+    SELECT pair, time, kind FROM ha_events
+    WHERE kind IN ('ha_link_down', 'ha_link_up', 'peer_lost', 'peer_found')
+) l ON l.pair = v.pair AND l.time <= v.started_at;
+
+INSERT INTO candidates
+SELECT v.pair, 'split_brain', 'critical', v.started_at, e.ended_at,
+       printf('both units active: %s and %s%s', v.peer, v.serial,
+              CASE WHEN l.link_state IN ('ha_link_down', 'peer_lost')
+                   THEN ' after ' || replace(l.link_state, '_', ' ') ELSE '' END),
+       json_object('units', [v.peer, v.serial], 'overlap_started', v.started_at,
+                   'overlap_ended', e.ended_at, 'link_state', l.link_state,
+                   'link_changed_at', l.link_at, 'dual_active_reported', d.time IS NOT NULL),
+       'overlap@' || CAST(v.started_at AS VARCHAR)
+FROM sb_overlap v
+JOIN scope s ON s.pair = v.pair
+LEFT JOIN sb_end e ON e.pair = v.pair AND e.started_at = v.started_at
+LEFT JOIN sb_link l ON l.pair = v.pair AND l.started_at = v.started_at
+LEFT JOIN (SELECT pair, min(time) AS time, any_value(x) AS x FROM (
+              SELECT pair, time, 1 AS x FROM ha_events WHERE kind = 'dual_active')
+           GROUP BY pair, time) d
+  ON d.pair = v.pair AND d.time BETWEEN v.started_at
+                                    AND coalesce(e.ended_at, v.started_at) + INTERVAL 1 MINUTE
+WHERE (d.time IS NOT NULL OR l.link_state IN ('ha_link_down', 'peer_lost'))
+  AND coalesce(e.ended_at, v.started_at) >= s.start
+QUALIFY row_number() OVER (PARTITION BY v.pair, v.started_at ORDER BY d.time) = 1;
+"""
+
+
+def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    execute_script(cur, _DETECT, params)

@@ -1,0 +1,51 @@
+"""Unsynced failover: the standby took over without the live sessions.
+
+Either stateful synchronization was disabled or not yet synchronized when the failover
+happened, or the new active unit carried far fewer connections shortly after than the old
+one did just before (`unsynced.min_kept_percent`). Failovers inside a declared failover-test
+window are judged by the failover-test detector instead, so a planned test is not paged as
+an outage. The incident resolves when the new active unit is back to 80% of the connections.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from store.db import execute_script
+
+_DETECT = """
+CREATE OR REPLACE TEMP TABLE uf AS
+SELECT r.* FROM rc r JOIN scope s USING (pair)
+WHERE r.unsynced AND NOT r.in_test_window AND r.time >= s.start
+  -- role changes while both units were active belong to the split-brain incident
+  AND NOT EXISTS (SELECT 1 FROM candidates b
+                  WHERE b.kind = 'split_brain' AND b.pair = r.pair
+                    AND r.time BETWEEN b.opened_at - INTERVAL 1 MINUTE
+                                   AND coalesce(b.resolved_at, r.time));
+
+CREATE OR REPLACE TEMP TABLE uf_recovery AS
+SELECT u.pair, u.time, min(x.time) AS recovered_at
+FROM uf u JOIN session_samples x ON x.serial = u.new_active AND x.time > u.time
+WHERE u.conn_before > 0 AND x.connections >= 0.8 * u.conn_before
+GROUP BY ALL;
+
+INSERT INTO candidates
+SELECT u.pair, 'unsynced_failover', 'critical', u.time, v.recovered_at,
+       printf('failover to %s%s kept %s of %s connections; stateful sync %s',
+              u.new_active, coalesce(' (' || coalesce(u.trigger, u.monitor) || ')', ''),
+              coalesce(u.kept_pct || '%', 'an unknown share'),
+              coalesce(CAST(nullif(u.conn_before, 0) AS VARCHAR), 'unknown'),
+              coalesce(u.sync_state, 'unknown')),
+       json_object('failover_at', u.time, 'from_serial', u.old_active,
+                   'to_serial', u.new_active, 'trigger', coalesce(u.trigger, u.monitor),
+                   'stateful_sync', u.sync_state, 'connections_before', u.conn_before,
+                   'connections_after', u.conn_after, 'kept_percent', u.kept_pct,
+                   'vpn_sas_before', u.vpn_before, 'vpn_sas_after', u.vpn_after,
+                   'vpn_kept_percent', u.vpn_kept_pct, 'recovered_at', v.recovered_at),
+       'failover@' || CAST(u.time AS VARCHAR)
+FROM uf u LEFT JOIN uf_recovery v USING (pair, time);
+"""
+
+
+def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    execute_script(cur, _DETECT, params)
