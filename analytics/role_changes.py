@@ -65,17 +65,23 @@ FROM rc_raw r ASOF JOIN (
 """
 
 _CONNECTIONS = """
+-- bounded range joins (each role change meets only its unit's samples in its window), not
+-- as-of joins, which would sort every sample of the fleet
 CREATE OR REPLACE TEMP TABLE rc_before AS
-SELECT r.pair, r.time, b.connections AS conn_before, b.vpn_sas AS vpn_before,
-       b.time AS before_at
-FROM rc_raw r ASOF JOIN session_samples b ON b.serial = r.old_active AND b.time < r.time
-WHERE r.time - b.time <= to_minutes(CAST($unsynced_before_minutes AS BIGINT));
+SELECT r.pair, r.time, arg_max(b.connections, b.time) AS conn_before,
+       arg_max(b.vpn_sas, b.time) AS vpn_before, max(b.time) AS before_at
+FROM rc_raw r JOIN session_samples b
+  ON b.serial = r.old_active AND b.time < r.time
+ AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
+GROUP BY r.pair, r.time;
 
 CREATE OR REPLACE TEMP TABLE rc_after AS
-SELECT r.pair, r.time, a.connections AS conn_after, a.vpn_sas AS vpn_after,
-       a.time AS after_at
-FROM rc_raw r ASOF JOIN session_samples a ON a.serial = r.new_active AND a.time > r.time
-WHERE a.time - r.time <= to_minutes(CAST($unsynced_after_minutes AS BIGINT));
+SELECT r.pair, r.time, arg_min(a.connections, a.time) AS conn_after,
+       arg_min(a.vpn_sas, a.time) AS vpn_after, min(a.time) AS after_at
+FROM rc_raw r JOIN session_samples a
+  ON a.serial = r.new_active AND a.time > r.time
+ AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
+GROUP BY r.pair, r.time;
 """
 
 _CONTEXT = """

@@ -1,9 +1,10 @@
 """Session drop: the pair's connections fall sharply and stay down.
 
 The pair's connection count (both units summed per 5-minute bucket, so a failover moves the
-load without looking like a drop) is compared with its mean over the hour before; a bucket
-below `session_drop.drop_percent` of that is low, and `session_drop.min_minutes` of low
-buckets make a drop. It resolves when the count is back to 80% of the level before.
+load without looking like a drop) is compared with its mean over the previous clock hour; a
+bucket below `session_drop.drop_percent` of that is low, and low buckets spanning
+`session_drop.min_minutes` make a drop. It resolves when the count is back to 80% of the
+level before.
 
 Classified by what happened around its start: after an unsynced failover (sessions reset),
 `no_traffic_after_failover` when the new active unit carries next to nothing (the Virtual MAC
@@ -20,36 +21,42 @@ from store.db import execute_script
 _DETECT = """
 CREATE OR REPLACE TEMP TABLE sd_series AS
 SELECT x.pair, time_bucket(INTERVAL 5 MINUTE, x.time) AS t, sum(x.connections) AS conn
-FROM session_samples x JOIN scope s ON s.pair = x.pair
-WHERE x.time >= s.start - INTERVAL 2 HOUR AND x.connections IS NOT NULL
+FROM session_samples x
+WHERE x.pair IN (SELECT pair FROM scope)  -- a semi-join: cheaper than joining every sample
+  AND x.time >= (SELECT min(start) FROM scope) - INTERVAL 2 HOUR
+  AND x.connections IS NOT NULL
 GROUP BY ALL;
 
-CREATE OR REPLACE TEMP TABLE sd_low AS
-SELECT *, conn < baseline * (1 - $session_drop_drop_percent / 100.0)
-          AND baseline >= $session_drop_min_connections AS low
-FROM (
-    SELECT pair, t, conn,
-           avg(conn) OVER (PARTITION BY pair ORDER BY t RANGE BETWEEN INTERVAL 60 MINUTE
-                           PRECEDING AND INTERVAL 5 MINUTE PRECEDING) AS baseline
-    FROM sd_series
-);
+-- the level to compare with: the pair's mean over the previous clock hour (a hash join on
+-- the hour, not a sorted window over every sample)
+CREATE OR REPLACE TEMP TABLE sd_hour AS
+SELECT pair, date_trunc('hour', t) AS h, avg(conn) AS level FROM sd_series GROUP BY ALL;
 
--- islands of consecutive low buckets
+CREATE OR REPLACE TEMP TABLE sd_low AS
+SELECT s.pair, s.t, s.conn, h.level AS baseline
+FROM sd_series s JOIN sd_hour h
+  ON h.pair = s.pair AND h.h = date_trunc('hour', s.t) - INTERVAL 1 HOUR
+WHERE h.level >= $session_drop_min_connections
+  AND s.conn < h.level * (1 - $session_drop_drop_percent / 100.0);
+
+-- runs of low buckets no more than two sample intervals apart (only the few low rows are
+-- sorted); a run lasting session_drop.min_minutes is a drop
 CREATE OR REPLACE TEMP TABLE sd_drops AS
 WITH marked AS (
-    SELECT *, sum(CASE WHEN low THEN 0 ELSE 1 END) OVER (PARTITION BY pair ORDER BY t)
-              AS island
-    FROM sd_low
+    SELECT *, sum(CASE WHEN gap THEN 1 ELSE 0 END) OVER (PARTITION BY pair ORDER BY t) AS run
+    FROM (SELECT *, coalesce(t - lag(t) OVER (PARTITION BY pair ORDER BY t)
+                             > INTERVAL 30 MINUTE, true) AS gap FROM sd_low)
 )
 SELECT pair, min(t) AS started_at, max(t) AS last_low, count(*) AS buckets,
        arg_min(baseline, t) AS level_before, min(conn) AS lowest
-FROM marked WHERE low GROUP BY pair, island
-HAVING count(*) * 5 >= $session_drop_min_minutes;
+FROM marked GROUP BY pair, run
+HAVING epoch(max(t) - min(t)) / 60 + 5 >= $session_drop_min_minutes;
 
 CREATE OR REPLACE TEMP TABLE sd_ctx AS
 SELECT d.*, min(x.t) AS recovered_at
 FROM sd_drops d LEFT JOIN sd_series x
-  ON x.pair = d.pair AND x.t > d.last_low AND x.conn >= 0.8 * d.level_before
+  ON x.pair = d.pair AND x.t > d.last_low AND x.t < d.last_low + INTERVAL 1 DAY
+ AND x.conn >= 0.8 * d.level_before
 GROUP BY ALL;
 
 INSERT INTO candidates
@@ -57,7 +64,8 @@ SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,
        printf('connections fell from about %d to %d (%s)', CAST(d.level_before AS BIGINT),
               d.lowest, replace(cause, '_', ' ')),
        json_object('cause', cause, 'level_before', round(d.level_before),
-                   'lowest', d.lowest, 'minutes_low', d.buckets * 5,
+                   'lowest', d.lowest,
+                   'minutes_low', epoch(d.last_low - d.started_at) / 60 + 5,
                    'failover_at', r.time, 'new_active', r.new_active,
                    'kept_percent', r.kept_pct, 'stateful_sync', r.sync_state),
        'drop@' || CAST(d.started_at AS VARCHAR)
