@@ -25,7 +25,7 @@ WITH ev AS (
     SELECT d.pair, sum(g.missing) AS missing, sum(g.lines) AS lines
     FROM sequence_gaps g JOIN devices d USING (serial) GROUP BY d.pair
 )
-SELECT p.pair, p.site, p.ha_mode, p.active_serial AS active_unit,
+SELECT p.pair, p.site, h.health, h.score, p.ha_mode, p.active_serial AS active_unit,
        (SELECT role FROM devices d WHERE d.serial = p.active_serial) AS active_role,
        p.stateful_sync, coalesce(ev.failovers, 0) AS failovers,
        coalesce(ev.failbacks, 0) AS failbacks,
@@ -34,6 +34,7 @@ SELECT p.pair, p.site, p.ha_mode, p.active_serial AS active_unit,
        conn.connections_now,
        round(100.0 * loss.missing / nullif(loss.lines + loss.missing, 0), 2) AS syslog_loss_pct
 FROM pairs p
+LEFT JOIN pair_health h USING (pair)
 LEFT JOIN ev USING (pair) LEFT JOIN conn USING (pair) LEFT JOIN loss USING (pair)
 ORDER BY p.pair
 """

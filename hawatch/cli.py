@@ -77,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(run=cmd_simulate)
 
-    p = sub.add_parser("demo", help="ingest the sample logs and show the fleet",
+    p = sub.add_parser("demo", help="ingest and analyse the sample logs, show the fleet",
                        description="Ingest sample_logs/ (with its inventory) into a local "
-                       f"database ({DEMO_DB} by default) and print the per-pair summary.")
+                       f"database ({DEMO_DB} by default), analyse it, and print the "
+                       "per-pair health and the incidents found.")
     _common(p, fmt=True)
     p.set_defaults(run=cmd_demo)
     return parser
@@ -184,11 +185,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    args.db = args.db or DEMO_DB
-    args.inventory = str(SAMPLE_LOGS / "inventory.csv")
-    args.timezone = None
-    args.sources = [str(SAMPLE_LOGS / "syslog"), str(SAMPLE_LOGS / "exports")]
-    return cmd_ingest(args)
+    from analytics.analyze import analyze
+    from analytics.thresholds import Thresholds
+    from collector.ingest import ingest_paths
+    from hawatch.report import print_ingest_report, print_pair_summary
+    from store.db import Store
+
+    settings = _settings(args)
+    settings["db"] = args.db or DEMO_DB
+    with Store(settings["db"]) as store:
+        # the folder holds its inventory (applied first) and truth.json (skipped)
+        report = ingest_paths(store, [str(SAMPLE_LOGS)], settings["timezone"])
+        print_ingest_report(report, "table")
+        analysis = analyze(store, Thresholds.from_settings(settings))
+        print(f"\nanalysed {analysis.pairs} pairs in {analysis.seconds:.2f} s")
+        print_pair_summary(store, args.format)
+        columns, rows = incident_rows(store, None)
+        shown = [c for c in columns if c != "evidence"]
+        print("\nincidents:")
+        print(render(shown, [r[: len(shown)] for r in rows], args.format) if rows
+              else "none")
+    print(f"\ndatabase: {settings['db']}  (try: hawatch sql --db {settings['db']} "
+          "\"select * from pair_health\")")
+    return 1 if report.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
