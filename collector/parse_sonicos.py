@@ -31,18 +31,26 @@ _AGREES = "CASE h.m {} ELSE false END".format(" ".join(
     f"WHEN {m.message_id} THEN regexp_matches(h.msg, '(?i){_quote(m.pattern)}')"
     for m in HA_MESSAGES if m.pattern))
 
+# The receive time from an RFC 5424 header (`<PRI>1 2026-11-01T10:00:05.000Z host ...`).
+_HEADER_TIME = r"""CASE WHEN substr(line, 3, 3) = '>1 ' OR substr(line, 4, 3) = '>1 '
+                OR substr(line, 5, 3) = '>1 ' THEN TRY_CAST(
+               regexp_extract(line, '^<\d{1,3}>1 (\d{4}-\d\d-\d\dT[^ ]+) ', 1)
+               AS TIMESTAMPTZ) END"""
+
+# A line needs no more than its fields (and its text is not kept) when valid and counted.
+_COUNTED_LINE = f"m IN ({_COUNTED_IDS}) AND sn <> '' AND ts IS NOT NULL"
+
 _FIELDS = rf"""
 CREATE OR REPLACE TEMP TABLE sl_fields AS
 SELECT pos, sn, m, n, is_utc, ts, received_at,
        -- the text is kept only for lines that need more than the four fields (HA lines,
        -- rejects), so no later step joins back to the whole batch
-       CASE WHEN m IS NULL OR m NOT IN ({_COUNTED_IDS}) OR sn = '' OR ts IS NULL
-            THEN line END AS line
+       CASE WHEN ({_COUNTED_LINE}) IS NOT TRUE THEN line END AS line
 FROM (
 SELECT pos, sn, line,
        TRY_CAST(regexp_extract(substr(line, pm + 3, 12), '^\d{{1,9}}') AS INTEGER) AS m,
        TRY_CAST(regexp_extract(substr(line, pn + 3, 20), '^\d{{1,18}}') AS BIGINT) AS n,
-       substr(line, pt + 26, 5) = ' UTC"' AS is_utc,
+       coalesce(substr(line, pt + 26, 5) = ' UTC"', false) AS is_utc,
        CASE WHEN substr(line, pt + 26, 1) = '"' OR substr(line, pt + 26, 5) = ' UTC"'
             THEN try_strptime(substr(line, pt + 7, 19), '%Y-%m-%d %H:%M:%S') END AS ts,
        received_at
@@ -55,13 +63,24 @@ FROM (
            nullif(strpos(line, ' m='), 0) AS pm,
            nullif(strpos(line, ' n='), 0) AS pn,
            nullif(strpos(line, ' time="'), 0) AS pt,
-           coalesce(received_at, CASE WHEN substr(line, 4, 3) = '>1 '
-                OR substr(line, 5, 3) = '>1 ' OR substr(line, 6, 3) = '>1 ' THEN TRY_CAST(
-               regexp_extract(line, '^<\d{{1,3}}>1 (\d{{4}}-\d\d-\d\dT[^ ]+) ', 1)
-               AS TIMESTAMPTZ)
-               END) AS received_at
+           -- a listener's receive time wins over the header's
+           coalesce(received_at, {_HEADER_TIME}) AS received_at
     FROM raw_batch
 ))
+"""
+
+# Batches from the C scanner (collector.fastscan) arrive with the fields extracted. It leaves
+# header times outside the strict RFC 3339 form to DuckDB's cast, keeping those lines' text.
+_SCANNED_FIELDS = f"""
+CREATE OR REPLACE TEMP TABLE sl_fields AS
+SELECT pos, sn, m, n, is_utc, ts, received_at,
+       CASE WHEN ({_COUNTED_LINE}) IS NOT TRUE THEN line END AS line
+FROM (
+    SELECT pos, sn, m, n, is_utc, ts, line,
+           coalesce(received_at, CASE WHEN line IS NOT NULL THEN {_HEADER_TIME} END)
+               AS received_at
+    FROM raw_batch
+)
 """
 
 # Units' time zones: the unit's own, else its pair's, else the default.
@@ -205,9 +224,16 @@ GROUP BY ALL
 """
 
 
+def stage_fields(cur: duckdb.DuckDBPyConnection) -> None:
+    """`sl_fields` from the registered `raw_batch`: extracted here from `pos, line,
+    received_at`, or already extracted by the C scanner (which adds an `sn` column)."""
+    columns = {row[0] for row in cur.execute("DESCRIBE raw_batch").fetchall()}
+    cur.execute(_SCANNED_FIELDS if "sn" in columns else _FIELDS)
+
+
 def stage_sonicos(cur: duckdb.DuckDBPyConnection, default_tz: str) -> None:
     """Parse the registered `raw_batch` into the stg_* tables (see module docstring)."""
-    cur.execute(_FIELDS)
+    stage_fields(cur)
     cur.execute(_TZ, {"default_tz": default_tz})
     cur.execute(_REJECTS)
     execute_script(cur, _EVENTS)

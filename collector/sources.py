@@ -20,6 +20,8 @@ from typing import BinaryIO, TypeVar
 import numpy as np
 import pyarrow as pa
 
+from collector import fastscan
+from collector.sonicos_catalog import COUNTED_MESSAGES
 from store.errors import InputError
 
 T = TypeVar("T")
@@ -149,11 +151,17 @@ def _repair(chunk: memoryview, offsets: np.ndarray) -> pa.Array:
 
 
 def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
-    """Lines of a chunk as an Arrow table sharing the chunk's memory (no object per line).
+    """Lines of a chunk as an Arrow table, blank lines (empty, or only "\\r") dropped and
+    counted.
 
-    Each line keeps its newline: the parsers' patterns do not care, and cutting it out would
-    cost a copy of the whole chunk. Blank lines are dropped and counted.
+    With the C scanner (collector.fastscan) the table holds each line's fields, and its text
+    only where later steps read it. Without it, `pos, line` sharing the chunk's memory (no
+    object per line); each line keeps its newline: the parsers' patterns do not care, and
+    cutting it out would cost a copy of the whole chunk.
     """
+    if fastscan.available() and len(chunk) <= fastscan.MAX_CHUNK_BYTES:
+        return fastscan.scan_table(chunk, first_line,
+                                   [m.message_id for m in COUNTED_MESSAGES])
     buf = np.frombuffer(chunk, np.uint8)
     ends = np.flatnonzero(buf == 10) + 1
     if len(buf) and buf[-1] != 10:
@@ -168,8 +176,9 @@ def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
             text = _repair(chunk, offsets)
     pos = pa.array(np.arange(first_line, first_line + len(ends), dtype=np.int64))
     table = pa.table({"pos": pos, "line": text})
-    lengths = np.diff(offsets)
-    blank = (lengths <= 1) | ((lengths == 2) & (buf[np.minimum(offsets[:-1], len(buf) - 1)]
+    # a line's length without its newline (the last line may have none)
+    lengths = np.diff(offsets) - (buf[np.maximum(offsets[1:] - 1, 0)] == 10)
+    blank = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(offsets[:-1], len(buf) - 1)]
                                                  == 13))
     if blank.any():
         table = table.filter(pa.array(~blank))
