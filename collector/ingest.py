@@ -155,20 +155,24 @@ def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: Sou
         read_batches(stream, source.offset, source.lines, batch_bytes))
     with ThreadPoolExecutor(1, thread_name_prefix="hawatch-commit") as committer:
         pending: Future[BatchResult] | None = None
-        for batch in batches:
-            table = batch.table.append_column(
-                "received_at", pa.nulls(batch.table.num_rows, pa.timestamp("us", tz="UTC")))
-            cur = _stage_syslog(store, table, default_tz)
+        try:
+            for batch in batches:
+                table = batch.table
+                if "received_at" not in table.column_names:  # files have no receive time
+                    table = table.append_column(
+                        "received_at", pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC")))
+                cur = _stage_syslog(store, table, default_tz)
+                if pending is not None:
+                    report.result.add(pending.result())
+                pending = committer.submit(
+                    _commit_staged, store, cur, source, report.name, batch.end_offset,
+                    batch.first_line - 1 + batch.line_count)
+                report.lines += batch.table.num_rows
+                report.blank += batch.blank
+                report.bytes += batch.end_offset - batch.start_offset
+        finally:  # a source that breaks off (a truncated .gz) keeps what was committed
             if pending is not None:
                 report.result.add(pending.result())
-            pending = committer.submit(
-                _commit_staged, store, cur, source, report.name, batch.end_offset,
-                batch.first_line - 1 + batch.line_count)
-            report.lines += batch.table.num_rows
-            report.blank += batch.blank
-            report.bytes += batch.end_offset - batch.start_offset
-        if pending is not None:
-            report.result.add(pending.result())
 
 
 def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: SourceReport,

@@ -94,14 +94,19 @@ LEFT JOIN pairs p ON p.pair = d.pair
 
 _REJECTS = r"""
 CREATE OR REPLACE TEMP TABLE stg_rejects AS
-SELECT f.pos, rtrim(f.line, chr(13) || chr(10) || chr(0)) AS raw, strlen(raw) AS raw_length,
+SELECT f.pos, rtrim(f.line, chr(13) || chr(10) || chr(0)) AS raw,
+       -- the line's size in bytes: each invalid byte is shown as four characters (\xNN)
+       strlen(rtrim(f.line, chr(13) || chr(10)))
+           - 3 * len(regexp_extract_all(rtrim(f.line, chr(13) || chr(10)), '\\x[0-9a-f]{2}'))
+           AS raw_length,
        CASE
          WHEN f.sn = '' AND f.m IS NULL AND NOT f.line LIKE '% time="%' THEN
            CASE
              WHEN f.line LIKE '%\%ASA-%' ESCAPE '\' THEN 'Cisco ASA line: vendor not supported'
              WHEN f.line LIKE '%logid=%' THEN 'FortiGate line: vendor not supported'
              WHEN f.line LIKE '%Keepalived%' THEN 'keepalived line: vendor not supported'
-             WHEN f.line LIKE '%carp:%' THEN 'CARP line: vendor not supported'
+             WHEN regexp_matches(f.line, '(?i)\bcarp\b')  -- kernel "carp:", OPNsense "Carp"
+               THEN 'CARP line: vendor not supported'
              WHEN f.line LIKE '%CEF:0|SonicWall|%'
                THEN 'SonicOS ArcSight/CEF format: set the syslog format to Enhanced Syslog'
              WHEN regexp_matches(f.line, '[\x00-\x08\x0e-\x1f]')

@@ -7,10 +7,10 @@ without a Python object per line. Memory is bounded by the batch size, whatever 
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +93,42 @@ class _Peekable:
         self._raw.close()
 
 
+class _Gunzip:
+    """gzip decompression that hands over every byte before a break.
+
+    GzipFile drops the data of a read that runs into a truncated end; a log file cut off
+    mid-transfer should lose its last unfinished line, not its last 32 MiB. Concatenated
+    members (as `cat a.gz b.gz` makes) are read one after another.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._pending = b""  # compressed input not yet inflated
+        self._in_member = False
+
+    def read(self, size: int) -> bytes:
+        out = bytearray()
+        while len(out) < size:
+            data, self._pending = self._pending or self._raw.read(1 << 20), b""
+            if not data:
+                if self._in_member and not out:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                return bytes(out)
+            self._in_member = True
+            out += self._inflate.decompress(data, size - len(out))
+            self._pending = self._inflate.unconsumed_tail
+            if self._inflate.eof:
+                rest = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self._in_member = False
+                self._pending = rest if rest.strip(b"\x00") else b""  # zero padding: end
+        return bytes(out)
+
+    def close(self) -> None:
+        self._raw.close()
+
+
 def open_input(item: Input) -> _Peekable:
     """Open a file or stdin, transparently gunzipping by content (not by name)."""
     try:
@@ -102,11 +138,11 @@ def open_input(item: Input) -> _Peekable:
             raw = open(item.name, "rb")  # noqa: SIM115 - closed by the caller via _Peekable
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         if magic == b"\x1f\x8b":
-            raw = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+            raw = _Gunzip(raw)  # type: ignore[assignment]
         return _Peekable(raw)
     except OSError as exc:
         raise InputError(f"cannot read {item.name}: {exc.strerror or exc}") from None
-    except gzip.BadGzipFile as exc:
+    except (EOFError, zlib.error) as exc:
         raise InputError(f"{item.name}: broken gzip data ({exc})") from None
 
 
@@ -213,17 +249,21 @@ class _BufferRing:
 
 
 def _fill(stream: _Peekable, ring: _BufferRing, rest: bytes, size: int
-          ) -> tuple[memoryview, bool]:
-    """`rest` plus up to `size` new bytes, read in place into a ring buffer."""
+          ) -> tuple[memoryview, bool, str | None]:
+    """`rest` plus up to `size` new bytes, read in place into a ring buffer; at the end of
+    the stream, whether it ended cleanly (None) or broke off (the reason)."""
     view = memoryview(ring.take(len(rest) + size))[: len(rest) + size]
     view[: len(rest)] = rest
     filled = len(rest)
     while filled < len(view):
-        got = stream.readinto(view[filled:])
+        try:
+            got = stream.readinto(view[filled:])
+        except (EOFError, zlib.error) as exc:  # a truncated or corrupt .gz
+            return view[:filled], True, f"compressed data broken off ({exc})"
         if not got:
-            return view[:filled], True
+            return view[:filled], True, None
         filled += got
-    return view, False
+    return view, False, None
 
 
 def read_batches(
@@ -242,7 +282,17 @@ def read_batches(
     while True:
         # Batches end at the last newline before start + batch_bytes, so a resumed run cuts
         # the same batches (and stores the same rows) as an uninterrupted one.
-        chunk, eof = _fill(stream, ring, rest, max(batch_bytes - len(rest), 64 * 1024))
+        chunk, eof, broken = _fill(stream, ring, rest, max(batch_bytes - len(rest), 64 * 1024))
+        if broken:
+            # keep the complete lines before the break; the unfinished one is not committed,
+            # so a later run over the whole file resumes exactly there
+            cut = bytes(chunk).rfind(b"\n") + 1
+            if cut:
+                table, lines = _to_table(chunk[:cut], line_no)
+                yield LineBatch(offset, offset + cut, line_no, table, lines,
+                                lines - table.num_rows)
+            raise InputError(f"{broken}; {len(chunk) - cut} bytes of an unfinished line "
+                             "not ingested")
         if eof:
             if len(chunk):
                 table, lines = _to_table(chunk, line_no)
