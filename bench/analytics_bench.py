@@ -109,16 +109,20 @@ def fill(store: Store, pairs: int, days: int, folder: Path) -> None:
         cur.execute("DELETE FROM analysis_dirty")
 
 
-def new_hour(folder: Path, pairs: int, days: int) -> list[str]:
-    """One more hour: every unit's samples (CSV export) and failovers on 1% of the pairs."""
+def new_hour(store: Store, folder: Path, days: int) -> list[str]:
+    """One more hour: every unit's samples (an export CSV, each unit at its last level) and
+    a failover on 1% of the pairs (SonicOS syslog)."""
     hour = START + timedelta(days=days)
+    last = store.cursor().execute(
+        "SELECT serial, arg_max(connections, time), arg_max(vpn_sas, time)"
+        " FROM session_samples GROUP BY serial ORDER BY serial").fetchall()
     csv = folder / "hour.csv"
     with open(csv, "w") as out:
         out.write("time,serial,connections,vpn_sas\n")
         for q in range(4):
             at = (hour + timedelta(minutes=15 * q)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            for i in range(pairs):
-                out.write(f"{at},C0EAE4{2 * i:06X},{5000 + i},40\n{at},C0EAE4{2 * i + 1:06X},0,0\n")
+            out.writelines(f"{at},{serial},{conn},{vpn}\n" for serial, conn, vpn in last)
+    pairs = len(last) // 2
     log = folder / "hour.log"
     with open(log, "w") as out:
         for i in range(0, pairs, 100):
@@ -157,7 +161,7 @@ def main() -> None:
             full = analyze(store, full=True)
             print(f"full pass:        {full.seconds:.2f} s ({full.pairs} pairs, "
                   f"{full.reconciled.opened} incidents)")
-            report = ingest_paths(store, new_hour(folder, args.pairs, args.days))
+            report = ingest_paths(store, new_hour(store, folder, args.days))
             print(f"ingested one new hour: {report.lines:,} lines/records")
             incremental = analyze(store)
             print(f"incremental pass: {incremental.seconds:.2f} s ({incremental.pairs} pairs,"
