@@ -13,11 +13,16 @@ import duckdb
 from store.db import execute_script
 
 _DETECT = """
+-- one loss reported three ways in one second (heartbeat_loss, peer_lost, a failover on
+-- missed heartbeats) is one loss
 CREATE OR REPLACE TEMP TABLE hb_losses AS
-SELECT e.pair, e.time, e.kind, e.serial
+SELECT e.pair, date_trunc('second', e.time) AS time,
+       CASE WHEN bool_or(e.kind = 'failover') THEN 'failover' ELSE 'loss' END AS kind,
+       any_value(e.serial) AS serial
 FROM ha_events e JOIN scope s ON s.pair = e.pair
 WHERE (e.kind IN ('heartbeat_loss', 'peer_lost') OR e.trigger = 'heartbeat')
-  AND e.time >= s.start - INTERVAL 1 HOUR;
+  AND e.time >= s.start - INTERVAL 1 HOUR
+GROUP BY e.pair, date_trunc('second', e.time);
 
 INSERT INTO candidates
 SELECT b.pair, 'heartbeat_loss', 'warning', b.first_at, b.last_at,

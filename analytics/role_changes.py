@@ -16,23 +16,50 @@ from store.db import execute_script
 # A role change is a unit becoming active (failover or failback) that changes which unit is
 # active: several messages about one transition (151 "preempting" and 142 "transitioned to
 # Active", or both units' copies) name the same new active unit and count once.
+# The active unit before each "became active" message: the previous such message of the pair
+# (over its whole history: they are few), else the newest status report naming a unit
+# active. With neither, a plain "transitioned to Active" is the initial election, not a
+# failover; a message with a cause (missed heartbeats, error signal, preempt) still is.
 _ROLE_CHANGES = """
+CREATE OR REPLACE TEMP TABLE rc_events AS
+SELECT e.pair, e.serial, e.time, e.kind, e.trigger,
+       lag(e.serial) OVER w AS prev_serial
+FROM ha_events e
+WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
+  AND e.pair IN (SELECT pair FROM scope)
+WINDOW w AS (PARTITION BY e.pair ORDER BY e.time, e.serial);
+
+CREATE OR REPLACE TEMP TABLE rc_known AS
+SELECT r.pair, r.time, r.serial, k.serial AS status_active
+FROM rc_events r ASOF JOIN (
+    SELECT pair, serial, time FROM status_samples
+    WHERE state = 'active' AND pair IN (SELECT pair FROM scope)
+) k ON k.pair = r.pair AND k.time <= r.time
+WHERE r.prev_serial IS NULL;
+
 CREATE OR REPLACE TEMP TABLE rc_raw AS
-WITH ev AS (
-    SELECT e.pair, e.serial, e.time, e.kind, e.trigger
-    FROM ha_events e JOIN scope s ON s.pair = e.pair
-    WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
-      AND e.time >= s.start - INTERVAL 2 HOUR
-), ordered AS (
-    SELECT *, lag(serial) OVER w AS prev_serial, lag(time) OVER w AS prev_time
-    FROM ev WINDOW w AS (PARTITION BY pair ORDER BY time, serial)
+WITH changes AS (
+    SELECT r.pair, r.time, r.serial AS new_active,
+           coalesce(r.prev_serial, k.status_active) AS old_active, r.kind, r.trigger
+    FROM rc_events r
+    LEFT JOIN rc_known k ON k.pair = r.pair AND k.time = r.time AND k.serial = r.serial
+    WHERE (r.prev_serial IS NOT NULL AND r.prev_serial <> r.serial)
+       OR (r.prev_serial IS NULL AND k.status_active IS NOT NULL
+           AND k.status_active <> r.serial)
+       OR (r.prev_serial IS NULL AND k.status_active IS NULL
+           AND (r.trigger IS NOT NULL OR r.kind = 'failback'))
 )
-SELECT o.pair, o.time, o.serial AS new_active,
-       coalesce(o.prev_serial, CASE WHEN o.serial = p.primary_serial THEN p.secondary_serial
-                                    ELSE p.primary_serial END) AS old_active,
-       o.kind, o.trigger
-FROM ordered o JOIN pairs p USING (pair)
-WHERE o.prev_serial IS NULL OR o.prev_serial <> o.serial
+SELECT c.pair, c.time, c.new_active,
+       coalesce(c.old_active, CASE WHEN c.new_active = p.primary_serial
+                                   THEN p.secondary_serial ELSE p.primary_serial END)
+           AS old_active,
+       c.kind, c.trigger,
+       -- samples are read only up to the next change and from the previous one: a unit
+       -- that fails back before its next sample must not look like it lost everything
+       lag(c.time) OVER w AS prev_change, lead(c.time) OVER w AS next_change
+FROM changes c JOIN pairs p USING (pair) JOIN scope s USING (pair)
+WHERE c.time >= s.start - INTERVAL 2 HOUR
+WINDOW w AS (PARTITION BY c.pair ORDER BY c.time)
 """
 
 _MONITORS = """
@@ -73,6 +100,7 @@ SELECT r.pair, r.time, arg_max(b.connections, b.time) AS conn_before,
 FROM rc_raw r JOIN session_samples b
   ON b.serial = r.old_active AND b.time < r.time
  AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
+ AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
 GROUP BY r.pair, r.time;
 
 CREATE OR REPLACE TEMP TABLE rc_after AS
@@ -81,6 +109,7 @@ SELECT r.pair, r.time, arg_min(a.connections, a.time) AS conn_after,
 FROM rc_raw r JOIN session_samples a
   ON a.serial = r.new_active AND a.time > r.time
  AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
+ AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
 GROUP BY r.pair, r.time;
 """
 

@@ -31,9 +31,16 @@ WHERE a.state = 'active' AND o.state = 'active';
 
 CREATE OR REPLACE TEMP TABLE sb_end AS
 SELECT v.pair, v.started_at, min(x.time) AS ended_at
-FROM sb_overlap v JOIN sb_states x ON x.pair = v.pair AND x.time > v.started_at
-                                   AND x.state IN ('standby', 'reboot')
+FROM sb_overlap v LEFT JOIN sb_states x ON x.pair = v.pair AND x.time > v.started_at
+                                        AND x.state IN ('standby', 'reboot')
 GROUP BY ALL;
+
+-- several "became active" messages (147, 143, 142) during one overlap are one split brain
+DELETE FROM sb_overlap v USING sb_end e
+WHERE e.pair = v.pair AND e.started_at = v.started_at
+  AND EXISTS (SELECT 1 FROM sb_end f
+              WHERE f.pair = e.pair AND f.started_at < e.started_at
+                AND f.ended_at IS NOT DISTINCT FROM e.ended_at);
 
 CREATE OR REPLACE TEMP TABLE sb_link AS
 SELECT v.pair, v.started_at, l.kind AS link_state, l.time AS link_at

@@ -27,10 +27,13 @@ CREATE OR REPLACE TEMP TABLE uf_recovery AS
 SELECT u.pair, u.time, min(x.time) AS recovered_at
 FROM uf u JOIN session_samples x ON x.serial = u.new_active AND x.time > u.time
 WHERE u.conn_before > 0 AND x.connections >= 0.8 * u.conn_before
+  AND x.time < coalesce(u.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
 GROUP BY ALL;
 
 INSERT INTO candidates
-SELECT u.pair, 'unsynced_failover', 'critical', u.time, v.recovered_at,
+SELECT u.pair, 'unsynced_failover', 'critical', u.time,
+       -- over at recovery, or when the pair changed roles again
+       coalesce(v.recovered_at, u.next_change),
        printf('failover to %s%s kept %s of %s connections; stateful sync %s',
               u.new_active, coalesce(' (' || coalesce(u.trigger, u.monitor) || ')', ''),
               coalesce(u.kept_pct || '%', 'an unknown share'),

@@ -92,8 +92,22 @@ WHERE serial NOT IN (SELECT serial FROM devices);
 """
 
 # Rows stored before their unit was paired get the pair (and, for shared-serial logs, the
-# unit named by the message's subject).
+# unit named by the message's subject). Those pairs are analysed again from the earliest
+# such row; an export that merely repeats known pairing marks nothing.
 _BACKFILL = """
+INSERT INTO analysis_dirty
+SELECT pair, min(time), now() FROM (
+    SELECT u.pair, e.time FROM ha_events e JOIN unit_map u
+      ON u.reported_serial = e.reported_serial AND u.subject IS NOT DISTINCT FROM e.role
+    WHERE e.pair IS NULL
+    UNION ALL
+    SELECT d.pair, x.time FROM session_samples x JOIN devices d ON d.serial = x.serial
+    WHERE x.pair IS NULL AND d.pair IS NOT NULL
+    UNION ALL
+    SELECT d.pair, x.time FROM status_samples x JOIN devices d ON d.serial = x.serial
+    WHERE x.pair IS NULL AND d.pair IS NOT NULL
+) GROUP BY pair;
+
 UPDATE ha_events e SET serial = u.serial, pair = u.pair,
                        role = coalesce(e.role, u.role)
 FROM unit_map u
@@ -105,8 +119,6 @@ UPDATE session_samples s SET pair = d.pair FROM devices d
 WHERE s.pair IS NULL AND d.serial = s.serial AND d.pair IS NOT NULL;
 UPDATE status_samples s SET pair = d.pair FROM devices d
 WHERE s.pair IS NULL AND d.serial = s.serial AND d.pair IS NOT NULL;
--- pairing can attribute old rows: those pairs are analysed again from the start
-INSERT INTO analysis_dirty SELECT pair, TIMESTAMPTZ '1970-01-01 00:00:00+00', now() FROM pg_pairs;
 """
 
 # Current pair state from the newest evidence: role changes, sync events, status samples.

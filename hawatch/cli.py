@@ -7,6 +7,7 @@ traceback (set HAWATCH_DEBUG=1 to see one). docs/cli.md is generated from these 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -154,6 +155,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         report = analyze(store, Thresholds.from_settings(settings), since=since,
                          full=args.full)
         columns, rows = incident_rows(store, since)
+    if args.format == "json":  # evidence as objects, not strings holding JSON
+        at = columns.index("evidence")
+        rows = [(*row[:at], json.loads(row[at]), *row[at + 1:]) for row in rows]
     r = report.reconciled
     print(f"analysed {report.pairs} pairs ({report.mode}) in {report.seconds:.2f} s: "
           f"{r.opened} opened, {r.updated} updated, {r.resolved} resolved, "

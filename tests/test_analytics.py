@@ -193,9 +193,6 @@ def test_cli_json_is_the_store(fleets):
     assert len({f.incident_id for f in fleet.found}) == len(fleet.found) > 0
 
 
-@pytest.mark.xfail(strict=True, reason="rc_after takes the new active unit's first sample "
-                   "within unsynced.after_minutes even when the unit already handed over again "
-                   "(flapping faster than the 5-minute samples): kept 0% on synced failovers")
 def test_no_false_unsynced_failover_on_flapping_pairs(fleets):
     """Flapping pairs keep stateful sync on (simulator/_flapping): their failovers lose
     nothing, so no unsynced_failover incident and no unsynced transition in the flap."""
@@ -695,10 +692,6 @@ def test_later_samples_withdraw_an_unsynced_failover(tmp_path):
     assert kept.resolved_at is not None
 
 
-@pytest.mark.xfail(strict=True, reason="rc_raw takes the first 'became active' line of a pair in "
-                   "the analysed window as a change from the peer (coalesce(prev_serial, other "
-                   "unit)) even when the status export shows that unit already active; with sync "
-                   "off it is an unsynced failover of 'unknown connections' that never resolves")
 def test_active_unit_announcing_active_is_no_failover(tmp_path):
     """The status export shows the primary active with stateful sync off (a warning of its
     own); an hour later the primary logs "Primary firewall has transitioned to Active". The
@@ -721,10 +714,6 @@ def test_active_unit_announcing_active_is_no_failover(tmp_path):
     assert health == ("warning",)  # sync off, nothing worse
 
 
-@pytest.mark.xfail(strict=True, reason="split_brain: every 'became active' line during one "
-                   "overlap (the backup's 147 and 143, the primary's 142) starts an overlap of "
-                   "its own in sb_overlap, so one split brain is stored as three incidents "
-                   "(keys overlap@<each line's time>) once the primary's earlier Active is known")
 def test_one_split_brain_is_one_incident(tmp_path):
     """The simulator's split brain (scenarios._split_brain) on a pair whose primary logged
     its own transition to Active that morning, as a booting primary does."""
