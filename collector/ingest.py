@@ -16,6 +16,7 @@ from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from collector import export_records
 from collector.inventory import load_inventory
@@ -144,8 +145,24 @@ def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: _Source
         return _commit(tx, source, name, offset, lines_done)
 
 
+def _with_receive_time(table: pa.Table, received_at: datetime | None) -> pa.Table:
+    """The batch with a `received_at` column: the scanner's (RFC 5424 header times), filled
+    with the file's receive time where known; plain files have none."""
+    kind = pa.timestamp("us", tz="UTC")
+    fill = pa.scalar(received_at, kind) if received_at else None
+    if "received_at" not in table.column_names:
+        column = pa.array([received_at] * table.num_rows, kind) if fill else \
+            pa.nulls(table.num_rows, kind)
+        return table.append_column("received_at", column)
+    if fill is None:
+        return table
+    at = table.column_names.index("received_at")
+    return table.set_column(at, "received_at", pc.fill_null(table.column(at), fill))
+
+
 def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
-                   default_tz: str, batch_bytes: int) -> None:
+                   default_tz: str, batch_bytes: int,
+                   received_at: datetime | None = None) -> None:
     """Read ahead, parse batch k+1 while batch k commits: three stages on two cores.
 
     Commits stay in order, each after the one before, so the committed offset always marks a
@@ -157,10 +174,7 @@ def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: Sou
         pending: Future[BatchResult] | None = None
         try:
             for batch in batches:
-                table = batch.table
-                if "received_at" not in table.column_names:  # files have no receive time
-                    table = table.append_column(
-                        "received_at", pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC")))
+                table = _with_receive_time(batch.table, received_at)
                 cur = _stage_syslog(store, table, default_tz)
                 if pending is not None:
                     report.result.add(pending.result())
@@ -188,8 +202,13 @@ def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: Sou
 
 
 def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
-               batch_bytes: int = BATCH_BYTES) -> SourceReport:
-    """Ingest one file or stdin; errors are reported on the source, never raised."""
+               batch_bytes: int = BATCH_BYTES,
+               received_at: datetime | None = None) -> SourceReport:
+    """Ingest one file or stdin; errors are reported on the source, never raised.
+
+    `received_at`: when a collector received the file's lines (a listener's spool file), for
+    the clock-skew figures; lines with an RFC 5424 header time keep that one.
+    """
     report = SourceReport(item.name)
     started = time.perf_counter()
     try:
@@ -205,7 +224,8 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
                 return report
             source = _claim_source(store, item.name, stream.head, report.format)
             if report.format == "syslog":
-                _ingest_syslog(store, stream, source, report, default_tz, batch_bytes)
+                _ingest_syslog(store, stream, source, report, default_tz, batch_bytes,
+                               received_at)
             else:
                 _ingest_export(store, stream, source, report, default_tz)
             if source.known:

@@ -69,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="re-examine all pairs and all data")
     p.set_defaults(run=cmd_analyze)
 
+    p = sub.add_parser("serve", help="collect syslog and exports, analyse, serve the API",
+                       description="Run the service: syslog over UDP and TCP (a listener "
+                       "child spools to disk), POST /api/v1/ingest, a watched drop folder, "
+                       "analysis every minute, /metrics and /healthz. One process owns the "
+                       "database. Every option is also a setting (docs/configuration.md).")
+    _common(p)
+    p.add_argument("--inventory", help="pair inventory, CSV or TOML (setting: inventory)")
+    p.add_argument("--http", help="HOST:PORT of the web server (setting: serve.http)")
+    p.add_argument("--syslog-udp", help="HOST:PORT, or '' for off (serve.syslog_udp)")
+    p.add_argument("--syslog-tcp", help="HOST:PORT, or '' for off (serve.syslog_tcp)")
+    p.add_argument("--drop-dir", help="folder to watch for files (serve.drop_dir)")
+    p.set_defaults(run=cmd_serve)
+
     p = sub.add_parser("simulate", help="write a realistic fleet's logs and truth.json",
                        description="Write SonicOS syslog, JSON/CSV exports, an inventory "
                        "and truth.json (the injected incidents) for a simulated fleet.")
@@ -121,6 +134,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
     settings = _settings(args)
     query = sys.stdin.read() if args.query == "-" else args.query
     path = settings["db"]
+    remote = _ask_server(path, query, args.timeout, args.max_rows)
+    if remote is not None:
+        columns, rows, truncated = remote
+        print(render(columns, rows, args.format))
+        if truncated:
+            print(f"hawatch: output truncated at {len(rows)} rows (--max-rows)",
+                  file=sys.stderr)
+        return 0
     if not Path(path).exists():
         raise HawatchError(f"no database at {path} (run `hawatch ingest --db {path} ...` first)")
     con = open_for_analysts(path)
@@ -177,6 +198,49 @@ def incident_rows(store: Any, since: Any) -> tuple[list[str], list[tuple[Any, ..
     columns = [d[0] for d in relation.description]
     rows = relation.fetchall()
     return columns, rows
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hawatch.serve import serve
+
+    settings = _settings(args)
+    for option, name in (("inventory", "inventory"), ("http", "serve.http"),
+                         ("syslog_udp", "serve.syslog_udp"), ("syslog_tcp", "serve.syslog_tcp"),
+                         ("drop_dir", "serve.drop_dir")):
+        if getattr(args, option) is not None:
+            settings[name] = getattr(args, option)
+    return serve(settings)
+
+
+def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
+                ) -> tuple[list[str], list[Any], bool] | None:
+    """Run the query on the server that holds `db`, if one does (it leaves its address and a
+    token readable by its user beside the database); None when no server answers."""
+    import urllib.error
+    import urllib.request
+
+    from hawatch.serve import server_file
+
+    try:
+        info = json.loads(server_file(db).read_text())
+    except (OSError, ValueError):
+        return None
+    request = urllib.request.Request(
+        info["url"] + "/api/v1/sql", method="POST",
+        data=json.dumps({"query": query, "timeout": timeout, "max_rows": max_rows}).encode(),
+        headers={"Authorization": f"Bearer {info['token']}",
+                 "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=(timeout or 10) + 30) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            raise HawatchError(json.loads(exc.read()).get("error", str(exc))) from None
+        except ValueError:
+            raise HawatchError(f"server answered {exc.code}") from None
+    except (urllib.error.URLError, OSError):
+        return None  # a stale file: the server is gone
+    return answer["columns"], answer["rows"], answer["truncated"]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

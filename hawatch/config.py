@@ -25,6 +25,19 @@ SETTINGS: tuple[Setting, ...] = (
             "Bytes of syslog parsed per transaction; more is faster, uses more memory."),
     Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
     Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
+    Setting("serve.http", "127.0.0.1:8080",
+            "HOST:PORT of the web server: ingest API, /metrics, /healthz (and the dashboard)."),
+    Setting("serve.syslog_udp", "127.0.0.1:5514", "HOST:PORT for syslog over UDP; empty: off."),
+    Setting("serve.syslog_tcp", "127.0.0.1:5514", "HOST:PORT for syslog over TCP; empty: off."),
+    Setting("serve.drop_dir", "", "A folder watched for export and log files to ingest."),
+    Setting("serve.spool_dir", "",
+            "Where the listener spools received syslog (default: DB path + .spool)."),
+    Setting("serve.analysis_interval_seconds", 60, "How often the analysis job runs."),
+    Setting("serve.ingest_token", "", "Bearer token for POST /api/v1/ingest.", secret=True,
+            env_name="HAWATCH_INGEST_TOKEN"),
+    Setting("serve.max_pending_files", 600,
+            "Spooled files waiting for ingest above which HTTP ingest answers 503 (back-"
+            "pressure)."),
     *ANALYTICS_SETTINGS,
 )
 

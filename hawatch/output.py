@@ -6,23 +6,14 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
+
+from store.readonly import plain_value
 
 FORMATS = ("table", "csv", "json")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
+_plain = plain_value
 
 
 def _cell(value: Any) -> str:

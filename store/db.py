@@ -101,6 +101,16 @@ class Store:
             finally:
                 cur.close()
 
+    def lock_down(self, allowed_directories: list[str] | None = None) -> None:
+        """Refuse file and network access to this DuckDB instance for good (every cursor).
+
+        For a serving process whose analysts' SQL runs on this instance: ingest still works,
+        it reads files in Python and hands DuckDB Arrow tables.
+        """
+        from store.readonly import lock_down
+
+        lock_down(self._con, allowed_directories)
+
     def interrupt(self) -> None:
         self._con.interrupt()
 

@@ -14,6 +14,8 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -39,6 +41,19 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
     truncated: bool  # more rows existed than the row cap
     seconds: float
+
+
+def plain_value(value: Any) -> Any:
+    """A query value as JSON has it: times in ISO 8601 (UTC as Z), decimals as floats."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
 
 
 def first_line(exc: BaseException) -> str:

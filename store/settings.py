@@ -14,7 +14,8 @@ class Setting:
     default: Any
     help: str
     secret: bool = False  # environment only
+    env_name: str | None = None  # when the derived variable name is not the documented one
 
     @property
     def env(self) -> str:
-        return "HAWATCH_" + self.name.upper().replace(".", "_")
+        return self.env_name or "HAWATCH_" + self.name.upper().replace(".", "_")

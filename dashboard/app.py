@@ -1,0 +1,34 @@
+"""The Flask application, assembled in one function (no module-level app, no globals).
+
+`create_app(settings, store, service)` takes everything it serves from its arguments, so
+tests build it around a real store in a temp folder, and `hawatch serve` around the one
+store its process owns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from dashboard.views import service_api
+from store.db import Store
+from store.errors import HawatchError
+
+
+def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(HAWATCH_SETTINGS=settings, HAWATCH_STORE=store,
+                      HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    app.register_blueprint(service_api.blueprint)
+
+    @app.errorhandler(HawatchError)
+    def hawatch_error(exc: HawatchError) -> Any:
+        return jsonify(error=str(exc)), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        return jsonify(error=exc.description), exc.code
+
+    return app

@@ -1,0 +1,90 @@
+"""The service endpoints: health, Prometheus metrics, export ingest, and the SQL endpoint
+that `hawatch sql` uses while a server holds the database file.
+
+Ingest is authenticated with a bearer token from HAWATCH_INGEST_TOKEN; the SQL endpoint with
+the per-run token the server writes, readable by its own user only, beside the database.
+An upload is written to disk and fsynced before it is acknowledged, so a crash after the
+answer loses nothing; while the spool backlog is too long the answer is 503 with Retry-After,
+so senders slow down instead of data being dropped.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from store.errors import InvalidQuery, QueryTimeout
+from store.readonly import plain_value, run_query
+
+blueprint = Blueprint("service_api", __name__)
+
+_KINDS = {"application/json": "json", "application/x-ndjson": "json", "text/csv": "csv",
+          "text/plain": "log"}
+
+
+def _service() -> Any:
+    return current_app.config["HAWATCH_SERVICE"]
+
+
+def _bearer_ok(expected: str) -> bool:
+    given = request.headers.get("Authorization", "")
+    return bool(expected) and hmac.compare_digest(given, f"Bearer {expected}")
+
+
+@blueprint.get("/healthz")
+def healthz() -> Any:
+    service = _service()
+    status = service.health() if service else {"status": "ok"}
+    return jsonify(status), 200 if status["status"] == "ok" else 503
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    service = _service()
+    text = service.metrics_text() if service else ""
+    return Response(text, mimetype="text/plain; version=0.0.4")
+
+
+@blueprint.post("/api/v1/ingest")
+def ingest() -> Any:
+    service = _service()
+    token = current_app.config["HAWATCH_SETTINGS"].get("serve.ingest_token", "")
+    if not token:
+        abort(503, "ingest is disabled: set HAWATCH_INGEST_TOKEN on the server")
+    if not _bearer_ok(token):
+        abort(401, "missing or wrong bearer token")
+    if service.backlog() > current_app.config["HAWATCH_SETTINGS"]["serve.max_pending_files"]:
+        response = jsonify(error="ingest is behind; retry later")
+        response.status_code, response.headers["Retry-After"] = 503, "5"
+        return response
+    kind = _KINDS.get((request.mimetype or "").lower())
+    if kind is None:
+        abort(415, "send application/json, application/x-ndjson, text/csv or text/plain")
+    body = request.get_data(cache=False)
+    if not body.strip():
+        abort(400, "empty body")
+    report = service.ingest_upload(body, kind)
+    return jsonify(report), 200
+
+
+@blueprint.post("/api/v1/sql")
+def sql() -> Any:
+    service = _service()
+    if not _bearer_ok(service.local_token if service else ""):
+        abort(401, "missing or wrong bearer token")
+    payload = request.get_json(silent=True) or {}
+    settings = current_app.config["HAWATCH_SETTINGS"]
+    cur = current_app.config["HAWATCH_STORE"].cursor()
+    try:
+        result = run_query(cur, str(payload.get("query", "")),
+                           float(payload.get("timeout") or settings["sql.timeout_seconds"]),
+                           int(payload.get("max_rows") or settings["sql.max_rows"]))
+    except (InvalidQuery, QueryTimeout) as exc:
+        return jsonify(error=str(exc)), 400
+    finally:
+        cur.close()
+    return jsonify(columns=result.columns,
+                   rows=[[plain_value(v) for v in row] for row in result.rows],
+                   truncated=result.truncated)

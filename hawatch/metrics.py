@@ -1,0 +1,96 @@
+"""Counters of the serving process, in Prometheus' text format.
+
+Per source (udp, tcp, http, drop): lines or records received (from the listener's own
+counters for syslog), parsed into events or counts, quarantined, dropped by the kernel
+(UDP receive-buffer overflows), the ingest backlog, and batch write latency.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+from collector.ingest import SourceReport
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.ingested: dict[str, int] = defaultdict(int)
+        self.parsed: dict[str, int] = defaultdict(int)
+        self.quarantined: dict[str, int] = defaultdict(int)
+        self.files: dict[str, int] = defaultdict(int)
+        self.failed: dict[str, int] = defaultdict(int)
+        self.write_seconds: dict[str, float] = defaultdict(float)
+        self.last_write_seconds: dict[str, float] = defaultdict(float)
+        self.analysis_runs = 0
+        self.analysis_seconds = 0.0
+        self.incidents_opened = 0
+
+    def record_ingest(self, source: str, report: SourceReport, seconds: float) -> None:
+        r = report.result
+        with self._lock:
+            self.files[source] += 1
+            self.failed[source] += report.status == "failed"
+            self.ingested[source] += report.lines
+            self.parsed[source] += r.events + r.counted + r.samples + r.status
+            self.quarantined[source] += r.quarantined
+            self.write_seconds[source] += seconds
+            self.last_write_seconds[source] = seconds
+
+    def record_analysis(self, seconds: float, opened: int) -> None:
+        with self._lock:
+            self.analysis_runs += 1
+            self.analysis_seconds += seconds
+            self.incidents_opened += opened
+
+    def render(self, listener: dict[str, Any], backlog: int) -> str:
+        lines: list[str] = []
+
+        def metric(name: str, kind: str, help_text: str,
+                   values: dict[str, float] | float) -> None:
+            lines.append(f"# HELP hawatch_{name} {help_text}")
+            lines.append(f"# TYPE hawatch_{name} {kind}")
+            if isinstance(values, dict):
+                lines.extend(f'hawatch_{name}{{source="{s}"}} {v:g}'
+                             for s, v in sorted(values.items()))
+            else:
+                lines.append(f"hawatch_{name} {values:g}")
+
+        with self._lock:
+            metric("received_total", "counter", "Lines (syslog) received by the listener.",
+                   _listener_counts(listener, "lines"))
+            metric("ingested_total", "counter", "Lines or records read by ingest.",
+                   dict(self.ingested))
+            metric("parsed_total", "counter",
+                   "Lines or records stored as events, counts or samples.", dict(self.parsed))
+            metric("quarantined_total", "counter", "Lines or records quarantined.",
+                   dict(self.quarantined))
+            metric("dropped_total", "counter",
+                   "Datagrams the kernel dropped before the listener read them.",
+                   _listener_counts(listener, "kernel_drops"))
+            metric("ingest_failed_files_total", "counter", "Files that failed to ingest.",
+                   dict(self.failed))
+            metric("queue_depth_files", "gauge", "Spooled or uploaded files waiting.",
+                   float(backlog))
+            metric("batch_write_seconds_total", "counter", "Time spent ingesting files.",
+                   dict(self.write_seconds))
+            metric("batch_write_seconds_last", "gauge", "Duration of the last file ingest.",
+                   dict(self.last_write_seconds))
+            metric("analysis_runs_total", "counter", "Analysis passes.",
+                   float(self.analysis_runs))
+            metric("analysis_seconds_total", "counter", "Time spent in analysis.",
+                   self.analysis_seconds)
+            metric("incidents_opened_total", "counter", "Incidents opened by analysis.",
+                   float(self.incidents_opened))
+        return "\n".join(lines) + "\n"
+
+
+def _listener_counts(stats: dict[str, Any], key: str) -> dict[str, float]:
+    """`key` per source from the listener's stats (`sources` of listener-stats.json)."""
+    found: dict[str, float] = {}
+    for source, values in stats.items():
+        if isinstance(values, dict) and isinstance(values.get(key), int | float):
+            found[source] = float(values[key])
+    return found
