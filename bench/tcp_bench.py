@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from udp_bench import make_lines, pace, report, run_once  # noqa: E402
+from udp_bench import make_lines, pace, report, run_once, run_once_serve  # noqa: E402
 
 
 class Blob:
@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=200_000)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--framing", choices=("lf", "octet"), default="lf")
+    parser.add_argument("--through", choices=("serve", "listener"), default="serve",
+                        help="serve: end to end into DuckDB (default); listener: spool only")
     args = parser.parse_args()
     lines = make_lines(args.pool)
     blob = Blob(lines, args.framing)
@@ -92,8 +94,9 @@ def main() -> None:
           f" on average; {args.connections} connection(s), {args.framing} framing;"
           f" {os.cpu_count()} CPUs", flush=True)
     sender = partial(tcp_sender, blob, args.connections)
+    run = run_once_serve if args.through == "serve" else run_once
     for rate in args.rate:
-        print(report(run_once("tcp", rate, args.seconds, lines, sender)), flush=True)
+        print(report(run("tcp", rate, args.seconds, lines, sender)), flush=True)
 
 
 if __name__ == "__main__":

@@ -93,24 +93,30 @@ def sync_catalog(store: Store) -> None:
             "INSERT INTO sonicos_messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", catalog_rows())
 
 
-def _claim_source(store: Store, name: str, head: bytes, fmt: str) -> _Source:
-    """The stored source with this content, or a new one."""
+def _claim_source(store: Store, name: str, head: bytes, fmt: str,
+                  identity: str | None = None) -> _Source:
+    """The stored source with this content (or, given an `identity`, this identity), or a
+    new one. A listener's spool files are identified by name: two seconds of traffic may
+    begin with the same bytes, and must not be taken for one file."""
+    if identity is not None:
+        head, lengths = identity.encode(), [(0,)]
     with store.transaction() as cur:
-        for (length,) in cur.execute(
-            "SELECT DISTINCT fingerprint_bytes FROM sources WHERE fingerprint_bytes <= ?",
-            [len(head)],
-        ).fetchall():
+        if identity is None:
+            lengths = cur.execute(
+                "SELECT DISTINCT fingerprint_bytes FROM sources"
+                " WHERE fingerprint_bytes BETWEEN 1 AND ?", [len(head)]).fetchall()
+        for (length,) in lengths:
             row = cur.execute(
                 "SELECT source_id, committed_offset, committed_lines FROM sources"
                 " WHERE fingerprint = ? AND fingerprint_bytes = ?",
-                [fingerprint(head, length), length],
+                [fingerprint(head, length or None), length],
             ).fetchone()
             if row:
                 return _Source(int(row[0]), int(row[1]), int(row[2]), True)
         (next_id,) = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
         cur.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now())",
-            [next_id, name, fingerprint(head), len(head), fmt],
+            [next_id, name, fingerprint(head), 0 if identity else len(head), fmt],
         )
         return _Source(int(next_id), 0, 0, False)
 
@@ -203,7 +209,8 @@ def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: Sou
 
 def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
                batch_bytes: int = BATCH_BYTES,
-               received_at: datetime | None = None) -> SourceReport:
+               received_at: datetime | None = None,
+               identity: str | None = None) -> SourceReport:
     """Ingest one file or stdin; errors are reported on the source, never raised.
 
     `received_at`: when a collector received the file's lines (a listener's spool file), for
@@ -222,7 +229,7 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
                 report.lines = load_inventory(store, item.name)
                 report.status = "inventory"
                 return report
-            source = _claim_source(store, item.name, stream.head, report.format)
+            source = _claim_source(store, item.name, stream.head, report.format, identity)
             if report.format == "syslog":
                 _ingest_syslog(store, stream, source, report, default_tz, batch_bytes,
                                received_at)

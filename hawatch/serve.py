@@ -73,9 +73,11 @@ class Service:
                      ) -> SourceReport:
         with self._ingest_lock:
             started = time.perf_counter()
+            # spool files and uploads are one-off, uniquely named: identified by name
+            identity = None if source == "drop" else f"{source}:{path.name}"
             report = ingest_one(self.store, Input(str(path)), self.settings["timezone"],
                                 self.settings["ingest.batch_megabytes"] * 1024 * 1024,
-                                received_at)
+                                received_at, identity)
             self.metrics.record_ingest(source, report, time.perf_counter() - started)
         return report
 

@@ -1,0 +1,3 @@
+from hawatch.cli import main
+
+raise SystemExit(main())
