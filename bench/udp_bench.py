@@ -209,6 +209,17 @@ def ingested(url: str, proto: str) -> int:
     return 0
 
 
+def committed_lines(db: Path, proto: str) -> int:
+    """Lines of the listener's spool files that the store committed (after the server
+    stopped): what `sources` says was ingested, the files being named udp-... / tcp-..."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        (total,) = con.execute("SELECT coalesce(sum(committed_lines), 0) FROM sources"
+                               " WHERE name LIKE ?", [f"%/{proto}-%"]).fetchone()
+    return int(total)
+
+
 def run_once_serve(proto: str, rate: float, seconds: float, lines: list[bytes],
                    sender: Callable[..., None]) -> dict:
     """End to end: sent -> received by the listener -> parsed and committed by serve."""
@@ -229,12 +240,14 @@ def run_once_serve(proto: str, rate: float, seconds: float, lines: list[bytes],
                 time.sleep(0.5)
             drops = (read_stats(Path(tmp) / "bench.duckdb.spool").get("sources", {})
                      .get(proto, {}).get("kernel_drops", 0))
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)  # which ingests whatever is still spooled
             code = proc.wait(timeout=120)
         finally:
             if proc.poll() is None:
                 proc.kill()
-    return {**sent, "proto": proto, "rate": rate, "seconds": seconds, "stored": last,
+        committed = committed_lines(Path(tmp) / "bench.duckdb", proto)
+    return {**sent, "proto": proto, "rate": rate, "seconds": seconds, "stored": committed,
+            "stored_while_running": last,
             "kernel_drops": drops, "frames_cut": 0, "cpu": 0.0, "exit": code,
             "through": "serve"}
 
@@ -244,8 +257,8 @@ def report(r: dict) -> str:
     held = r["sent"] / r["elapsed"] if r["elapsed"] else 0.0
     extra = (f"kernel drops {r['kernel_drops']:,}, send errors {r['send_errors']}"
              if r["proto"] == "udp" else f"frames cut {r['frames_cut']}")
-    what = ("rows committed by hawatch serve" if r.get("through") == "serve"
-            else "lines in closed spool files")
+    what = (f"lines committed by hawatch serve; {r['stored_while_running']:,} before SIGTERM"
+            if r.get("through") == "serve" else "lines in closed spool files")
     return (f"{r['proto']} {r['rate']:.0f} msg/s, {r['seconds']:g} s: sent {r['sent']:,},"
             f" stored {r['stored']:,} ({what}), lost {lost:,}"
             f" ({100 * lost / max(r['sent'], 1):.3f} %), rate held {held:,.0f} msg/s, {extra},"
