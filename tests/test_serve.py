@@ -168,3 +168,39 @@ def test_sigkill_then_restart_keeps_every_acknowledged_line(tmp_path, syslog_ser
     finally:
         code, _ = restarted.stop()
     assert code == 0
+
+
+def test_queries_while_ingesting_and_the_sandbox_holds(syslog_server):
+    import threading
+
+    running = syslog_server
+    stop = threading.Event()
+
+    def flood() -> None:
+        with socket.create_connection(("127.0.0.1", running.ports["tcp"]["port"]),
+                                      timeout=10) as tcp:
+            n = 0
+            while not stop.is_set() and n < 200_000:
+                tcp.sendall("".join(LINE.format(n=n + i) + "\n" for i in range(500)).encode())
+                n += 500
+                time.sleep(0.01)
+
+    sender = threading.Thread(target=flood)
+    sender.start()
+    try:
+        seen = []
+        for _ in range(5):  # the server keeps ingesting while it answers
+            seen.append(sql(running.db, "SELECT coalesce(sum(lines), 0) AS n"
+                                        " FROM message_counts")[0]["n"])
+            time.sleep(0.3)
+        assert seen == sorted(seen) and seen[-1] > 0
+        for query in ("SELECT * FROM read_csv('/etc/passwd')",
+                      f"SELECT * FROM read_blob('{running.db}')",
+                      "COPY ha_events TO '/tmp/hawatch-leak.csv'"):
+            refused = subprocess.run(["hawatch", "sql", "--db", str(running.db), query],
+                                     capture_output=True, text=True, timeout=60)
+            assert refused.returncode == 1 and refused.stderr.startswith("hawatch: error:")
+        assert not Path("/tmp/hawatch-leak.csv").exists()
+    finally:
+        stop.set()
+        sender.join()
