@@ -78,16 +78,7 @@ _SYNC = """
 CREATE OR REPLACE TEMP TABLE rc_sync AS
 SELECT r.pair, r.time, s.state AS sync_state
 FROM rc_raw r ASOF JOIN (
-    SELECT pair, time, CASE kind WHEN 'sync_enabled' THEN 'enabled'
-                                 WHEN 'sync_disabled' THEN 'disabled'
-                                 WHEN 'sync_completed' THEN 'synced'
-                                 ELSE 'not_synced' END AS state
-    FROM ha_events
-    WHERE kind IN ('sync_enabled', 'sync_disabled', 'sync_started', 'sync_completed',
-                   'sync_failed') AND pair IN (SELECT pair FROM scope)
-    UNION ALL
-    SELECT pair, time, stateful_sync FROM status_samples
-    WHERE stateful_sync IS NOT NULL AND pair IN (SELECT pair FROM scope)
+    SELECT * FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
 ) s ON s.pair = r.pair AND s.time < r.time
 """
 

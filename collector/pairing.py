@@ -131,18 +131,7 @@ WITH active AS (
         SELECT pair, serial, time FROM status_samples WHERE state = 'active' AND pair IS NOT NULL
     ) GROUP BY pair
 ), sync AS (
-    SELECT pair, arg_max(state, time) AS state FROM (
-        SELECT pair, time, CASE kind WHEN 'sync_enabled' THEN 'enabled'
-                                     WHEN 'sync_disabled' THEN 'disabled'
-                                     WHEN 'sync_completed' THEN 'synced'
-                                     ELSE 'not_synced' END AS state
-        FROM ha_events
-        WHERE kind IN ('sync_enabled', 'sync_disabled', 'sync_started', 'sync_completed',
-                       'sync_failed') AND pair IS NOT NULL
-        UNION ALL
-        SELECT pair, time, stateful_sync FROM status_samples
-        WHERE stateful_sync IS NOT NULL AND pair IS NOT NULL
-    ) GROUP BY pair
+    SELECT pair, arg_max(state, time) AS state FROM sync_timeline GROUP BY pair
 ), mode AS (
     SELECT pair, arg_max(ha_mode, time) AS ha_mode FROM status_samples
     WHERE ha_mode IS NOT NULL AND pair IS NOT NULL GROUP BY pair

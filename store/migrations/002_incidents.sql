@@ -37,6 +37,20 @@ CREATE TABLE analysis_runs (
     seconds   DOUBLE NOT NULL
 );
 
+-- Every piece of evidence about a pair's stateful-sync state, in time: sync events from logs
+-- and exports, and the state status reports carried.
+CREATE VIEW sync_timeline AS
+SELECT pair, time, CASE kind WHEN 'sync_enabled' THEN 'enabled'
+                             WHEN 'sync_disabled' THEN 'disabled'
+                             WHEN 'sync_completed' THEN 'synced'
+                             ELSE 'not_synced' END AS state
+FROM ha_events
+WHERE kind IN ('sync_enabled', 'sync_disabled', 'sync_started', 'sync_completed',
+               'sync_failed') AND pair IS NOT NULL
+UNION ALL
+SELECT pair, time, stateful_sync FROM status_samples
+WHERE stateful_sync IS NOT NULL AND pair IS NOT NULL;
+
 -- ok / warning / critical with a score (100 = healthy) and the reasons, per pair.
 CREATE VIEW pair_health AS
 WITH open_incidents AS (
