@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from analytics.alerts.settings import ALERT_SETTINGS
 from analytics.thresholds import ANALYTICS_SETTINGS
 from store.errors import HawatchError
 from store.settings import Setting
@@ -39,6 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Spooled files waiting for ingest above which HTTP ingest answers 503 (back-"
             "pressure)."),
     *ANALYTICS_SETTINGS,
+    *ALERT_SETTINGS,
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -1,0 +1,93 @@
+"""Rules: from what is due per pair to drafts for the outbox, each sent or suppressed.
+
+- a silenced pair: everything is recorded as suppressed (the resolution too), for the digest;
+- an incident opened inside a maintenance window: suppressed;
+- a failover test is a verdict (`info`/`warning`), never followed by a "resolved" page;
+- a flapping pair: one flapping e-mail; other findings meanwhile are held back (recorded),
+  and when the flapping ends one summary says the state, the transitions, how many were
+  unsynced and how many notifications were held back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from analytics.alerts.grouping import PairDue
+from analytics.alerts.outbox import Draft
+from analytics.alerts.render import SEVERITY_ORDER, Item, Notice, render_notice
+from analytics.alerts.routing import recipients
+from analytics.alerts.silences import maintenance_at, silenced_until
+
+HELD = "held back: pair flapping"
+
+
+def _draft(notice: Notice, settings: dict[str, Any], status: str = "pending",
+           reason: str | None = None) -> Draft:
+    severity = min((i.severity for i in notice.items), key=lambda s: SEVERITY_ORDER.get(s, 3))
+    subject, text, html = render_notice(notice, str(settings["alerts.base_url"]))
+    return Draft(notice.kind, notice.pair, [i.incident_id for i in notice.items],
+                 recipients(settings, notice.site, severity), subject, text, html,
+                 status, reason)
+
+
+def _flapping_facts(cur: duckdb.DuckDBPyConnection, pair: str, item: Item
+                    ) -> list[tuple[str, str]]:
+    active, sync = cur.execute("SELECT active_serial, stateful_sync FROM pairs WHERE pair = ?",
+                               [pair]).fetchone() or (None, None)
+    (unsynced,) = cur.execute(
+        "SELECT count(*) FROM incidents WHERE pair = ? AND kind = 'unsynced_failover'"
+        " AND status <> 'withdrawn' AND opened_at BETWEEN ? AND coalesce(?, now())",
+        [pair, item.opened_at, item.resolved_at]).fetchone()
+    (held,) = cur.execute(
+        "SELECT coalesce(sum(len(incident_ids)), 0) FROM notifications WHERE pair = ?"
+        " AND reason = ? AND created_at >= (SELECT min(created_at) FROM notifications"
+        " WHERE list_contains(incident_ids, ?))",
+        [pair, HELD, item.incident_id]).fetchone()
+    return [("current state", f"active unit {active or 'unknown'}, stateful sync "
+             f"{sync or 'unknown'}"),
+            ("transitions", str(item.evidence.get("transitions", "?"))),
+            ("unsynced failovers", str(max(unsynced, item.evidence.get(
+                "unsynced_transitions") or 0))),
+            ("notifications held back", str(held))]
+
+
+def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: dict[str, Any],
+               now: datetime) -> list[Draft]:
+    """The drafts one pair gets in this cycle."""
+    def notice(kind: str, items: list[Item], **extra: Any) -> Notice:
+        return Notice(kind, due.pair, due.site, due.zone, items, **extra)
+
+    out: list[tuple[Notice, str | None]] = []  # notice, suppression reason
+    held = [i for i in due.new if due.flapping_open and i.kind != "flapping"]
+    maintenance = [(i, maintenance_at(cur, due.pair, i.opened_at)) for i in due.new
+                   if i not in held]
+    planned = [i for i, why in maintenance if why]
+    paged = [i for i, why in maintenance if not why]
+    if paged:
+        out.append((notice("new", paged), None))
+    if planned:
+        out.append((notice("new", planned), "maintenance window: " + str(next(
+            why for _, why in maintenance if why))))
+    if held:
+        out.append((notice("new", held), HELD))
+    repeats = [i for i in due.repeat if not (due.flapping_open and i.kind != "flapping")]
+    if repeats:
+        out.append((notice("repeat", repeats), None))
+    for item in due.resolved:
+        if item.kind == "flapping":
+            out.append((notice("flapping_summary", [item],
+                               facts=_flapping_facts(cur, due.pair, item),
+                               note="The flapping has ended."), None))
+    ordinary = [i for i in due.resolved if i.kind != "flapping"]
+    if ordinary:
+        out.append((notice("resolved", ordinary), HELD if due.flapping_open else None))
+    until = silenced_until(cur, due.pair, now)
+    drafts = []
+    for n, reason in out:
+        if until is not None:
+            reason = f"silenced until {until:%Y-%m-%d %H:%M} UTC"
+        drafts.append(_draft(n, settings, "suppressed" if reason else "pending", reason))
+    return drafts

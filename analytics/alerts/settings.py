@@ -1,0 +1,48 @@
+"""Alerting settings (TOML `[alerts]` and `[smtp]`, `HAWATCH_...` variables), declared once;
+`hawatch.config` gathers them with every other package's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.settings import Setting
+
+ALERT_SETTINGS: tuple[Setting, ...] = (
+    Setting("alerts.enabled", True, "Evaluate incidents into e-mails in `hawatch serve`."),
+    Setting("alerts.to", "", "Default recipients (comma-separated) for every alert.",
+            env_name="HAWATCH_ALERT_TO"),
+    Setting("alerts.from", "hawatch@localhost", "The From address of alert e-mails."),
+    Setting("alerts.routes", "",
+            "Recipients by site and severity, first match wins, else alerts.to: rules "
+            "separated by `;`, each `MATCHERS: ADDRESSES` with MATCHERS `site=NAME` and/or "
+            "`severity=critical|warning|info` joined by `&` (`*` matches all). Example: "
+            "`site=berlin&severity=critical: noc@example.com, oncall@example.com; "
+            "site=lab: lab@example.com`."),
+    Setting("alerts.group_wait_seconds", 30,
+            "New incidents of one pair found within this long are sent as one e-mail."),
+    Setting("alerts.repeat_interval_hours", 4.0,
+            "An incident still open is e-mailed again after this long, never sooner."),
+    Setting("alerts.base_url", "http://127.0.0.1:8080",
+            "Dashboard address used for links to a pair page (`BASE/pairs/PAIR`)."),
+    Setting("alerts.retry_seconds", 30,
+            "First retry delay after a failed delivery; doubles each attempt."),
+    Setting("alerts.max_retry_seconds", 3600, "Longest delay between delivery attempts."),
+    Setting("smtp.host", "", "SMTP server; empty: e-mails wait in the outbox.",
+            env_name="HAWATCH_SMTP_HOST"),
+    Setting("smtp.port", 25, "SMTP port (587 for STARTTLS, 465 for implicit TLS).",
+            env_name="HAWATCH_SMTP_PORT"),
+    Setting("smtp.security", "starttls",
+            "`starttls` (required), `tls` (implicit TLS, port 465) or `plain` (no TLS)."),
+    Setting("smtp.username", "", "Login name; empty: no login."),
+    Setting("smtp.password", "", "Login password.", secret=True,
+            env_name="HAWATCH_SMTP_PASSWORD"),
+    Setting("smtp.ca_file", "", "CA bundle to verify the server with (default: system CAs)."),
+    Setting("smtp.timeout_seconds", 20.0, "Time limit of one SMTP conversation step."),
+)
+
+
+def alert_settings(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every alert setting, defaults filled in, overridden by `settings`."""
+    values = {s.name: s.default for s in ALERT_SETTINGS}
+    values.update({k: v for k, v in (settings or {}).items() if k in values})
+    return values

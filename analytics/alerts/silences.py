@@ -1,0 +1,41 @@
+"""Silences and declared windows: what keeps a notification from being sent.
+
+A silence names a pair and always ends (`ends_at` is required). A suppressed notification is
+still written to the outbox with its reason, so the next digest can show it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from store.db import Store
+from store.errors import HawatchError
+
+
+def add_silence(store: Store, pair: str, ends_at: datetime, now: datetime,
+                comment: str = "", starts_at: datetime | None = None) -> int:
+    if ends_at <= (starts_at or now):
+        raise HawatchError("a silence must end after it starts")
+    with store.transaction() as cur:
+        (sid,) = cur.execute("SELECT nextval('silence_ids')").fetchone()
+        cur.execute("INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)",
+                    [sid, pair, starts_at or now, ends_at, comment, now])
+    return int(sid)
+
+
+def silenced_until(cur: duckdb.DuckDBPyConnection, pair: str, now: datetime
+                   ) -> datetime | None:
+    """The end of the silence covering `pair` at `now`, if one does."""
+    (until,) = cur.execute("SELECT max(ends_at) FROM silences WHERE pair = ?"
+                           " AND starts_at <= ? AND ends_at > ?", [pair, now, now]).fetchone()
+    return until
+
+
+def maintenance_at(cur: duckdb.DuckDBPyConnection, pair: str, at: datetime) -> str | None:
+    """The comment (or kind) of a maintenance window of `pair` covering `at`."""
+    row = cur.execute("SELECT coalesce(nullif(comment, ''), kind) FROM windows"
+                      " WHERE pair = ? AND kind = 'maintenance' AND ? BETWEEN starts_at"
+                      " AND ends_at LIMIT 1", [pair, at]).fetchone()
+    return row[0] if row else None
