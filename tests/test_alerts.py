@@ -1,0 +1,376 @@
+"""Alert e-mails end to end, against a real SMTP server (aiosmtpd) on 127.0.0.1.
+
+Incidents come from SonicOS lines and export samples ingested and analysed (the shapes of
+tests/test_analytics.py), or, for lifecycle rules, are written as the analytics write them.
+Time is driven with an explicit `now`; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import ssl
+from datetime import UTC, datetime, timedelta
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
+from analytics.alerts.settings import alert_settings
+from analytics.alerts.silences import add_silence
+from analytics.analyze import analyze
+from store import Store
+from tests.conftest import rows, scalar
+from tests.test_analytics import (
+    LAB,
+    PRIMARY,
+    SECONDARY,
+    T0,
+    ha_line,
+    ingest,
+    unsynced_dataset,
+    write_inventory,
+    write_lines,
+)
+
+LATER = timedelta(minutes=1)
+
+
+class Mailbox:
+    """aiosmtpd handler keeping every accepted message."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.original_content,
+                                                      policy=policy.default))
+        return "250 OK"
+
+
+class Server(Controller):
+    """A Controller on 127.0.0.1 that may bind port 0 and reads the bound port back."""
+
+    def __init__(self, handler: Any, port: int = 0, **kwargs: Any) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=port, **kwargs)
+
+    def _trigger_server(self) -> None:
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@pytest.fixture
+def mailbox() -> Mailbox:
+    return Mailbox()
+
+
+@pytest.fixture
+def smtp(mailbox: Mailbox):
+    server = Server(mailbox)
+    server.start()
+    yield server
+    server.stop()
+
+
+def settings_for(port: int, **extra: Any) -> dict[str, Any]:
+    return alert_settings({"smtp.host": "127.0.0.1", "smtp.port": port,
+                           "smtp.security": "plain", "alerts.to": "noc@example.com",
+                           "alerts.from": "hawatch@example.com",
+                           "alerts.base_url": "https://hawatch.example.com", **extra})
+
+
+@pytest.fixture
+def settings(smtp: Server) -> dict[str, Any]:
+    return settings_for(smtp.port)
+
+
+def body(msg: email.message.EmailMessage, kind: str = "plain") -> str:
+    return msg.get_body((kind,)).get_content()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def notifications(store: Store) -> list[tuple[Any, ...]]:
+    return rows(store, "SELECT notification_id, kind, status, pair, reason, subject,"
+                " incident_ids FROM notifications ORDER BY notification_id")
+
+
+# -- from logs to one e-mail --------------------------------------------------------------------
+
+def test_unsynced_failover_reaches_the_mailbox_exactly_once(tmp_path, store, settings,
+                                                             mailbox):
+    files = unsynced_dataset(tmp_path / "data")
+    ingest(store, *files.values())
+    analyze(store)
+    start = now()
+    run_alert_cycle(store, settings, start)  # inside the group wait: nothing yet
+    assert mailbox.messages == []
+    run_alert_cycle(store, settings, start + LATER)
+    run_alert_cycle(store, settings, start + 2 * LATER)
+    assert len(mailbox.messages) == 1
+    msg = mailbox.messages[0]
+    assert msg["Subject"].startswith(f"[hawatch] CRITICAL unsynced failover {LAB} (lab)")
+    assert msg["To"] == "noc@example.com"
+    (nid, kind, status, *_rest) = notifications(store)[0]
+    assert (kind, status) == ("new", "sent")
+    assert msg["Message-ID"] == f"<hawatch.notification.{nid}@example.com>"
+    text = body(msg)
+    assert "\r\n" in mailbox.envelopes[0].original_content.decode()
+    assert "connections before: 12000" in text
+    assert "stateful sync: disabled" in text
+    assert f"https://hawatch.example.com/pairs/{LAB}" in text
+    assert "UTC" in text
+    assert scalar(store, "SELECT count(*) FROM notifications WHERE status <> 'sent'") == 0
+
+
+def test_a_storm_of_200_events_on_one_pair_is_one_email(tmp_path, store, settings, mailbox):
+    lines = []
+    for k in range(100):  # the backup and the primary taking turns, every 30 s
+        at = T0 + timedelta(minutes=k)
+        lines += [ha_line(143, SECONDARY, at), ha_line(142, PRIMARY, at + timedelta(seconds=30))]
+    ingest(store, write_inventory(tmp_path / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
+           write_lines(tmp_path / "storm.log", lines))
+    analyze(store)
+    assert scalar(store, "SELECT count(*) FROM ha_events") == 200
+    start = now()
+    for minute in range(1, 6):
+        run_alert_cycle(store, settings, start + minute * LATER)
+    assert len(mailbox.messages) == 1
+    assert "flapping" in mailbox.messages[0]["Subject"]
+
+
+# -- lifecycle rules, on incidents as the analytics write them --------------------------------
+
+@pytest.fixture
+def lab(tmp_path, store) -> Store:
+    ingest(store, write_inventory(tmp_path / "inventory.csv", (LAB, PRIMARY, SECONDARY)))
+    return store
+
+
+def open_incident(store: Store, kind: str = "unsynced_failover", severity: str = "critical",
+                  summary: str = "failover to C0EAE4A10002 kept 1% of 12000 connections",
+                  evidence: dict[str, Any] | None = None, opened_at: datetime = T0,
+                  detected: datetime | None = None) -> int:
+    with store.transaction() as cur:
+        (iid,) = cur.execute(
+            "INSERT INTO incidents (pair, kind, incident_key, severity, opened_at, status,"
+            " summary, evidence, first_detected, last_updated) VALUES"
+            " (?, ?, NULL, ?, ?, 'open', ?, ?, ?, ?) RETURNING incident_id",
+            [LAB, kind, severity, opened_at, summary,
+             json.dumps(evidence or {"connections_before": 12000, "connections_after": 120,
+                                     "kept_percent": 1.0, "stateful_sync": "disabled"}),
+             detected or now(), detected or now()]).fetchone()
+    return int(iid)
+
+
+def resolve(store: Store, iid: int, at: datetime) -> None:
+    with store.transaction() as cur:
+        cur.execute("UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE"
+                    " incident_id = ?", [at, iid])
+
+
+def test_resolved_email_after_the_new_one(lab, settings, mailbox):
+    iid = open_incident(lab)
+    start = now()
+    run_alert_cycle(lab, settings, start + LATER)
+    resolve(lab, iid, T0 + timedelta(minutes=30))
+    run_alert_cycle(lab, settings, start + 2 * LATER)
+    run_alert_cycle(lab, settings, start + 3 * LATER)
+    assert [m["Subject"] for m in mailbox.messages] == [
+        f"[hawatch] CRITICAL unsynced failover {LAB} (lab)",
+        f"[hawatch] RESOLVED unsynced failover {LAB} (lab)"]
+    assert "resolved: 2026-10-05 08:30:00 UTC" in body(mailbox.messages[1])
+
+
+def test_an_open_incident_repeats_only_after_the_repeat_interval(lab, settings, mailbox):
+    open_incident(lab)
+    start = now()
+    run_alert_cycle(lab, settings, start + LATER)
+    run_alert_cycle(lab, settings, start + timedelta(hours=3, minutes=59))
+    assert len(mailbox.messages) == 1
+    run_alert_cycle(lab, settings, start + timedelta(hours=4, minutes=2))
+    run_alert_cycle(lab, settings, start + timedelta(hours=4, minutes=3))
+    assert len(mailbox.messages) == 2
+    assert mailbox.messages[1]["Subject"].startswith("[hawatch] STILL CRITICAL")
+
+
+def test_a_silenced_pair_gets_no_email_but_its_resolution_is_recorded(lab, settings, mailbox):
+    start = now()
+    add_silence(lab, LAB, start + timedelta(hours=1), start, comment="change CHG-1")
+    iid = open_incident(lab)
+    run_alert_cycle(lab, settings, start + LATER)
+    resolve(lab, iid, T0 + timedelta(minutes=30))
+    run_alert_cycle(lab, settings, start + 2 * LATER)
+    assert mailbox.messages == []
+    assert [(k, s) for _, k, s, *_ in notifications(lab)] == [
+        ("new", "suppressed"), ("resolved", "suppressed")]
+    assert all(r.startswith("silenced until") for *_, r, _s, _i in notifications(lab))
+    # the silence expires by itself: the next incident is mailed
+    open_incident(lab, summary="second failover", detected=start + timedelta(hours=1))
+    run_alert_cycle(lab, settings, start + timedelta(hours=1, minutes=2))
+    assert len(mailbox.messages) == 1
+    # and the digest shows what the silence kept back
+    send_digest(lab, settings, start + timedelta(hours=1, minutes=3))
+    run_alert_cycle(lab, settings, start + timedelta(hours=1, minutes=3))
+    digest = body(mailbox.messages[-1])
+    assert "Suppressed since the last digest" in digest
+    assert digest.count("silenced until") == 2
+
+
+def test_smtp_down_then_back_delivers_once(lab, mailbox):
+    server = Server(mailbox)
+    server.start()
+    port = server.port
+    settings = settings_for(port)
+    server.stop()
+    open_incident(lab)
+    start = now()
+    run_alert_cycle(lab, settings, start + LATER)
+    (row,) = rows(lab, "SELECT status, attempts, last_error, next_attempt_at FROM"
+                  " notifications")
+    assert row[0:2] == ("pending", 1) and row[2]
+    assert row[3] == start + LATER + timedelta(seconds=30)
+    run_alert_cycle(lab, settings, start + 2 * LATER)  # still down: the delay doubles
+    assert scalar(lab, "SELECT next_attempt_at FROM notifications") == (
+        start + 2 * LATER + timedelta(seconds=60))
+    server = Server(mailbox, port=port)
+    server.start()
+    try:
+        run_alert_cycle(lab, settings, start + 2 * LATER + timedelta(seconds=30))
+        assert mailbox.messages == []  # not due yet
+        run_alert_cycle(lab, settings, start + 4 * LATER)
+        run_alert_cycle(lab, settings, start + 5 * LATER)
+    finally:
+        server.stop()
+    assert len(mailbox.messages) == 1
+    assert rows(lab, "SELECT status, attempts, last_error FROM notifications") == [
+        ("sent", 3, None)]
+
+
+def test_a_restart_sends_only_unsent_rows(tmp_path, lab, settings, mailbox):
+    first = send_test(lab, settings, now(), to="a@example.com")
+    second = send_test(lab, settings, now(), to="b@example.com")
+    with lab.transaction() as cur:  # the previous process got the 250 for the first one
+        cur.execute("UPDATE notifications SET status = 'sent', sent_at = now()"
+                    " WHERE notification_id = ?", [first])
+    path = lab.path
+    lab.close()
+    with Store(path) as reopened:
+        run_alert_cycle(reopened, settings, now())
+        run_alert_cycle(reopened, settings, now() + LATER)
+        assert [e.rcpt_tos for e in mailbox.envelopes] == [["b@example.com"]]
+        assert mailbox.messages[0]["Message-ID"].startswith(f"<hawatch.notification.{second}@")
+        lab.__init__(path)  # let the fixture close a live store
+
+
+def test_html_escapes_what_came_from_logs(lab, settings, mailbox):
+    open_incident(lab, summary='<script>alert("x")</script> & <b>bold</b>')
+    run_alert_cycle(lab, settings, now() + LATER)
+    html = body(mailbox.messages[0], "html")
+    assert "<script>" not in html and "<b>bold</b>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;" in html
+    assert '<script>alert("x")</script>' in body(mailbox.messages[0])  # text is text
+
+
+def test_flapping_is_one_email_then_one_summary(lab, settings, mailbox):
+    start = now()
+    flap = open_incident(lab, "flapping", "warning", "12 role changes",
+                         {"transitions": 12, "unsynced_transitions": 2})
+    run_alert_cycle(lab, settings, start + LATER)
+    for k in range(3):  # failovers during the flapping: held back, not mailed
+        open_incident(lab, summary=f"unsynced failover {k}",
+                      opened_at=T0 + timedelta(minutes=5 + k), detected=start + LATER)
+        run_alert_cycle(lab, settings, start + (2 + k) * LATER)
+    assert len(mailbox.messages) == 1
+    resolve(lab, flap, T0 + timedelta(hours=1))
+    run_alert_cycle(lab, settings, start + 10 * LATER)
+    assert len(mailbox.messages) == 2
+    summary = mailbox.messages[1]
+    assert summary["Subject"].startswith(f"[hawatch] FLAPPING ENDED flapping {LAB}")
+    text = body(summary)
+    assert "transitions: 12" in text
+    assert "unsynced failovers: 3" in text
+    assert "notifications held back: 3" in text
+    assert "current state: active unit" in text
+
+
+def test_a_failover_test_is_a_verdict_and_maintenance_is_quiet(lab, settings, mailbox):
+    start = now()
+    open_incident(lab, "failover_test", "info", "failover test passed: 2 role changes",
+                  {"survived": True, "kept_percent": 98.0})
+    run_alert_cycle(lab, settings, start + LATER)
+    assert [m["Subject"] for m in mailbox.messages] == [
+        f"[hawatch] INFO failover test passed {LAB} (lab)"]
+    with lab.transaction() as cur:
+        cur.execute("UPDATE incidents SET status = 'resolved', resolved_at = opened_at")
+        cur.execute("INSERT INTO windows VALUES (?, ?, ?, 'maintenance', 'CHG-7', 'cli', now())",
+                    [LAB, T0 + timedelta(hours=5), T0 + timedelta(hours=6)])
+    open_incident(lab, opened_at=T0 + timedelta(hours=5, minutes=10), detected=start)
+    run_alert_cycle(lab, settings, start + 2 * LATER)
+    assert len(mailbox.messages) == 1  # no "resolved" for the verdict, nothing in maintenance
+    assert [r for *_, r, _s, _i in notifications(lab)] == [None, "maintenance window: CHG-7"]
+
+
+def test_routes_by_site_and_severity(lab, smtp, mailbox):
+    settings = settings_for(smtp.port, **{
+        "alerts.routes": "site=lab&severity=critical: oncall@example.com, lab@example.com;"
+                         " severity=warning: day@example.com"})
+    open_incident(lab)
+    run_alert_cycle(lab, settings, now() + LATER)
+    assert mailbox.envelopes[0].rcpt_tos == ["oncall@example.com", "lab@example.com"]
+
+
+def test_digest(tmp_path, store, settings, mailbox):
+    files = unsynced_dataset(tmp_path / "data")
+    ingest(store, *files.values())
+    analyze(store)
+    send_digest(store, settings, now())
+    run_alert_cycle(store, settings, now())
+    (digest,) = [m for m in mailbox.messages if "digest" in m["Subject"]]
+    text = body(digest)
+    for heading in ("Fleet health", "Incidents of the last day", "Failover-test verdicts",
+                    "Most-flapping pairs"):
+        assert heading in text
+    assert f"{LAB} (lab): " in text
+    assert "CRITICAL lab-ha01 unsynced_failover" in text
+
+
+def test_starttls_with_a_certificate_for_127_0_0_1(tmp_path, lab, mailbox):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = Server(mailbox, tls_context=server_context, require_starttls=True)
+    server.start()
+    try:
+        settings = settings_for(server.port, **{"smtp.security": "starttls",
+                                                "smtp.ca_file": str(ca_file)})
+        send_test(lab, settings, now())
+        run_alert_cycle(lab, settings, now())
+    finally:
+        server.stop()
+    assert [m["Subject"] for m in mailbox.messages] == ["[hawatch] test e-mail"]
+    assert scalar(lab, "SELECT status FROM notifications") == "sent"
+
+
+def test_evaluate_twice_records_nothing_twice(lab):
+    open_incident(lab)
+    at = now() + LATER
+    assert len(evaluate(lab, {}, at)) == 1
+    assert evaluate(lab, {}, at) == []
+
+
+def test_no_smtp_host_keeps_mail_in_the_outbox(lab):
+    open_incident(lab)
+    run_alert_cycle(lab, {"alerts.to": "noc@example.com"}, now() + LATER)
+    assert scalar(lab, "SELECT status FROM notifications") == "pending"
+    assert Path(lab.path).exists()
