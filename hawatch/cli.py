@@ -91,6 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(run=cmd_simulate)
 
+    p = sub.add_parser("alerts", help="alert e-mails: send a test, show the outbox",
+                       description="Alert e-mails (settings alerts.* and smtp.*, see "
+                       "configuration.md). Every e-mail goes through the outbox table "
+                       "`notifications`.")
+    alerts = p.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    a = alerts.add_parser("test", help="send a test e-mail through the outbox now",
+                          description="Record a test e-mail in the outbox and deliver it "
+                          "at once; exits non-zero when the SMTP server did not accept it "
+                          "(it then stays pending and is retried).")
+    _common(a)
+    a.add_argument("--to", help="recipient(s), comma-separated (setting: alerts.to)")
+    a.set_defaults(run=cmd_alerts_test)
+    a = alerts.add_parser("log", help="show sent, pending, failed and suppressed e-mails",
+                          description="The newest notifications in the outbox: sent, "
+                          "pending, failed (being retried) and suppressed ones with why.")
+    _common(a, fmt=True)
+    a.add_argument("--limit", type=int, default=100, help="rows shown (default: 100)")
+    a.set_defaults(run=cmd_alerts_log)
+
     p = sub.add_parser("demo", help="ingest and analyse the sample logs, show the fleet",
                        description="Ingest sample_logs/ (with its inventory) into a local "
                        f"database ({DEMO_DB} by default), analyse it, and print the "
@@ -241,6 +260,47 @@ def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
     except (urllib.error.URLError, OSError):
         return None  # a stale file: the server is gone
     return answer["columns"], answer["rows"], answer["truncated"]
+
+
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from analytics.alerts import deliver_pending, send_test
+    from store.db import Store
+
+    settings = _settings(args)
+    if not settings["smtp.host"]:
+        raise HawatchError("no SMTP server: set smtp.host (HAWATCH_SMTP_HOST)")
+    with Store(settings["db"]) as store:
+        nid = send_test(store, settings, datetime.now(UTC), args.to)
+        deliver_pending(store, settings, datetime.now(UTC))
+        status, error = store.cursor().execute(
+            "SELECT status, last_error FROM notifications WHERE notification_id = ?",
+            [nid]).fetchone()
+    if status != "sent":
+        raise HawatchError(f"test e-mail {nid} not accepted: {error} (it stays in the "
+                           "outbox and is retried by `hawatch serve`)")
+    print(f"test e-mail {nid} sent")
+    return 0
+
+
+def cmd_alerts_log(args: argparse.Namespace) -> int:
+    from analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
+    from store.db import Store
+
+    settings = _settings(args)
+    query = LOG_QUERY.replace("$limit", str(max(0, args.limit)))
+    remote = _ask_server(settings["db"], query, None, None)
+    if remote is not None:
+        rows = remote[1]
+    else:
+        if not Path(settings["db"]).exists():
+            raise HawatchError(f"no database at {settings['db']}")
+        with Store(settings["db"]) as store:
+            rows = store.cursor().execute(query).fetchall()
+    print(render(LOG_COLUMNS, rows, args.format) if rows or args.format != "table"
+          else "no notifications")
+    return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -374,3 +374,33 @@ def test_no_smtp_host_keeps_mail_in_the_outbox(lab):
     run_alert_cycle(lab, {"alerts.to": "noc@example.com"}, now() + LATER)
     assert scalar(lab, "SELECT status FROM notifications") == "pending"
     assert Path(lab.path).exists()
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+def test_cli_alerts_test_and_log(tmp_path, smtp, mailbox):
+    import os
+    import subprocess
+
+    db = str(tmp_path / "cli.duckdb")
+    env = {**os.environ, "HAWATCH_SMTP_HOST": "127.0.0.1", "HAWATCH_SMTP_PORT": str(smtp.port),
+           "HAWATCH_SMTP_SECURITY": "plain", "HAWATCH_ALERT_TO": "noc@example.com"}
+
+    def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["hawatch", *args, "--db", db], env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    sent = hawatch("alerts", "test", "--to", "me@example.com")
+    assert sent.returncode == 0, sent.stderr
+    assert [e.rcpt_tos for e in mailbox.envelopes] == [["me@example.com"]]
+    log = hawatch("alerts", "log", "--format", "json")
+    assert log.returncode == 0, log.stderr
+    (entry,) = json.loads(log.stdout)
+    assert (entry["kind"], entry["status"], entry["recipients"]) == (
+        "test", "sent", "me@example.com")
+    down = subprocess.run(["hawatch", "alerts", "test", "--db", db], capture_output=True,
+                          text=True, timeout=60,
+                          env={**env, "HAWATCH_SMTP_PORT": "1"})
+    assert down.returncode == 1 and "not accepted" in down.stderr
+    table = hawatch("alerts", "log")
+    assert "failed (retrying)" in table.stdout

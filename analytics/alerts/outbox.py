@@ -97,11 +97,14 @@ LOG_COLUMNS = ("id", "created_at", "kind", "pair", "status", "attempts", "recipi
                "subject", "sent_at", "next_attempt_at", "last_error")
 
 
+LOG_QUERY = (
+    "SELECT notification_id AS id, created_at, kind, pair,"
+    " CASE WHEN status = 'pending' AND attempts > 0 THEN 'failed (retrying)'"
+    "      ELSE status END || coalesce(' (' || reason || ')', '') AS status,"
+    " attempts, recipients, subject, sent_at, next_attempt_at, last_error"
+    " FROM notifications ORDER BY notification_id DESC LIMIT $limit")
+
+
 def log_rows(store: Store, limit: int = 100) -> list[tuple[Any, ...]]:
-    """The newest notifications for `hawatch alerts log`, with a failed status shown as such."""
-    return store.cursor().execute(
-        "SELECT notification_id, created_at, kind, pair,"
-        " CASE WHEN status = 'pending' AND attempts > 0 THEN 'failed (retrying)'"
-        "      ELSE status END || coalesce(' (' || reason || ')', ''),"
-        " attempts, recipients, subject, sent_at, next_attempt_at, last_error"
-        " FROM notifications ORDER BY notification_id DESC LIMIT ?", [limit]).fetchall()
+    """The newest notifications for `hawatch alerts log`, a failed status shown as such."""
+    return store.cursor().execute(LOG_QUERY.replace("$limit", str(int(limit)))).fetchall()
