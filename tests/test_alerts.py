@@ -316,6 +316,14 @@ def test_a_failover_test_is_a_verdict_and_maintenance_is_quiet(lab, settings, ma
     run_alert_cycle(lab, settings, start + 2 * LATER)
     assert len(mailbox.messages) == 1  # no "resolved" for the verdict, nothing in maintenance
     assert [r for *_, r, _s, _i in notifications(lab)] == [None, "maintenance window: CHG-7"]
+    with lab.transaction() as cur:  # a drop during a declared test is the verdict's business
+        cur.execute("INSERT INTO windows VALUES (?, ?, ?, 'failover_test', 'FT-3', 'cli',"
+                    " now())", [LAB, T0 + timedelta(hours=8), T0 + timedelta(hours=9)])
+    open_incident(lab, "session_drop", "warning", "connections fell 95%",
+                  opened_at=T0 + timedelta(hours=8, minutes=5), detected=start)
+    run_alert_cycle(lab, settings, start + 3 * LATER)
+    assert len(mailbox.messages) == 1
+    assert notifications(lab)[-1][4] == "failover_test window: FT-3"
 
 
 def test_routes_by_site_and_severity(lab, smtp, mailbox):

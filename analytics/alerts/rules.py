@@ -1,7 +1,8 @@
 """Rules: from what is due per pair to drafts for the outbox, each sent or suppressed.
 
 - a silenced pair: everything is recorded as suppressed (the resolution too), for the digest;
-- an incident opened inside a maintenance window: suppressed;
+- an incident opened inside a maintenance or failover-test window: suppressed (the
+  test's verdict is what reports it);
 - a failover test is a verdict (`info`/`warning`), never followed by a "resolved" page;
 - a flapping pair: one flapping e-mail; other findings meanwhile are held back (recorded),
   and when the flapping ends one summary says the state, the transitions, how many were
@@ -19,7 +20,7 @@ from analytics.alerts.grouping import PairDue
 from analytics.alerts.outbox import Draft
 from analytics.alerts.render import SEVERITY_ORDER, Item, Notice, render_notice
 from analytics.alerts.routing import recipients
-from analytics.alerts.silences import maintenance_at, silenced_until
+from analytics.alerts.silences import silenced_until, window_at
 
 HELD = "held back: pair flapping"
 
@@ -62,15 +63,14 @@ def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: dict[str,
 
     out: list[tuple[Notice, str | None]] = []  # notice, suppression reason
     held = [i for i in due.new if due.flapping_open and i.kind != "flapping"]
-    maintenance = [(i, maintenance_at(cur, due.pair, i.opened_at)) for i in due.new
-                   if i not in held]
+    maintenance = [(i, None if i.kind == "failover_test" else
+                    window_at(cur, due.pair, i.opened_at)) for i in due.new if i not in held]
     planned = [i for i, why in maintenance if why]
     paged = [i for i, why in maintenance if not why]
     if paged:
         out.append((notice("new", paged), None))
     if planned:
-        out.append((notice("new", planned), "maintenance window: " + str(next(
-            why for _, why in maintenance if why))))
+        out.append((notice("new", planned), next(why for _, why in maintenance if why)))
     if held:
         out.append((notice("new", held), HELD))
     repeats = [i for i in due.repeat if not (due.flapping_open and i.kind != "flapping")]

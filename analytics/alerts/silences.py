@@ -33,9 +33,10 @@ def silenced_until(cur: duckdb.DuckDBPyConnection, pair: str, now: datetime
     return until
 
 
-def maintenance_at(cur: duckdb.DuckDBPyConnection, pair: str, at: datetime) -> str | None:
-    """The comment (or kind) of a maintenance window of `pair` covering `at`."""
-    row = cur.execute("SELECT coalesce(nullif(comment, ''), kind) FROM windows"
-                      " WHERE pair = ? AND kind = 'maintenance' AND ? BETWEEN starts_at"
-                      " AND ends_at LIMIT 1", [pair, at]).fetchone()
+def window_at(cur: duckdb.DuckDBPyConnection, pair: str, at: datetime) -> str | None:
+    """`maintenance window: CHG-7` (or `failover_test window: ...`) when a declared window
+    of `pair` covers `at`: a planned event is reported by its verdict or not at all."""
+    row = cur.execute("SELECT kind || ' window' || coalesce(': ' || nullif(comment, ''), '')"
+                      " FROM windows WHERE pair = ? AND ? BETWEEN starts_at AND ends_at"
+                      " ORDER BY kind DESC LIMIT 1", [pair, at]).fetchone()
     return row[0] if row else None
