@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
+from analytics.alerts.render import both_times
 from analytics.alerts.settings import alert_settings
 from analytics.alerts.silences import add_silence
 from analytics.analyze import analyze
@@ -254,20 +255,26 @@ def test_smtp_down_then_back_delivers_once(lab, mailbox):
         ("sent", 3, None)]
 
 
-def test_a_restart_sends_only_unsent_rows(tmp_path, lab, settings, mailbox):
-    first = send_test(lab, settings, now(), to="a@example.com")
-    second = send_test(lab, settings, now(), to="b@example.com")
-    with lab.transaction() as cur:  # the previous process got the 250 for the first one
-        cur.execute("UPDATE notifications SET status = 'sent', sent_at = now()"
-                    " WHERE notification_id = ?", [first])
-    path = lab.path
-    lab.close()
-    with Store(path) as reopened:
-        run_alert_cycle(reopened, settings, now())
-        run_alert_cycle(reopened, settings, now() + LATER)
+def test_a_restart_sends_only_unsent_rows(tmp_path, settings, mailbox):
+    path = tmp_path / "restart.duckdb"
+    with Store(path) as before:
+        first = send_test(before, settings, now(), to="a@example.com")
+        second = send_test(before, settings, now(), to="b@example.com")
+        with before.transaction() as cur:  # that process got the 250 for the first, then died
+            cur.execute("UPDATE notifications SET status = 'sent', sent_at = now()"
+                        " WHERE notification_id = ?", [first])
+    with Store(path) as after:
+        run_alert_cycle(after, settings, now())
+        run_alert_cycle(after, settings, now() + LATER)
         assert [e.rcpt_tos for e in mailbox.envelopes] == [["b@example.com"]]
-        assert mailbox.messages[0]["Message-ID"].startswith(f"<hawatch.notification.{second}@")
-        lab.__init__(path)  # let the fixture close a live store
+        assert mailbox.messages[0]["Message-ID"] == (
+            f"<hawatch.notification.{second}@example.com>")
+
+
+def test_times_in_utc_and_in_the_site_zone():
+    assert both_times(T0, "Europe/Berlin") == (
+        "2026-10-05 08:00:00 UTC (2026-10-05 10:00:00 CEST Europe/Berlin)")
+    assert both_times(T0, "-05:00").startswith("2026-10-05 08:00:00 UTC (2026-10-05 03:00:00")
 
 
 def test_html_escapes_what_came_from_logs(lab, settings, mailbox):

@@ -99,7 +99,9 @@ Pair: {{ n.pair }}  Site: {{ n.site or '-' }}
   opened:   {{ i.opened }}
 {% if i.resolved %}  resolved: {{ i.resolved }}
 {% endif %}{% for label, value in i.figures %}  {{ label }}: {{ value }}
-{% endfor %}{% endfor %}
+{% endfor %}
+
+{% endfor %}
 {% for label, value in n.facts %}{{ label }}: {{ value }}
 {% endfor %}
 Pair page: {{ link }}
