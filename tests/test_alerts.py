@@ -82,7 +82,8 @@ def settings_for(port: int, **extra: Any) -> dict[str, Any]:
     return alert_settings({"smtp.host": "127.0.0.1", "smtp.port": port,
                            "smtp.security": "plain", "alerts.to": "noc@example.com",
                            "alerts.from": "hawatch@example.com",
-                           "alerts.base_url": "https://hawatch.example.com", **extra})
+                           "alerts.base_url": "https://hawatch.example.com",
+                           "alerts.max_age_hours": 24.0 * 365, **extra})
 
 
 @pytest.fixture
@@ -419,3 +420,14 @@ def test_cli_alerts_test_and_log(tmp_path, smtp, mailbox):
     assert down.returncode == 1 and "not accepted" in down.stderr
     table = hawatch("alerts", "log")
     assert "failed (retrying)" in table.stdout
+
+
+def test_a_backlog_of_old_incidents_is_recorded_not_mailed(tmp_path, store, smtp, mailbox):
+    files = unsynced_dataset(tmp_path / "data")  # weeks old, long resolved
+    ingest(store, *files.values())
+    analyze(store)
+    run_alert_cycle(store, settings_for(smtp.port, **{"alerts.max_age_hours": 48.0}),
+                    now() + LATER)
+    assert mailbox.messages == []
+    assert [(k, s, r) for _, k, s, _p, r, *_ in notifications(store)] == [
+        ("new", "suppressed", "ended before alerts.max_age_hours")]

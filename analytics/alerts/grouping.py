@@ -2,6 +2,7 @@
 
 Decided from `alert_state` (what each incident was last notified as, written in the same
 transaction as the outbox row), so running a cycle twice records nothing twice:
+- never notified and ended more than `alerts.max_age_hours` ago: recorded, suppressed;
 - never notified: `new`, grouped per pair once the pair's oldest un-notified finding is
   `alerts.group_wait_seconds` old (one event storm, one e-mail);
 - notified open, still open, `alerts.repeat_interval_hours` ago: `repeat`;
@@ -39,6 +40,7 @@ class PairDue:
     new: list[Item] = field(default_factory=list)
     repeat: list[Item] = field(default_factory=list)
     resolved: list[Item] = field(default_factory=list)
+    stale: list[Item] = field(default_factory=list)  # found long after they ended
     flapping_open: bool = False  # a flapping incident is (or is about to be) notified open
 
 
@@ -46,6 +48,7 @@ def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: dict[str, Any], now: d
                 ) -> list[PairDue]:
     wait = timedelta(seconds=float(settings["alerts.group_wait_seconds"]))
     repeat = timedelta(hours=float(settings["alerts.repeat_interval_hours"]))
+    too_old = now - timedelta(hours=float(settings["alerts.max_age_hours"]))
     pairs: dict[str, PairDue] = {}
     oldest_new: dict[str, datetime] = {}
     flapping: dict[str, list[bool]] = {}  # pair -> notified? per open flapping incident
@@ -57,7 +60,9 @@ def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: dict[str, Any], now: d
         due = pairs.setdefault(pair, PairDue(pair, site or "", zone))
         if kind == "flapping" and status == "open":
             flapping.setdefault(pair, []).append(notified is not None)
-        if notified is None:
+        if notified is None and resolved is not None and resolved < too_old:
+            due.stale.append(item)
+        elif notified is None:
             due.new.append(item)
             oldest_new[pair] = min(detected, oldest_new.get(pair, detected))
         elif status != "open":
@@ -69,4 +74,4 @@ def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: dict[str, Any], now: d
             pairs[pair].new = []
     for pair, notified in flapping.items():
         pairs[pair].flapping_open = any(notified) or bool(pairs[pair].new)
-    return [d for d in pairs.values() if d.new or d.repeat or d.resolved]
+    return [d for d in pairs.values() if d.new or d.repeat or d.resolved or d.stale]

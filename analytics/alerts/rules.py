@@ -23,6 +23,7 @@ from analytics.alerts.routing import recipients
 from analytics.alerts.silences import silenced_until, window_at
 
 HELD = "held back: pair flapping"
+STALE = "ended before alerts.max_age_hours"
 
 
 def _draft(notice: Notice, settings: dict[str, Any], status: str = "pending",
@@ -73,6 +74,8 @@ def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: dict[str,
         out.append((notice("new", planned), next(why for _, why in maintenance if why)))
     if held:
         out.append((notice("new", held), HELD))
+    if due.stale:
+        out.append((notice("new", due.stale), STALE))
     repeats = [i for i in due.repeat if not (due.flapping_open and i.kind != "flapping")]
     if repeats:
         out.append((notice("repeat", repeats), None))

@@ -22,6 +22,9 @@ ALERT_SETTINGS: tuple[Setting, ...] = (
             "New incidents of one pair found within this long are sent as one e-mail."),
     Setting("alerts.repeat_interval_hours", 4.0,
             "An incident still open is e-mailed again after this long, never sooner."),
+    Setting("alerts.max_age_hours", 48.0,
+            "Incidents found already resolved longer ago than this (a backlog, history "
+            "ingested late) are recorded as suppressed, not mailed; the digest lists them."),
     Setting("alerts.base_url", "http://127.0.0.1:8080",
             "Dashboard address used for links to a pair page (`BASE/pairs/PAIR`)."),
     Setting("alerts.retry_seconds", 30,
