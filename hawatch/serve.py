@@ -88,9 +88,12 @@ class Service:
                   if not p.name.endswith(".part")]
         drop = self.settings["serve.drop_dir"]
         if drop:
+            # a file still being copied in is left alone: hidden or .part names, or written
+            # to in the last two seconds (copy to a .part name and rename to be safe)
+            settled = time.time() - 2
             found += [(p, "drop") for p in sorted(Path(drop).iterdir())
                       if p.is_file() and not p.name.startswith(".")
-                      and not p.name.endswith(".part")]
+                      and not p.name.endswith(".part") and p.stat().st_mtime < settled]
         return found
 
     def backlog(self) -> int:

@@ -105,8 +105,9 @@ def test_http_ingest_drop_folder_sql_and_metrics(server, tmp_path):
     assert post(server.url, status, "application/pdf")[0] == 415
     code, report = post(server.url, status, "application/json")
     assert code == 200 and report["status_samples"] == 103, report
-    (server.drop / "fra1.log").write_bytes(
-        (ROOT / "sample_logs" / "syslog" / "fra1.log").read_bytes())
+    part = server.drop / "fra1.log.part"  # copy under a .part name, then rename
+    part.write_bytes((ROOT / "sample_logs" / "syslog" / "fra1.log").read_bytes())
+    part.rename(server.drop / "fra1.log")
     wait_for(lambda: (server.drop / "processed" / "fra1.log").exists(), "drop folder")
     assert sql(server.db, "SELECT count(*) AS n FROM status_samples") == [{"n": 103}]
     assert sql(server.db, "SELECT count(*) AS n FROM ha_events")[0]["n"] == 38
