@@ -189,6 +189,12 @@ def test_resolved_email_after_the_new_one(lab, settings, mailbox):
         f"[hawatch] CRITICAL unsynced failover {LAB} (lab)",
         f"[hawatch] RESOLVED unsynced failover {LAB} (lab)"]
     assert "resolved: 2026-10-05 08:30:00 UTC" in body(mailbox.messages[1])
+    with lab.transaction() as cur:  # later data shows it went on: reopened, mailed again
+        cur.execute("UPDATE incidents SET status = 'open', resolved_at = NULL")
+    run_alert_cycle(lab, settings, start + 4 * LATER)
+    run_alert_cycle(lab, settings, start + 5 * LATER)
+    assert len(mailbox.messages) == 3
+    assert mailbox.messages[2]["Subject"] == mailbox.messages[0]["Subject"]
 
 
 def test_an_open_incident_repeats_only_after_the_repeat_interval(lab, settings, mailbox):

@@ -3,8 +3,9 @@
 Decided from `alert_state` (what each incident was last notified as, written in the same
 transaction as the outbox row), so running a cycle twice records nothing twice:
 - never notified and ended more than `alerts.max_age_hours` ago: recorded, suppressed;
-- never notified: `new`, grouped per pair once the pair's oldest un-notified finding is
-  `alerts.group_wait_seconds` old (one event storm, one e-mail);
+- never notified (or notified resolved, then reopened by later data): `new`, grouped per
+  pair once the pair's oldest un-notified finding is `alerts.group_wait_seconds` old (one
+  event storm, one e-mail);
 - notified open, still open, `alerts.repeat_interval_hours` ago: `repeat`;
 - notified open, now resolved or withdrawn: `resolved` (`flapping_summary` for flapping).
 """
@@ -26,6 +27,8 @@ SELECT i.incident_id, i.pair, i.kind, i.severity, i.status, i.opened_at, i.resol
        a.notified_status, a.last_notified_at
 FROM incidents i LEFT JOIN pairs p USING (pair) LEFT JOIN alert_state a USING (incident_id)
 WHERE (a.incident_id IS NULL AND i.status <> 'withdrawn') OR a.notified_status = 'open'
+   -- reopened by later data after its end was notified
+   OR (a.notified_status = 'resolved' AND i.status = 'open' AND i.kind <> 'failover_test')
 ORDER BY i.pair, i.opened_at, i.incident_id
 """
 
@@ -62,7 +65,7 @@ def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: dict[str, Any], now: d
             flapping.setdefault(pair, []).append(notified is not None)
         if notified is None and resolved is not None and resolved < too_old:
             due.stale.append(item)
-        elif notified is None:
+        elif notified is None or (notified == "resolved" and status == "open"):
             due.new.append(item)
             oldest_new[pair] = min(detected, oldest_new.get(pair, detected))
         elif status != "open":
