@@ -364,24 +364,84 @@ def test_digest(tmp_path, store, settings, mailbox):
     assert "CRITICAL lab-ha01 unsynced_failover" in text
 
 
-def test_starttls_with_a_certificate_for_127_0_0_1(tmp_path, lab, mailbox):
+@pytest.fixture
+def certificate(tmp_path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a trustme certificate naming 127.0.0.1, and the CA file."""
     trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    server = Server(mailbox, tls_context=server_context, require_starttls=True)
+    return context, ca_file
+
+
+class Login:
+    """aiosmtpd authenticator accepting one user."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user, password
+        self.seen: list[str] = []
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                 auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login.decode() == self.user
+              and auth_data.password.decode() == self.password)
+        self.seen.append(auth_data.login.decode())
+        return AuthResult(success=ok)
+
+
+def test_starttls_and_login_with_the_password_from_the_environment(lab, mailbox,
+                                                                    certificate):
+    from hawatch.config import load_config
+
+    context, ca_file = certificate
+    login = Login("hawatch", "s3cret")
+    server = Server(mailbox, tls_context=context, require_starttls=True,
+                    authenticator=login, auth_required=True)
     server.start()
     try:
-        settings = settings_for(server.port, **{"smtp.security": "starttls",
+        config = load_config(env={"HAWATCH_SMTP_HOST": "127.0.0.1",
+                                  "HAWATCH_SMTP_PORT": str(server.port),
+                                  "HAWATCH_SMTP_PASSWORD": "s3cret",
+                                  "HAWATCH_ALERT_TO": "noc@example.com",
+                                  "HAWATCH_SMTP_USERNAME": "hawatch",
+                                  "HAWATCH_SMTP_CA_FILE": str(ca_file)})
+        assert config["smtp.security"] == "starttls"  # the default
+        send_test(lab, config, now())
+        run_alert_cycle(lab, config, now())
+    finally:
+        server.stop()
+    assert [m["Subject"] for m in mailbox.messages] == ["[hawatch] test e-mail"]
+    assert login.seen == ["hawatch"]
+    assert scalar(lab, "SELECT status FROM notifications") == "sent"
+
+
+def test_implicit_tls(lab, mailbox, certificate):
+    context, ca_file = certificate
+    server = Server(mailbox, ssl_context=context)
+    server.start()
+    try:
+        settings = settings_for(server.port, **{"smtp.security": "tls",
                                                 "smtp.ca_file": str(ca_file)})
         send_test(lab, settings, now())
         run_alert_cycle(lab, settings, now())
     finally:
         server.stop()
-    assert [m["Subject"] for m in mailbox.messages] == ["[hawatch] test e-mail"]
-    assert scalar(lab, "SELECT status FROM notifications") == "sent"
+    assert len(mailbox.messages) == 1
+
+
+def test_the_smtp_password_is_refused_in_the_config_file(tmp_path):
+    from hawatch.config import load_config
+    from store.errors import HawatchError
+
+    path = tmp_path / "hawatch.toml"
+    path.write_text('[smtp]\npassword = "s3cret"\n')
+    with pytest.raises(HawatchError, match="HAWATCH_SMTP_PASSWORD"):
+        load_config(path, env={})
 
 
 def test_evaluate_twice_records_nothing_twice(lab):
