@@ -28,6 +28,8 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from waitress.server import create_server
 
+from analytics.alerts.digest import send_digest
+from analytics.alerts.pipeline import run_alert_cycle
 from analytics.analyze import analyze
 from analytics.thresholds import Thresholds
 from collector.ingest import SourceReport, ingest_one, sync_catalog
@@ -161,6 +163,19 @@ class Service:
             self.metrics.record_analysis(report.seconds, report.reconciled.opened)
         except Exception as exc:  # noqa: BLE001 - the next run tries again
             print(f"hawatch serve: analysis: {type(exc).__name__}: {exc}", file=sys.stderr)
+        self.run_alerts()
+
+    def run_alerts(self) -> None:
+        """After each analysis: incidents into the outbox, due e-mails out (never raises)."""
+        with self._ingest_lock:
+            run_alert_cycle(self.store, self.settings)
+
+    def run_digest(self) -> None:
+        try:
+            with self._ingest_lock:
+                send_digest(self.store, self.settings, datetime.now(UTC))
+        except Exception as exc:  # noqa: BLE001 - tomorrow's digest tries again
+            print(f"hawatch serve: digest: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     # -- observability -----------------------------------------------------------------
     def listener_stats(self) -> dict[str, Any]:
@@ -220,6 +235,17 @@ def _stop_listener(child: subprocess.Popen[bytes] | None) -> None:
         child.wait(5)
 
 
+def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
+    at = str(service.settings["alerts.digest_time"]).strip()
+    if not at or not service.settings["alerts.enabled"]:
+        return
+    hour, _, minute = at.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise HawatchError(f"alerts.digest_time: expected HH:MM, got {at!r}")
+    scheduler.add_job(service.run_digest, "cron", hour=int(hour), minute=int(minute),
+                      max_instances=1, coalesce=True)
+
+
 def _open_store(settings: dict[str, Any], spool: Path) -> Store:
     from collector.inventory import load_inventory
 
@@ -258,10 +284,13 @@ def serve(settings: dict[str, Any]) -> int:
     scheduler.add_job(service.run_analysis, "interval",
                       seconds=settings["serve.analysis_interval_seconds"], max_instances=1,
                       coalesce=True, next_run_time=datetime.now(UTC))
+    _schedule_digest(scheduler, service)
     scheduler.start()
     web = create_server(create_app(settings, store, service), host=host, port=port, threads=8)
     url = f"http://{host}:{web.effective_port}"
     info = _write_server_file(settings, url, service.local_token)
+    # daemon: it ends with the process (closing its sockets under its running loop only
+    # makes it print EBADF tracebacks)
     threading.Thread(target=web.run, name="hawatch-web", daemon=True).start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: service.stopping.set())
@@ -270,11 +299,11 @@ def serve(settings: dict[str, Any]) -> int:
     try:
         service.stopping.wait()
     finally:
-        _shutdown(service, scheduler, web, ingester, info)
+        _shutdown(service, scheduler, ingester, info)
     return 0
 
 
-def _shutdown(service: Service, scheduler: BackgroundScheduler, web: Any,
+def _shutdown(service: Service, scheduler: BackgroundScheduler,
               ingester: threading.Thread, info: Path) -> None:
     """Stop taking data, then ingest every line received, then close the store."""
     service.stopping.set()
@@ -282,7 +311,6 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler, web: Any,
     ingester.join()
     scheduler.shutdown(wait=True)
     service.ingest_pending()
-    web.close()
     info.unlink(missing_ok=True)
     service.store.close()
     print("hawatch serve: stopped; everything received was ingested", flush=True)

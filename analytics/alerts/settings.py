@@ -9,6 +9,8 @@ from store.settings import Setting
 
 ALERT_SETTINGS: tuple[Setting, ...] = (
     Setting("alerts.enabled", True, "Evaluate incidents into e-mails in `hawatch serve`."),
+    Setting("alerts.digest_time", "07:00",
+            "UTC time of day (HH:MM) `hawatch serve` sends the daily digest; empty: none."),
     Setting("alerts.to", "", "Default recipients (comma-separated) for every alert.",
             env_name="HAWATCH_ALERT_TO"),
     Setting("alerts.from", "hawatch@localhost", "The From address of alert e-mails."),
