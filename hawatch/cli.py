@@ -109,6 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
     _common(a, fmt=True)
     a.add_argument("--limit", type=int, default=100, help="rows shown (default: 100)")
     a.set_defaults(run=cmd_alerts_log)
+    a = alerts.add_parser("ack", help="acknowledge an open incident: its repeats stop",
+                          description="Acknowledge an open incident: no more repeat e-mails."
+                          " The acknowledgement clears itself when the incident resolves.")
+    _common(a)
+    a.add_argument("incident", type=int, metavar="ID", help="incident id (hawatch analyze)")
+    a.add_argument("--comment", default="", help="what you are doing about it")
+    a.add_argument("--by", default=os.environ.get("USER", "operator"), help="who (default:"
+                   " $USER)")
+    a.set_defaults(run=cmd_alerts_ack)
+    a = alerts.add_parser("silence", help="silence a pair's e-mails until a time",
+                          description="Silence a pair's alert e-mails until a time (a silence"
+                          " always ends). What would have been sent is recorded as suppressed"
+                          " and shown in the next digest.")
+    _common(a)
+    a.add_argument("pair", metavar="PAIR")
+    a.add_argument("--until", required=True, help="end, ISO 8601 (e.g. 2026-11-26T08:00Z)")
+    a.add_argument("--comment", default="", help="why")
+    a.set_defaults(run=cmd_alerts_silence)
 
     p = sub.add_parser("demo", help="ingest and analyse the sample logs, show the fleet",
                        description="Ingest sample_logs/ (with its inventory) into a local "
@@ -231,10 +249,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings)
 
 
-def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
-                ) -> tuple[list[str], list[Any], bool] | None:
-    """Run the query on the server that holds `db`, if one does (it leaves its address and a
-    token readable by its user beside the database); None when no server answers."""
+def _server_call(db: str, path: str, payload: dict[str, Any], timeout: float
+                 ) -> dict[str, Any] | None:
+    """POST to the server that holds `db`, if one does (it leaves its address and a token
+    readable by its user beside the database); None when no server answers."""
     import urllib.error
     import urllib.request
 
@@ -245,13 +263,12 @@ def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
     except (OSError, ValueError):
         return None
     request = urllib.request.Request(
-        info["url"] + "/api/v1/sql", method="POST",
-        data=json.dumps({"query": query, "timeout": timeout, "max_rows": max_rows}).encode(),
+        info["url"] + path, method="POST", data=json.dumps(payload).encode(),
         headers={"Authorization": f"Bearer {info['token']}",
                  "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=(timeout or 10) + 30) as response:
-            answer = json.loads(response.read())
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:
             raise HawatchError(json.loads(exc.read()).get("error", str(exc))) from None
@@ -259,6 +276,15 @@ def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
             raise HawatchError(f"server answered {exc.code}") from None
     except (urllib.error.URLError, OSError):
         return None  # a stale file: the server is gone
+
+
+def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
+                ) -> tuple[list[str], list[Any], bool] | None:
+    """Run the query on the server that holds `db`, if one does."""
+    answer = _server_call(db, "/api/v1/sql", {"query": query, "timeout": timeout,
+                                               "max_rows": max_rows}, (timeout or 10) + 30)
+    if answer is None:
+        return None
     return answer["columns"], answer["rows"], answer["truncated"]
 
 
@@ -300,6 +326,35 @@ def cmd_alerts_log(args: argparse.Namespace) -> int:
             rows = store.cursor().execute(query).fetchall()
     print(render(LOG_COLUMNS, rows, args.format) if rows or args.format != "table"
           else "no notifications")
+    return 0
+
+
+def _operator_action(args: argparse.Namespace, payload: dict[str, Any]) -> str:
+    """Through the running server when one holds the database, else on the file."""
+    from datetime import UTC, datetime
+
+    from analytics.alerts.operator import apply_action
+    from store.db import Store
+
+    settings = _settings(args)
+    answer = _server_call(settings["db"], "/api/v1/operator", payload, 30)
+    if answer is not None:
+        return str(answer["done"])
+    if not Path(settings["db"]).exists():
+        raise HawatchError(f"no database at {settings['db']}")
+    with Store(settings["db"]) as store:
+        return apply_action(store, payload, datetime.now(UTC))
+
+
+def cmd_alerts_ack(args: argparse.Namespace) -> int:
+    print(_operator_action(args, {"action": "ack", "incident": args.incident,
+                                  "by": args.by, "comment": args.comment}))
+    return 0
+
+
+def cmd_alerts_silence(args: argparse.Namespace) -> int:
+    print(_operator_action(args, {"action": "silence", "pair": args.pair,
+                                  "until": args.until, "comment": args.comment}))
     return 0
 
 

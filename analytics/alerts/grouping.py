@@ -6,7 +6,7 @@ transaction as the outbox row), so running a cycle twice records nothing twice:
 - never notified (or notified resolved, then reopened by later data): `new`, grouped per
   pair once the pair's oldest un-notified finding is `alerts.group_wait_seconds` old (one
   event storm, one e-mail);
-- notified open, still open, `alerts.repeat_interval_hours` ago: `repeat`;
+- notified open, still open, `alerts.repeat_interval_hours` ago, not acknowledged: `repeat`;
 - notified open, now resolved or withdrawn: `resolved` (`flapping_summary` for flapping).
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.alerts.acknowledgements import acknowledged
 from analytics.alerts.render import Item
 
 _LOAD = """
@@ -55,6 +56,7 @@ def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: dict[str, Any], now: d
     pairs: dict[str, PairDue] = {}
     oldest_new: dict[str, datetime] = {}
     flapping: dict[str, list[bool]] = {}  # pair -> notified? per open flapping incident
+    acked = acknowledged(cur)
     for row in cur.execute(_LOAD).fetchall():
         (iid, pair, kind, severity, status, opened, resolved, summary, evidence, detected,
          site, zone, notified, last) = row
@@ -70,7 +72,7 @@ def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: dict[str, Any], now: d
             oldest_new[pair] = min(detected, oldest_new.get(pair, detected))
         elif status != "open":
             due.resolved.append(item)
-        elif last + repeat <= now:
+        elif last + repeat <= now and iid not in acked:  # acknowledged: no repeats
             due.repeat.append(item)
     for pair, first in oldest_new.items():
         if first + wait > now:  # still gathering this pair's storm

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from analytics.alerts import grouping, outbox, rules
+from analytics.alerts.acknowledgements import clear_resolved
 from analytics.alerts.outbox import Draft
 from analytics.alerts.render import render_page
 from analytics.alerts.routing import addresses
@@ -64,6 +65,7 @@ def evaluate(store: Store, settings: dict[str, Any] | None, now: datetime) -> li
     """Turn what is due into outbox rows (sent later, or suppressed with a reason)."""
     s = alert_settings(settings)
     with store.transaction() as cur:
+        clear_resolved(cur, now)
         drafts = [d for due in grouping.due_by_pair(cur, s, now)
                   for d in rules.drafts_for(cur, due, s, now)]
         return _record(cur, drafts, s, now)

@@ -69,6 +69,21 @@ def ingest() -> Any:
     return jsonify(report), 200
 
 
+@blueprint.post("/api/v1/operator")
+def operator() -> Any:
+    """Acknowledgements and silences from `hawatch alerts ack|silence` while serving."""
+    from datetime import UTC, datetime
+
+    from analytics.alerts.operator import apply_action
+
+    service = _service()
+    if not _bearer_ok(service.local_token if service else ""):
+        abort(401, "missing or wrong bearer token")
+    done = apply_action(current_app.config["HAWATCH_STORE"], request.get_json(silent=True)
+                        or {}, datetime.now(UTC))
+    return jsonify(done=done)
+
+
 @blueprint.post("/api/v1/sql")
 def sql() -> Any:
     service = _service()
