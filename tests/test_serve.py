@@ -28,7 +28,8 @@ LINE = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10
 
 
 class Server:
-    def __init__(self, tmp: Path, syslog: bool = True) -> None:
+    def __init__(self, tmp: Path, syslog: bool = True,
+                 env: dict[str, str] | None = None) -> None:
         self.db = tmp / "serve.duckdb"
         self.drop = tmp / "drop"
         args = ["hawatch", "serve", "--db", str(self.db), "--http", "127.0.0.1:0",
@@ -36,7 +37,7 @@ class Server:
         args += (["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"] if syslog
                  else ["--syslog-udp", "", "--syslog-tcp", ""])
         env = {**os.environ, "HAWATCH_INGEST_TOKEN": TOKEN,
-               "HAWATCH_SERVE_ANALYSIS_INTERVAL_SECONDS": "2"}
+               "HAWATCH_SERVE_ANALYSIS_INTERVAL_SECONDS": "2", **(env or {})}
         self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         info = Path(str(self.db) + ".serve.json")
