@@ -76,9 +76,12 @@ def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: dict[str,
         out.append((notice("new", held), HELD))
     if due.stale:
         out.append((notice("new", due.stale), STALE))
-    repeats = [i for i in due.repeat if not (due.flapping_open and i.kind != "flapping")]
+    held_repeats = [i for i in due.repeat if due.flapping_open and i.kind != "flapping"]
+    repeats = [i for i in due.repeat if i not in held_repeats]
     if repeats:
         out.append((notice("repeat", repeats), None))
+    if held_repeats:  # recorded as held back, so the flapping summary can count them
+        out.append((notice("repeat", held_repeats), HELD))
     for item in due.resolved:
         if item.kind == "flapping":
             out.append((notice("flapping_summary", [item],
