@@ -12,7 +12,8 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from dashboard.views import service_api
+from dashboard import csrf
+from dashboard.views import auth, home, service_api
 from store.db import Store
 from store.errors import HawatchError
 
@@ -22,6 +23,10 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     app.config.update(HAWATCH_SETTINGS=settings, HAWATCH_STORE=store,
                       HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     app.register_blueprint(service_api.blueprint)
+    # login check first, then CSRF: a stranger's POST is sent to log in, not told about tokens
+    auth.init_app(app, settings)
+    csrf.init_app(app, exempt_blueprints=set(auth.PUBLIC_BLUEPRINTS))
+    app.register_blueprint(home.blueprint)
 
     @app.errorhandler(HawatchError)
     def hawatch_error(exc: HawatchError) -> Any:

@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--comment", default="", help="why")
     a.set_defaults(run=cmd_alerts_silence)
 
+    _users_parser(sub)
+
     p = sub.add_parser("demo", help="ingest and analyse the sample logs, show the fleet",
                        description="Ingest sample_logs/ (with its inventory) into a local "
                        f"database ({DEMO_DB} by default), analyse it, and print the "
@@ -135,6 +137,39 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, fmt=True)
     p.set_defaults(run=cmd_demo)
     return parser
+
+
+def _users_parser(sub: Any) -> None:
+    from dashboard.credentials import MIN_PASSWORD, ROLES
+
+    p = sub.add_parser("users", help="dashboard users and their roles",
+                       description="Dashboard users, kept beside the database in DB.users.json"
+                       " (mode 0600), never in it: analysts' SQL cannot read them. Roles: "
+                       "viewer (read), operator (also acknowledge, silence, windows), admin "
+                       "(also users). Works whether or not a server is running.")
+    users = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    u = users.add_parser("add", help="add a user (asks for the password twice)",
+                         description=f"Add a user. The password (at least {MIN_PASSWORD} "
+                         "characters) is asked for twice, or read from the first line of "
+                         "standard input with --password-stdin.")
+    _common(u)
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--role", required=True, help=f"what the user may do: {', '.join(ROLES)}")
+    u.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input (for scripts)")
+    u.set_defaults(run=cmd_users_add)
+    u = users.add_parser("list", help="list users, their roles and when they were added")
+    _common(u, fmt=True)
+    u.set_defaults(run=cmd_users_list)
+    u = users.add_parser("remove", help="remove a user (their sessions end at once)")
+    _common(u)
+    u.add_argument("name", metavar="NAME")
+    u.set_defaults(run=cmd_users_remove)
+    u = users.add_parser("set-role", help="change a user's role (takes effect at once)")
+    _common(u)
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("role", metavar="ROLE", help=", ".join(ROLES))
+    u.set_defaults(run=cmd_users_set_role)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -355,6 +390,60 @@ def cmd_alerts_ack(args: argparse.Namespace) -> int:
 def cmd_alerts_silence(args: argparse.Namespace) -> int:
     print(_operator_action(args, {"action": "silence", "pair": args.pair,
                                   "until": args.until, "comment": args.comment}))
+    return 0
+
+
+def _credentials(args: argparse.Namespace) -> Any:
+    from dashboard.credentials import Credentials
+
+    db = _settings(args)["db"]
+    if not Path(db).resolve().parent.is_dir():
+        raise HawatchError(f"no folder for {db}")
+    return Credentials(db)
+
+
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Password again: "):
+        raise HawatchError("the passwords differ")
+    return password
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from dashboard.credentials import check_password_rules, check_role
+
+    check_role(args.role)
+    credentials = _credentials(args)
+    if credentials.get(args.name) is not None:  # before asking for a password in vain
+        raise HawatchError(f"user {args.name!r} already exists")
+    password = _read_password(args.password_stdin)
+    check_password_rules(password)
+    user = credentials.add(args.name, args.role, password)
+    print(f"added {user.name} ({user.role}) to {credentials.path}")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    users = _credentials(args).list()
+    rows = [(u.name, u.role, u.created_at) for u in users]
+    print(render(["name", "role", "created_at"], rows, args.format)
+          if rows or args.format != "table" else "no users")
+    return 0
+
+
+def cmd_users_remove(args: argparse.Namespace) -> int:
+    _credentials(args).remove(args.name)
+    print(f"removed {args.name}")
+    return 0
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> int:
+    user = _credentials(args).set_role(args.name, args.role)
+    print(f"{user.name} is now {user.role}")
     return 0
 
 

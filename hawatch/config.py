@@ -39,6 +39,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("serve.max_pending_files", 600,
             "Spooled files waiting for ingest above which HTTP ingest answers 503 (back-"
             "pressure)."),
+    Setting("dashboard.session_hours", 12,
+            "Hours a dashboard login lasts (users are in DB path + .users.json, see "
+            "`hawatch users`)."),
+    Setting("dashboard.secure_cookie", "auto",
+            "Send the session cookie over HTTPS only: on, off, or auto (on unless serve.http"
+            " is a loopback address; put a TLS proxy in front when it is on)."),
+    Setting("dashboard.login_delay_seconds", 1.0,
+            "Pause before answering a failed login (slows password guessing)."),
     *ANALYTICS_SETTINGS,
     *ALERT_SETTINGS,
 )

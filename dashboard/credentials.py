@@ -1,0 +1,198 @@
+"""Dashboard users and the session secret, kept in files beside the database, never in it.
+
+DuckDB has no per-table permissions, and analysts' SQL reaches whatever the database file
+holds, so password hashes and the session secret live in `<db>.users.json` and
+`<db>.secret`, both readable by the server's user only (mode 0600). Every change is written
+to a temporary file and renamed over the old one, so a reader (the running server reads the
+users file on every request) never sees half a file. Nothing here opens the DuckDB file:
+`hawatch users` works whether or not a server holds it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from store.errors import HawatchError
+
+ROLES = ("viewer", "operator", "admin")  # each includes what the ones before it may do
+RANK = {role: rank for rank, role in enumerate(ROLES)}
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # scrypt's cost grows with the input; nobody types more
+# scrypt: 2**15 x 8 x 128 bytes = 32 MiB and ~0.1 s per hash (OWASP's minimum is 2**17 x 8
+# x 1 at 128 MiB; 32 MiB keeps eight concurrent logins within a small server's memory)
+_N, _R, _P, _DKLEN = 2**15, 8, 1, 32
+
+
+class CredentialError(HawatchError):
+    """A user that cannot be added or changed: unknown role, duplicate, short password."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    password_hash: str
+    created_at: str
+
+
+def users_file(db: str | Path) -> Path:
+    return Path(str(db) + ".users.json")
+
+
+def secret_file(db: str | Path) -> Path:
+    return Path(str(db) + ".secret")
+
+
+# -- password hashes -----------------------------------------------------------------------
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen,
+                          maxmem=256 * 1024 * 1024)
+
+
+def hash_password(password: str) -> str:
+    """`scrypt$N$r$p$salt$hash` (hex); the parameters travel with the hash, so they can be
+    raised later without invalidating stored ones."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, _N, _R, _P, _DKLEN)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt" or len(password) > MAX_PASSWORD:
+            return False
+        expected = bytes.fromhex(digest)
+        got = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p), len(expected))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of nothing anyone knows: checked when the user does not exist, so a wrong
+    name costs the same time as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def check_password_rules(password: str) -> None:
+    if not password:
+        raise CredentialError("empty password")
+    if len(password) < MIN_PASSWORD:
+        raise CredentialError(f"password too short: at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise CredentialError(f"password too long: at most {MAX_PASSWORD} characters")
+
+
+def check_role(role: str) -> None:
+    if role not in RANK:
+        raise CredentialError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+
+
+# -- files ---------------------------------------------------------------------------------
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically, readable by this user only."""
+    fd, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)  # mkstemp already creates 0600; said again to be sure
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+class Credentials:
+    """The users of one database. Reads the file on every call: changes made by
+    `hawatch users` while a server runs take effect at its next request."""
+
+    def __init__(self, db: str | Path) -> None:
+        self.path = users_file(db)
+
+    def _load(self) -> dict[str, User]:
+        try:
+            doc = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise CredentialError(f"cannot read {self.path}: {exc}") from None
+        return {u["name"]: User(**u) for u in doc.get("users", [])}
+
+    def _save(self, users: dict[str, User]) -> None:
+        doc = {"users": [asdict(u) for u in sorted(users.values(), key=lambda u: u.name)]}
+        _write_private(self.path, json.dumps(doc, indent=2) + "\n")
+
+    def list(self) -> list[User]:
+        return sorted(self._load().values(), key=lambda u: u.name)
+
+    def get(self, name: str) -> User | None:
+        return self._load().get(name)
+
+    def add(self, name: str, role: str, password: str) -> User:
+        name = name.strip()
+        if not name or len(name) > 64 or any(c.isspace() or not c.isprintable() for c in name):
+            raise CredentialError("user name: 1 to 64 printable characters, no spaces")
+        check_role(role)
+        check_password_rules(password)
+        users = self._load()
+        if name in users:
+            raise CredentialError(f"user {name!r} already exists")
+        user = User(name, role, hash_password(password),
+                    datetime.now(UTC).isoformat(timespec="seconds"))
+        users[name] = user
+        self._save(users)
+        return user
+
+    def remove(self, name: str) -> None:
+        users = self._load()
+        if users.pop(name, None) is None:
+            raise CredentialError(f"no user {name!r}")
+        self._save(users)
+
+    def set_role(self, name: str, role: str) -> User:
+        check_role(role)
+        users = self._load()
+        if name not in users:
+            raise CredentialError(f"no user {name!r}")
+        users[name] = User(name, role, users[name].password_hash, users[name].created_at)
+        self._save(users)
+        return users[name]
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user when the password is right; None otherwise, in the same time whether or
+        not the user exists."""
+        user = self._load().get(name)
+        ok = verify_password(user.password_hash if user else _dummy_hash(), password)
+        return user if ok and user is not None else None
+
+
+def session_secret(db: str | Path) -> bytes:
+    """The random key that signs session cookies, generated on first use."""
+    path = secret_file(db)
+    try:
+        return bytes.fromhex(path.read_text("ascii").strip())
+    except FileNotFoundError:
+        pass
+    fd, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(temp, path)  # fails if another process made one first: theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temp)
+    return bytes.fromhex(path.read_text("ascii").strip())

@@ -1,0 +1,44 @@
+"""CSRF protection for the dashboard's forms: one random token per session, required on
+every state-changing request.
+
+Forms carry it in a hidden `csrf_token` field (templates call `csrf_token()`), scripts in
+an `X-CSRF-Token` header. The service endpoints authenticate each request with a bearer
+token, not a cookie, so a forged cross-site request has nothing to ride on: their
+blueprints are exempt. SameSite=Lax cookies are a second line, not the only one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import Flask, abort, request, session
+
+FIELD = "csrf_token"
+HEADER = "X-CSRF-Token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def token() -> str:
+    """This session's token, made on first use."""
+    if FIELD not in session:
+        session[FIELD] = secrets.token_urlsafe(32)
+    return str(session[FIELD])
+
+
+def _given() -> str:
+    return request.form.get(FIELD) or request.headers.get(HEADER, "")
+
+
+def init_app(app: Flask, exempt_blueprints: set[str]) -> None:
+    """Check the token before every unsafe request outside `exempt_blueprints`."""
+
+    @app.before_request
+    def check_csrf() -> None:
+        if request.method in _SAFE or request.blueprint in exempt_blueprints:
+            return
+        expected = session.get(FIELD)
+        if not expected or not hmac.compare_digest(str(expected), _given()):
+            abort(400, "missing or wrong CSRF token: reload the page and try again")
+
+    app.jinja_env.globals["csrf_token"] = token
