@@ -238,3 +238,15 @@ def test_the_session_secret_is_made_once_and_kept(settings, store, app):
     first = secret_file(settings["db"]).read_text()
     create_app(settings, store, None)
     assert secret_file(settings["db"]).read_text() == first
+
+
+@pytest.mark.parametrize(("typed", "code"), [(["prompt-password-1", "prompt-password-1"], 0),
+                                             (["prompt-password-1", "prompt-password-2"], 1)])
+def test_cli_asks_for_the_password_twice(app, settings, monkeypatch, capsys, typed, code):
+    answers = iter(typed)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["users", "add", "pia", "--role", "viewer", "--db", settings["db"]]) == code
+    if code:
+        assert "passwords differ" in capsys.readouterr().err
+    else:
+        assert login(app.test_client(), "pia", "prompt-password-1").status_code == 302
