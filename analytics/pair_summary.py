@@ -1,11 +1,18 @@
 """Per-pair summary of what the store knows: the first thing a NOC engineer asks after an
-ingest is "which pairs failed over, are they in sync, and which units are unpaired?"."""
+ingest is "which pairs failed over, are they in sync, and which units are unpaired?".
+
+The same query feeds the CLI report, the dashboard's fleet page and its JSON API; callers
+narrow it by site, health or a search term (bound parameters) and sort it by a column from
+`SORT_COLUMNS` (an allow-list, since a column name cannot be a bound parameter).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import duckdb
+
+from store.errors import InvalidQuery
 
 PAIR_SUMMARY_SQL = """
 WITH ev AS (
@@ -21,6 +28,8 @@ WITH ev AS (
 ), conn AS (
     SELECT pair, arg_max(connections, time) AS connections_now
     FROM session_samples WHERE pair IS NOT NULL AND connections > 0 GROUP BY pair
+), open_inc AS (
+    SELECT pair, count(*) AS open_incidents FROM incidents WHERE status = 'open' GROUP BY pair
 ), loss AS (
     SELECT d.pair, sum(g.missing) AS missing, sum(g.lines) AS lines
     FROM sequence_gaps g JOIN devices d USING (serial) GROUP BY d.pair
@@ -32,16 +41,57 @@ SELECT p.pair, p.site, h.health, h.score, p.ha_mode, p.active_serial AS active_u
        coalesce(ev.heartbeat_losses, 0) AS heartbeat_losses,
        coalesce(ev.sync_events, 0) AS sync_events, ev.last_role_change,
        conn.connections_now,
-       round(100.0 * loss.missing / nullif(loss.lines + loss.missing, 0), 2) AS syslog_loss_pct
+       round(100.0 * loss.missing / nullif(loss.lines + loss.missing, 0), 2) AS syslog_loss_pct,
+       coalesce(open_inc.open_incidents, 0) AS open_incidents
 FROM pairs p
 LEFT JOIN pair_health h USING (pair)
 LEFT JOIN ev USING (pair) LEFT JOIN conn USING (pair) LEFT JOIN loss USING (pair)
-ORDER BY p.pair
+LEFT JOIN open_inc USING (pair)
+{where}
 """
 
+# sortable columns; health sorts by severity (critical first when ascending), not by spelling
+SORT_COLUMNS: dict[str, str] = {
+    name: name for name in (
+        "pair", "site", "score", "ha_mode", "active_unit", "active_role", "stateful_sync",
+        "failovers", "failbacks", "heartbeat_losses", "sync_events", "last_role_change",
+        "connections_now", "syslog_loss_pct", "open_incidents")}
+SORT_COLUMNS["health"] = ("CASE health WHEN 'critical' THEN 0 WHEN 'warning' THEN 1"
+                          " WHEN 'ok' THEN 2 ELSE 3 END")
 
-def pair_summary(cur: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[Any, ...]]]:
-    relation = cur.execute(PAIR_SUMMARY_SQL)
+
+def pair_summary_sql(site: str | None = None, health: str | None = None,
+                     search: str | None = None, sort: str = "pair",
+                     descending: bool = False) -> tuple[str, list[Any]]:
+    """The summary query and its parameters; `sort` must be a key of SORT_COLUMNS."""
+    if sort not in SORT_COLUMNS:
+        raise InvalidQuery(f"cannot sort by {sort!r}; use one of {', '.join(SORT_COLUMNS)}")
+    conditions: list[str] = []
+    params: list[Any] = []
+    if site:
+        conditions.append("p.site = ?")
+        params.append(site)
+    if health:
+        conditions.append("h.health = ?")
+        params.append(health)
+    if search:
+        # a part of the pair's name or of either unit's serial, any case
+        conditions.append("contains(lower(concat_ws(' ', p.pair, p.primary_serial,"
+                          " p.secondary_serial, p.active_serial)), lower(?))")
+        params.append(search.strip())
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    direction = "DESC" if descending else "ASC"
+    sql = (f"SELECT * FROM ({PAIR_SUMMARY_SQL.format(where=where)}) summary"
+           f" ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, pair")
+    return sql, params
+
+
+def pair_summary(cur: duckdb.DuckDBPyConnection, site: str | None = None,
+                 health: str | None = None, search: str | None = None, sort: str = "pair",
+                 descending: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of the summary, narrowed and sorted as asked."""
+    sql, params = pair_summary_sql(site, health, search, sort, descending)
+    relation = cur.execute(sql, params)
     columns = [d[0] for d in relation.description or []]
     return columns, relation.fetchall()
 

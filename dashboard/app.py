@@ -13,7 +13,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from dashboard import csrf
-from dashboard.views import auth, home, service_api
+from dashboard.views import auth, fleet, pair, service_api
 from store.db import Store
 from store.errors import HawatchError
 
@@ -26,7 +26,8 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     # login check first, then CSRF: a stranger's POST is sent to log in, not told about tokens
     auth.init_app(app, settings)
     csrf.init_app(app, exempt_blueprints=set(auth.PUBLIC_BLUEPRINTS))
-    app.register_blueprint(home.blueprint)
+    app.register_blueprint(fleet.blueprint)
+    app.register_blueprint(pair.blueprint)
 
     @app.errorhandler(HawatchError)
     def hawatch_error(exc: HawatchError) -> Any:

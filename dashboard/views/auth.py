@@ -136,7 +136,7 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") \
             and "\\" not in target:
         return target
-    return url_for("home.index")
+    return url_for("fleet.index")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])

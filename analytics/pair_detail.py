@@ -1,0 +1,90 @@
+"""One pair in depth, for the dashboard's pair page and its JSON API: both units, the
+pair's incidents (open first), and its connection counts and HA events over a time window.
+
+The window ends at the pair's newest data rather than at the wall clock, so a pair whose
+logs stopped (or sample data from the past) still shows its last days instead of nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+# the HA events the chart marks, by the group they are drawn in
+MARKED_EVENTS: dict[str, str] = {
+    "failover": "failover", "failback": "failback",
+    "heartbeat_loss": "heartbeat loss", "peer_lost": "heartbeat loss",
+    "sync_enabled": "sync change", "sync_disabled": "sync change",
+    "sync_started": "sync change", "sync_completed": "sync change",
+    "sync_failed": "sync change",
+}
+
+
+@dataclass
+class PairDetail:
+    pair: dict[str, Any]
+    units: list[dict[str, Any]]
+    incidents: list[dict[str, Any]]
+    start: datetime | None = None
+    end: datetime | None = None
+    samples: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    active_at_start: str | None = None
+
+
+def _dicts(relation: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    columns = [d[0] for d in relation.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def _incidents(cur: duckdb.DuckDBPyConnection, pair: str) -> list[dict[str, Any]]:
+    found = _dicts(cur.execute(
+        "SELECT incident_id, kind, severity, status, opened_at, resolved_at, summary,"
+        " evidence FROM incidents WHERE pair = ?"
+        " ORDER BY status = 'open' DESC, opened_at DESC", [pair]))
+    for incident in found:
+        try:
+            evidence = json.loads(incident["evidence"]) if incident["evidence"] else {}
+        except ValueError:
+            evidence = {"evidence": incident["evidence"]}
+        incident["evidence"] = evidence if isinstance(evidence, dict) else {"value": evidence}
+    return found
+
+
+def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0
+                ) -> PairDetail | None:
+    """Everything the pair page shows, or None for a pair the store does not know."""
+    pairs = _dicts(cur.execute("SELECT * FROM pairs WHERE pair = ?", [pair]))
+    if not pairs:
+        return None
+    units = _dicts(cur.execute(
+        "SELECT serial, role, model, firmware, first_seen, last_seen FROM devices"
+        " WHERE pair = ? ORDER BY role, serial", [pair]))
+    detail = PairDetail(pairs[0], units, _incidents(cur, pair))
+    end = cur.execute(
+        "SELECT greatest((SELECT max(time) FROM session_samples WHERE pair = ?),"
+        " (SELECT max(time) FROM ha_events WHERE pair = ?))", [pair, pair]).fetchone()
+    if end is None or end[0] is None:
+        return detail
+    detail.end = end[0]
+    detail.start = detail.end - timedelta(days=days)
+    window = [pair, detail.start, detail.end]
+    for serial, time, connections in cur.execute(
+            "SELECT serial, time, connections FROM session_samples"
+            " WHERE pair = ? AND time BETWEEN ? AND ? ORDER BY serial, time", window
+            ).fetchall():
+        detail.samples.setdefault(serial, []).append((time, connections))
+    detail.events = _dicts(cur.execute(
+        "SELECT time, serial, role, kind, state_to, trigger, detail FROM ha_events"
+        " WHERE pair = ? AND time BETWEEN ? AND ?"
+        " AND (kind IN (SELECT unnest(?)) OR state_to = 'active') ORDER BY time",
+        [*window, list(MARKED_EVENTS)]))
+    before = cur.execute(
+        "SELECT serial FROM ha_events WHERE pair = ? AND state_to = 'active' AND time < ?"
+        " ORDER BY time DESC LIMIT 1", [pair, detail.start]).fetchone()
+    detail.active_at_start = before[0] if before else None
+    return detail

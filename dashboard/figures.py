@@ -1,0 +1,102 @@
+"""Plotly figures for the dashboard.
+
+Every string that came from a log (serials, message text) is HTML-escaped before it enters
+a figure: Plotly renders hover text as HTML, and the figure's JSON sits inside a <script>.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+import plotly.graph_objects as go
+
+from analytics.pair_detail import MARKED_EVENTS, PairDetail
+
+# marker groups: symbol, colour, height on the hidden 0..1 axis the markers and band share
+MARKERS: dict[str, tuple[str, str, float]] = {
+    "failover": ("triangle-up", "#d62728", 0.96),
+    "failback": ("triangle-down", "#9467bd", 0.90),
+    "heartbeat loss": ("x", "#ff7f0e", 0.84),
+    "sync change": ("diamond", "#2ca02c", 0.78),
+}
+BAND_COLOURS = ("rgba(31,119,180,0.12)", "rgba(140,86,75,0.12)")
+
+
+def _active_spans(detail: PairDetail) -> list[tuple[datetime, datetime, str]]:
+    """(from, to, serial) for who was active, from role changes inside the window."""
+    assert detail.start is not None and detail.end is not None
+    current = detail.active_at_start or detail.pair.get("primary_serial")
+    spans, since = [], detail.start
+    for event in detail.events:
+        if event["state_to"] == "active" and event["serial"] != current:
+            if current:
+                spans.append((since, event["time"], current))
+            current, since = event["serial"], event["time"]
+    if current:
+        spans.append((since, detail.end, current))
+    return spans
+
+
+def _band_traces(detail: PairDetail) -> list[go.Scatter]:
+    spans = _active_spans(detail)
+    serials = [u["serial"] for u in detail.units] or sorted({s for _, _, s in spans})
+    traces = []
+    for index, serial in enumerate(serials):
+        xs: list[datetime] = []
+        ys: list[float] = []
+        for start, end, who in spans:
+            xs += [start, end]
+            ys += [1.0, 1.0] if who == serial else [0.0, 0.0]
+        traces.append(go.Scatter(
+            x=xs, y=ys, yaxis="y2", mode="lines", line={"width": 0, "shape": "hv"},
+            fill="tozeroy", fillcolor=BAND_COLOURS[index % len(BAND_COLOURS)],
+            name=f"active: {escape(serial)}", hoverinfo="skip"))
+    return traces
+
+
+def _marker_traces(detail: PairDetail) -> list[go.Scatter]:
+    traces = []
+    for group, (symbol, colour, height) in MARKERS.items():
+        events = [e for e in detail.events if MARKED_EVENTS.get(e["kind"]) == group]
+        if not events:
+            continue
+        traces.append(go.Scatter(
+            x=[e["time"] for e in events], y=[height] * len(events), yaxis="y2",
+            mode="markers", name=group,
+            marker={"symbol": symbol, "color": colour, "size": 11},
+            text=[escape(f"{e['kind']} {e['serial']}: {e['detail'] or ''}") for e in events],
+            hovertemplate="%{x}<br>%{text}<extra></extra>"))
+    return traces
+
+
+def connections_figure(detail: PairDetail) -> go.Figure:
+    """Both units' connection counts, who was active, and the HA events, in one chart."""
+    fig = go.Figure()
+    if detail.start is None:
+        fig.update_layout(title="no connection samples or HA events for this pair")
+        return fig
+    for trace in _band_traces(detail):
+        fig.add_trace(trace)
+    roles = {u["serial"]: u["role"] for u in detail.units}
+    for serial, points in sorted(detail.samples.items()):
+        fig.add_trace(go.Scatter(
+            x=[t for t, _ in points], y=[c for _, c in points], mode="lines",
+            name=escape(f"{serial} ({roles.get(serial) or 'unit'}) connections")))
+    for trace in _marker_traces(detail):
+        fig.add_trace(trace)
+    fig.update_layout(
+        height=460, margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        yaxis={"title": "connections", "rangemode": "tozero"},
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        xaxis={"range": [detail.start, detail.end]},
+        legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def figure_div(fig: go.Figure) -> str:
+    """The figure as a <div> plus its script; plotly.js itself is loaded by the page."""
+    html: Any = fig.to_html(full_html=False, include_plotlyjs=False,
+                            div_id="connections-chart", config={"displaylogo": False})
+    return str(html)

@@ -1,0 +1,192 @@
+"""The dashboard's fleet page, pair page and JSON API over a real store filled from
+sample_logs, with a real login."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from analytics.analyze import analyze
+from collector.ingest import ingest_paths
+from dashboard.app import create_app
+from hawatch.cli import main
+from hawatch.config import load_config
+from store import Store
+
+PASSWORD = "viewer-password-1"
+PAIRS = ["dc1-ha01", "fra1-ha01", "fra1-ha02", "nyc1-ha01", "nyc1-ha02", "syd1-ha01",
+         "tyo1-ha01", "tyo1-ha02"]
+SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One analysed store for the module: ingesting sample_logs is the slow part."""
+    path = tmp_path_factory.mktemp("dash") / "hawatch.duckdb"
+    with Store(path) as store:
+        ingest_paths(store, [str(SAMPLE_LOGS)])
+        analyze(store)
+        yield store
+
+
+@pytest.fixture(scope="module")
+def app(filled: Store) -> Flask:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        assert main(["users", "add", "vera", "--role", "viewer", "--password-stdin",
+                     "--db", str(filled.path)]) == 0
+    settings = load_config(env={})
+    settings.update({"db": filled.path, "dashboard.login_delay_seconds": 0.0})
+    app = create_app(settings, filled, None)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def anonymous(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": "vera", "password": PASSWORD,
+                                           "csrf_token": token, "next": "/"})
+    assert response.status_code == 302
+    return client
+
+
+def listed(page: str) -> list[str]:
+    return re.findall(r'<tr class="pair-row" data-pair="([^"]+)"', page)
+
+
+@pytest.mark.parametrize("path", ["/", "/?site=fra1", "/pairs/fra1-ha02", "/api/v1/pairs",
+                                  "/api/v1/pairs/fra1-ha02", "/assets/plotly.min.js"])
+def test_every_page_needs_a_login(anonymous, path):
+    response = anonymous.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_fleet_lists_every_pair_with_its_health_word_and_refreshes(client):
+    page = client.get("/").get_data(as_text=True)
+    assert listed(page) == PAIRS
+    assert page.count('class="health health-ok">ok</span>') == len(PAIRS)
+    assert '<meta http-equiv="refresh" content="60">' in page
+    assert "Logged in as" in page and "vera" in page and "viewer" in page
+    assert "/pairs/fra1-ha02" in page
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("site=fra1", ["fra1-ha01", "fra1-ha02"]),
+    ("health=ok", PAIRS),
+    ("health=critical", []),
+    ("q=TYO1", ["tyo1-ha01", "tyo1-ha02"]),
+    ("q=18b16948450e", ["fra1-ha02"]),  # a unit's serial, any case
+    ("site=tyo1&q=ha02", ["tyo1-ha02"]),
+    ("q=%27%3B%20DROP%20TABLE%20pairs%3B--", []),
+])
+def test_filters_and_search_narrow_the_fleet(client, query, expected):
+    assert listed(client.get(f"/?{query}").get_data(as_text=True)) == expected
+    body = client.get(f"/api/v1/pairs?{query}").get_json()
+    assert [p["pair"] for p in body["pairs"]] == expected and body["count"] == len(expected)
+
+
+def test_sort_by_a_column(client):
+    page = client.get("/?sort=connections_now&dir=desc").get_data(as_text=True)
+    pairs = client.get("/api/v1/pairs").get_json()["pairs"]
+    by_connections = sorted(pairs, key=lambda p: -p["connections_now"])
+    assert listed(page) == [p["pair"] for p in by_connections]
+    api = client.get("/api/v1/pairs?sort=connections_now").get_json()["pairs"]
+    assert [p["pair"] for p in api] == [p["pair"] for p in reversed(by_connections)]
+
+
+@pytest.mark.parametrize("sort", ["pair; DROP TABLE pairs", "nope", "1"])
+def test_a_bad_sort_column_is_ignored_by_the_page_and_refused_by_the_api(client, sort):
+    response = client.get("/", query_string={"sort": sort})
+    assert response.status_code == 200 and listed(response.get_data(as_text=True)) == PAIRS
+    response = client.get("/api/v1/pairs", query_string={"sort": sort})
+    assert response.status_code == 400 and "cannot sort by" in response.get_json()["error"]
+
+
+def test_pair_page_shows_units_incidents_and_the_chart(client):
+    page = client.get("/pairs/fra1-ha02").get_data(as_text=True)
+    assert "2CB8ED8C72A3" in page and "18B16948450E" in page and "NSa 3700" in page
+    assert "7.1.1-7051" in page and "primary" in page and "secondary" in page
+    assert "unsynced_failover" in page and "session_drop" in page
+    assert "kept_percent" in page  # evidence table
+    assert 'id="connections-chart"' in page and "Plotly.newPlot" in page
+    assert "/assets/plotly.min.js" in page and "cdn.plot.ly" not in page
+    figure = json.loads(re.search(r'Plotly.newPlot\(\s*"connections-chart",\s*(\[.*?\]),\s*\{',
+                                  page, re.S).group(1))
+    names = {trace["name"]: trace for trace in figure}
+    for marker in ("failover", "heartbeat loss", "sync change"):
+        assert names[marker]["mode"] == "markers", marker
+    assert "active: 18B16948450E" in names and "active: 2CB8ED8C72A3" in names
+    assert any("connections" in n for n in names)
+
+
+def test_failbacks_are_marked(client):
+    page = client.get("/pairs/fra1-ha01?days=5").get_data(as_text=True)
+    assert '"name":"failback"' in page
+
+
+def test_plotly_js_is_served_locally(client):
+    response = client.get("/assets/plotly.min.js")
+    assert response.status_code == 200 and b"plotly" in response.data[:2000].lower()
+    response.close()
+
+
+def test_an_unknown_pair_is_a_404_page(client):
+    response = client.get("/pairs/no-such-pair")
+    assert response.status_code == 404 and "No such pair" in response.get_data(as_text=True)
+    assert client.get("/api/v1/pairs/no-such-pair").status_code == 404
+
+
+@pytest.mark.parametrize("days", ["x", "0", "-1", "1000"])
+def test_a_bad_days_value_is_refused(client, days):
+    assert client.get(f"/pairs/fra1-ha02?days={days}").status_code == 400
+
+
+def test_the_json_api_has_the_expected_keys_and_utc_times(client):
+    pairs = client.get("/api/v1/pairs").get_json()["pairs"]
+    assert {"pair", "site", "health", "score", "ha_mode", "active_unit", "active_role",
+            "stateful_sync", "last_role_change", "open_incidents",
+            "connections_now"} <= set(pairs[0])
+    changed = next(p for p in pairs if p["pair"] == "fra1-ha02")["last_role_change"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", changed)
+    body = client.get("/api/v1/pairs/fra1-ha02").get_json()
+    assert {"pair", "units", "incidents", "series", "events", "window"} <= set(body)
+    assert {u["serial"] for u in body["units"]} == {"2CB8ED8C72A3", "18B16948450E"}
+    assert set(body["series"]) == {"2CB8ED8C72A3", "18B16948450E"}
+    assert body["series"]["18B16948450E"][0]["time"].endswith("Z")
+    assert body["window"]["end"].endswith("Z")
+    assert {"kind", "severity", "status", "summary", "evidence"} <= set(body["incidents"][0])
+
+
+def test_a_script_in_an_incident_renders_escaped(client, filled):
+    cur = filled.cursor()
+    cur.execute(
+        "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
+        " summary, evidence, first_detected, last_updated) VALUES (9999, 'syd1-ha01',"
+        " 'split_brain', 'critical', now(), 'open', ?, ?, now(), now())",
+        ["<script>alert(1)</script>", json.dumps({"note": "<script>alert(2)</script>"})])
+    try:
+        page = client.get("/pairs/syd1-ha01").get_data(as_text=True)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "<script>alert" not in page
+        first = re.findall(r'<tr class="incident incident-(\w+)"', page)[0]
+        assert first == "open"  # open incidents first
+        fleet = client.get("/?health=critical").get_data(as_text=True)
+        assert listed(fleet) == ["syd1-ha01"] and "health-critical" in fleet
+        assert ">critical</span>" in fleet
+    finally:
+        cur.execute("DELETE FROM incidents WHERE incident_id = 9999")
