@@ -13,7 +13,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from dashboard import csrf
-from dashboard.views import auth, fleet, pair, service_api
+from dashboard.views import auth, fleet, incidents, pair, service_api
 from store.db import Store
 from store.errors import HawatchError
 
@@ -28,6 +28,7 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     csrf.init_app(app, exempt_blueprints=set(auth.PUBLIC_BLUEPRINTS))
     app.register_blueprint(fleet.blueprint)
     app.register_blueprint(pair.blueprint)
+    app.register_blueprint(incidents.blueprint)
 
     @app.errorhandler(HawatchError)
     def hawatch_error(exc: HawatchError) -> Any:

@@ -12,7 +12,7 @@ from store.errors import HawatchError
 
 
 def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
-    """Acknowledge an incident or silence a pair; returns a one-line confirmation."""
+    """Acknowledge an incident, silence a pair or declare a window; one-line confirmation."""
     from collector.parse_export import Reject, parse_time
 
     action = payload.get("action")
@@ -35,4 +35,41 @@ def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
             raise HawatchError(f"no pair {pair!r}")
         sid = add_silence(store, pair, ends, now, str(payload.get("comment") or ""))
         return f"silence #{sid}: {pair} silenced until {ends.isoformat()}"
+    if action == "window":
+        return declare_window(store, payload, now)
     raise HawatchError(f"unknown action {action!r}")
+
+
+WINDOW_KINDS = ("failover_test", "maintenance")
+
+
+def _utc_time(value: Any, name: str, now: datetime) -> datetime:
+    from collector.parse_export import Reject, parse_time
+
+    try:
+        when, is_utc = parse_time(str(value or "").strip())
+    except Reject as exc:
+        raise HawatchError(f"--{name}: {exc}") from None
+    if not is_utc:
+        raise HawatchError(f"--{name} needs a time zone, e.g. 2026-11-26T08:00Z")
+    return when.replace(tzinfo=now.tzinfo)
+
+
+def declare_window(store: Store, payload: dict[str, Any], now: datetime) -> str:
+    """Declare a failover test or maintenance window for a pair (origin 'cli')."""
+    pair = str(payload.get("pair") or "").strip()
+    kind = str(payload.get("kind") or "")
+    if kind not in WINDOW_KINDS:
+        raise HawatchError(f"window kind must be one of {', '.join(WINDOW_KINDS)}")
+    starts = _utc_time(payload.get("start"), "start", now)
+    ends = _utc_time(payload.get("end"), "end", now)
+    if ends <= starts:
+        raise HawatchError("a window must end after it starts")
+    with store.transaction() as cur:
+        if not cur.execute("SELECT count(*) FROM pairs WHERE pair = ?", [pair]).fetchone()[0]:
+            raise HawatchError(f"no pair {pair!r}")
+        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, 'cli', ?)",
+                    [pair, starts, ends, kind, str(payload.get("comment") or ""), now])
+    return (f"{kind} window for {pair} from {starts.isoformat()} to {ends.isoformat()}"
+            " declared")

@@ -1,0 +1,233 @@
+"""The dashboard's operator pages: incidents (with acknowledge, silence and window forms),
+the SQL console and ingest health, over a real store filled from sample_logs, with real
+logins for a viewer, an operator and an admin."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from analytics.analyze import analyze
+from collector.ingest import ingest_paths
+from dashboard.app import create_app
+from hawatch.cli import main
+from hawatch.config import load_config
+from store import Store
+
+PASSWORD = "ops-password-123"
+SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
+ROLES = ("viewer", "operator", "admin")
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = tmp_path_factory.mktemp("ops") / "hawatch.duckdb"
+    with Store(path) as store:
+        ingest_paths(store, [str(SAMPLE_LOGS)])
+        analyze(store)
+        # the sample logs' incidents have all resolved: two open ones to act on
+        for iid, pair, kind, severity in [(9001, "fra1-ha02", "flapping", "warning"),
+                                          (9002, "nyc1-ha01", "split_brain", "critical"),
+                                          (9003, "tyo1-ha02", "ha_link_down", "warning")]:
+            store.cursor().execute(
+                "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
+                " summary, evidence, first_detected, last_updated) VALUES (?, ?, ?, ?,"
+                " now(), 'open', 'still going', '{}', now(), now())",
+                [iid, pair, kind, severity])
+        store.lock_down()  # as `hawatch serve` does: the SQL console runs on this instance
+        yield store
+
+
+@pytest.fixture(scope="module")
+def app(filled: Store) -> Flask:
+    for role in ROLES:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+            assert main(["users", "add", role, "--role", role, "--password-stdin",
+                         "--db", str(filled.path)]) == 0
+    settings = load_config(env={})
+    settings.update({"db": filled.path, "dashboard.login_delay_seconds": 0.0,
+                     "sql.max_rows": 50})
+    app = create_app(settings, filled, None)
+    app.config["TESTING"] = True
+    return app
+
+
+def token_of(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def login(app: Flask, name: str) -> FlaskClient:
+    client = app.test_client()
+    token = token_of(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": name, "password": PASSWORD,
+                                           "csrf_token": token, "next": "/"})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def viewer(app: Flask) -> FlaskClient:
+    return login(app, "viewer")
+
+
+@pytest.fixture(params=["operator", "admin"])
+def operator(app: Flask, request: pytest.FixtureRequest) -> FlaskClient:
+    return login(app, request.param)
+
+
+def token(client: FlaskClient) -> str:
+    return token_of(client.get("/incidents").get_data(as_text=True))
+
+
+def ids(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'data-incident="(\d+)"', page)]
+
+
+def open_incident(filled: Store) -> tuple[int, str]:
+    return filled.cursor().execute(
+        "SELECT incident_id, pair FROM incidents WHERE status = 'open' AND NOT EXISTS"
+        " (SELECT 1 FROM acknowledgements a WHERE a.incident_id = incidents.incident_id)"
+        " ORDER BY incident_id LIMIT 1").fetchone()
+
+
+# -- incidents --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/incidents", "/api/v1/incidents", "/sql", "/ingest"])
+def test_pages_need_a_login(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_incidents_page_lists_newest_first_with_pair_links(viewer, filled):
+    page = viewer.get("/incidents").get_data(as_text=True)
+    expected = [i for (i,) in filled.cursor().execute(
+        "SELECT incident_id FROM incidents ORDER BY opened_at DESC, incident_id DESC"
+    ).fetchall()]
+    assert expected and ids(page) == expected
+    assert "/pairs/fra1-ha02" in page
+    assert "incident-open" in page and "incident-resolved" in page
+    body = viewer.get("/api/v1/incidents").get_json()
+    assert [i["incident_id"] for i in body["incidents"]] == expected
+    assert body["count"] == len(expected)
+
+
+def test_a_viewer_sees_no_forms_and_cannot_post(viewer, filled):
+    page = viewer.get("/incidents").get_data(as_text=True)
+    assert 'method="post"' not in page.replace(
+        'method="post" action="/logout"', "")
+    incident, pair = open_incident(filled)
+    tok = token(viewer)
+    for path, data in [(f"/incidents/{incident}/ack", {"comment": "x"}),
+                       ("/incidents/silence", {"pair": pair, "until": "2099-01-01T00:00Z"}),
+                       ("/incidents/window", {"pair": pair, "start": "2099-01-01T00:00Z",
+                                              "end": "2099-01-01T02:00Z",
+                                              "kind": "maintenance"})]:
+        assert viewer.post(path, data={**data, "csrf_token": tok}).status_code == 403
+
+
+@pytest.mark.parametrize(("query", "where"), [
+    ("kind=flapping", "kind = 'flapping'"),
+    ("status=open", "status = 'open'"),
+    ("status=resolved", "status = 'resolved'"),
+    ("severity=critical", "severity = 'critical'"),
+    ("site=fra1", "pair IN (SELECT pair FROM pairs WHERE site = 'fra1')"),
+    ("site=fra1&status=open", "status = 'open' AND pair IN (SELECT pair FROM pairs"
+                              " WHERE site = 'fra1')"),
+    ("kind=%27%3B%20DROP%20TABLE%20incidents%3B--", "false"),
+])
+def test_incident_filters(viewer, filled, query, where):
+    expected = [i for (i,) in filled.cursor().execute(
+        f"SELECT incident_id FROM incidents WHERE {where}"
+        " ORDER BY opened_at DESC, incident_id DESC").fetchall()]
+    assert ids(viewer.get(f"/incidents?{query}").get_data(as_text=True)) == expected
+    api = viewer.get(f"/api/v1/incidents?{query}").get_json()
+    assert [i["incident_id"] for i in api["incidents"]] == expected
+
+
+def test_an_operator_acknowledges_an_incident(operator, filled):
+    incident, _pair = open_incident(filled)
+    page = operator.get("/incidents?status=open").get_data(as_text=True)
+    assert f'action="/incidents/{incident}/ack"' in page
+    response = operator.post(f"/incidents/{incident}/ack", data={
+        "comment": "looking <b>into</b> it", "csrf_token": token_of(page),
+        "next": "/incidents?status=open"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/incidents?status=open")
+    row = filled.cursor().execute(
+        "SELECT acked_by, comment FROM acknowledgements WHERE incident_id = ?",
+        [incident]).fetchone()
+    assert row is not None and row[0] in ("operator", "admin")
+    assert row[1] == "looking <b>into</b> it"
+    page = operator.get("/incidents?status=open").get_data(as_text=True)
+    assert "acknowledged" in page
+
+
+def test_an_operator_silences_a_pair(operator, filled):
+    before = filled.cursor().execute("SELECT count(*) FROM silences").fetchone()[0]
+    response = operator.post("/incidents/silence", data={
+        "pair": "fra1-ha02", "until": "2099-01-01T08:00Z", "comment": "rack move",
+        "csrf_token": token(operator)})
+    assert response.status_code == 302
+    rows = filled.cursor().execute(
+        "SELECT pair, comment FROM silences ORDER BY created_at").fetchall()
+    assert len(rows) == before + 1 and rows[-1] == ("fra1-ha02", "rack move")
+    assert "silenced until" in operator.get("/incidents").get_data(as_text=True)
+
+
+def test_an_operator_declares_a_window(operator, filled):
+    response = operator.post("/incidents/window", data={
+        "pair": "tyo1-ha01", "start": "2099-02-01T06:00Z", "end": "2099-02-01T08:00Z",
+        "kind": "failover_test", "comment": "quarterly test", "csrf_token": token(operator)})
+    assert response.status_code == 302
+    row = filled.cursor().execute(
+        "SELECT kind, comment, origin, ends_at - starts_at FROM windows"
+        " WHERE pair = 'tyo1-ha01' AND comment = 'quarterly test'"
+        " ORDER BY created_at DESC").fetchone()
+    assert row is not None and row[:3] == ("failover_test", "quarterly test", "cli")
+    assert row[3].total_seconds() == 7200
+    filled.cursor().execute("DELETE FROM windows WHERE comment = 'quarterly test'")
+
+
+@pytest.mark.parametrize("data", [
+    {"pair": "tyo1-ha01", "start": "2099-02-01T06:00Z", "end": "2099-02-01T05:00Z",
+     "kind": "maintenance"},
+    {"pair": "tyo1-ha01", "start": "2099-02-01T06:00Z", "end": "2099-02-01T08:00Z",
+     "kind": "party"},
+    {"pair": "no-such-pair", "start": "2099-02-01T06:00Z", "end": "2099-02-01T08:00Z",
+     "kind": "maintenance"},
+    {"pair": "tyo1-ha01", "start": "2099-02-01T06:00", "end": "2099-02-01T08:00Z",
+     "kind": "maintenance"},
+])
+def test_a_bad_window_is_refused_with_a_message(app, filled, data):
+    client = login(app, "operator")
+    before = filled.cursor().execute("SELECT count(*) FROM windows").fetchone()[0]
+    response = client.post("/incidents/window", data={**data, "csrf_token": token(client)},
+                           follow_redirects=True)
+    assert response.status_code == 200 and "Refused:" in response.get_data(as_text=True)
+    assert filled.cursor().execute("SELECT count(*) FROM windows").fetchone()[0] == before
+
+
+@pytest.mark.parametrize("tok", [None, "wrong-token"])
+def test_posts_without_the_csrf_token_are_refused(app, filled, tok):
+    client = login(app, "operator")
+    incident, _pair = open_incident(filled)
+    data = {"comment": "forged"} | ({"csrf_token": tok} if tok else {})
+    response = client.post(f"/incidents/{incident}/ack", data=data)
+    assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
+    assert filled.cursor().execute(
+        "SELECT count(*) FROM acknowledgements WHERE comment = 'forged'").fetchone()[0] == 0
+
+
+def test_an_offsite_next_is_not_followed(app, filled):
+    client = login(app, "operator")
+    response = client.post("/incidents/silence", data={
+        "pair": "nyc1-ha01", "until": "2099-01-01T08:00Z", "next": "//evil.example/",
+        "csrf_token": token(client)})
+    assert response.headers["Location"].endswith("/incidents")
