@@ -4,6 +4,7 @@ logins for a viewer, an operator and an admin."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from pathlib import Path
@@ -231,3 +232,64 @@ def test_an_offsite_next_is_not_followed(app, filled):
         "pair": "nyc1-ha01", "until": "2099-01-01T08:00Z", "next": "//evil.example/",
         "csrf_token": token(client)})
     assert response.headers["Location"].endswith("/incidents")
+
+
+# -- SQL console ------------------------------------------------------------------------------
+
+def test_the_sql_console_runs_a_select(viewer):
+    page = viewer.get("/sql").get_data(as_text=True)
+    assert "<textarea" in page and page.count('class="example"') == 3
+    response = viewer.post("/sql", data={"q": "SELECT pair, site FROM pairs ORDER BY pair",
+                                         "csrf_token": token_of(page)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<th>pair</th>" in page and "<td>fra1-ha02</td>" in page
+    assert page.count('class="result-row"') == 8 and "truncated</strong>" not in page
+
+
+def test_the_row_cap_marks_the_result_truncated(viewer):
+    page = viewer.get("/sql?q=SELECT+*+FROM+range(1000)").get_data(as_text=True)
+    assert page.count('class="result-row"') == 50 and 'class="truncated"' in page
+
+
+def test_the_saved_examples_run(viewer):
+    page = viewer.get("/sql").get_data(as_text=True)
+    links = re.findall(r'class="example" href="([^"]+)"', page)
+    assert len(links) == 3
+    for link in links:
+        response = viewer.get(html.unescape(link))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert 'class="error"' not in response.get_data(as_text=True)
+    lost = viewer.get(html.unescape(links[1])).get_data(as_text=True)
+    assert "<th>kept_percent</th>" in lost and "fra1-ha02" in lost
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("DELETE FROM incidents", "only SELECT queries are allowed here"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "table function read_csv() is not allowed"),
+    ("SELECT 1; SELECT 2", "exactly one statement"),
+    ("SELECT * FROM no_such_table", "no_such_table"),
+])
+def test_refused_statements_are_one_line_errors(viewer, filled, query, message):
+    before = filled.cursor().execute("SELECT count(*) FROM incidents").fetchone()[0]
+    response = viewer.get("/sql", query_string={"q": query})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    error = re.search(r'<p class="error">(.*?)</p>', page, re.S).group(1)
+    assert message in error and "\n" not in error and "root:" not in page
+    assert filled.cursor().execute("SELECT count(*) FROM incidents").fetchone()[0] == before
+    assert viewer.get("/sql.csv", query_string={"q": query}).status_code == 400
+
+
+def test_csv_and_json_downloads(viewer):
+    query = "SELECT pair, site FROM pairs WHERE site = 'fra1' ORDER BY pair"
+    response = viewer.get("/sql.csv", query_string={"q": query})
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/csv")
+    assert response.get_data(as_text=True) == "pair,site\nfra1-ha01,fra1\nfra1-ha02,fra1\n"
+    response = viewer.post("/sql.json", data={"q": query, "csrf_token": token(viewer)})
+    assert response.status_code == 200 and response.content_type == "application/json"
+    assert response.get_json() == {"columns": ["pair", "site"], "truncated": False,
+                                   "rows": [["fra1-ha01", "fra1"], ["fra1-ha02", "fra1"]],
+                                   "seconds": response.get_json()["seconds"]}
+    assert viewer.post("/sql.csv", data={"q": query}).status_code == 400  # no CSRF token
