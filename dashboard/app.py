@@ -13,7 +13,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from dashboard import csrf
-from dashboard.views import auth, fleet, incidents, pair, service_api, sql
+from dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
 from store.db import Store
 from store.errors import HawatchError
 
@@ -30,6 +30,7 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     app.register_blueprint(pair.blueprint)
     app.register_blueprint(incidents.blueprint)
     app.register_blueprint(sql.blueprint)
+    app.register_blueprint(ingest.blueprint)
 
     @app.errorhandler(HawatchError)
     def hawatch_error(exc: HawatchError) -> Any:

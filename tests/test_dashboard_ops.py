@@ -293,3 +293,28 @@ def test_csv_and_json_downloads(viewer):
                                    "rows": [["fra1-ha01", "fra1"], ["fra1-ha02", "fra1"]],
                                    "seconds": response.get_json()["seconds"]}
     assert viewer.post("/sql.csv", data={"q": query}).status_code == 400  # no CSRF token
+
+
+# -- ingest health ----------------------------------------------------------------------------
+
+def test_ingest_page_shows_sources_by_format_and_origin(viewer, filled):
+    page = viewer.get("/ingest").get_data(as_text=True)
+    for fmt in ("syslog", "json", "csv"):
+        assert f'data-format="{fmt}"' in page
+    assert 'data-origin="other"' in page
+    assert "sample_logs/syslog/fra1.log" in page and "3,493" in page
+
+
+def test_a_script_in_a_quarantined_line_renders_escaped(viewer, filled):
+    cur = filled.cursor()
+    cur.execute("INSERT INTO quarantine VALUES (999, 'udp-2099', 7, ?, 33, 'unparseable',"
+                " now())", ["<script>alert('q')</script> junk"])
+    try:
+        page = viewer.get("/ingest").get_data(as_text=True)
+        assert "&lt;script&gt;alert(&#39;q&#39;)&lt;/script&gt; junk" in page
+        assert "<script>" not in page
+        assert re.search(r'<tr class="reason-row"><td>unparseable</td>'
+                         r'<td class="num">1</td>', page)
+        assert "udp-2099" in page and ">7</td>" in page
+    finally:
+        cur.execute("DELETE FROM quarantine WHERE source_id = 999")
