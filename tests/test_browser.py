@@ -1,0 +1,168 @@
+"""The dashboard end to end in a real browser: Debian's chromium driven by Playwright, over
+the real app served by werkzeug in a thread, around a store filled from sample_logs.
+
+Skipped only when /usr/bin/chromium is missing (`apt-get install -y chromium`); the README's
+test command installs it, so CI always runs these."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("no /usr/bin/chromium: apt-get install -y chromium to run the browser tests",
+                allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from analytics.analyze import analyze  # noqa: E402
+from collector.ingest import ingest_paths  # noqa: E402
+from dashboard.app import create_app  # noqa: E402
+from dashboard.credentials import Credentials  # noqa: E402
+from hawatch.config import load_config  # noqa: E402
+from store import Store  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+
+PASSWORD = "browser-password-1"
+SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
+PAIRS = ["dc1-ha01", "fra1-ha01", "fra1-ha02", "nyc1-ha01", "nyc1-ha02", "syd1-ha01",
+         "tyo1-ha01", "tyo1-ha02"]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+HOSTILE = "<script>window.__pwned=1</script>"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    path = tmp_path_factory.mktemp("browser") / "hawatch.duckdb"
+    with Store(path) as store:
+        ingest_paths(store, [str(SAMPLE_LOGS)])
+        analyze(store)
+        for iid, pair, kind, severity, summary in [
+                (9001, "fra1-ha02", "flapping", "warning", "still going"),
+                (9002, "nyc1-ha01", "split_brain", "critical", f"hostile {HOSTILE} summary")]:
+            store.cursor().execute(
+                "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
+                " summary, evidence, first_detected, last_updated) VALUES (?, ?, ?, ?,"
+                " now(), 'open', ?, '{}', now(), now())",
+                [iid, pair, kind, severity, summary])
+        store.lock_down()
+        yield store
+
+
+@pytest.fixture(scope="module")
+def base_url(filled: Store) -> Iterator[str]:
+    credentials = Credentials(filled.path)
+    for role in ("viewer", "operator", "admin"):
+        credentials.add(role, role, PASSWORD)
+    settings = load_config(env={})
+    settings.update({"db": filled.path, "dashboard.login_delay_seconds": 0.0})
+    server = make_server("127.0.0.1", 0, create_app(settings, filled, None), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                              headless=True, timeout=60_000)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def login(browser: Browser, base_url: str, name: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=base_url, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base_url}/")
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def viewer(browser: Browser, base_url: str) -> Iterator[Page]:
+    yield from login(browser, base_url, "viewer")
+
+
+@pytest.fixture
+def operator(browser: Browser, base_url: str) -> Iterator[Page]:
+    yield from login(browser, base_url, "operator")
+
+
+def test_login_shows_the_fleet_of_eight_pairs(viewer: Page):
+    expect(viewer.locator("tr.pair-row")).to_have_count(8)
+    pairs = viewer.locator("tr.pair-row").evaluate_all(
+        "rows => rows.map(r => r.dataset.pair)")
+    assert sorted(pairs) == PAIRS
+    expect(viewer.locator("p.count")).to_have_text("8 pairs")
+
+
+def test_the_pair_page_draws_the_plotly_chart(viewer: Page):
+    viewer.click("a[href='/pairs/fra1-ha02']")
+    viewer.wait_for_url("**/pairs/fra1-ha02")
+    chart = viewer.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible()
+    expect(chart.locator("svg.main-svg").first).to_be_visible()
+    expect(chart.locator(".scatterlayer .trace").first).to_be_attached()
+    modes = chart.evaluate("el => el.data.map(t => t.mode)")
+    assert "lines" in modes and "markers" in modes
+    assert chart.locator(".scatterlayer .trace path.point").count() > 0
+
+
+def test_an_operator_acknowledges_an_open_incident(operator: Page, filled: Store):
+    operator.goto("/incidents?status=open")
+    row = operator.locator("tr[data-incident='9001']")
+    expect(row).not_to_contain_text("acknowledged")
+    row.locator("form.ack input[name=comment]").fill("on it from the browser")
+    row.locator("form.ack button").click()
+    operator.wait_for_load_state()
+    expect(operator.locator("tr[data-incident='9001']")).to_contain_text("(acknowledged)")
+    assert filled.cursor().execute(
+        "SELECT acked_by, comment FROM acknowledgements WHERE incident_id = 9001"
+    ).fetchone() == ("operator", "on it from the browser")
+
+
+def test_a_sql_query_runs_and_downloads_as_csv(viewer: Page):
+    viewer.goto("/sql")
+    viewer.fill("textarea[name=q]", "SELECT pair, site FROM pairs ORDER BY pair")
+    viewer.click("form.sql button[type=submit]")
+    expect(viewer.locator("tr.result-row")).to_have_count(8)
+    with viewer.expect_download() as info:
+        viewer.get_by_role("button", name="Download CSV").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text("utf-8"))))
+    assert rows[0] == ["pair", "site"]
+    assert [r[0] for r in rows[1:]] == PAIRS
+
+
+@pytest.mark.parametrize("path", ["/incidents", "/pairs/nyc1-ha01"])
+def test_a_hostile_summary_stays_inert_text(viewer: Page, path: str):
+    viewer.goto(path)
+    expect(viewer.get_by_text(HOSTILE).first).to_be_visible()
+    pwned: Any = viewer.evaluate("() => typeof window.__pwned")
+    assert pwned == "undefined"
