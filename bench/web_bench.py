@@ -1,0 +1,151 @@
+"""Web benchmark: the dashboard served by waitress over a 2,000-pair x 30-day store.
+
+The store is filled in SQL (bench/analytics_bench.py's `fill`) and analysed (a full pass);
+a viewer logs in through the real login form (CSRF token, session cookie) and then 10
+client threads, each on its own keep-alive connection with the session cookie, request one
+URL for a fixed time: the fleet page `/`, a pair page `/pairs/<pair>` (a flapping pair with
+incidents), the incidents API `/api/v1/incidents` and, as the baseline, `/healthz` (no
+store, no template). The server is `create_app` under `waitress.create_server(...,
+threads=8)` in a thread of this process, as `hawatch serve` runs it.
+
+Prints p50/p95/max latency in ms and requests/s for each URL, with the targets (fleet page
+p95 < 100 ms, pair page p95 < 300 ms).
+
+    python3 bench/web_bench.py [--pairs 2000] [--days 30] [--clients 10] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import http.cookiejar
+import logging
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from waitress import create_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from analytics.analyze import analyze  # noqa: E402
+from analytics_bench import fill  # noqa: E402
+from dashboard.app import create_app  # noqa: E402
+from dashboard.credentials import Credentials  # noqa: E402
+from hawatch.config import load_config  # noqa: E402
+from store import Store  # noqa: E402
+
+USER, PASSWORD = "bench-viewer", "bench-viewer-password-1"
+TARGETS = {"fleet": 100.0, "pair": 300.0}
+
+
+def login(base: str) -> str:
+    """Logs in through the form; returns the Cookie header value of the session."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": USER, "password": PASSWORD,
+                                   "csrf_token": token, "next": "/"}).encode()
+    final = opener.open(base + "/login", data=form)
+    if final.url.rstrip("/").endswith("/login"):
+        raise SystemExit("login failed")
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def hammer(port: int, cookie: str, path: str, clients: int, seconds: float
+           ) -> tuple[list[float], float, int]:
+    """`clients` threads GET `path` until `seconds` pass; returns latencies (s), wall time
+    and the count of non-200 answers."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine, bad = [], 0
+        start.wait()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            conn.request("GET", path, headers={"Cookie": cookie})
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - began)
+            bad += response.status != 200
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - began, errors[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    # 10 clients on 8 threads queue by design: not a warning per request
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        with Store(folder / "bench.duckdb") as store:
+            started = time.perf_counter()
+            fill(store, args.pairs, args.days, folder)
+            full = analyze(store, full=True)
+            (incidents,) = store.cursor().execute("SELECT count(*) FROM incidents").fetchone()
+            print(f"filled {args.pairs} pairs x {args.days} days and analysed in "
+                  f"{time.perf_counter() - started:.1f} s ({full.pairs} pairs, "
+                  f"{incidents:,} incidents)")
+            Credentials(store.path).add(USER, "viewer", PASSWORD)
+            settings = load_config(env={})
+            settings.update({"db": store.path, "dashboard.login_delay_seconds": 0.0})
+            server = create_server(create_app(settings, store, None), host="127.0.0.1",
+                                   port=0, threads=8)
+            threading.Thread(target=server.run, name="web", daemon=True).start()
+            port = server.effective_port
+            cookie = login(f"http://127.0.0.1:{port}")
+            urls = {"fleet": "/", "pair": "/pairs/pair-0000",
+                    "incidents": "/api/v1/incidents", "healthz": "/healthz"}
+            print(f"{args.clients} clients, {args.seconds:g} s per URL, waitress threads=8")
+            print(f"{'url':<22} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
+                  f" {'req/s':>8}  target")
+            for name, path in urls.items():
+                hammer(port, cookie, path, args.clients, 1.0)  # warm-up
+                lat, wall, bad = hammer(port, cookie, path, args.clients, args.seconds)
+                ms = sorted(x * 1000 for x in lat)
+                p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+                target = ""
+                if name in TARGETS:
+                    ok = "met" if p95 < TARGETS[name] else "NOT met"
+                    target = f"p95 < {TARGETS[name]:g} ms ({ok})"
+                elif name == "healthz":
+                    target = "baseline"
+                print(f"{path:<22} {len(ms):>8} {statistics.median(ms):>8.1f} {p95:>8.1f}"
+                      f" {ms[-1]:>8.1f} {len(ms) / wall:>8.1f}  {target}"
+                      + (f"  ({bad} non-200)" if bad else ""))
+            # no server.close(): closing under the running loop makes waitress print EBADF
+            # tracebacks; the daemon thread ends with the process (as in hawatch serve)
+
+
+if __name__ == "__main__":
+    main()
