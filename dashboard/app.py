@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from dashboard import csrf
+from dashboard import csrf, openapi
 from dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
 from store.db import Store
 from store.errors import HawatchError
@@ -23,6 +23,7 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     app.config.update(HAWATCH_SETTINGS=settings, HAWATCH_STORE=store,
                       HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     app.register_blueprint(service_api.blueprint)
+    openapi.init_app(app)
     # login check first, then CSRF: a stranger's POST is sent to log in, not told about tokens
     auth.init_app(app, settings)
     csrf.init_app(app, exempt_blueprints=set(auth.PUBLIC_BLUEPRINTS))

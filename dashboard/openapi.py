@@ -1,0 +1,277 @@
+"""The OpenAPI 3.1 document of the JSON API, /healthz and /metrics, built in code and served
+at GET /api/v1/openapi.json without a login (it describes the API, it holds no data).
+
+tests/test_openapi.py checks that every /api/v1 rule of the app, /healthz and /metrics is
+in `paths` with its methods, so an endpoint added without documentation fails the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+
+from analytics.alerts.operator import WINDOW_KINDS
+from analytics.pair_summary import SORT_COLUMNS
+from dashboard.views.fleet import HEALTH_WORDS
+from dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
+from dashboard.views.pair import MAX_DAYS
+
+PATH = "/api/v1/openapi.json"
+
+_TIME = {"type": ["string", "null"], "format": "date-time",
+         "description": "ISO 8601 in UTC, e.g. 2026-11-26T08:00:00Z"}
+_STR = {"type": ["string", "null"]}
+_INT = {"type": ["integer", "null"]}
+_NUM = {"type": ["number", "null"]}
+_BOOL = {"type": ["boolean", "null"]}
+_CELL = {"description": "a value of the result: string, number, boolean or null"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None,
+         extra: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
+                              "additionalProperties": extra}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _json(schema: dict[str, Any], description: str, **headers: Any) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description,
+                                "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj({"error": {"type": "string"}}, ["error"]),
+    "PairSummary": _obj({
+        "pair": {"type": "string"}, "site": _STR,
+        "health": {"type": ["string", "null"], "enum": [*HEALTH_WORDS, None]},
+        "score": _NUM, "ha_mode": _STR, "active_unit": _STR, "active_role": _STR,
+        "stateful_sync": {"type": ["boolean", "string", "null"]},
+        "failovers": {"type": "integer"}, "failbacks": {"type": "integer"},
+        "heartbeat_losses": {"type": "integer"}, "sync_events": {"type": "integer"},
+        "last_role_change": _TIME, "connections_now": _INT, "syslog_loss_pct": _NUM,
+        "open_incidents": {"type": "integer"}}, ["pair"], extra=True),
+    "Incident": _obj({
+        "incident_id": {"type": "integer"}, "pair": {"type": "string"}, "site": _STR,
+        "kind": {"type": "string"}, "severity": {"type": "string", "enum": list(SEVERITIES)},
+        "status": {"type": "string", "enum": list(STATUSES)}, "opened_at": _TIME,
+        "resolved_at": _TIME, "summary": _STR, "acknowledged": {"type": "boolean"}},
+        ["incident_id", "pair", "kind", "severity", "status"]),
+    "PairIncident": _obj({
+        "incident_id": {"type": "integer"}, "kind": {"type": "string"},
+        "severity": {"type": "string", "enum": list(SEVERITIES)},
+        "status": {"type": "string", "enum": list(STATUSES)}, "opened_at": _TIME,
+        "resolved_at": _TIME, "summary": _STR,
+        "evidence": {"description": "the incident's evidence (an object, as stored)"}},
+        ["incident_id", "kind", "severity", "status"], extra=True),
+    "Unit": _obj({"serial": {"type": "string"}, "role": _STR, "model": _STR,
+                  "firmware": _STR, "first_seen": _TIME, "last_seen": _TIME}, ["serial"]),
+    "HaEvent": _obj({"time": _TIME, "serial": _STR, "role": _STR, "kind": {"type": "string"},
+                     "state_to": _STR, "trigger": _STR, "detail": _STR}, ["time", "kind"],
+                    extra=True),
+    "PairDetail": _obj({
+        "pair": {"type": "object", "description": "the pair's row of the pairs table",
+                 "properties": {"pair": {"type": "string"}}, "required": ["pair"]},
+        "units": {"type": "array", "items": _ref("Unit")},
+        "incidents": {"type": "array", "items": _ref("PairIncident")},
+        "window": _obj({"start": _TIME, "end": _TIME}, ["start", "end"]),
+        "series": {"type": "object", "description": "connection samples by unit serial",
+                   "additionalProperties": {"type": "array", "items": _obj(
+                       {"time": _TIME, "connections": {"type": "integer"}},
+                       ["time", "connections"])}},
+        "events": {"type": "array", "items": _ref("HaEvent")},
+        "active_at_start": {**_STR, "description": "serial of the unit active at start"}},
+        ["pair", "units", "incidents", "window", "series", "events", "active_at_start"]),
+    "IngestReport": _obj({
+        "status": {"type": "string"}, "records": {"type": "integer"},
+        "events": {"type": "integer"}, "events_new": {"type": "integer"},
+        "session_samples": {"type": "integer"}, "status_samples": {"type": "integer"},
+        "quarantined": {"type": "integer"}, "error": _STR},
+        ["status", "records", "events", "events_new", "session_samples", "status_samples",
+         "quarantined", "error"]),
+    "SqlRequest": _obj({
+        "query": {"type": "string", "description": "one read-only SELECT"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0,
+                    "description": "seconds; default: the sql.timeout_seconds setting"},
+        "max_rows": {"type": "integer", "minimum": 1,
+                     "description": "default: the sql.max_rows setting"}}, ["query"]),
+    "SqlResult": _obj({
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "array", "items": _CELL}},
+        "truncated": {"type": "boolean", "description": "true when max_rows cut it short"}},
+        ["columns", "rows", "truncated"]),
+    "OperatorAction": {"oneOf": [
+        _obj({"action": {"const": "ack"}, "incident": {"type": "integer"},
+              "by": {"type": "string"}, "comment": {"type": "string"}},
+             ["action", "incident"]),
+        _obj({"action": {"const": "silence"}, "pair": {"type": "string"},
+              "until": {"type": "string", "description": "a time with a zone, "
+                                                         "e.g. 2026-11-26T08:00Z"},
+              "comment": {"type": "string"}}, ["action", "pair", "until"]),
+        _obj({"action": {"const": "window"}, "pair": {"type": "string"},
+              "start": {"type": "string"}, "end": {"type": "string"},
+              "kind": {"type": "string", "enum": list(WINDOW_KINDS)},
+              "comment": {"type": "string"}}, ["action", "pair", "start", "end", "kind"])]},
+    "Health": _obj({
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "listener": {"type": "string", "enum": ["running", "off", "stopped"]},
+        "backlog_files": {"type": "integer"}, "uptime_seconds": {"type": "integer"}},
+        ["status"]),
+}
+
+SECURITY_SCHEMES = {
+    "session": {"type": "apiKey", "in": "cookie", "name": "hawatch_session",
+                "description": "the dashboard's session cookie, from logging in at /login; "
+                               "every dashboard API endpoint needs the viewer role or higher"},
+    "ingestToken": {"type": "http", "scheme": "bearer",
+                    "description": "the token set on the server as HAWATCH_INGEST_TOKEN"},
+    "localToken": {"type": "http", "scheme": "bearer",
+                   "description": "the per-run token `hawatch serve` writes beside the "
+                                  "database, readable by its own user only (used by "
+                                  "`hawatch sql` and `hawatch alerts` while serving)"},
+}
+
+_LOGIN = {"401": _error("not logged in (a GET without a session is redirected to /login)"),
+          "403": _error("the user's role is too low")}
+_REDIRECT = {"302": {"description": "no session: redirected to /login"}}
+_BEARER_401 = {"401": _error("missing or wrong bearer token")}
+
+
+def _paths() -> dict[str, Any]:
+    session = [{"session": []}]
+    return {
+        "/api/v1/pairs": {"get": {
+            "operationId": "listPairs", "summary": "Every pair with its health summary",
+            "security": session,
+            "parameters": [
+                _query("site", "only pairs of this site", {"type": "string"}),
+                _query("health", "only pairs of this health",
+                       {"type": "string", "enum": list(HEALTH_WORDS)}),
+                _query("q", "search text (pair, site, units)", {"type": "string"}),
+                _query("sort", "column to sort by",
+                       {"type": "string", "enum": list(SORT_COLUMNS), "default": "pair"}),
+                _query("dir", "sort direction",
+                       {"type": "string", "enum": ["asc", "desc"], "default": "asc"})],
+            "responses": {
+                "200": _json(_obj({"pairs": {"type": "array", "items": _ref("PairSummary")},
+                                   "count": {"type": "integer"}}, ["pairs", "count"]),
+                             "the pairs, filtered and sorted"),
+                "400": _error("unknown sort column"), **_REDIRECT, **_LOGIN}}},
+        "/api/v1/pairs/{pair}": {"get": {
+            "operationId": "getPair",
+            "summary": "One pair: units, incidents, connection series and HA events",
+            "security": session,
+            "parameters": [
+                {"name": "pair", "in": "path", "required": True, "schema": {"type": "string"}},
+                _query("days", "length of the chart window, ending at the pair's newest data",
+                       {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DAYS,
+                        "default": 3})],
+            "responses": {
+                "200": _json(_ref("PairDetail"), "the pair"),
+                "400": _error("days is not a number in range"),
+                "404": _error("no such pair"), **_REDIRECT, **_LOGIN}}},
+        "/api/v1/incidents": {"get": {
+            "operationId": "listIncidents",
+            "summary": f"Incidents of the fleet, newest first (at most {MAX_ROWS})",
+            "security": session,
+            "parameters": [
+                _query("kind", "incident kind, e.g. flapping", {"type": "string"}),
+                _query("site", "site of the pair", {"type": "string"}),
+                _query("severity", "severity", {"type": "string", "enum": list(SEVERITIES)}),
+                _query("status", "status", {"type": "string", "enum": list(STATUSES)})],
+            "responses": {
+                "200": _json(_obj({"incidents": {"type": "array", "items": _ref("Incident")},
+                                   "count": {"type": "integer"}}, ["incidents", "count"]),
+                             "the incidents"), **_REDIRECT, **_LOGIN}}},
+        "/api/v1/ingest": {"post": {
+            "operationId": "ingest",
+            "summary": "Upload an export; acknowledged once written and fsynced",
+            "security": [{"ingestToken": []}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"description": "a JSON export"}},
+                "application/x-ndjson": {"schema": {"type": "string",
+                                                    "description": "JSON lines"}},
+                "text/csv": {"schema": {"type": "string", "description": "a CSV export"}},
+                "text/plain": {"schema": {"type": "string",
+                                          "description": "syslog lines"}}}},
+            "responses": {
+                "200": _json(_ref("IngestReport"), "what the upload added"),
+                "400": _error("empty body"), **_BEARER_401,
+                "413": _error("body larger than 64 MiB"),
+                "415": _error("unsupported content type"),
+                "503": {**_error("ingest disabled (no token set), or behind: retry later"),
+                        "headers": {"Retry-After": {"description": "seconds, when behind",
+                                                    "schema": {"type": "integer"}}}}}}},
+        "/api/v1/sql": {"post": {
+            "operationId": "sql", "summary": "One read-only SELECT against the served store",
+            "security": [{"localToken": []}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("SqlRequest")}}},
+            "responses": {
+                "200": _json(_ref("SqlResult"), "the result"),
+                "400": _error("the query was refused, failed or timed out"), **_BEARER_401}}},
+        "/api/v1/operator": {"post": {
+            "operationId": "operator",
+            "summary": "Acknowledge an incident, silence a pair or declare a window",
+            "security": [{"localToken": []}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("OperatorAction")}}},
+            "responses": {
+                "200": _json(_obj({"done": {"type": "string"}}, ["done"]),
+                             "one-line confirmation"),
+                "400": _error("the action was refused"), **_BEARER_401}}},
+        PATH: {"get": {
+            "operationId": "openapi", "summary": "This document", "security": [],
+            "responses": {"200": {"description": "the OpenAPI 3.1 document",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object"}}}}}}},
+        "/healthz": {"get": {
+            "operationId": "healthz", "summary": "Liveness of the server", "security": [],
+            "responses": {"200": _json(_ref("Health"), "healthy"),
+                          "503": _json(_ref("Health"), "degraded")}}},
+        "/metrics": {"get": {
+            "operationId": "metrics", "summary": "Prometheus metrics", "security": [],
+            "responses": {"200": {"description": "Prometheus text exposition format",
+                                  "content": {"text/plain; version=0.0.4": {
+                                      "schema": {"type": "string"}}}}}}},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "hawatch API", "version": "1",
+                 "description": "The dashboard's JSON API, the service endpoints "
+                                "(ingest, sql, operator), health and metrics. "
+                                "Times are ISO 8601 in UTC. Errors are {\"error\": text}."},
+        "servers": [{"url": "/"}],
+        "paths": _paths(),
+        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+def spec() -> object:
+    return jsonify(openapi_document())
+
+
+def init_app(app: Flask) -> None:
+    # endpoint under "service_api.": public like /healthz (auth.PUBLIC_BLUEPRINTS)
+    app.add_url_rule(PATH, endpoint="service_api.openapi", view_func=spec, methods=["GET"])
