@@ -273,5 +273,5 @@ def spec() -> object:
 
 
 def init_app(app: Flask) -> None:
-    # endpoint under "service_api.": public like /healthz (auth.PUBLIC_BLUEPRINTS)
-    app.add_url_rule(PATH, endpoint="service_api.openapi", view_func=spec, methods=["GET"])
+    # public: listed in dashboard.views.auth.PUBLIC_ENDPOINTS
+    app.add_url_rule(PATH, endpoint="openapi", view_func=spec, methods=["GET"])

@@ -38,7 +38,8 @@ blueprint = Blueprint("auth", __name__)
 
 # endpoints anyone may reach: the login form, static files, and the service endpoints
 # (those with bearer tokens check them themselves)
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+# the OpenAPI document holds no data: tools may read it without a login
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "openapi"})
 PUBLIC_BLUEPRINTS = frozenset({"service_api"})
 
 View = TypeVar("View", bound=Callable[..., Any])
