@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from analytics.analyze import analyze  # noqa: E402
 from analytics_bench import fill  # noqa: E402
+
+from analytics.analyze import analyze  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.credentials import Credentials  # noqa: E402
 from hawatch.config import load_config  # noqa: E402
