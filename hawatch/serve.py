@@ -33,7 +33,13 @@ from analytics.alerts.pipeline import run_alert_cycle
 from analytics.analyze import analyze
 from analytics.thresholds import Thresholds
 from collector.ingest import SourceReport, ingest_one, sync_catalog
-from collector.listener import ListenerConfig, listener_argv, read_ports, read_stats
+from collector.listener import (
+    ListenerConfig,
+    listener_argv,
+    parse_address,
+    read_ports,
+    read_stats,
+)
 from collector.sources import Input
 from collector.spool import closed_files, receive_second, recover_parts
 from dashboard.app import create_app
@@ -45,10 +51,11 @@ UPLOAD_TIME = "%Y%m%dT%H%M%S"
 
 
 def host_port(value: str, what: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise HawatchError(f"{what}: expected HOST:PORT, got {value!r}")
-    return host, int(port)
+    """The listener's address parser (one way to read HOST:PORT), with a setting's name."""
+    try:
+        return parse_address(value)
+    except ValueError as exc:
+        raise HawatchError(f"{what}: {exc}") from None
 
 
 def server_file(db: str) -> Path:
