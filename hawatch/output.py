@@ -13,11 +13,11 @@ from store.readonly import plain_value
 FORMATS = ("table", "csv", "json")
 
 
-_plain = plain_value
+
 
 
 def _cell(value: Any) -> str:
-    value = _plain(value)
+    value = plain_value(value)
     if value is None:
         return ""
     if isinstance(value, float):
@@ -28,7 +28,7 @@ def _cell(value: Any) -> str:
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
     """The rows in the format asked for; JSON is a list of objects keyed by column."""
     if fmt == "json":
-        records = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        records = [{c: plain_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         return json.dumps(records, indent=2, default=str)
     if fmt == "csv":
         out = io.StringIO()
