@@ -83,12 +83,12 @@ FROM rc_raw r ASOF JOIN (
 """
 
 _CONNECTIONS = """
--- bounded range joins (each role change meets only its unit's samples in its window), not
--- as-of joins, which would sort every sample of the fleet
+-- from failover_samples (store/rollups.py: the samples within an hour of a role change, a
+-- small fraction of all), with bounded range joins
 CREATE OR REPLACE TEMP TABLE rc_before AS
 SELECT r.pair, r.time, arg_max(b.connections, b.time) AS conn_before,
        arg_max(b.vpn_sas, b.time) AS vpn_before, max(b.time) AS before_at
-FROM rc_raw r JOIN session_samples b
+FROM rc_raw r JOIN failover_samples b
   ON b.serial = r.old_active AND b.time < r.time
  AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
  AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
@@ -97,7 +97,7 @@ GROUP BY r.pair, r.time;
 CREATE OR REPLACE TEMP TABLE rc_after AS
 SELECT r.pair, r.time, arg_min(a.connections, a.time) AS conn_after,
        arg_min(a.vpn_sas, a.time) AS vpn_after, min(a.time) AS after_at
-FROM rc_raw r JOIN session_samples a
+FROM rc_raw r JOIN failover_samples a
   ON a.serial = r.new_active AND a.time > r.time
  AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
  AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')

@@ -1,10 +1,10 @@
 """Session drop: the pair's connections fall sharply and stay down.
 
 The pair's connection count (both units summed per 5-minute bucket, so a failover moves the
-load without looking like a drop) is compared with its mean over the previous clock hour; a
-bucket below `session_drop.drop_percent` of that is low, and low buckets spanning
-`session_drop.min_minutes` make a drop. It resolves when the count is back to 80% of the
-level before.
+load without looking like a drop; from the `load_hours` rollup kept at ingest) is compared
+with its mean over the previous clock hour; a bucket below `session_drop.drop_percent` of that
+is low, and low buckets spanning `session_drop.min_minutes` make a drop. It resolves when the
+count is back to 80% of the level before.
 
 Classified by what happened around its start: after an unsynced failover (sessions reset),
 `no_traffic_after_failover` when the new active unit carries next to nothing (the Virtual MAC
@@ -19,25 +19,16 @@ import duckdb
 from store.db import execute_script
 
 _DETECT = """
-CREATE OR REPLACE TEMP TABLE sd_series AS
-SELECT x.pair, time_bucket(INTERVAL 5 MINUTE, x.time) AS t, sum(x.connections) AS conn
-FROM session_samples x
-WHERE x.pair IN (SELECT pair FROM scope)  -- a semi-join: cheaper than joining every sample
-  AND x.time >= (SELECT min(start) FROM scope) - INTERVAL 2 HOUR
-  AND x.connections IS NOT NULL
-GROUP BY ALL;
-
--- the level to compare with: the pair's mean over the previous clock hour (a hash join on
--- the hour, not a sorted window over every sample)
-CREATE OR REPLACE TEMP TABLE sd_hour AS
-SELECT pair, date_trunc('hour', t) AS h, avg(conn) AS level FROM sd_series GROUP BY ALL;
-
+-- low buckets: below the previous clock hour's mean by session_drop.drop_percent, read from
+-- the hourly rollup (store/rollups.py): only hours whose lowest bucket is low are unnested
 CREATE OR REPLACE TEMP TABLE sd_low AS
-SELECT s.pair, s.t, s.conn, h.level AS baseline
-FROM sd_series s JOIN sd_hour h
-  ON h.pair = s.pair AND h.h = date_trunc('hour', s.t) - INTERVAL 1 HOUR
-WHERE h.level >= $session_drop_min_connections
-  AND s.conn < h.level * (1 - $session_drop_drop_percent / 100.0);
+SELECT l.pair, b.t, b.conn, l.prev_level AS baseline
+FROM (SELECT l.pair, l.prev_level, unnest(l.buckets) AS b
+      FROM load_hours l JOIN scope s ON s.pair = l.pair
+      WHERE l.hour_start >= s.start - INTERVAL 2 HOUR
+        AND l.prev_level >= $session_drop_min_connections
+        AND l.min_conn < l.prev_level * (1 - $session_drop_drop_percent / 100.0)) l
+WHERE l.b.conn < l.prev_level * (1 - $session_drop_drop_percent / 100.0);
 
 -- runs of low buckets no more than two sample intervals apart (only the few low rows are
 -- sorted); a run lasting session_drop.min_minutes is a drop
@@ -52,12 +43,25 @@ SELECT pair, min(t) AS started_at, max(t) AS last_low, count(*) AS buckets,
 FROM marked GROUP BY pair, run
 HAVING epoch(max(t) - min(t)) / 60 + 5 >= $session_drop_min_minutes;
 
+-- recovered: the first bucket after the drop back to 80% of the level before, within a day;
+-- the first two hours whose highest bucket gets there hold it (the first may be the drop's
+-- own hour, with only earlier buckets that high)
 CREATE OR REPLACE TEMP TABLE sd_ctx AS
-SELECT d.*, min(x.t) AS recovered_at
-FROM sd_drops d LEFT JOIN sd_series x
-  ON x.pair = d.pair AND x.t > d.last_low AND x.t < d.last_low + INTERVAL 1 DAY
- AND x.conn >= 0.8 * d.level_before
-GROUP BY ALL;
+WITH hours AS (
+    SELECT d.pair, d.started_at, l.buckets
+    FROM sd_drops d JOIN load_hours l
+      ON l.pair = d.pair AND l.hour_start >= date_trunc('hour', d.last_low)
+     AND l.hour_start < d.last_low + INTERVAL 1 DAY AND l.max_conn >= 0.8 * d.level_before
+    QUALIFY row_number() OVER (PARTITION BY d.pair, d.started_at ORDER BY l.hour_start) <= 2
+), back AS (
+    SELECT h.pair, h.started_at, min(b.t) AS recovered_at
+    FROM (SELECT pair, started_at, unnest(buckets) AS b FROM hours) h
+    JOIN sd_drops d USING (pair, started_at)
+    WHERE h.b.t > d.last_low AND h.b.t < d.last_low + INTERVAL 1 DAY
+      AND h.b.conn >= 0.8 * d.level_before
+    GROUP BY ALL
+)
+SELECT d.*, back.recovered_at FROM sd_drops d LEFT JOIN back USING (pair, started_at);
 
 INSERT INTO candidates
 SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.errors import HawatchError
+from store.rollups import CONTEXT_MINUTES
 from store.settings import Setting
 
 ANALYTICS_SETTINGS: tuple[Setting, ...] = (
@@ -24,9 +26,10 @@ ANALYTICS_SETTINGS: tuple[Setting, ...] = (
     Setting("unsynced.min_kept_percent", 50.0,
             "A failover keeping fewer connections than this (new vs old active) lost sessions."),
     Setting("unsynced.before_minutes", 15,
-            "How old the old active unit's last connection sample may be."),
+            "How old the old active unit's last connection sample may be (at most 60)."),
     Setting("unsynced.after_minutes", 10,
-            "How soon after a failover the new active unit's first sample must come."),
+            "How soon after a failover the new active unit's first sample must come (at most"
+            " 60)."),
     Setting("unsynced.min_connections", 50,
             "Failovers of pairs carrying fewer connections are not judged by counts."),
     Setting("session_drop.drop_percent", 60.0,
@@ -56,6 +59,11 @@ class Thresholds(dict[str, Any]):
     def from_settings(cls, settings: dict[str, Any] | None = None) -> Thresholds:
         values = {s.name: s.default for s in ANALYTICS_SETTINGS}
         values.update({k: v for k, v in (settings or {}).items() if k in values})
+        for name in ("unsynced.before_minutes", "unsynced.after_minutes"):
+            if not 0 < values[name] <= CONTEXT_MINUTES:
+                raise HawatchError(f"{name} = {values[name]}: must be between 1 and"
+                                  f" {CONTEXT_MINUTES} (failover_samples keeps the samples"
+                                  f" within {CONTEXT_MINUTES} minutes of a role change)")
         return cls(values)
 
     def params(self) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Either stateful synchronization was disabled or not yet synchronized when the fa
 happened, or the new active unit carried far fewer connections shortly after than the old
 one did just before (`unsynced.min_kept_percent`). Failovers inside a declared failover-test
 window are judged by the failover-test detector instead, so a planned test is not paged as
-an outage. The incident resolves when the new active unit is back to 80% of the connections.
+an outage. The incident resolves when the pair is back to 80% of the connections the old
+active carried.
 """
 
 from __future__ import annotations
@@ -23,11 +24,23 @@ WHERE r.unsynced AND NOT r.in_test_window AND r.time >= s.start
                     AND r.time BETWEEN b.opened_at - INTERVAL 1 MINUTE
                                    AND coalesce(b.resolved_at, r.time));
 
+-- recovered: the pair's connections (load_hours, store/rollups.py) back to 80% of what the
+-- old active carried, before the next role change; the first two hours whose highest bucket
+-- gets there hold it (the first may be the failover's own hour, with only earlier buckets)
 CREATE OR REPLACE TEMP TABLE uf_recovery AS
-SELECT u.pair, u.time, min(x.time) AS recovered_at
-FROM uf u JOIN session_samples x ON x.serial = u.new_active AND x.time > u.time
-WHERE u.conn_before > 0 AND x.connections >= 0.8 * u.conn_before
-  AND x.time < coalesce(u.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
+WITH hours AS (
+    SELECT u.pair, u.time, l.buckets
+    FROM uf u JOIN load_hours l
+      ON l.pair = u.pair AND l.hour_start >= date_trunc('hour', u.time)
+     AND l.hour_start < coalesce(u.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
+     AND l.max_conn >= 0.8 * u.conn_before
+    WHERE u.conn_before > 0
+    QUALIFY row_number() OVER (PARTITION BY u.pair, u.time ORDER BY l.hour_start) <= 2
+)
+SELECT h.pair, h.time, min(h.b.t) AS recovered_at
+FROM (SELECT pair, time, unnest(buckets) AS b FROM hours) h JOIN uf u USING (pair, time)
+WHERE h.b.t > u.time AND h.b.conn >= 0.8 * u.conn_before
+  AND h.b.t < coalesce(u.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
 GROUP BY ALL;
 
 INSERT INTO candidates

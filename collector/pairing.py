@@ -11,6 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from store.db import execute_script
+from store.rollups import refresh_rollups
 
 PAIRING_COLUMNS = """serial VARCHAR, pair VARCHAR, role VARCHAR, peer_serial VARCHAR,
     site VARCHAR, timezone VARCHAR, unit_timezone VARCHAR, ha_mode VARCHAR, preempt BOOLEAN,
@@ -108,6 +109,19 @@ SELECT pair, min(time), now() FROM (
     WHERE x.pair IS NULL AND d.pair IS NOT NULL
 ) GROUP BY pair;
 
+INSERT INTO rollup_dirty
+SELECT pair, min(time), max(time) FROM (
+    SELECT u.pair, e.time FROM ha_events e JOIN unit_map u
+      ON u.reported_serial = e.reported_serial AND u.subject IS NOT DISTINCT FROM e.role
+    WHERE e.pair IS NULL AND e.state_to = 'active'
+    UNION ALL
+    SELECT d.pair, e.time FROM ha_events e JOIN devices d ON d.serial = e.serial
+    WHERE e.pair IS NULL AND e.state_to = 'active' AND d.pair IS NOT NULL
+    UNION ALL
+    SELECT d.pair, x.time FROM session_samples x JOIN devices d ON d.serial = x.serial
+    WHERE x.pair IS NULL AND d.pair IS NOT NULL
+) GROUP BY pair;
+
 UPDATE ha_events e SET serial = u.serial, pair = u.pair,
                        role = coalesce(e.role, u.role)
 FROM unit_map u
@@ -156,6 +170,7 @@ def apply_pairing(cur: duckdb.DuckDBPyConnection, origin: str) -> None:
     """Upsert pairs and devices from `stg_pairing`; the inventory overrides, exports fill in."""
     execute_script(cur, _APPLY, {"origin": origin, "authoritative": origin == "inventory"})
     execute_script(cur, _BACKFILL)
+    refresh_rollups(cur)
 
 
 def refresh_pairs(cur: duckdb.DuckDBPyConnection) -> None:

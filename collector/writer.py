@@ -14,6 +14,7 @@ import duckdb
 
 from collector.pairing import PAIRING_COLUMNS
 from store.db import execute_script
+from store.rollups import MARK_FROM_STAGES, refresh_rollups
 
 # Every stage a parser may fill; missing ones are created empty so the writer needs no cases.
 STAGES: dict[str, str] = {
@@ -209,6 +210,8 @@ def commit_batch(
                 " $source_id FROM stg_skew", ids)
     execute_script(cur, _DEVICES)
     cur.execute(_DIRTY)
+    cur.execute(MARK_FROM_STAGES)
+    refresh_rollups(cur)
     return result
 
 

@@ -154,6 +154,11 @@ class Store:
                         "INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name]
                     )
                 applied.append(version)
+            if applied:
+                from store.rollups import refresh_rollups  # it imports this module
+
+                with self.transaction() as cur:
+                    refresh_rollups(cur)  # a migration may ask for rollups to be built
             return applied
 
     def _refresh_kinds(self) -> None:
