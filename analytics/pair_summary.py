@@ -25,9 +25,6 @@ WITH ev AS (
            max(time) FILTER (WHERE kind IN ('failover', 'failback')
                              AND state_to = 'active') AS last_role_change
     FROM ha_events WHERE pair IS NOT NULL GROUP BY pair
-), conn AS (
-    SELECT pair, arg_max(connections, time) AS connections_now
-    FROM session_samples WHERE pair IS NOT NULL AND connections > 0 GROUP BY pair
 ), open_inc AS (
     SELECT pair, count(*) AS open_incidents FROM incidents WHERE status = 'open' GROUP BY pair
 ), loss AS (
@@ -40,12 +37,12 @@ SELECT p.pair, p.site, h.health, h.score, p.ha_mode, p.active_serial AS active_u
        coalesce(ev.failbacks, 0) AS failbacks,
        coalesce(ev.heartbeat_losses, 0) AS heartbeat_losses,
        coalesce(ev.sync_events, 0) AS sync_events, ev.last_role_change,
-       conn.connections_now,
+       p.connections_now,
        round(100.0 * loss.missing / nullif(loss.lines + loss.missing, 0), 2) AS syslog_loss_pct,
        coalesce(open_inc.open_incidents, 0) AS open_incidents
 FROM pairs p
 LEFT JOIN pair_health h USING (pair)
-LEFT JOIN ev USING (pair) LEFT JOIN conn USING (pair) LEFT JOIN loss USING (pair)
+LEFT JOIN ev USING (pair) LEFT JOIN loss USING (pair)
 LEFT JOIN open_inc USING (pair)
 {where}
 """
