@@ -3,6 +3,11 @@ pair's incidents (open first), and its connection counts and HA events over a ti
 
 The window ends at the pair's newest data rather than at the wall clock, so a pair whose
 logs stopped (or sample data from the past) still shows its last days instead of nothing.
+
+A chart cannot show more points than it has pixels, so with `buckets` the samples are
+reduced in SQL to each bucket's lowest and highest point (at their own times): a session
+drop or a failover's dip to zero stays visible however long the window, while 30 days of
+one-minute samples shrink from 43,200 points per unit to at most 2 x `buckets`.
 """
 
 from __future__ import annotations
@@ -55,9 +60,37 @@ def _incidents(cur: duckdb.DuckDBPyConnection, pair: str) -> list[dict[str, Any]
     return found
 
 
-def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0
-                ) -> PairDetail | None:
-    """Everything the pair page shows, or None for a pair the store does not know."""
+def _samples(cur: duckdb.DuckDBPyConnection, window: list[Any], buckets: int | None
+             ) -> dict[str, list[tuple[datetime, int]]]:
+    """Each unit's (time, connections) in the window, all of them or per-bucket min/max."""
+    samples: dict[str, list[tuple[datetime, int]]] = {}
+    if not buckets:
+        for serial, time, connections in cur.execute(
+                "SELECT serial, time, connections FROM session_samples"
+                " WHERE pair = ? AND time BETWEEN ? AND ? ORDER BY serial, time", window
+                ).fetchall():
+            samples.setdefault(serial, []).append((time, connections))
+        return samples
+    width = max(1.0, (window[2] - window[1]).total_seconds() / buckets)
+    for serial, low_at, low, high_at, high in cur.execute(
+            "SELECT serial, arg_min(time, connections), min(connections),"
+            " arg_max(time, connections), max(connections) FROM session_samples"
+            " WHERE pair = ? AND time BETWEEN ? AND ?"
+            # the sample at the window's very end belongs to the last bucket
+            " GROUP BY serial, least(floor(epoch(time - ?::TIMESTAMPTZ) / ?), ? - 1)"
+            " ORDER BY serial, min(time)", [*window, window[1], width, buckets]).fetchall():
+        points = samples.setdefault(serial, [])
+        first, second = sorted([(low_at, low), (high_at, high)])
+        points.append(first)
+        if second[0] != first[0]:
+            points.append(second)
+    return samples
+
+
+def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0,
+                buckets: int | None = None) -> PairDetail | None:
+    """Everything the pair page shows, or None for a pair the store does not know; with
+    `buckets`, the samples reduced to each time bucket's lowest and highest point."""
     pairs = _dicts(cur.execute("SELECT * FROM pairs WHERE pair = ?", [pair]))
     if not pairs:
         return None
@@ -73,11 +106,7 @@ def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0
     detail.end = end[0]
     detail.start = detail.end - timedelta(days=days)
     window = [pair, detail.start, detail.end]
-    for serial, time, connections in cur.execute(
-            "SELECT serial, time, connections FROM session_samples"
-            " WHERE pair = ? AND time BETWEEN ? AND ? ORDER BY serial, time", window
-            ).fetchall():
-        detail.samples.setdefault(serial, []).append((time, connections))
+    detail.samples = _samples(cur, window, buckets)
     detail.events = _dicts(cur.execute(
         "SELECT time, serial, role, kind, state_to, trigger, detail FROM ha_events"
         " WHERE pair = ? AND time BETWEEN ? AND ?"

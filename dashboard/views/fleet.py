@@ -1,15 +1,33 @@
 """The fleet page: every pair on one screen, narrowed, searched and sorted on the server
-(so it stays one query at thousands of pairs), and the same rows as JSON."""
+(so it stays one query at thousands of pairs), and the same rows as JSON.
+
+The table rows and the JSON payload are cached per data version and filter
+(dashboard/cache.py): at 2,000 pairs they are most of the page's cost, and they are the same
+for every viewer until an ingest, an analysis run or an operator changes the data. The page
+around them (who is logged in, the CSRF token) is rendered per request, and carries an ETag
+so the 60-second refresh of an unchanged page is a 304."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup
 
 from analytics.pair_summary import SORT_COLUMNS, pair_summary
+from dashboard.cache import cached
 from dashboard.views.auth import require
 from dashboard.views.jsonable import jsonable
+from dashboard.views.responses import SLOT, Prepared, prepare, send
 
 blueprint = Blueprint("fleet", __name__)
 
@@ -37,15 +55,32 @@ def _sites() -> list[str]:
         "SELECT DISTINCT site FROM pairs WHERE site IS NOT NULL ORDER BY site").fetchall()]
 
 
+def _filter_key(filters: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sorted(filters.items()))
+
+
+def _body(filters: dict[str, Any]) -> Markup:
+    """Filters, count and rows as HTML: the cached part of the page."""
+    return Markup(render_template(
+        "_fleet_body.html", pairs=_summary(filters), filters=filters, sites=_sites(),
+        health_words=HEALTH_WORDS, pair_prefix=url_for("pair.page", pair="x")[:-1]))
+
+
 @blueprint.get("/")
 @require("viewer")
 def index() -> Any:
     filters = _filters()
     if filters["sort"] not in SORT_COLUMNS:
         filters["sort"] = "pair"  # a hand-edited URL still shows the fleet
-    return render_template("fleet.html", pairs=_summary(filters), filters=filters,
-                           sites=_sites(), health_words=HEALTH_WORDS,
-                           sort_columns=SORT_COLUMNS)
+    key = ("page", g.user.role, _filter_key(filters))
+    shell = render_template("fleet.html", body=Markup(SLOT))
+
+    def build() -> Prepared:
+        body = cached("fleet", key, lambda: _body(filters))
+        return prepare(shell.replace(SLOT, body), "text/html")
+
+    # the whole page per login (its header names the user and holds a CSRF token)
+    return send(cached("pages", (key, shell), build))
 
 
 @blueprint.get("/api/v1/pairs")
@@ -55,5 +90,10 @@ def api_pairs() -> Any:
     if filters["sort"] not in SORT_COLUMNS:
         abort(400, f"cannot sort by {filters['sort']!r}; use one of "
                    f"{', '.join(SORT_COLUMNS)}")
-    pairs = _summary(filters)
-    return jsonify(pairs=jsonable(pairs), count=len(pairs))
+
+    def build() -> Prepared:
+        pairs = _summary(filters)
+        return prepare(jsonify(pairs=jsonable(pairs), count=len(pairs)).get_data(),
+                       "application/json")
+
+    return send(cached("api", ("pairs", _filter_key(filters)), build))

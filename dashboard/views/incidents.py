@@ -20,9 +20,11 @@ from flask import (
 )
 
 from analytics.alerts.operator import WINDOW_KINDS, apply_action
+from dashboard.cache import cached
 from dashboard.credentials import RANK
 from dashboard.views.auth import require
 from dashboard.views.jsonable import jsonable
+from dashboard.views.responses import Prepared, prepare, send
 from store.errors import HawatchError
 
 blueprint = Blueprint("incidents", __name__)
@@ -84,8 +86,16 @@ def page() -> Any:
 @blueprint.get("/api/v1/incidents")
 @require("viewer")
 def api_incidents() -> Any:
-    incidents = _incidents(_filters())
-    return jsonify(incidents=jsonable(incidents), count=len(incidents))
+    filters = _filters()
+
+    def build() -> Prepared:
+        incidents = _incidents(filters)
+        return prepare(jsonify(incidents=jsonable(incidents), count=len(incidents))
+                       .get_data(), "application/json")
+
+    # cached per data version: acknowledgements are part of it, so an ack shows at once
+    body = cached("api", ("incidents", tuple(sorted(filters.items()))), build)
+    return send(body)
 
 
 def _act(payload: dict[str, Any]) -> Any:

@@ -1,6 +1,10 @@
 """The pair page: both units, the pair's incidents, and a chart of its connections with
 its HA events; the same data as JSON; and plotly.js served from the plotly package (the
-dashboard must work without internet access, so no CDN)."""
+dashboard must work without internet access, so no CDN).
+
+The chart gets each time bucket's lowest and highest sample (analytics/pair_detail.py), so a
+30-day page stays small and drops stay visible; the JSON API keeps every sample. The page's
+pair-specific part is cached per data version (dashboard/cache.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +12,31 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+)
+from markupsafe import Markup
 
 from analytics.pair_detail import PairDetail, pair_detail
+from dashboard.cache import cached
 from dashboard.figures import connections_figure, figure_div
 from dashboard.views.auth import require
 from dashboard.views.jsonable import jsonable
+from dashboard.views.responses import SLOT, Prepared, prepare, send
 
 blueprint = Blueprint("pair", __name__)
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 MAX_DAYS = 90.0
+# time buckets of the chart: two points each, about one per pixel of a wide screen
+CHART_BUCKETS = 600
 
 
 def _days() -> float:
@@ -31,33 +49,58 @@ def _days() -> float:
     return days
 
 
-def _detail(pair: str) -> PairDetail | None:
-    return pair_detail(current_app.config["HAWATCH_STORE"].cursor(), pair, _days())
+def _detail(pair: str, days: float, buckets: int | None = None) -> PairDetail | None:
+    return pair_detail(current_app.config["HAWATCH_STORE"].cursor(), pair, days, buckets)
+
+
+def _body(pair: str, days: float) -> Markup | None:
+    """The pair's units, chart and incidents as HTML: the cached part of the page."""
+    detail = _detail(pair, days, CHART_BUCKETS)
+    if detail is None:
+        return None
+    chart = figure_div(connections_figure(detail))
+    return Markup(render_template("_pair_body.html", detail=detail, chart=Markup(chart),
+                                  days=f"{days:g}"))
 
 
 @blueprint.get("/pairs/<pair>")
 @require("viewer")
 def page(pair: str) -> Any:
-    detail = _detail(pair)
-    if detail is None:
+    days = _days()
+    key = ("page", g.user.role, pair, days)
+    shell = render_template("pair.html", pair=pair, body=Markup(SLOT))
+
+    def build() -> Prepared | None:
+        body = cached("pair", key, lambda: _body(pair, days))
+        return None if body is None else prepare(shell.replace(SLOT, body), "text/html")
+
+    prepared = cached("pages", (key, shell), build)
+    if prepared is None:
         return render_template("pair_not_found.html", pair=pair), 404
-    chart = figure_div(connections_figure(detail))
-    return render_template("pair.html", detail=detail, chart=chart,
-                           days=request.args.get("days", "3"))
+    return send(prepared)
+
+
+def _payload(pair: str, days: float) -> Prepared | None:
+    detail = _detail(pair, days)
+    if detail is None:
+        return None
+    return prepare(jsonify(jsonable({
+        "pair": detail.pair, "units": detail.units, "incidents": detail.incidents,
+        "window": {"start": detail.start, "end": detail.end},
+        "series": {serial: [{"time": t, "connections": c} for t, c in points]
+                   for serial, points in detail.samples.items()},
+        "events": detail.events, "active_at_start": detail.active_at_start})).get_data(),
+        "application/json")
 
 
 @blueprint.get("/api/v1/pairs/<pair>")
 @require("viewer")
 def api_pair(pair: str) -> Any:
-    detail = _detail(pair)
-    if detail is None:
+    days = _days()
+    body = cached("api", ("pair", pair, days), lambda: _payload(pair, days))
+    if body is None:
         abort(404, f"no pair named {pair!r}")
-    return jsonify(jsonable({
-        "pair": detail.pair, "units": detail.units, "incidents": detail.incidents,
-        "window": {"start": detail.start, "end": detail.end},
-        "series": {serial: [{"time": t, "connections": c} for t, c in points]
-                   for serial, points in detail.samples.items()},
-        "events": detail.events, "active_at_start": detail.active_at_start}))
+    return send(body)
 
 
 @blueprint.get("/assets/plotly.min.js")
