@@ -17,6 +17,7 @@ many of them were unsynced.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -109,18 +110,37 @@ def _summary(evidence: dict[str, Any]) -> str:
     return text + f"; now active: {evidence['final_active']}"
 
 
+# Only pairs that ever had `$least` changes within one window can open an episode, so only
+# their changes reach Python (most pairs have a couple a month).
 _CHANGES = """
 SELECT r.pair, r.time, r.new_active, r.kind, coalesce(r.trigger, r.monitor), r.unsynced,
        d.role, s.start
 FROM rc r JOIN scope s USING (pair) LEFT JOIN devices d ON d.serial = r.new_active
+WHERE r.pair IN (
+    SELECT pair FROM (
+        SELECT pair, count(*) OVER (PARTITION BY pair ORDER BY time RANGE BETWEEN
+                                    to_minutes(CAST($window AS BIGINT)) PRECEDING
+                                    AND CURRENT ROW) AS n
+        FROM rc)
+    WHERE n >= $least)
 ORDER BY r.pair, r.time
 """
+
+
+def least_changes(t: dict[str, Any]) -> int:
+    """Fewest changes in one window that can open an episode: the plain rule's count, or
+    what reaches the high percentage when every change weighs the most (1.2)."""
+    by_percent = math.ceil(t["flapping.high_percent"] * t["flapping.full_scale_transitions"]
+                           / 120.0)
+    return max(1, min(t["flapping.max_failovers"], by_percent))
 
 
 def detect(cur: duckdb.DuckDBPyConnection, t: dict[str, Any]) -> None:
     by_pair: dict[str, list[Change]] = {}
     starts: dict[str, datetime] = {}
-    for pair, time, new, kind, trigger, unsynced, role, start in cur.execute(_CHANGES).fetchall():
+    params = {"window": t["flapping.window_minutes"], "least": least_changes(t)}
+    for pair, time, new, kind, trigger, unsynced, role, start in cur.execute(
+            _CHANGES, params).fetchall():
         by_pair.setdefault(pair, []).append(Change(time, new, kind, trigger, bool(unsynced), role))
         starts[pair] = start
     rows = []

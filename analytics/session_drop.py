@@ -1,7 +1,7 @@
 """Session drop: the pair's connections fall sharply and stay down.
 
 The pair's connection count (both units summed per 5-minute bucket, so a failover moves the
-load without looking like a drop; from the `load_hours` rollup kept at ingest) is compared
+load without looking like a drop; from the `load_days` rollup kept at ingest) is compared
 with its mean over the previous clock hour; a bucket below `session_drop.drop_percent` of that
 is low, and low buckets spanning `session_drop.min_minutes` make a drop. It resolves when the
 count is back to 80% of the level before.
@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import duckdb
 
+from analytics.recovery import first_back
 from store.db import execute_script
 
 _DETECT = """
 -- low buckets: below the previous clock hour's mean by session_drop.drop_percent, read from
--- the hourly rollup (store/rollups.py): only hours whose lowest bucket is low are unnested
+-- the daily rollup (store/rollups.py): only days with a bucket that low are unnested
 CREATE OR REPLACE TEMP TABLE sd_low AS
-SELECT l.pair, b.t, b.conn, l.prev_level AS baseline
-FROM (SELECT l.pair, l.prev_level, unnest(l.buckets) AS b
-      FROM load_hours l JOIN scope s ON s.pair = l.pair
-      WHERE l.hour_start >= s.start - INTERVAL 2 HOUR
-        AND l.prev_level >= $session_drop_min_connections
-        AND l.min_conn < l.prev_level * (1 - $session_drop_drop_percent / 100.0)) l
-WHERE l.b.conn < l.prev_level * (1 - $session_drop_drop_percent / 100.0);
+SELECT l.pair, l.b.t, l.b.conn, l.b.ref AS baseline
+FROM (SELECT l.pair, s.start, unnest(l.buckets) AS b
+      FROM load_days l JOIN scope s ON s.pair = l.pair
+      WHERE l.day_start >= s.start - INTERVAL 1 DAY
+        AND l.max_ref >= $session_drop_min_connections
+        AND l.min_ratio < 1 - $session_drop_drop_percent / 100.0) l
+WHERE l.b.t >= l.start - INTERVAL 2 HOUR AND l.b.ref >= $session_drop_min_connections
+  AND l.b.conn < l.b.ref * (1 - $session_drop_drop_percent / 100.0);
 
 -- runs of low buckets no more than two sample intervals apart (only the few low rows are
 -- sorted); a run lasting session_drop.min_minutes is a drop
@@ -43,25 +45,16 @@ SELECT pair, min(t) AS started_at, max(t) AS last_low, count(*) AS buckets,
 FROM marked GROUP BY pair, run
 HAVING epoch(max(t) - min(t)) / 60 + 5 >= $session_drop_min_minutes;
 
--- recovered: the first bucket after the drop back to 80% of the level before, within a day;
--- the first two hours whose highest bucket gets there hold it (the first may be the drop's
--- own hour, with only earlier buckets that high)
+-- recovery requests (analytics/recovery.py): back to 80% of the level before, within a day
+CREATE OR REPLACE TEMP TABLE sd_wanted AS
+SELECT pair, last_low AS after, last_low + INTERVAL 1 DAY AS until, 0.8 * level_before AS level
+FROM sd_drops;
+"""
+
+_REPORT = """
 CREATE OR REPLACE TEMP TABLE sd_ctx AS
-WITH hours AS (
-    SELECT d.pair, d.started_at, l.buckets
-    FROM sd_drops d JOIN load_hours l
-      ON l.pair = d.pair AND l.hour_start >= date_trunc('hour', d.last_low)
-     AND l.hour_start < d.last_low + INTERVAL 1 DAY AND l.max_conn >= 0.8 * d.level_before
-    QUALIFY row_number() OVER (PARTITION BY d.pair, d.started_at ORDER BY l.hour_start) <= 2
-), back AS (
-    SELECT h.pair, h.started_at, min(b.t) AS recovered_at
-    FROM (SELECT pair, started_at, unnest(buckets) AS b FROM hours) h
-    JOIN sd_drops d USING (pair, started_at)
-    WHERE h.b.t > d.last_low AND h.b.t < d.last_low + INTERVAL 1 DAY
-      AND h.b.conn >= 0.8 * d.level_before
-    GROUP BY ALL
-)
-SELECT d.*, back.recovered_at FROM sd_drops d LEFT JOIN back USING (pair, started_at);
+SELECT d.*, b.back_at AS recovered_at
+FROM sd_drops d LEFT JOIN sd_back b ON b.pair = d.pair AND b.after = d.last_low;
 
 INSERT INTO candidates
 SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,
@@ -100,3 +93,5 @@ WHERE d.started_at >= s.start;
 
 def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
     execute_script(cur, _DETECT, params)
+    first_back(cur, "sd_wanted", "sd_back")
+    execute_script(cur, _REPORT, params)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
+from analytics.recovery import first_back
 from store.db import execute_script
 
 _DETECT = """
@@ -24,29 +25,20 @@ WHERE r.unsynced AND NOT r.in_test_window AND r.time >= s.start
                     AND r.time BETWEEN b.opened_at - INTERVAL 1 MINUTE
                                    AND coalesce(b.resolved_at, r.time));
 
--- recovered: the pair's connections (load_hours, store/rollups.py) back to 80% of what the
--- old active carried, before the next role change; the first two hours whose highest bucket
--- gets there hold it (the first may be the failover's own hour, with only earlier buckets)
-CREATE OR REPLACE TEMP TABLE uf_recovery AS
-WITH hours AS (
-    SELECT u.pair, u.time, l.buckets
-    FROM uf u JOIN load_hours l
-      ON l.pair = u.pair AND l.hour_start >= date_trunc('hour', u.time)
-     AND l.hour_start < coalesce(u.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
-     AND l.max_conn >= 0.8 * u.conn_before
-    WHERE u.conn_before > 0
-    QUALIFY row_number() OVER (PARTITION BY u.pair, u.time ORDER BY l.hour_start) <= 2
-)
-SELECT h.pair, h.time, min(h.b.t) AS recovered_at
-FROM (SELECT pair, time, unnest(buckets) AS b FROM hours) h JOIN uf u USING (pair, time)
-WHERE h.b.t > u.time AND h.b.conn >= 0.8 * u.conn_before
-  AND h.b.t < coalesce(u.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
-GROUP BY ALL;
+-- recovery requests (analytics/recovery.py): the pair's connections back to 80% of what the
+-- old active carried, before the next role change
+CREATE OR REPLACE TEMP TABLE uf_wanted AS
+SELECT pair, time AS after,
+       coalesce(next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00') AS until,
+       0.8 * conn_before AS level
+FROM uf WHERE conn_before > 0;
+"""
 
+_REPORT = """
 INSERT INTO candidates
 SELECT u.pair, 'unsynced_failover', 'critical', u.time,
        -- over at recovery, or when the pair changed roles again
-       coalesce(v.recovered_at, u.next_change),
+       coalesce(v.back_at, u.next_change),
        printf('failover to %s%s kept %s of %s connections; stateful sync %s',
               u.new_active, coalesce(' (' || coalesce(u.trigger, u.monitor) || ')', ''),
               coalesce(u.kept_pct || '%', 'an unknown share'),
@@ -57,11 +49,13 @@ SELECT u.pair, 'unsynced_failover', 'critical', u.time,
                    'stateful_sync', u.sync_state, 'connections_before', u.conn_before,
                    'connections_after', u.conn_after, 'kept_percent', u.kept_pct,
                    'vpn_sas_before', u.vpn_before, 'vpn_sas_after', u.vpn_after,
-                   'vpn_kept_percent', u.vpn_kept_pct, 'recovered_at', v.recovered_at),
+                   'vpn_kept_percent', u.vpn_kept_pct, 'recovered_at', v.back_at),
        'failover@' || CAST(u.time AS VARCHAR)
-FROM uf u LEFT JOIN uf_recovery v USING (pair, time);
+FROM uf u LEFT JOIN uf_recovery v ON v.pair = u.pair AND v.after = u.time;
 """
 
 
 def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
     execute_script(cur, _DETECT, params)
+    first_back(cur, "uf_wanted", "uf_recovery")
+    execute_script(cur, _REPORT, params)

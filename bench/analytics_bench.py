@@ -31,6 +31,7 @@ from collector.ingest import ingest_paths  # noqa: E402
 from collector.inventory import load_inventory  # noqa: E402
 from store import Store  # noqa: E402
 from store.db import execute_script  # noqa: E402
+from store.rollups import refresh_rollups  # noqa: E402
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -107,6 +108,10 @@ def fill(store: Store, pairs: int, days: int, folder: Path) -> None:
     with store.transaction() as cur:
         execute_script(cur, FILL, {"pairs": pairs, "days": days, "start": START})
         cur.execute("DELETE FROM analysis_dirty")
+        # what ingest keeps up to date as it goes (store/rollups.py), built once here
+        cur.execute("INSERT INTO rollup_dirty SELECT pair, min(time), max(time)"
+                    " FROM session_samples GROUP BY pair")
+        refresh_rollups(cur)
 
 
 def new_hour(store: Store, folder: Path, days: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""The ingest-time rollups (store/rollups.py): `load_hours`, `failover_samples` and
+"""The ingest-time rollups (store/rollups.py): `load_days`, `failover_samples` and
 `pairs.connections_now` must always equal a rebuild from the raw rows, however the data
 arrives (late, duplicated, split over files, before the units were paired), and encode what a
 pair's load really was (units polled minutes apart; a unit that stops reporting).
@@ -24,8 +24,8 @@ from tests.conftest import rows, scalar
 P, S = "C0EFE33057B0", "C0EFE33057B1"
 INVENTORY = f"pair,site,primary_serial,secondary_serial,timezone\nber-1,BER,{P},{S},UTC\n"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-ROLLUPS = ("SELECT pair, hour_start, level, min_conn, max_conn, prev_level, buckets"
-           " FROM load_hours ORDER BY ALL",
+ROLLUPS = ("SELECT pair, day_start, min_conn, max_conn, min_ratio, max_ref, buckets"
+           " FROM load_days ORDER BY ALL",
            "SELECT * FROM failover_samples ORDER BY ALL",
            "SELECT pair, connections_now, connections_at FROM pairs ORDER BY ALL")
 
@@ -67,7 +67,7 @@ def failover_log(path: Path, at: datetime) -> Path:
 def rebuilt(store: Store) -> list[list[tuple]]:
     """What the rollups would be if rebuilt from scratch from the stored raw rows."""
     with store.transaction() as cur:
-        cur.execute("DELETE FROM load_hours; DELETE FROM failover_samples;"
+        cur.execute("DELETE FROM load_days; DELETE FROM failover_samples;"
                     " UPDATE pairs SET connections_now = NULL, connections_at = NULL;"
                     " INSERT INTO rollup_dirty SELECT pair, min(time), max(time)"
                     " FROM session_samples WHERE pair IS NOT NULL GROUP BY pair")
@@ -79,7 +79,7 @@ def test_units_polled_minutes_apart_add_up_in_every_bucket(store, tmp_path):
     ingest_paths(store, [str(write_inventory(tmp_path)),
                          str(write_csv(tmp_path / "s.csv", steady(6, offset_minutes=7)))])
     buckets = rows(store, "SELECT b.t, b.conn FROM (SELECT unnest(buckets) AS b FROM"
-                          " load_hours) ORDER BY 1")
+                          " load_days) ORDER BY 1")
     # the standby's buckets (at :05, :20, ...) still carry the primary's load; the very last
     # one has no primary sample after it yet, so it cannot tell
     assert len(buckets) == 6 * 4 * 2
@@ -96,7 +96,7 @@ def test_a_unit_that_stops_reporting_stops_counting(store, tmp_path):
                if not (s[1] == P and s[0] >= T0 + timedelta(hours=3))]
     ingest_paths(store, [str(write_inventory(tmp_path)),
                          str(write_csv(tmp_path / "s.csv", samples))])
-    after = rows(store, "SELECT b.conn FROM (SELECT unnest(buckets) AS b FROM load_hours)"
+    after = rows(store, "SELECT b.conn FROM (SELECT unnest(buckets) AS b FROM load_days)"
                         " WHERE b.t >= ?", [T0 + timedelta(hours=3)])
     assert after and all(conn == 0 for (conn,) in after)
     analyze(store, full=True)
@@ -147,7 +147,7 @@ def test_migration_builds_rollups_for_a_database_made_before_them(tmp_path):
         before = [rows(store, q) for q in ROLLUPS]
         # undo migration 005, as a database from before it looks
         with store.transaction() as cur:
-            cur.execute("DROP TABLE load_hours; DROP TABLE failover_samples;"
+            cur.execute("DROP TABLE load_days; DROP TABLE failover_samples;"
                         " DROP TABLE rollup_dirty; ALTER TABLE pairs DROP connections_now;"
                         " ALTER TABLE pairs DROP connections_at;"
                         " DELETE FROM schema_migrations WHERE version >= 5")

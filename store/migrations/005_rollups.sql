@@ -1,16 +1,16 @@
 -- Rollups kept up to date at ingest (store/rollups.py), so analysis and the fleet page never
 -- aggregate the raw samples. Documented in docs/schema.md.
 
--- Per pair and clock hour: the pair's connections per 5-minute bucket (the sum over both
--- units of each unit's latest sample, carried at most 15 minutes), and that hour's figures.
-CREATE TABLE load_hours (
-    pair       VARCHAR NOT NULL,
-    hour_start TIMESTAMPTZ NOT NULL,
-    level      DOUBLE,                 -- mean of the hour's buckets
-    min_conn   BIGINT,
-    max_conn   BIGINT,
-    prev_level DOUBLE,                 -- level of the hour before, NULL when it has no data
-    buckets    STRUCT(t TIMESTAMPTZ, conn BIGINT)[]  -- in time order
+-- Per pair and UTC day: the pair's connections per 5-minute bucket (the sum over its units of
+-- each unit's sample; see docs/schema.md), each with the mean of the clock hour before it.
+CREATE TABLE load_days (
+    pair      VARCHAR NOT NULL,
+    day_start TIMESTAMPTZ NOT NULL,
+    min_conn  BIGINT,
+    max_conn  BIGINT,
+    min_ratio DOUBLE,   -- lowest conn / ref over the day's buckets that have a ref > 0
+    max_ref   DOUBLE,   -- highest ref of the day
+    buckets   STRUCT(t TIMESTAMPTZ, conn BIGINT, ref DOUBLE)[]  -- in time order
 );
 
 -- The session samples within an hour of a unit of the same pair becoming active: what the
@@ -30,7 +30,7 @@ CREATE TABLE rollup_dirty (
     until TIMESTAMPTZ NOT NULL
 );
 
-ALTER TABLE pairs ADD COLUMN connections_now BIGINT;      -- newest bucket of load_hours
+ALTER TABLE pairs ADD COLUMN connections_now BIGINT;      -- each unit's newest sample, summed
 ALTER TABLE pairs ADD COLUMN connections_at TIMESTAMPTZ;  -- its time
 
 -- build the rollups of what is already stored
