@@ -192,3 +192,16 @@ def test_the_cache_keeps_only_its_newest_entries():
     rebuilt: list[str] = []
     assert cache.get("a", lambda: rebuilt.append("a") or "A2") == "A2" and rebuilt == ["a"]
     assert cache.get("c", lambda: "never") == "C"
+
+
+def test_markup_in_a_pair_name_and_a_site_renders_as_text_on_the_fleet_page(client, store):
+    store.cursor().execute(
+        "INSERT INTO pairs (pair, site, ha_mode, origin, updated_at) VALUES"
+        " ('<script>alert(1)</script>', '\"><img src=x onerror=alert(2)>', '<b>x</b>',"
+        " 'log', now())")
+    page = client.get("/").get_data(as_text=True)
+    assert "<script>alert" not in page and "<img" not in page and "<b>x" not in page
+    assert 'data-pair="&lt;script&gt;alert(1)&lt;/script&gt;"' in page
+    assert 'href="/pairs/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"' in page
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page

@@ -25,13 +25,17 @@ from markupsafe import Markup
 
 from analytics.pair_summary import SORT_COLUMNS, pair_summary
 from dashboard.cache import cached
+from dashboard.fleet_rows import HEALTH_WORDS, fleet_rows
 from dashboard.views.auth import require
 from dashboard.views.jsonable import jsonable
 from dashboard.views.responses import SLOT, Prepared, prepare, send
 
 blueprint = Blueprint("fleet", __name__)
 
-HEALTH_WORDS = ("ok", "warning", "critical")
+COLUMNS = (("pair", "Pair"), ("health", "Health"), ("score", "Score"), ("site", "Site"),
+           ("ha_mode", "HA mode"), ("active_unit", "Active unit"),
+           ("stateful_sync", "Stateful sync"), ("last_role_change", "Last role change"),
+           ("open_incidents", "Open incidents"), ("connections_now", "Connections now"))
 
 
 def _filters() -> dict[str, Any]:
@@ -61,9 +65,11 @@ def _filter_key(filters: dict[str, Any]) -> tuple[Any, ...]:
 
 def _body(filters: dict[str, Any]) -> Markup:
     """Filters, count and rows as HTML: the cached part of the page."""
+    pairs = _summary(filters)
+    rows = fleet_rows(pairs, url_for("pair.page", pair="x")[:-1], len(COLUMNS))
     return Markup(render_template(
-        "_fleet_body.html", pairs=_summary(filters), filters=filters, sites=_sites(),
-        health_words=HEALTH_WORDS, pair_prefix=url_for("pair.page", pair="x")[:-1]))
+        "_fleet_body.html", rows=rows, count=len(pairs), filters=filters, sites=_sites(),
+        health_words=HEALTH_WORDS, columns=COLUMNS))
 
 
 @blueprint.get("/")
