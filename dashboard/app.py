@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from dashboard import cache, csrf, openapi
@@ -23,6 +23,19 @@ def utc(value: datetime | None) -> str:
     """A stored time as the dashboard shows it; a filter, not a macro, as the fleet's rows
     call it 2,000 times."""
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def wants_json() -> bool:
+    """The JSON API and the service endpoints answer errors in JSON, pages in HTML."""
+    return request.path.startswith("/api/") or request.blueprint == "service_api"
+
+
+def error_response(code: int, name: str, message: str) -> Any:
+    """One rendering of every refusal: `{"error": ...}` for the API, a page for people
+    (escaped: a message may quote a pair name from the URL)."""
+    if wants_json():
+        return jsonify(error=message), code
+    return render_template("error.html", code=code, name=name, message=message), code
 
 
 def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> Flask:
@@ -44,10 +57,10 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
 
     @app.errorhandler(HawatchError)
     def hawatch_error(exc: HawatchError) -> Any:
-        return jsonify(error=str(exc)), 400
+        return error_response(400, "Bad Request", str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        return jsonify(error=exc.description), exc.code
+        return error_response(exc.code or 500, exc.name, exc.description or exc.name)
 
     return app
