@@ -131,7 +131,7 @@ def main() -> None:
                   f"{incidents:,} incidents)")
             Credentials(store.path).add(USER, "viewer", PASSWORD)
             settings = load_config(env={})
-            settings.update({"db": store.path, "dashboard.login_delay_seconds": 0.0})
+            settings.update({"db": store.path})
             app = create_app(settings, store, None)
             server = create_server(app, host="127.0.0.1", port=0, threads=8)
             threading.Thread(target=server.run, name="web", daemon=True).start()

@@ -42,7 +42,7 @@ def main() -> int:
         store.lock_down()
         Credentials(store.path).add("viewer", "viewer", PASSWORD)
         settings = load_config(env={})
-        settings.update({"db": store.path, "dashboard.login_delay_seconds": 0.0})
+        settings.update({"db": store.path})
         server = make_server("127.0.0.1", 0, create_app(settings, store, None), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

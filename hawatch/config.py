@@ -45,8 +45,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dashboard.secure_cookie", "auto",
             "Send the session cookie over HTTPS only: on, off, or auto (on unless serve.http"
             " is a loopback address; put a TLS proxy in front when it is on)."),
-    Setting("dashboard.login_delay_seconds", 1.0,
-            "Pause before answering a failed login (slows password guessing)."),
+    Setting("dashboard.login_max_failures", 5,
+            "Failed logins of one account (four times as many from one address) within"
+            " dashboard.login_window_minutes before it must wait (1 s, doubling with each"
+            " further failure, at most the window)."),
+    Setting("dashboard.login_window_minutes", 15,
+            "How long a failed login counts against its account and address."),
     *ANALYTICS_SETTINGS,
     *ALERT_SETTINGS,
 )

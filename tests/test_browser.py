@@ -66,7 +66,7 @@ def base_url(filled: Store) -> Iterator[str]:
     for role in ("viewer", "operator", "admin"):
         credentials.add(role, role, PASSWORD)
     settings = load_config(env={})
-    settings.update({"db": filled.path, "dashboard.login_delay_seconds": 0.0})
+    settings.update({"db": filled.path})
     server = make_server("127.0.0.1", 0, create_app(settings, filled, None), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

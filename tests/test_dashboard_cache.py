@@ -53,7 +53,7 @@ def store(tmp_path: Path) -> Any:
 def app(store: Store) -> Flask:
     Credentials(store.path).add("vera", "viewer", PASSWORD)
     settings = load_config(env={})
-    settings.update({"db": store.path, "dashboard.login_delay_seconds": 0.0})
+    settings.update({"db": store.path})
     app = create_app(settings, store, None)
     app.config["TESTING"] = True
     return app

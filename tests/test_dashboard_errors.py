@@ -24,7 +24,7 @@ def app(tmp_path: Path) -> Any:
     with Store(tmp_path / "hawatch.duckdb") as store:
         Credentials(store.path).add("vera", "viewer", PASSWORD)
         settings = load_config(env={})
-        settings.update({"db": store.path, "dashboard.login_delay_seconds": 0.0})
+        settings.update({"db": store.path})
         app = create_app(settings, store, None)
         app.config["TESTING"] = True
         yield app

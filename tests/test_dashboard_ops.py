@@ -53,7 +53,7 @@ def app(filled: Store) -> Flask:
             assert main(["users", "add", role, "--role", role, "--password-stdin",
                          "--db", str(filled.path)]) == 0
     settings = load_config(env={})
-    settings.update({"db": filled.path, "dashboard.login_delay_seconds": 0.0,
+    settings.update({"db": filled.path,
                      "sql.max_rows": 50})
     app = create_app(settings, filled, None)
     app.config["TESTING"] = True

@@ -43,7 +43,7 @@ def app(filled: Store) -> Flask:
         assert main(["users", "add", "vera", "--role", "viewer", "--password-stdin",
                      "--db", str(filled.path)]) == 0
     settings = load_config(env={})
-    settings.update({"db": filled.path, "dashboard.login_delay_seconds": 0.0})
+    settings.update({"db": filled.path})
     app = create_app(settings, filled, None)
     app.config["TESTING"] = True
     return app

@@ -4,18 +4,17 @@ Users and roles come from the credential file beside the database (dashboard/cre
 read again on every request, so a user removed or demoted with `hawatch users` loses access
 at once, even with a session cookie still valid. Every dashboard page needs a login; the
 service endpoints (health, metrics, and the bearer-token API) do not. A failed login is
-counted and answered only after a fixed delay, with the same message whether or not the user
-exists.
+answered with the same message whether or not the user exists, counted in /metrics, and
+throttled per account and per address (dashboard/throttle.py) without holding a thread.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
-import threading
-import time
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -25,6 +24,7 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -33,6 +33,7 @@ from flask import (
 )
 
 from dashboard.credentials import RANK, Credentials, User, check_role, session_secret
+from dashboard.throttle import LoginThrottle
 
 blueprint = Blueprint("auth", __name__)
 
@@ -48,13 +49,11 @@ View = TypeVar("View", bound=Callable[..., Any])
 @dataclass
 class AuthState:
     credentials: Credentials
-    login_delay: float
-    failed_logins: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    throttle: LoginThrottle
 
-    def count_failure(self) -> None:
-        with self.lock:
-            self.failed_logins += 1
+    @property
+    def failed_logins(self) -> int:
+        return self.throttle.failed
 
 
 def _state() -> AuthState:
@@ -88,8 +87,9 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=_secure_cookie(settings),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["dashboard.session_hours"]))
-    app.extensions["hawatch_auth"] = AuthState(Credentials(settings["db"]),
-                                               float(settings["dashboard.login_delay_seconds"]))
+    throttle = LoginThrottle(int(settings["dashboard.login_max_failures"]),
+                             60.0 * float(settings["dashboard.login_window_minutes"]))
+    app.extensions["hawatch_auth"] = AuthState(Credentials(settings["db"]), throttle)
     app.register_blueprint(blueprint)
     app.before_request(_load_user)
     app.context_processor(lambda: {"user": g.get("user")})
@@ -140,23 +140,52 @@ def _safe_next(target: str | None) -> str:
     return url_for("fleet.index")
 
 
+def _login_page(error: str | None, status: int) -> Any:
+    return render_template("login.html", error=error,
+                           next=request.values.get("next", "")), status
+
+
+def _try_login() -> Any:
+    """Check the form's password, unless this account or address must wait first."""
+    name = request.form.get("username", "")
+    throttle = _state().throttle
+    wait = throttle.wait(name, request.remote_addr)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        response = make_response(_login_page(
+            f"Too many failed logins: try again in {seconds} s.", 429))
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    user = _state().credentials.authenticate(name, request.form.get("password", ""))
+    if user is None:
+        throttle.failure(name, request.remote_addr)
+        current_app.logger.warning("failed dashboard login from %s", request.remote_addr)
+        return _login_page("Wrong user name or password.", 401)
+    throttle.success(name)
+    session.clear()  # a fresh session (and CSRF token) for the new login
+    session.permanent = True
+    session["user"] = user.name
+    return redirect(_safe_next(request.form.get("next")))
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    error = None
     if request.method == "POST":
-        name = request.form.get("username", "")
-        user = _state().credentials.authenticate(name, request.form.get("password", ""))
-        if user is not None:
-            session.clear()  # a fresh session (and CSRF token) for the new login
-            session.permanent = True
-            session["user"] = user.name
-            return redirect(_safe_next(request.form.get("next")))
-        _state().count_failure()
-        current_app.logger.warning("failed dashboard login from %s", request.remote_addr)
-        time.sleep(_state().login_delay)
-        error = "Wrong user name or password."
-    return render_template("login.html", error=error,
-                           next=request.values.get("next", "")), 401 if error else 200
+        return _try_login()
+    return _login_page(None, 200)
+
+
+def metrics_text(app: Flask) -> str:
+    """The dashboard's counters in Prometheus text format, for /metrics."""
+    throttle = app.extensions["hawatch_auth"].throttle
+    return (
+        "# HELP hawatch_dashboard_failed_logins_total Dashboard logins with a wrong user name"
+        " or password.\n# TYPE hawatch_dashboard_failed_logins_total counter\n"
+        f"hawatch_dashboard_failed_logins_total {throttle.failed}\n"
+        "# HELP hawatch_dashboard_throttled_logins_total Dashboard logins refused unchecked"
+        " because the account or address had failed too often.\n"
+        "# TYPE hawatch_dashboard_throttled_logins_total counter\n"
+        f"hawatch_dashboard_throttled_logins_total {throttle.refused}\n")
 
 
 @blueprint.post("/logout")

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from dashboard.views import auth
 from store.errors import InvalidQuery, QueryTimeout
 from store.readonly import plain_value, run_query
 
@@ -44,7 +45,8 @@ def healthz() -> Any:
 def metrics() -> Response:
     service = _service()
     text = service.metrics_text() if service else ""
-    return Response(text, mimetype="text/plain; version=0.0.4")
+    return Response(text + auth.metrics_text(current_app),
+                    mimetype="text/plain; version=0.0.4")
 
 
 @blueprint.post("/api/v1/ingest")
