@@ -4,12 +4,17 @@ DuckDB has no per-table permissions, and analysts' SQL reaches whatever the data
 holds, so password hashes and the session secret live in `<db>.users.json` and
 `<db>.secret`, both readable by the server's user only (mode 0600). Every change is written
 to a temporary file and renamed over the old one, so a reader (the running server reads the
-users file on every request) never sees half a file. Nothing here opens the DuckDB file:
-`hawatch users` works whether or not a server holds it.
+users file on every request) never sees half a file; and every read-modify-write holds an
+exclusive `flock` on `<db>.users.json.lock`, so two `hawatch users` commands at once cannot
+both read the old list and lose one change. (The lock is a file of its own: the users file
+is replaced by rename, and a lock on a replaced file protects nothing.) Nothing here opens
+the DuckDB file: `hawatch users` works whether or not a server holds it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import hmac
@@ -17,6 +22,7 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +52,10 @@ class User:
 
 def users_file(db: str | Path) -> Path:
     return Path(str(db) + ".users.json")
+
+
+def lock_file(db: str | Path) -> Path:
+    return Path(str(db) + ".users.json.lock")
 
 
 def secret_file(db: str | Path) -> Path:
@@ -121,6 +131,20 @@ class Credentials:
 
     def __init__(self, db: str | Path) -> None:
         self.path = users_file(db)
+        self.lock_path = lock_file(db)
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[dict[str, User]]:
+        """The users, loaded under the lock and saved (still under it) when the block ends
+        without an error. Slow work (hashing) belongs before this, not inside."""
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits for another command's change to finish
+            users = self._load()
+            yield users
+            self._save(users)
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _load(self) -> dict[str, User]:
         try:
@@ -147,29 +171,36 @@ class Credentials:
             raise CredentialError("user name: 1 to 64 printable characters, no spaces")
         check_role(role)
         check_password_rules(password)
-        users = self._load()
-        if name in users:
-            raise CredentialError(f"user {name!r} already exists")
         user = User(name, role, hash_password(password),
                     datetime.now(UTC).isoformat(timespec="seconds"))
-        users[name] = user
-        self._save(users)
+        with self._changing() as users:
+            if name in users:
+                raise CredentialError(f"user {name!r} already exists")
+            users[name] = user
         return user
 
     def remove(self, name: str) -> None:
-        users = self._load()
-        if users.pop(name, None) is None:
-            raise CredentialError(f"no user {name!r}")
-        self._save(users)
+        with self._changing() as users:
+            if users.pop(name, None) is None:
+                raise CredentialError(f"no user {name!r}")
 
     def set_role(self, name: str, role: str) -> User:
         check_role(role)
-        users = self._load()
-        if name not in users:
-            raise CredentialError(f"no user {name!r}")
-        users[name] = User(name, role, users[name].password_hash, users[name].created_at)
-        self._save(users)
-        return users[name]
+        with self._changing() as users:
+            if name not in users:
+                raise CredentialError(f"no user {name!r}")
+            users[name] = User(name, role, users[name].password_hash, users[name].created_at)
+            return users[name]
+
+    def set_password(self, name: str, password: str) -> User:
+        """A new password; sessions logged in with the old one end at their next request."""
+        check_password_rules(password)
+        new_hash = hash_password(password)
+        with self._changing() as users:
+            if name not in users:
+                raise CredentialError(f"no user {name!r}")
+            users[name] = User(name, users[name].role, new_hash, users[name].created_at)
+            return users[name]
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user when the password is right; None otherwise, in the same time whether or
@@ -177,6 +208,12 @@ class Credentials:
         user = self._load().get(name)
         ok = verify_password(user.password_hash if user else _dummy_hash(), password)
         return user if ok and user is not None else None
+
+
+def login_stamp(user: User) -> str:
+    """A short digest of the user's password hash, kept in the session at login: when the
+    password changes, the stamp no longer matches and the old sessions end."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def session_secret(db: str | Path) -> bytes:

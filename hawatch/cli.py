@@ -170,6 +170,16 @@ def _users_parser(sub: Any) -> None:
     u.add_argument("name", metavar="NAME")
     u.add_argument("role", metavar="ROLE", help=", ".join(ROLES))
     u.set_defaults(run=cmd_users_set_role)
+    u = users.add_parser("passwd", help="change a user's password (asks for it twice)",
+                         description=f"Give a user a new password (at least {MIN_PASSWORD} "
+                         "characters), asked for twice, or read from the first line of "
+                         "standard input with --password-stdin. The user's dashboard "
+                         "sessions end at once.")
+    _common(u)
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input (for scripts)")
+    u.set_defaults(run=cmd_users_passwd)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -444,6 +454,19 @@ def cmd_users_remove(args: argparse.Namespace) -> int:
 def cmd_users_set_role(args: argparse.Namespace) -> int:
     user = _credentials(args).set_role(args.name, args.role)
     print(f"{user.name} is now {user.role}")
+    return 0
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> int:
+    from dashboard.credentials import check_password_rules
+
+    credentials = _credentials(args)
+    if credentials.get(args.name) is None:  # before asking for a password in vain
+        raise HawatchError(f"no user {args.name!r}")
+    password = _read_password(args.password_stdin)
+    check_password_rules(password)
+    user = credentials.set_password(args.name, password)
+    print(f"new password for {user.name}; their dashboard sessions have ended")
     return 0
 
 

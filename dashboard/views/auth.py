@@ -32,7 +32,14 @@ from flask import (
     url_for,
 )
 
-from dashboard.credentials import RANK, Credentials, User, check_role, session_secret
+from dashboard.credentials import (
+    RANK,
+    Credentials,
+    User,
+    check_role,
+    login_stamp,
+    session_secret,
+)
 from dashboard.throttle import LoginThrottle
 
 blueprint = Blueprint("auth", __name__)
@@ -98,8 +105,10 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
 def _load_user() -> Any:
     name = session.get("user")
     g.user = _state().credentials.get(name) if isinstance(name, str) else None
+    if g.user is not None and session.get("stamp") != login_stamp(g.user):
+        g.user = None  # the password changed since this login
     if name is not None and g.user is None:
-        session.pop("user", None)  # removed since login
+        session.pop("user", None)  # removed, or a new password, since login
     if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
         return None
     if g.user is None:
@@ -165,6 +174,7 @@ def _try_login() -> Any:
     session.clear()  # a fresh session (and CSRF token) for the new login
     session.permanent = True
     session["user"] = user.name
+    session["stamp"] = login_stamp(user)
     return redirect(_safe_next(request.form.get("next")))
 
 
