@@ -17,6 +17,8 @@ from analytics import (
     failover_test,
     flapping,
     heartbeat,
+    load_detail,
+    recovery,
     session_drop,
     split_brain,
     unsynced_failover,
@@ -28,9 +30,10 @@ from analytics.scope import build_scope
 from analytics.thresholds import Thresholds
 from store.db import Store
 
-# split_brain before unsynced_failover: role changes during a split brain belong to it.
-SQL_DETECTORS = (split_brain, unsynced_failover, failover_test, session_drop, heartbeat,
-                 config_drift)
+# split_brain first: role changes during a split brain belong to it, not to unsynced_failover.
+# Detectors that need to know when a pair's load came back ask first, and are answered
+# together (analytics/recovery.py) from buckets read once (analytics/load_detail.py).
+SQL_DETECTORS = (unsynced_failover, failover_test, session_drop, heartbeat, config_drift)
 
 
 @dataclass
@@ -58,6 +61,12 @@ def analyze(store: Store, thresholds: Thresholds | None = None,
         reconciled = Reconciled()
         if pairs:
             build_role_changes(cur, params)
+            split_brain.detect(cur, params)
+            recovery.reset(cur)
+            unsynced_failover.request_recovery(cur, params)
+            load_detail.read(cur, params)
+            session_drop.request_recovery(cur, params)
+            recovery.resolve(cur)
             for detector in SQL_DETECTORS:
                 detector.detect(cur, params)
             flapping.detect(cur, t)

@@ -1,46 +1,64 @@
-"""When did a pair's load come back? Shared by the unsynced-failover and session-drop
+"""When did a pair's load come back? Asked by the unsynced-failover and session-drop
 detectors: the first 5-minute bucket of `load_days` after `after` and before `until` with at
-least `level` connections.
+least `level` connections. Their questions are answered together (`reset`, then each
+detector's `request_recovery`, then `resolve`).
 
-Reading bucket lists is what costs, so as few as possible: the starting day's (where most
-loads come back), and for the rest only the first later day whose maximum gets there.
+Decoding bucket lists is what costs, so most answers come from the buckets the pass already
+unnested (analytics/load_detail.py: the first days after each question); only loads that took
+longer to come back need the first later day whose maximum gets there read.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-_FIRST_BACK = """
-CREATE OR REPLACE TEMP TABLE {out} AS
-WITH wanted AS (
-    SELECT pair, after, until, level, date_trunc('day', after) AS d0 FROM {requests}
-), same_day AS (
-    SELECT pair, after, min(b.t) AS back_at
-    FROM (SELECT w.*, unnest(l.buckets) AS b
-          FROM wanted w JOIN load_days l
-            ON l.pair = w.pair AND l.day_start = w.d0 AND l.max_conn >= w.level)
-    WHERE b.t > after AND b.t < until AND b.conn >= level
-    GROUP BY ALL
-), later AS (
-    SELECT w.pair, w.after, min(l.day_start) AS d
-    FROM wanted w JOIN load_days l
-      ON l.pair = w.pair AND l.day_start > w.d0 AND l.day_start < w.until
-     AND l.max_conn >= w.level
-    WHERE (w.pair, w.after) NOT IN (SELECT (pair, after) FROM same_day)
-    GROUP BY ALL
-), later_day AS (
-    SELECT pair, after, min(b.t) AS back_at
-    FROM (SELECT w.*, unnest(l.buckets) AS b
-          FROM later x JOIN wanted w USING (pair, after)
-          JOIN load_days l ON l.pair = x.pair AND l.day_start = x.d)
-    WHERE b.t < until AND b.conn >= level
-    GROUP BY ALL
-)
-SELECT * FROM same_day UNION ALL SELECT * FROM later_day
+from analytics.load_detail import NEAR_DAYS
+from store.db import execute_script
+
+_NEAR = """
+CREATE OR REPLACE TEMP TABLE rec_wanted AS
+SELECT DISTINCT asker, pair, after, until, level,
+       date_trunc('day', after) + to_days(CAST($near_days AS INTEGER)) AS near_until
+FROM recovery_wanted;
+
+CREATE OR REPLACE TEMP TABLE recovered AS
+SELECT w.asker, w.pair, w.after, min(d.t) AS back_at
+FROM rec_wanted w JOIN load_detail d
+  ON d.pair = w.pair AND d.t > w.after AND d.t < least(w.until, w.near_until)
+ AND d.conn >= w.level
+GROUP BY ALL;
+
+-- the rest: the first later day that can hold the answer
+CREATE OR REPLACE TEMP TABLE rec_later AS
+SELECT w.asker, w.pair, w.after, any_value(w.until) AS until, any_value(w.level) AS level,
+       min(l.day_start) AS day_start
+FROM rec_wanted w JOIN load_days l
+  ON l.pair = w.pair AND l.day_start >= w.near_until AND l.day_start < w.until
+ AND l.max_conn >= w.level
+WHERE (w.asker, w.pair, w.after) NOT IN (SELECT (asker, pair, after) FROM recovered)
+GROUP BY w.asker, w.pair, w.after;
+"""
+
+_LATER = """
+INSERT INTO recovered
+SELECT asker, pair, after, min(b.t)
+FROM (SELECT x.*, unnest(l.buckets) AS b
+      FROM rec_later x JOIN load_days l ON l.pair = x.pair AND l.day_start = x.day_start)
+WHERE b.t < until AND b.conn >= level
+GROUP BY ALL
 """
 
 
-def first_back(cur: duckdb.DuckDBPyConnection, requests: str, out: str) -> None:
-    """Fill temp table `out(pair, after, back_at)` for each row of `requests(pair, after,
-    until, level)`; rows whose load never came back are absent."""
-    cur.execute(_FIRST_BACK.format(requests=requests, out=out))
+def reset(cur: duckdb.DuckDBPyConnection) -> None:
+    """An empty `recovery_wanted(asker, pair, after, until, level)` for this pass."""
+    cur.execute("CREATE OR REPLACE TEMP TABLE recovery_wanted (asker VARCHAR, pair VARCHAR,"
+                " after TIMESTAMPTZ, until TIMESTAMPTZ, level DOUBLE)")
+
+
+def resolve(cur: duckdb.DuckDBPyConnection) -> None:
+    """Answer every request: `recovered(asker, pair, after, back_at)`; loads that never came
+    back have no row. Needs `load_detail` (analytics/load_detail.py)."""
+    execute_script(cur, _NEAR, {"near_days": NEAR_DAYS})
+    (later,) = cur.execute("SELECT count(*) FROM rec_later").fetchone()
+    if later:
+        cur.execute(_LATER)

@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import duckdb
 
-from analytics.recovery import first_back
 from store.db import execute_script
 
 _DETECT = """
--- low buckets: below the previous clock hour's mean by session_drop.drop_percent, read from
--- the daily rollup (store/rollups.py): only days with a bucket that low are unnested
+-- low buckets: below the previous clock hour's mean by session_drop.drop_percent, from the
+-- days analytics/load_detail.py unnested (every day with a bucket that low)
 CREATE OR REPLACE TEMP TABLE sd_low AS
-SELECT l.pair, l.b.t, l.b.conn, l.b.ref AS baseline
-FROM (SELECT l.pair, s.start, unnest(l.buckets) AS b
-      FROM load_days l JOIN scope s ON s.pair = l.pair
-      WHERE l.day_start >= s.start - INTERVAL 1 DAY
-        AND l.max_ref >= $session_drop_min_connections
-        AND l.min_ratio < 1 - $session_drop_drop_percent / 100.0) l
-WHERE l.b.t >= l.start - INTERVAL 2 HOUR AND l.b.ref >= $session_drop_min_connections
-  AND l.b.conn < l.b.ref * (1 - $session_drop_drop_percent / 100.0);
+SELECT d.pair, d.t, d.conn, d.ref AS baseline
+FROM load_detail d JOIN scope s ON s.pair = d.pair
+WHERE d.t >= s.start - INTERVAL 2 HOUR AND d.ref >= $session_drop_min_connections
+  AND d.conn < d.ref * (1 - $session_drop_drop_percent / 100.0);
 
 -- runs of low buckets no more than two sample intervals apart (only the few low rows are
 -- sorted); a run lasting session_drop.min_minutes is a drop
@@ -46,15 +41,16 @@ FROM marked GROUP BY pair, run
 HAVING epoch(max(t) - min(t)) / 60 + 5 >= $session_drop_min_minutes;
 
 -- recovery requests (analytics/recovery.py): back to 80% of the level before, within a day
-CREATE OR REPLACE TEMP TABLE sd_wanted AS
-SELECT pair, last_low AS after, last_low + INTERVAL 1 DAY AS until, 0.8 * level_before AS level
+INSERT INTO recovery_wanted
+SELECT 'session_drop', pair, last_low, last_low + INTERVAL 1 DAY, 0.8 * level_before
 FROM sd_drops;
 """
 
 _REPORT = """
 CREATE OR REPLACE TEMP TABLE sd_ctx AS
 SELECT d.*, b.back_at AS recovered_at
-FROM sd_drops d LEFT JOIN sd_back b ON b.pair = d.pair AND b.after = d.last_low;
+FROM sd_drops d LEFT JOIN recovered b
+  ON b.asker = 'session_drop' AND b.pair = d.pair AND b.after = d.last_low;
 
 INSERT INTO candidates
 SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,
@@ -91,7 +87,11 @@ WHERE d.started_at >= s.start;
 """
 
 
-def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+def request_recovery(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    """Find the drops and ask when each pair's load came back."""
     execute_script(cur, _DETECT, params)
-    first_back(cur, "sd_wanted", "sd_back")
+
+
+def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    """Classify and report them, with `recovered` answered (analytics/recovery.py)."""
     execute_script(cur, _REPORT, params)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import duckdb
 
-from analytics.recovery import first_back
 from store.db import execute_script
 
 _DETECT = """
@@ -27,8 +26,8 @@ WHERE r.unsynced AND NOT r.in_test_window AND r.time >= s.start
 
 -- recovery requests (analytics/recovery.py): the pair's connections back to 80% of what the
 -- old active carried, before the next role change
-CREATE OR REPLACE TEMP TABLE uf_wanted AS
-SELECT pair, time AS after,
+INSERT INTO recovery_wanted
+SELECT 'unsynced_failover', pair, time,
        coalesce(next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00') AS until,
        0.8 * conn_before AS level
 FROM uf WHERE conn_before > 0;
@@ -51,11 +50,16 @@ SELECT u.pair, 'unsynced_failover', 'critical', u.time,
                    'vpn_sas_before', u.vpn_before, 'vpn_sas_after', u.vpn_after,
                    'vpn_kept_percent', u.vpn_kept_pct, 'recovered_at', v.back_at),
        'failover@' || CAST(u.time AS VARCHAR)
-FROM uf u LEFT JOIN uf_recovery v ON v.pair = u.pair AND v.after = u.time;
+FROM uf u LEFT JOIN recovered v
+  ON v.asker = 'unsynced_failover' AND v.pair = u.pair AND v.after = u.time;
 """
 
 
-def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+def request_recovery(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    """Find the unsynced failovers and ask when each pair's load came back."""
     execute_script(cur, _DETECT, params)
-    first_back(cur, "uf_wanted", "uf_recovery")
+
+
+def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    """Report them, with `recovered` answered (analytics/recovery.py)."""
     execute_script(cur, _REPORT, params)

