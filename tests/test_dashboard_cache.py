@@ -7,7 +7,7 @@ import gzip
 import json
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +205,13 @@ def test_markup_in_a_pair_name_and_a_site_renders_as_text_on_the_fleet_page(clie
     assert 'href="/pairs/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"' in page
     assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
     assert "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_a_pair_that_fell_silent_shows_its_own_last_days(store):
+    cur = store.cursor()
+    cur.execute("INSERT INTO session_samples SELECT ?::TIMESTAMPTZ + to_minutes(i::BIGINT),"
+                " 'pair-b', 'B1', 500, 0, 1 FROM range(600) t(i)", [START])
+    detail = pair_detail(cur, "pair-b", days=1, buckets=100)
+    assert detail.end == START + timedelta(minutes=599)  # not the store's newest sample
+    assert detail.samples["B1"][0][0] == START and len(detail.samples["B1"]) <= 200
+    assert pair_detail(cur, "pair-a", days=1).end == START + timedelta(minutes=43199)
