@@ -153,6 +153,10 @@ _LOGIN = {"401": _error("not logged in (a GET without a session is redirected to
           "403": _error("the user's role is too low")}
 _REDIRECT = {"302": {"description": "no session: redirected to /login"}}
 _BEARER_401 = {"401": _error("missing or wrong bearer token")}
+# cached answers (dashboard/cache.py): an ETag, and 304 when If-None-Match still matches
+_ETAG = {"ETag": {"description": "tag of this answer; send it back in If-None-Match",
+                  "schema": {"type": "string"}}}
+_NOT_MODIFIED = {"304": {"description": "unchanged since the ETag given in If-None-Match"}}
 
 
 def _paths() -> dict[str, Any]:
@@ -173,7 +177,8 @@ def _paths() -> dict[str, Any]:
             "responses": {
                 "200": _json(_obj({"pairs": {"type": "array", "items": _ref("PairSummary")},
                                    "count": {"type": "integer"}}, ["pairs", "count"]),
-                             "the pairs, filtered and sorted"),
+                             "the pairs, filtered and sorted", **_ETAG),
+                **_NOT_MODIFIED,
                 "400": _error("unknown sort column"), **_REDIRECT, **_LOGIN}}},
         "/api/v1/pairs/{pair}": {"get": {
             "operationId": "getPair",
@@ -185,7 +190,7 @@ def _paths() -> dict[str, Any]:
                        {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DAYS,
                         "default": 3})],
             "responses": {
-                "200": _json(_ref("PairDetail"), "the pair"),
+                "200": _json(_ref("PairDetail"), "the pair", **_ETAG), **_NOT_MODIFIED,
                 "400": _error("days is not a number in range"),
                 "404": _error("no such pair"), **_REDIRECT, **_LOGIN}}},
         "/api/v1/incidents": {"get": {
@@ -200,7 +205,8 @@ def _paths() -> dict[str, Any]:
             "responses": {
                 "200": _json(_obj({"incidents": {"type": "array", "items": _ref("Incident")},
                                    "count": {"type": "integer"}}, ["incidents", "count"]),
-                             "the incidents"), **_REDIRECT, **_LOGIN}}},
+                             "the incidents", **_ETAG), **_NOT_MODIFIED,
+                **_REDIRECT, **_LOGIN}}},
         "/api/v1/ingest": {"post": {
             "operationId": "ingest",
             "summary": "Upload an export; acknowledged once written and fsynced",

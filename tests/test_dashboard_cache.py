@@ -215,3 +215,11 @@ def test_a_pair_that_fell_silent_shows_its_own_last_days(store):
     assert detail.end == START + timedelta(minutes=599)  # not the store's newest sample
     assert detail.samples["B1"][0][0] == START and len(detail.samples["B1"]) <= 200
     assert pair_detail(cur, "pair-a", days=1).end == START + timedelta(minutes=43199)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/pairs", "/api/v1/pairs/pair-a",
+                                  "/api/v1/incidents", "/pairs/pair-a"])
+def test_the_api_and_the_pair_page_answer_304_to_their_own_etag(client, path):
+    tag = client.get(path).headers["ETag"]
+    assert client.get(path, headers={"If-None-Match": tag}).status_code == 304
+    assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
