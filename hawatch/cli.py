@@ -128,6 +128,33 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--comment", default="", help="why")
     a.set_defaults(run=cmd_alerts_silence)
 
+    p = sub.add_parser("windows", help="failover-test and maintenance windows",
+                       description="Declared windows: failovers inside a failover-test "
+                       "window get a verdict (did the sessions and VPN SAs survive?) instead "
+                       "of an unsynced-failover page, and alert e-mails for the pair are held "
+                       "during either kind. Windows also come from export files (formats.md) "
+                       "and the dashboard's incidents page.")
+    windows = p.add_subparsers(dest="windows_command", required=True, metavar="ACTION")
+    a = windows.add_parser("add", help="declare a window for a pair",
+                           description="Declare a failover-test or maintenance window; the "
+                           "pair's failovers in it are judged again at the next analysis. "
+                           "Goes through the running server when one holds the database.")
+    _common(a)
+    a.add_argument("pair", metavar="PAIR")
+    a.add_argument("--start", required=True, help="start, ISO 8601 with zone")
+    a.add_argument("--end", required=True, help="end, ISO 8601 with zone")
+    a.add_argument("--kind", choices=("failover_test", "maintenance"), default="failover_test",
+                   help="default: failover_test")
+    a.add_argument("--comment", default="", help="what is being tested or done")
+    a.set_defaults(run=cmd_windows_add)
+    a = windows.add_parser("list", help="show declared windows",
+                           description="Declared windows, newest first: where they came from "
+                           "(cli: this command or the dashboard; file: an export) and the "
+                           "failover-test verdicts inside them.")
+    _common(a, fmt=True)
+    a.add_argument("--pair", help="only this pair")
+    a.set_defaults(run=cmd_windows_list)
+
     _users_parser(sub)
 
     p = sub.add_parser("demo", help="ingest and analyse the sample logs, show the fleet",
@@ -400,6 +427,45 @@ def cmd_alerts_ack(args: argparse.Namespace) -> int:
 def cmd_alerts_silence(args: argparse.Namespace) -> int:
     print(_operator_action(args, {"action": "silence", "pair": args.pair,
                                   "until": args.until, "comment": args.comment}))
+    return 0
+
+
+def cmd_windows_add(args: argparse.Namespace) -> int:
+    print(_operator_action(args, {"action": "window", "pair": args.pair, "kind": args.kind,
+                                  "start": args.start, "end": args.end,
+                                  "comment": args.comment}))
+    return 0
+
+
+WINDOW_COLUMNS = ["pair", "kind", "starts_at", "ends_at", "origin", "comment", "verdicts"]
+# the verdicts of the failover tests inside each window (analytics/failover_test.py)
+WINDOW_QUERY = """
+SELECT w.pair, w.kind, w.starts_at, w.ends_at, w.origin, w.comment,
+       string_agg(i.summary, '; ' ORDER BY i.opened_at) AS verdicts
+FROM windows w LEFT JOIN incidents i
+  ON i.pair = w.pair AND i.kind = 'failover_test' AND i.status <> 'withdrawn'
+ AND i.opened_at BETWEEN w.starts_at AND w.ends_at
+WHERE $pair IS NULL OR w.pair = $pair
+GROUP BY ALL ORDER BY w.starts_at DESC
+"""
+
+
+def cmd_windows_list(args: argparse.Namespace) -> int:
+    from store.db import Store
+
+    settings = _settings(args)
+    pair = "NULL" if args.pair is None else "'" + args.pair.replace("'", "''") + "'"
+    query = WINDOW_QUERY.replace("$pair", pair)
+    remote = _ask_server(settings["db"], query, None, None)
+    if remote is not None:
+        rows = remote[1]
+    else:
+        if not Path(settings["db"]).exists():
+            raise HawatchError(f"no database at {settings['db']}")
+        with Store(settings["db"], read_only=True) as store:
+            rows = store.cursor().execute(query).fetchall()
+    print(render(WINDOW_COLUMNS, rows, args.format) if rows or args.format != "table"
+          else "no windows")
     return 0
 
 

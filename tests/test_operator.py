@@ -96,3 +96,36 @@ def test_actions_go_through_the_running_server(tmp_path):
     with Store(server.db) as store:
         assert store.cursor().execute(
             "SELECT incident_id, comment FROM acknowledgements").fetchall() == [(2, "x")]
+
+
+def test_a_window_declared_afterwards_turns_a_failover_into_a_test_verdict(tmp_path):
+    """`hawatch windows add` over an unsynced failover the simulator injected: the next
+    analysis judges it as a failover test (FAILED, with the kept share) instead of paging it,
+    and `hawatch windows list` shows the verdict."""
+    out, db = tmp_path / "sim", str(tmp_path / "h.duckdb")
+    assert hawatch("simulate", "--seed", "11", "--out", str(out)).returncode == 0
+    assert hawatch("ingest", "--db", db, str(out)).returncode == 0
+    assert hawatch("analyze", "--db", db).returncode == 0
+    truth = json.loads((out / "truth.json").read_text())
+    failover = next(i for i in truth["incidents"] if i["kind"] == "unsynced_failover")
+    at = datetime.fromisoformat(failover["start"].replace("Z", "+00:00"))
+    start = (at - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%MZ")
+    end = (at + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%MZ")
+    added = hawatch("windows", "add", failover["pair"], "--start", start, "--end", end,
+                    "--comment", "<b>CHG1</b>", "--db", db)
+    assert added.returncode == 0 and "failover_test window for" in added.stdout, added.stderr
+    assert hawatch("analyze", "--db", db).returncode == 0
+    with Store(db) as store:
+        kinds = dict(store.cursor().execute(
+            "SELECT kind, status FROM incidents WHERE pair = ? AND opened_at BETWEEN ? AND ?"
+            " AND kind IN ('unsynced_failover', 'failover_test')",
+            [failover["pair"], at - timedelta(minutes=1), at + timedelta(minutes=1)]).fetchall())
+    assert kinds == {"unsynced_failover": "withdrawn", "failover_test": "resolved"}
+    listed = json.loads(hawatch("windows", "list", "--pair", failover["pair"], "--format",
+                                "json", "--db", db).stdout)
+    assert [w["comment"] for w in listed] == ["<b>CHG1</b>"]
+    assert "failover test FAILED" in listed[0]["verdicts"]
+    assert "kept" in listed[0]["verdicts"]
+    bad = hawatch("windows", "add", failover["pair"], "--start", end, "--end", start,
+                  "--db", db)
+    assert bad.returncode == 1 and "must end after it starts" in bad.stderr

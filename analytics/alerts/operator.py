@@ -71,5 +71,7 @@ def declare_window(store: Store, payload: dict[str, Any], now: datetime) -> str:
         cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
                     " created_at) VALUES (?, ?, ?, ?, ?, 'cli', ?)",
                     [pair, starts, ends, kind, str(payload.get("comment") or ""), now])
+        # the pair's failovers in the window are judged again at the next analysis
+        cur.execute("INSERT INTO analysis_dirty VALUES (?, ?, ?)", [pair, starts, now])
     return (f"{kind} window for {pair} from {starts.isoformat()} to {ends.isoformat()}"
             " declared")
