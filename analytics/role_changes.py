@@ -62,78 +62,72 @@ WHERE c.time >= s.start - INTERVAL 2 HOUR
 WINDOW w AS (PARTITION BY c.pair ORDER BY c.time)
 """
 
-_MONITORS = """
-CREATE OR REPLACE TEMP TABLE rc_monitor AS
-SELECT r.pair, r.time, m.kind AS monitor_kind, m.time AS monitor_time
-FROM rc_raw r ASOF JOIN (
-    SELECT pair, time, kind FROM ha_events
-    WHERE kind IN ('probe_monitor_failure', 'interface_monitor_failure', 'heartbeat_loss',
-                   'peer_lost', 'ha_link_down', 'interface_down', 'reboot')
-      AND pair IN (SELECT pair FROM scope)
-) m ON m.pair = r.pair AND m.time <= r.time
-WHERE r.time - m.time <= INTERVAL 2 MINUTE
-"""
-
-_SYNC = """
-CREATE OR REPLACE TEMP TABLE rc_sync AS
-SELECT r.pair, r.time, s.state AS sync_state
-FROM rc_raw r ASOF JOIN (
-    SELECT * FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
-) s ON s.pair = r.pair AND s.time < r.time
-"""
-
-_CONNECTIONS = """
--- from failover_samples (store/rollups.py: the samples within an hour of a role change, a
--- small fraction of all), with bounded range joins
-CREATE OR REPLACE TEMP TABLE rc_before AS
-SELECT r.pair, r.time, arg_max(b.connections, b.time) AS conn_before,
-       arg_max(b.vpn_sas, b.time) AS vpn_before, max(b.time) AS before_at
-FROM rc_raw r JOIN failover_samples b
-  ON b.serial = r.old_active AND b.time < r.time
- AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
- AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
-GROUP BY r.pair, r.time;
-
-CREATE OR REPLACE TEMP TABLE rc_after AS
-SELECT r.pair, r.time, arg_min(a.connections, a.time) AS conn_after,
-       arg_min(a.vpn_sas, a.time) AS vpn_after, min(a.time) AS after_at
-FROM rc_raw r JOIN failover_samples a
-  ON a.serial = r.new_active AND a.time > r.time
- AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
- AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
-GROUP BY r.pair, r.time;
-"""
-
+# One statement: the monitor failure just before, the sync state, the connections before and
+# after, the test window; then the shares kept and the verdict.
 _CONTEXT = """
 CREATE OR REPLACE TEMP TABLE rc AS
-SELECT r.*, any_value(m.monitor_kind) AS monitor, any_value(s.sync_state) AS sync_state,
-       any_value(b.conn_before) AS conn_before, any_value(b.vpn_before) AS vpn_before,
-       any_value(a.conn_after) AS conn_after, any_value(a.vpn_after) AS vpn_after,
-       bool_or(w.pair IS NOT NULL) AS in_test_window,
-       any_value(w.starts_at) AS window_start, any_value(w.ends_at) AS window_end
-FROM rc_raw r
-LEFT JOIN rc_monitor m USING (pair, time)
-LEFT JOIN rc_sync s USING (pair, time)
-LEFT JOIN rc_before b USING (pair, time)
-LEFT JOIN rc_after a USING (pair, time)
-LEFT JOIN windows w ON w.pair = r.pair AND w.kind = 'failover_test'
-                   AND r.time BETWEEN w.starts_at AND w.ends_at
-GROUP BY ALL;
-
-ALTER TABLE rc ADD COLUMN kept_pct DOUBLE;
-UPDATE rc SET kept_pct = round(100.0 * conn_after / conn_before, 1) WHERE conn_before > 0;
-ALTER TABLE rc ADD COLUMN vpn_kept_pct DOUBLE;
-UPDATE rc SET vpn_kept_pct = round(100.0 * vpn_after / vpn_before, 1) WHERE vpn_before > 0;
-ALTER TABLE rc ADD COLUMN unsynced BOOLEAN;
-UPDATE rc SET unsynced = sync_state IN ('disabled', 'not_synced')
-    OR (conn_before >= $unsynced_min_connections AND kept_pct < $unsynced_min_kept_percent);
+WITH monitor AS (
+    SELECT r.pair, r.time, m.kind AS monitor_kind
+    FROM rc_raw r ASOF JOIN (
+        SELECT pair, time, kind FROM ha_events
+        WHERE kind IN ('probe_monitor_failure', 'interface_monitor_failure', 'heartbeat_loss',
+                       'peer_lost', 'ha_link_down', 'interface_down', 'reboot')
+          AND pair IN (SELECT pair FROM scope)
+    ) m ON m.pair = r.pair AND m.time <= r.time
+    WHERE r.time - m.time <= INTERVAL 2 MINUTE
+), sync AS (
+    SELECT r.pair, r.time, s.state AS sync_state
+    FROM rc_raw r ASOF JOIN (
+        SELECT * FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
+    ) s ON s.pair = r.pair AND s.time < r.time
+), before AS (
+    -- from failover_samples (store/rollups.py: the samples within an hour of a role change,
+    -- a small fraction of all), with bounded range joins
+    SELECT r.pair, r.time, arg_max(b.connections, b.time) AS conn_before,
+           arg_max(b.vpn_sas, b.time) AS vpn_before
+    FROM rc_raw r JOIN failover_samples b
+      ON b.serial = r.old_active AND b.time < r.time
+     AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
+     AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
+    GROUP BY r.pair, r.time
+), after AS (
+    SELECT r.pair, r.time, arg_min(a.connections, a.time) AS conn_after,
+           arg_min(a.vpn_sas, a.time) AS vpn_after
+    FROM rc_raw r JOIN failover_samples a
+      ON a.serial = r.new_active AND a.time > r.time
+     AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
+     AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
+    GROUP BY r.pair, r.time
+), joined AS (
+    SELECT r.*, any_value(m.monitor_kind) AS monitor, any_value(s.sync_state) AS sync_state,
+           any_value(b.conn_before) AS conn_before, any_value(b.vpn_before) AS vpn_before,
+           any_value(a.conn_after) AS conn_after, any_value(a.vpn_after) AS vpn_after,
+           bool_or(w.pair IS NOT NULL) AS in_test_window,
+           any_value(w.starts_at) AS window_start, any_value(w.ends_at) AS window_end
+    FROM rc_raw r
+    LEFT JOIN monitor m USING (pair, time)
+    LEFT JOIN sync s USING (pair, time)
+    LEFT JOIN before b USING (pair, time)
+    LEFT JOIN after a USING (pair, time)
+    LEFT JOIN windows w ON w.pair = r.pair AND w.kind = 'failover_test'
+                       AND r.time BETWEEN w.starts_at AND w.ends_at
+    GROUP BY ALL
+), kept AS (
+    SELECT *,
+           CASE WHEN conn_before > 0 THEN round(100.0 * conn_after / conn_before, 1) END
+               AS kept_pct,
+           CASE WHEN vpn_before > 0 THEN round(100.0 * vpn_after / vpn_before, 1) END
+               AS vpn_kept_pct
+    FROM joined
+)
+SELECT *, sync_state IN ('disabled', 'not_synced')
+          OR (conn_before >= $unsynced_min_connections
+              AND kept_pct < $unsynced_min_kept_percent) AS unsynced
+FROM kept
 """
 
 
 def build_role_changes(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
     """Fill `rc` for the pairs in `scope` (see module docstring)."""
     execute_script(cur, _ROLE_CHANGES, params)
-    execute_script(cur, _MONITORS, params)
-    execute_script(cur, _SYNC, params)
-    execute_script(cur, _CONNECTIONS, params)
     execute_script(cur, _CONTEXT, params)
