@@ -157,11 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     _users_parser(sub)
 
-    p = sub.add_parser("demo", help="ingest and analyse the sample logs, show the fleet",
+    p = sub.add_parser("demo", help="ingest and analyse the sample logs, serve the dashboard",
                        description="Ingest sample_logs/ (with its inventory) into a local "
-                       f"database ({DEMO_DB} by default), analyse it, and print the "
-                       "per-pair health and the incidents found.")
+                       f"database ({DEMO_DB} by default), analyse it, print the per-pair "
+                       "health and the incidents found, then serve the dashboard on "
+                       "localhost until Ctrl-C, with a user `demo` (operator) whose new "
+                       "password is printed (syslog listeners off; `hawatch serve` collects).")
     _common(p, fmt=True)
+    p.add_argument("--http", default="127.0.0.1:8080",
+                   help="dashboard address (default 127.0.0.1:8080)")
+    p.add_argument("--no-serve", action="store_true", help="print the results and stop")
     p.set_defaults(run=cmd_demo)
     return parser
 
@@ -568,7 +573,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
               else "none")
     print(f"\ndatabase: {settings['db']}  (try: hawatch sql --db {settings['db']} "
           "\"select * from pair_health\")")
-    return 1 if report.failed else 0
+    if report.failed or args.no_serve:
+        return 1 if report.failed else 0
+    return _serve_demo(settings, args.http)
+
+
+def _serve_demo(settings: dict[str, Any], http: str) -> int:
+    """The dashboard on the demo database, with a `demo` user whose password is new each run
+    (only if no other users were set up for it)."""
+    import secrets
+
+    from dashboard.credentials import Credentials
+    from hawatch.serve import serve
+
+    credentials = Credentials(settings["db"])
+    password = secrets.token_urlsafe(12)
+    if credentials.get("demo"):
+        credentials.set_password("demo", password)
+        login = f"user demo, password {password}"
+    elif not credentials.list():
+        credentials.add("demo", "operator", password)
+        login = f"user demo, password {password}"
+    else:
+        login = f"your users (hawatch users list --db {settings['db']})"
+    print(f"\ndashboard: http://{http}/  log in as {login}  (Ctrl-C stops)", flush=True)
+    settings.update({"serve.http": http, "serve.syslog_udp": "", "serve.syslog_tcp": ""})
+    return serve(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
