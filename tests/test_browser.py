@@ -166,3 +166,27 @@ def test_a_hostile_summary_stays_inert_text(viewer: Page, path: str):
     expect(viewer.get_by_text(HOSTILE).first).to_be_visible()
     pwned: Any = viewer.evaluate("() => typeof window.__pwned")
     assert pwned == "undefined"
+
+
+def test_an_unknown_page_is_an_html_404_with_the_path_inert(viewer: Page):
+    hostile = "<img src=x onerror=window.__pwned=1>"
+    response = viewer.goto(f"/pairs/{hostile}")
+    assert response is not None and response.status == 404
+    expect(viewer.locator("h1")).to_have_text("No such pair")
+    expect(viewer.get_by_text(hostile)).to_be_visible()
+    response = viewer.goto("/no/such/page")
+    assert response is not None and response.status == 404
+    expect(viewer.locator("h1.error-title")).to_have_text("404 Not Found")
+    pwned: Any = viewer.evaluate("() => typeof window.__pwned")
+    assert pwned == "undefined"
+
+
+def test_the_fleet_page_comes_gzipped_and_a_reload_revalidates_it(viewer: Page):
+    response = viewer.goto("/")
+    assert response is not None and response.headers["content-encoding"] == "gzip"
+    tag = response.headers["etag"]
+    again = viewer.reload()
+    # chromium revalidates its copy with the tag (the server's 304 reaches the page as the
+    # cached 200, so the request is what shows it)
+    assert again is not None and again.request.all_headers().get("if-none-match") == tag
+    expect(viewer.locator("tr.pair-row")).to_have_count(8)
