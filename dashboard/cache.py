@@ -98,7 +98,8 @@ class RenderCache:
 
 # "pages" holds whole pages ready to send (gzipped, with their ETag), one per filter and
 # login: the rest hold the parts shared by every login
-CACHE_SIZES = {"fleet": 16, "pair": 64, "api": 16, "pages": 32}
+# "pair_api" is small: one pair's every sample over 90 days is megabytes of JSON
+CACHE_SIZES = {"fleet": 16, "pair": 64, "api": 16, "pair_api": 4, "pages": 32}
 
 
 def init_app(app: Any, enabled: bool = True) -> None:

@@ -97,7 +97,7 @@ def _payload(pair: str, days: float) -> Prepared | None:
 @require("viewer")
 def api_pair(pair: str) -> Any:
     days = _days()
-    body = cached("api", ("pair", pair, days), lambda: _payload(pair, days))
+    body = cached("pair_api", (pair, days), lambda: _payload(pair, days))
     if body is None:
         abort(404, f"no pair named {pair!r}")
     return send(body)
