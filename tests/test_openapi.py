@@ -24,7 +24,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     path = tmp_path_factory.mktemp("openapi") / "hawatch.duckdb"
     with Store(path) as store:
         settings = load_config(env={})
-        settings.update({"db": path, "dashboard.login_delay_seconds": 0.0})
+        settings["db"] = path
         app = create_app(settings, store, None)
         app.config["TESTING"] = True
         yield app
