@@ -25,6 +25,8 @@ from typing import Any
 
 import duckdb
 
+from store.db import insert_rows
+
 
 @dataclass
 class Change:
@@ -154,4 +156,4 @@ def detect(cur: duckdb.DuckDBPyConnection, t: dict[str, Any]) -> None:
             rows.append((pair, "flapping", severity, episode.changes[0].time, resolved,
                          _summary(evidence), json.dumps(evidence), None))
     if rows:
-        cur.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        insert_rows(cur, "candidates", rows)

@@ -39,7 +39,7 @@ from collector.sources import (
 )
 from collector.stage_export import stage_export
 from collector.writer import BatchResult, commit_batch, reset_stages
-from store.db import Store
+from store.db import Store, insert_rows
 from store.errors import HawatchError
 
 
@@ -89,8 +89,7 @@ def sync_catalog(store: Store) -> None:
     """Refresh the `sonicos_messages` reference table from the code's catalog."""
     with store.transaction() as cur:
         cur.execute("DELETE FROM sonicos_messages")
-        cur.executemany(
-            "INSERT INTO sonicos_messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", catalog_rows())
+        insert_rows(cur, "sonicos_messages", catalog_rows())
 
 
 def _claim_source(store: Store, name: str, head: bytes, fmt: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -32,6 +32,18 @@ def execute_script(
         names = set(_PARAM.findall(statement.query))
         cur.execute(statement.query, {k: v for k, v in (params or {}).items() if k in names}
                     if names else None)
+
+
+def insert_rows(cur: duckdb.DuckDBPyConnection, table: str,
+                rows: Sequence[Sequence[object]], chunk: int = 500) -> None:
+    """INSERT many rows with a few multi-row statements: DuckDB's `executemany` runs one
+    statement per row (about 0.4 ms each), which made a 20-row insert cost 9 ms."""
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        width = len(part[0])
+        values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(part))
+        cur.execute(f"INSERT INTO {table} VALUES {values}",
+                    [value for row in part for value in row])
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -164,4 +176,4 @@ class Store:
     def _refresh_kinds(self) -> None:
         with self.transaction() as cur:
             cur.execute("DELETE FROM event_kinds")
-            cur.executemany("INSERT INTO event_kinds VALUES (?, ?, ?)", list(EVENT_KINDS))
+            insert_rows(cur, "event_kinds", list(EVENT_KINDS))
