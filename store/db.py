@@ -7,6 +7,7 @@ time, in batches), readers take `cursor()` per thread.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -28,10 +29,17 @@ def execute_script(
 ) -> None:
     """Run several statements; DuckDB binds parameters only in a single statement, so each
     statement gets the named parameters it mentions."""
-    for statement in duckdb.extract_statements(script):
-        names = set(_PARAM.findall(statement.query))
-        cur.execute(statement.query, {k: v for k, v in (params or {}).items() if k in names}
+    for query, names in _split(script):
+        cur.execute(query, {k: v for k, v in (params or {}).items() if k in names}
                     if names else None)
+
+
+@functools.lru_cache(maxsize=256)
+def _split(script: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Statements of a script and the parameters each names, parsed once per script text
+    (the analysis runs the same ~40 statements every pass; splitting them cost 7 ms)."""
+    return tuple((s.query, frozenset(_PARAM.findall(s.query)))
+                 for s in duckdb.extract_statements(script))
 
 
 def insert_rows(cur: duckdb.DuckDBPyConnection, table: str,
