@@ -21,24 +21,22 @@ from store.db import execute_script
 # active. With neither, a plain "transitioned to Active" is the initial election, not a
 # failover; a message with a cause (missed heartbeats, error signal, preempt) still is.
 _ROLE_CHANGES = """
-CREATE OR REPLACE TEMP TABLE rc_events AS
-SELECT e.pair, e.serial, e.time, e.kind, e.trigger,
-       lag(e.serial) OVER w AS prev_serial
-FROM ha_events e
-WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
-  AND e.pair IN (SELECT pair FROM scope)
-WINDOW w AS (PARTITION BY e.pair ORDER BY e.time, e.serial);
-
-CREATE OR REPLACE TEMP TABLE rc_known AS
-SELECT r.pair, r.time, r.serial, k.serial AS status_active
-FROM rc_events r ASOF JOIN (
-    SELECT pair, serial, time FROM status_samples
-    WHERE state = 'active' AND pair IN (SELECT pair FROM scope)
-) k ON k.pair = r.pair AND k.time <= r.time
-WHERE r.prev_serial IS NULL;
-
 CREATE OR REPLACE TEMP TABLE rc_raw AS
-WITH changes AS (
+WITH rc_events AS (
+    SELECT e.pair, e.serial, e.time, e.kind, e.trigger,
+           lag(e.serial) OVER w AS prev_serial
+    FROM ha_events e
+    WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
+      AND e.pair IN (SELECT pair FROM scope)
+    WINDOW w AS (PARTITION BY e.pair ORDER BY e.time, e.serial)
+), rc_known AS (
+    SELECT r.pair, r.time, r.serial, k.serial AS status_active
+    FROM rc_events r ASOF JOIN (
+        SELECT pair, serial, time FROM status_samples
+        WHERE state = 'active' AND pair IN (SELECT pair FROM scope)
+    ) k ON k.pair = r.pair AND k.time <= r.time
+    WHERE r.prev_serial IS NULL
+), changes AS (
     SELECT r.pair, r.time, r.serial AS new_active,
            coalesce(r.prev_serial, k.status_active) AS old_active, r.kind, r.trigger
     FROM rc_events r
