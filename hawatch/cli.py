@@ -387,20 +387,25 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_alerts_log(args: argparse.Namespace) -> int:
-    from analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
+def _read_rows(db: str, query: str) -> list[tuple[Any, ...]]:
+    """Rows of a read query: from the running server when one holds the database (DuckDB
+    lets one process open it), else from the file."""
     from store.db import Store
 
-    settings = _settings(args)
-    query = LOG_QUERY.replace("$limit", str(max(0, args.limit)))
-    remote = _ask_server(settings["db"], query, None, None)
+    remote = _ask_server(db, query, None, None)
     if remote is not None:
-        rows = remote[1]
-    else:
-        if not Path(settings["db"]).exists():
-            raise HawatchError(f"no database at {settings['db']}")
-        with Store(settings["db"]) as store:
-            rows = store.cursor().execute(query).fetchall()
+        return list(remote[1])
+    if not Path(db).exists():
+        raise HawatchError(f"no database at {db}")
+    with Store(db, read_only=True) as store:
+        return store.cursor().execute(query).fetchall()
+
+
+def cmd_alerts_log(args: argparse.Namespace) -> int:
+    from analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
+
+    rows = _read_rows(_settings(args)["db"],
+                      LOG_QUERY.replace("$limit", str(max(0, args.limit))))
     print(render(LOG_COLUMNS, rows, args.format) if rows or args.format != "table"
           else "no notifications")
     return 0
@@ -456,19 +461,8 @@ GROUP BY ALL ORDER BY w.starts_at DESC
 
 
 def cmd_windows_list(args: argparse.Namespace) -> int:
-    from store.db import Store
-
-    settings = _settings(args)
     pair = "NULL" if args.pair is None else "'" + args.pair.replace("'", "''") + "'"
-    query = WINDOW_QUERY.replace("$pair", pair)
-    remote = _ask_server(settings["db"], query, None, None)
-    if remote is not None:
-        rows = remote[1]
-    else:
-        if not Path(settings["db"]).exists():
-            raise HawatchError(f"no database at {settings['db']}")
-        with Store(settings["db"], read_only=True) as store:
-            rows = store.cursor().execute(query).fetchall()
+    rows = _read_rows(_settings(args)["db"], WINDOW_QUERY.replace("$pair", pair))
     print(render(WINDOW_COLUMNS, rows, args.format) if rows or args.format != "table"
           else "no windows")
     return 0
