@@ -107,6 +107,29 @@ SCHEMAS: dict[str, Any] = {
         "quarantined": {"type": "integer"}, "error": _STR},
         ["status", "records", "events", "events_new", "session_samples", "status_samples",
          "quarantined", "error"]),
+    "IngestHealth": _obj({
+        "by_format": {"type": "array", "items": _obj({
+            "format": {"type": "string"}, "sources": {"type": "integer"}, "lines": _INT,
+            "last_ingest": _TIME}, ["format", "sources"])},
+        "by_origin": {"type": "array", "items": _obj({
+            "origin": {"type": "string", "enum": ["udp", "tcp", "http", "other"]},
+            "sources": {"type": "integer"}, "lines": _INT,
+            "lines_last_hour": {"type": "integer"}, "lines_per_second": _NUM,
+            "last_ingest": _TIME}, ["origin", "sources"])},
+        "sources": {"type": "array", "items": _obj({
+            "name": {"type": "string"}, "format": _STR, "origin": {"type": "string"},
+            "files": {"type": "integer"}, "lines": _INT, "complete": _BOOL,
+            "last_ingest": _TIME}, ["name", "origin", "files"])},
+        "sources_total": {"type": "integer",
+                          "description": "rows of the source list; the newest 200 are sent"},
+        "quarantine_reasons": {"type": "array", "items": _obj({
+            "reason": {"type": "string"}, "lines": {"type": "integer"}}, ["reason", "lines"])},
+        "quarantine_newest": {"type": "array", "items": _obj({
+            "source": _STR, "position": _INT, "reason": {"type": "string"},
+            "raw": {"type": "string"}, "raw_length": _INT, "ingested_at": _TIME},
+            ["reason", "raw"])}},
+        ["by_format", "by_origin", "sources", "sources_total", "quarantine_reasons",
+         "quarantine_newest"]),
     "SqlRequest": _obj({
         "query": {"type": "string", "description": "one read-only SELECT"},
         "timeout": {"type": "number", "exclusiveMinimum": 0,
@@ -206,6 +229,14 @@ def _paths() -> dict[str, Any]:
                 "200": _json(_obj({"incidents": {"type": "array", "items": _ref("Incident")},
                                    "count": {"type": "integer"}}, ["incidents", "count"]),
                              "the incidents", **_ETAG), **_NOT_MODIFIED,
+                **_REDIRECT, **_LOGIN}}},
+        "/api/v1/ingest-health": {"get": {
+            "operationId": "ingestHealth",
+            "summary": "What ingest delivered: totals by format and origin (last hour's "
+                       "rate), sources (spool files summed per origin and hour), quarantine",
+            "security": session,
+            "responses": {
+                "200": _json(_ref("IngestHealth"), "the ingest health"),
                 **_REDIRECT, **_LOGIN}}},
         "/api/v1/ingest": {"post": {
             "operationId": "ingest",

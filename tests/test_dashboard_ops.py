@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 from analytics.analyze import analyze
 from collector.ingest import ingest_paths
 from dashboard.app import create_app
+from dashboard.openapi import SCHEMAS
 from hawatch.cli import main
 from hawatch.config import load_config
 from store import Store
@@ -100,7 +102,8 @@ def open_incident(filled: Store) -> tuple[int, str]:
 
 # -- incidents --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/incidents", "/api/v1/incidents", "/sql", "/ingest"])
+@pytest.mark.parametrize("path", ["/incidents", "/api/v1/incidents", "/sql", "/ingest",
+                                  "/api/v1/ingest-health"])
 def test_pages_need_a_login(app, path):
     response = app.test_client().get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
@@ -304,6 +307,19 @@ def test_ingest_page_shows_sources_by_format_and_origin(viewer, filled):
         assert f'data-format="{fmt}"' in page
     assert 'data-origin="other"' in page
     assert "sample_logs/syslog/fra1.log" in page and "3,493" in page
+
+
+def test_ingest_health_api_matches_its_openapi_schema(viewer, filled):
+    answer = viewer.get("/api/v1/ingest-health")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    jsonschema.validate(body, SCHEMAS["IngestHealth"])
+    by_format = {r["format"]: r["sources"] for r in body["by_format"]}
+    assert set(by_format) == {"syslog", "json", "csv"}
+    assert body["sources_total"] == sum(by_format.values())  # sample_logs: files only
+    assert [r["origin"] for r in body["by_origin"]] == ["other"]
+    names = [r["name"] for r in body["sources"]]
+    assert any(name.endswith("sample_logs/syslog/fra1.log") for name in names)
 
 
 def test_a_script_in_a_quarantined_line_renders_escaped(viewer, filled):

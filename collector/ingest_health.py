@@ -1,0 +1,84 @@
+"""What ingest has delivered, for the ingest-health page and its JSON API: totals by format
+and by origin (with the last hour's rate), the sources, and the quarantine.
+
+`hawatch serve` ingests its listeners' spool files one second at a time, each a row of
+`sources`: a day of UDP and TCP syslog is 170,000 rows. Listing them one by one would make the
+page useless (and huge), so spool files are summed per origin and hour; files and exports
+from elsewhere stay one row each. The list is the newest `limit` rows, with the total.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+# `hawatch serve` names its listeners' spool files `udp-|tcp-<YYYYmmddTHHMMSS>.<seq>.log`
+# (collector/spool.py) and HTTP uploads `http-<YYYYmmddTHHMMSS>-<id>.<kind>`; a source's name
+# is the file's path
+ORIGIN_SQL = ("coalesce(nullif(regexp_extract(name, '(?:^|/)(udp|tcp|http)-[0-9]{8}T[0-9]{6}"
+              "[^/]*$', 1), ''), 'other')")
+
+_BY_FORMAT = """
+SELECT format, count(*) AS sources, sum(committed_lines) AS lines, max(last_ingest) AS last_ingest
+FROM sources GROUP BY format ORDER BY format
+"""
+
+_BY_ORIGIN = f"""
+SELECT {ORIGIN_SQL} AS origin, count(*) AS sources, sum(committed_lines) AS lines,
+       coalesce(sum(committed_lines) FILTER (WHERE last_ingest >= now() - INTERVAL 1 HOUR), 0)
+           AS lines_last_hour,
+       round(coalesce(sum(committed_lines)
+                      FILTER (WHERE last_ingest >= now() - INTERVAL 1 HOUR), 0) / 3600.0, 2)
+           AS lines_per_second,
+       max(last_ingest) AS last_ingest
+FROM sources GROUP BY origin ORDER BY origin
+"""
+
+_SOURCES = f"""
+WITH s AS (SELECT *, {ORIGIN_SQL} AS origin FROM sources), listed AS (
+    SELECT name, format, origin, 1 AS files, committed_lines AS lines, complete, last_ingest
+    FROM s WHERE origin = 'other'
+    UNION ALL
+    SELECT origin || ' spool files, ' || strftime(date_trunc('hour', first_ingest),
+                                                  '%Y-%m-%d %H:00 UTC'),
+           string_agg(DISTINCT format, ', '), origin, count(*), sum(committed_lines),
+           bool_and(complete), max(last_ingest)
+    FROM s WHERE origin <> 'other' GROUP BY origin, date_trunc('hour', first_ingest)
+)
+SELECT *, count(*) OVER () AS total FROM listed
+ORDER BY last_ingest DESC, name LIMIT $limit
+"""
+
+_REASONS = """
+SELECT reason, count(*) AS lines FROM quarantine GROUP BY reason ORDER BY lines DESC, reason
+"""
+
+_NEWEST = """
+SELECT source, position, reason, raw, raw_length, ingested_at FROM quarantine
+ORDER BY ingested_at DESC, source, position DESC LIMIT $limit
+"""
+
+
+def _rows(cur: duckdb.DuckDBPyConnection, sql: str,
+          params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    relation = cur.execute(sql, params)
+    columns = [d[0] for d in relation.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def ingest_health(cur: duckdb.DuckDBPyConnection, sources_limit: int = 200,
+                  quarantined_limit: int = 50) -> dict[str, Any]:
+    """Everything the page shows, as plain rows (dicts)."""
+    sources = _rows(cur, _SOURCES, {"limit": sources_limit})
+    total = int(sources[0]["total"]) if sources else 0
+    for row in sources:
+        del row["total"]
+    return {
+        "by_format": _rows(cur, _BY_FORMAT),
+        "by_origin": _rows(cur, _BY_ORIGIN),
+        "sources": sources,
+        "sources_total": total,
+        "quarantine_reasons": _rows(cur, _REASONS),
+        "quarantine_newest": _rows(cur, _NEWEST, {"limit": quarantined_limit}),
+    }
