@@ -113,9 +113,11 @@ def _claim_source(store: Store, name: str, head: bytes, fmt: str,
             if row:
                 return _Source(int(row[0]), int(row[1]), int(row[2]), True)
         (next_id,) = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
+        # serve's identities are `<origin>:<file name>` (udp, tcp, http)
+        origin = identity.split(":", 1)[0] if identity and ":" in identity else "file"
         cur.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now())",
-            [next_id, name, fingerprint(head), 0 if identity else len(head), fmt],
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now(), ?)",
+            [next_id, name, fingerprint(head), 0 if identity else len(head), fmt, origin],
         )
         return _Source(int(next_id), 0, 0, False)
 

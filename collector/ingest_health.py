@@ -3,8 +3,9 @@ and by origin (with the last hour's rate), the sources, and the quarantine.
 
 `hawatch serve` ingests its listeners' spool files one second at a time, each a row of
 `sources`: a day of UDP and TCP syslog is 170,000 rows. Listing them one by one would make the
-page useless (and huge), so spool files are summed per origin and hour; files and exports
-from elsewhere stay one row each. The list is the newest `limit` rows, with the total.
+page useless (and huge), so the files of serve's listeners and uploads (`sources.origin` udp,
+tcp, http) are summed per origin and hour; files ingested from a path stay one row each. The
+list is the newest `limit` rows, with the total.
 """
 
 from __future__ import annotations
@@ -13,19 +14,13 @@ from typing import Any
 
 import duckdb
 
-# `hawatch serve` names its listeners' spool files `udp-|tcp-<YYYYmmddTHHMMSS>.<seq>.log`
-# (collector/spool.py) and HTTP uploads `http-<YYYYmmddTHHMMSS>-<id>.<kind>`; a source's name
-# is the file's path
-ORIGIN_SQL = ("coalesce(nullif(regexp_extract(name, '(?:^|/)(udp|tcp|http)-[0-9]{8}T[0-9]{6}"
-              "[^/]*$', 1), ''), 'other')")
-
 _BY_FORMAT = """
 SELECT format, count(*) AS sources, sum(committed_lines) AS lines, max(last_ingest) AS last_ingest
 FROM sources GROUP BY format ORDER BY format
 """
 
-_BY_ORIGIN = f"""
-SELECT {ORIGIN_SQL} AS origin, count(*) AS sources, sum(committed_lines) AS lines,
+_BY_ORIGIN = """
+SELECT origin, count(*) AS sources, sum(committed_lines) AS lines,
        coalesce(sum(committed_lines) FILTER (WHERE last_ingest >= now() - INTERVAL 1 HOUR), 0)
            AS lines_last_hour,
        round(coalesce(sum(committed_lines)
@@ -35,16 +30,17 @@ SELECT {ORIGIN_SQL} AS origin, count(*) AS sources, sum(committed_lines) AS line
 FROM sources GROUP BY origin ORDER BY origin
 """
 
-_SOURCES = f"""
-WITH s AS (SELECT *, {ORIGIN_SQL} AS origin FROM sources), listed AS (
+_SOURCES = """
+WITH listed AS (
     SELECT name, format, origin, 1 AS files, committed_lines AS lines, complete, last_ingest
-    FROM s WHERE origin = 'other'
+    FROM sources WHERE origin NOT IN ('udp', 'tcp', 'http')
     UNION ALL
-    SELECT origin || ' spool files, ' || strftime(date_trunc('hour', first_ingest),
+    SELECT origin || ' files, ' || strftime(date_trunc('hour', first_ingest),
                                                   '%Y-%m-%d %H:00 UTC'),
            string_agg(DISTINCT format, ', '), origin, count(*), sum(committed_lines),
            bool_and(complete), max(last_ingest)
-    FROM s WHERE origin <> 'other' GROUP BY origin, date_trunc('hour', first_ingest)
+    FROM sources WHERE origin IN ('udp', 'tcp', 'http')
+    GROUP BY origin, date_trunc('hour', first_ingest)
 )
 SELECT *, count(*) OVER () AS total FROM listed
 ORDER BY last_ingest DESC, name LIMIT $limit

@@ -112,7 +112,8 @@ SCHEMAS: dict[str, Any] = {
             "format": {"type": "string"}, "sources": {"type": "integer"}, "lines": _INT,
             "last_ingest": _TIME}, ["format", "sources"])},
         "by_origin": {"type": "array", "items": _obj({
-            "origin": {"type": "string", "enum": ["udp", "tcp", "http", "other"]},
+            "origin": {"type": ["string", "null"],
+                       "enum": ["udp", "tcp", "http", "file", None]},
             "sources": {"type": "integer"}, "lines": _INT,
             "lines_last_hour": {"type": "integer"}, "lines_per_second": _NUM,
             "last_ingest": _TIME}, ["origin", "sources"])},

@@ -305,7 +305,7 @@ def test_ingest_page_shows_sources_by_format_and_origin(viewer, filled):
     page = viewer.get("/ingest").get_data(as_text=True)
     for fmt in ("syslog", "json", "csv"):
         assert f'data-format="{fmt}"' in page
-    assert 'data-origin="other"' in page
+    assert 'data-origin="file"' in page
     assert "sample_logs/syslog/fra1.log" in page and "3,493" in page
 
 
@@ -317,7 +317,7 @@ def test_ingest_health_api_matches_its_openapi_schema(viewer, filled):
     by_format = {r["format"]: r["sources"] for r in body["by_format"]}
     assert set(by_format) == {"syslog", "json", "csv"}
     assert body["sources_total"] == sum(by_format.values())  # sample_logs: files only
-    assert [r["origin"] for r in body["by_origin"]] == ["other"]
+    assert [r["origin"] for r in body["by_origin"]] == ["file"]
     names = [r["name"] for r in body["sources"]]
     assert any(name.endswith("sample_logs/syslog/fra1.log") for name in names)
 

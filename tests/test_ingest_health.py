@@ -43,10 +43,10 @@ def test_spool_files_are_summed_per_origin_and_hour(store, tmp_path):
     rows = {(r["origin"], r["files"], r["lines"]) for r in health["sources"]}
     # all four spool files were ingested within this hour: tcp summed, udp alone, the file
     # from elsewhere on its own row
-    assert rows == {("tcp", 3, 13), ("udp", 1, 5), ("other", 1, 1)}
+    assert rows == {("tcp", 3, 13), ("udp", 1, 5), ("file", 1, 1)}
     assert health["sources_total"] == 3
     names = [r["name"] for r in health["sources"]]
-    assert any(name.startswith("tcp spool files, ") and name.endswith(":00 UTC")
+    assert any(name.startswith("tcp files, ") and name.endswith(":00 UTC")
                for name in names)
     assert str(plain) in names
     by_origin = {r["origin"]: r for r in health["by_origin"]}
