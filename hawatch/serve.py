@@ -282,9 +282,23 @@ def serve(settings: dict[str, Any]) -> int:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)
     service = Service(settings, store, spool)
+    # bind every port before any thread starts: a port in use must end the command with
+    # its one-line error, not leave a half-started server running
+    try:
+        web = create_server(create_app(settings, store, service), host=host, port=port,
+                            threads=8)
+    except OSError as exc:
+        store.close()
+        raise HawatchError(f"cannot serve the dashboard on {host}:{port} (serve.http):"
+                           f" {exc.strerror or exc}") from None
     listening: dict[str, Any] = {}
     if settings["serve.syslog_udp"] or settings["serve.syslog_tcp"]:
-        service.listener, listening = start_listener(settings, spool)
+        try:
+            service.listener, listening = start_listener(settings, spool)
+        except HawatchError:
+            web.close()
+            store.close()
+            raise
     ingester = threading.Thread(target=service.run_ingester, name="hawatch-ingest")
     ingester.start()
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -293,7 +307,6 @@ def serve(settings: dict[str, Any]) -> int:
                       coalesce=True, next_run_time=datetime.now(UTC))
     _schedule_digest(scheduler, service)
     scheduler.start()
-    web = create_server(create_app(settings, store, service), host=host, port=port, threads=8)
     url = f"http://{host}:{web.effective_port}"
     info = _write_server_file(settings, url, service.local_token)
     # daemon: it ends with the process (closing its sockets under its running loop only

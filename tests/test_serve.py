@@ -206,3 +206,24 @@ def test_queries_while_ingesting_and_the_sandbox_holds(syslog_server):
     finally:
         stop.set()
         sender.join()
+
+
+@pytest.mark.parametrize("taken", ["http", "udp"])
+def test_a_port_in_use_is_a_one_line_error_and_nothing_keeps_running(tmp_path, taken):
+    """Every port is bound before a thread starts: a busy port ends `hawatch serve` at once
+    with one line (it used to print the error and hang on its ingest thread)."""
+    kind = socket.SOCK_STREAM if taken == "http" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as holder:
+        holder.bind(("127.0.0.1", 0))
+        if taken == "http":
+            holder.listen()
+        address = f"127.0.0.1:{holder.getsockname()[1]}"
+        options = {"http": ["--http", address, "--syslog-udp", ""],
+                   "udp": ["--http", "127.0.0.1:0", "--syslog-udp", address]}[taken]
+        result = subprocess.run(["hawatch", "serve", "--db", str(tmp_path / "h.duckdb"),
+                                 "--syslog-tcp", "", *options],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "in use" in lines[0].lower() and address in lines[0], lines
+    assert "Traceback" not in result.stderr
