@@ -166,11 +166,22 @@ def reset_pairing_stage(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(f"CREATE OR REPLACE TEMP TABLE stg_pairing ({PAIRING_COLUMNS})")
 
 
+# Which unit belongs to which pair, in one value: the backfill (which scans every stored row
+# for unpaired ones) is needed only when this changes. Rows are stored unpaired only while
+# their unit is unknown, so they can be paired only by a change of this.
+_PAIRING_STATE = """
+SELECT (SELECT coalesce(sum(hash(pair, primary_serial, secondary_serial)), 0) FROM pairs),
+       (SELECT coalesce(sum(hash(serial, pair, role)), 0) FROM devices)
+"""
+
+
 def apply_pairing(cur: duckdb.DuckDBPyConnection, origin: str) -> None:
     """Upsert pairs and devices from `stg_pairing`; the inventory overrides, exports fill in."""
+    before = cur.execute(_PAIRING_STATE).fetchone()
     execute_script(cur, _APPLY, {"origin": origin, "authoritative": origin == "inventory"})
-    execute_script(cur, _BACKFILL)
-    refresh_rollups(cur)
+    if cur.execute(_PAIRING_STATE).fetchone() != before:
+        execute_script(cur, _BACKFILL)
+        refresh_rollups(cur)
 
 
 def refresh_pairs(cur: duckdb.DuckDBPyConnection) -> None:
