@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
+from dashboard.app import create_app
+from hawatch.config import load_config
 from store import Store
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -23,3 +30,28 @@ def rows(store: Store, sql: str, params: list[object] | None = None) -> list[tup
 
 def scalar(store: Store, sql: str, params: list[object] | None = None) -> object:
     return rows(store, sql, params)[0][0]
+
+
+def dashboard_app(store: Store, **settings: object) -> Flask:
+    """The dashboard on `store` with default settings (plus `settings`), in testing mode."""
+    values = load_config(env={})
+    values.update({"db": store.path, **settings})
+    app = create_app(values, store, None)
+    app.config["TESTING"] = True
+    return app
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token a dashboard page's forms carry."""
+    found = _CSRF.search(page)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def log_in(app: Flask, name: str, password: str) -> tuple[FlaskClient, int]:
+    """A client that went through the login form; the form's answer status (302: in)."""
+    client = app.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": name, "password": password,
+                                           "csrf_token": token, "next": "/"})
+    return client, response.status_code

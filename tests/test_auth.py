@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from dashboard.views.auth import require
 from hawatch.cli import main
 from hawatch.config import load_config
 from store import Store
+from tests.conftest import csrf_token
 
 PASSWORDS = {"vera": "viewer-password-1", "otto": "operator-password-1",
              "ada": "admin-password-123"}
@@ -69,8 +69,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 def csrf_of(client: FlaskClient, path: str = "/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return csrf_token(client.get(path).get_data(as_text=True))
 
 
 def login(client: FlaskClient, name: str, password: str | None = None) -> Any:

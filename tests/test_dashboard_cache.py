@@ -16,11 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from analytics.pair_detail import pair_detail
-from dashboard.app import create_app
 from dashboard.cache import RenderCache, data_version
 from dashboard.credentials import Credentials
-from hawatch.config import load_config
 from store import Store
+from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "cache-password-1"
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -52,21 +51,13 @@ def store(tmp_path: Path) -> Any:
 @pytest.fixture
 def app(store: Store) -> Flask:
     Credentials(store.path).add("vera", "viewer", PASSWORD)
-    settings = load_config(env={})
-    settings.update({"db": store.path})
-    app = create_app(settings, store, None)
-    app.config["TESTING"] = True
-    return app
+    return dashboard_app(store)
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": "vera", "password": PASSWORD,
-                                           "csrf_token": token, "next": "/"})
-    assert response.status_code == 302
+    client, status = log_in(app, "vera", PASSWORD)
+    assert status == 302
     return client
 
 

@@ -3,7 +3,6 @@ service endpoints with `{"error": ...}`, each with its status."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.app import create_app
 from dashboard.credentials import Credentials
-from hawatch.config import load_config
 from store import Store
+from tests.conftest import csrf_token, dashboard_app, log_in
 
 PASSWORD = "errors-password-1"
 
@@ -23,19 +21,12 @@ PASSWORD = "errors-password-1"
 def app(tmp_path: Path) -> Any:
     with Store(tmp_path / "hawatch.duckdb") as store:
         Credentials(store.path).add("vera", "viewer", PASSWORD)
-        settings = load_config(env={})
-        settings.update({"db": store.path})
-        app = create_app(settings, store, None)
-        app.config["TESTING"] = True
-        yield app
+        yield dashboard_app(store)
 
 
 def login(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"username": "vera", "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    client, status = log_in(app, "vera", PASSWORD)
+    assert status == 302
     return client
 
 
@@ -66,8 +57,7 @@ def test_a_role_refusal_is_an_html_403_page(app):
                            headers={"X-CSRF-Token": "t"})
     # the CSRF check comes first for a wrong token; with the right one, the role check
     assert response.status_code == 400 and response.mimetype == "text/html"
-    page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(client.get("/").get_data(as_text=True))
     response = client.post("/incidents/silence", data={"pair": "x", "csrf_token": token})
     page = response.get_data(as_text=True)
     assert response.status_code == 403 and response.mimetype == "text/html"

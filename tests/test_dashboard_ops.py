@@ -17,11 +17,10 @@ from flask.testing import FlaskClient
 
 from analytics.analyze import analyze
 from collector.ingest import ingest_paths
-from dashboard.app import create_app
 from dashboard.openapi import SCHEMAS
 from hawatch.cli import main
-from hawatch.config import load_config
 from store import Store
+from tests.conftest import csrf_token, dashboard_app, log_in
 
 PASSWORD = "ops-password-123"
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
@@ -54,24 +53,12 @@ def app(filled: Store) -> Flask:
             patch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
             assert main(["users", "add", role, "--role", role, "--password-stdin",
                          "--db", str(filled.path)]) == 0
-    settings = load_config(env={})
-    settings.update({"db": filled.path,
-                     "sql.max_rows": 50})
-    app = create_app(settings, filled, None)
-    app.config["TESTING"] = True
-    return app
-
-
-def token_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return dashboard_app(filled, **{"sql.max_rows": 50})
 
 
 def login(app: Flask, name: str) -> FlaskClient:
-    client = app.test_client()
-    token = token_of(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"username": name, "password": PASSWORD,
-                                           "csrf_token": token, "next": "/"})
-    assert response.status_code == 302
+    client, status = log_in(app, name, PASSWORD)
+    assert status == 302
     return client
 
 
@@ -86,7 +73,7 @@ def operator(app: Flask, request: pytest.FixtureRequest) -> FlaskClient:
 
 
 def token(client: FlaskClient) -> str:
-    return token_of(client.get("/incidents").get_data(as_text=True))
+    return csrf_token(client.get("/incidents").get_data(as_text=True))
 
 
 def ids(page: str) -> list[int]:
@@ -160,7 +147,7 @@ def test_an_operator_acknowledges_an_incident(operator, filled):
     page = operator.get("/incidents?status=open").get_data(as_text=True)
     assert f'action="/incidents/{incident}/ack"' in page
     response = operator.post(f"/incidents/{incident}/ack", data={
-        "comment": "looking <b>into</b> it", "csrf_token": token_of(page),
+        "comment": "looking <b>into</b> it", "csrf_token": csrf_token(page),
         "next": "/incidents?status=open"})
     assert response.status_code == 302 and response.headers["Location"].endswith(
         "/incidents?status=open")
@@ -244,7 +231,7 @@ def test_the_sql_console_runs_a_select(viewer):
     page = viewer.get("/sql").get_data(as_text=True)
     assert "<textarea" in page and page.count('class="example"') == 3
     response = viewer.post("/sql", data={"q": "SELECT pair, site FROM pairs ORDER BY pair",
-                                         "csrf_token": token_of(page)})
+                                         "csrf_token": csrf_token(page)})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<th>pair</th>" in page and "<td>fra1-ha02</td>" in page

@@ -15,10 +15,9 @@ from flask.testing import FlaskClient
 
 from analytics.analyze import analyze
 from collector.ingest import ingest_paths
-from dashboard.app import create_app
 from hawatch.cli import main
-from hawatch.config import load_config
 from store import Store
+from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "viewer-password-1"
 PAIRS = ["dc1-ha01", "fra1-ha01", "fra1-ha02", "nyc1-ha01", "nyc1-ha02", "syd1-ha01",
@@ -42,11 +41,7 @@ def app(filled: Store) -> Flask:
         patch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
         assert main(["users", "add", "vera", "--role", "viewer", "--password-stdin",
                      "--db", str(filled.path)]) == 0
-    settings = load_config(env={})
-    settings.update({"db": filled.path})
-    app = create_app(settings, filled, None)
-    app.config["TESTING"] = True
-    return app
+    return dashboard_app(filled)
 
 
 @pytest.fixture
@@ -56,12 +51,8 @@ def anonymous(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": "vera", "password": PASSWORD,
-                                           "csrf_token": token, "next": "/"})
-    assert response.status_code == 302
+    client, status = log_in(app, "vera", PASSWORD)
+    assert status == 302
     return client
 
 

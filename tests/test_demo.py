@@ -15,6 +15,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import csrf_token
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -55,7 +57,7 @@ def test_demo_serves_the_sample_fleet_to_the_printed_user(tmp_path: Path):
                 break
             except OSError:
                 time.sleep(0.1)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token(page)
         form = urllib.parse.urlencode({"username": "demo", "password": password,
                                        "csrf_token": token, "next": "/"}).encode()
         fleet = opener.open(base + "/login", data=form, timeout=10)
@@ -68,7 +70,7 @@ def test_demo_serves_the_sample_fleet_to_the_printed_user(tmp_path: Path):
         other = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         page = other.open(base + "/login", timeout=5).read().decode()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token(page)
         bad = urllib.parse.urlencode({"username": "demo", "password": password + "x",
                                       "csrf_token": token, "next": "/"}).encode()
         try:

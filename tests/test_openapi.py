@@ -10,10 +10,9 @@ import pytest
 from flask import Flask
 from openapi_spec_validator import validate
 
-from dashboard.app import create_app
 from dashboard.openapi import PATH, openapi_document
-from hawatch.config import load_config
 from store import Store
+from tests.conftest import dashboard_app
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 IGNORED = {"HEAD", "OPTIONS"}
@@ -23,11 +22,7 @@ IGNORED = {"HEAD", "OPTIONS"}
 def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     path = tmp_path_factory.mktemp("openapi") / "hawatch.duckdb"
     with Store(path) as store:
-        settings = load_config(env={})
-        settings["db"] = path
-        app = create_app(settings, store, None)
-        app.config["TESTING"] = True
-        yield app
+        yield dashboard_app(store)
 
 
 def _openapi_path(rule: str) -> str:

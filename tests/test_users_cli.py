@@ -7,7 +7,6 @@ import fcntl
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -18,11 +17,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.app import create_app
 from dashboard.credentials import Credentials, lock_file, users_file
 from hawatch.cli import main
-from hawatch.config import load_config
 from store import Store
+from tests.conftest import dashboard_app, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD, NEW = "old-password-123", "new-password-456"
@@ -96,20 +94,11 @@ def test_concurrent_commands_lose_no_user(tmp_path):
 def app(tmp_path: Path) -> Any:
     with Store(tmp_path / "hawatch.duckdb") as store:
         Credentials(store.path).add("vera", "viewer", OLD)
-        settings = load_config(env={})
-        settings.update({"db": store.path})
-        app = create_app(settings, store, None)
-        app.config["TESTING"] = True
-        yield app
+        yield dashboard_app(store)
 
 
 def login(app: Flask, password: str) -> tuple[FlaskClient, int]:
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": "vera", "password": password,
-                                           "csrf_token": token})
-    return client, response.status_code
+    return log_in(app, "vera", password)
 
 
 def test_passwd_from_stdin_changes_the_password_and_ends_old_sessions(app, monkeypatch,
