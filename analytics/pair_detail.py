@@ -19,6 +19,8 @@ from typing import Any
 
 import duckdb
 
+from store.db import fetch_dicts
+
 # the HA events the chart marks, by the group they are drawn in
 MARKED_EVENTS: dict[str, str] = {
     "failover": "failover", "failback": "failback",
@@ -41,13 +43,8 @@ class PairDetail:
     active_at_start: str | None = None
 
 
-def _dicts(relation: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    columns = [d[0] for d in relation.description or []]
-    return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-
-
 def _incidents(cur: duckdb.DuckDBPyConnection, pair: str) -> list[dict[str, Any]]:
-    found = _dicts(cur.execute(
+    found = fetch_dicts(cur.execute(
         "SELECT incident_id, kind, severity, status, opened_at, resolved_at, summary,"
         " evidence FROM incidents WHERE pair = ?"
         " ORDER BY status = 'open' DESC, opened_at DESC", [pair]))
@@ -111,10 +108,10 @@ def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0,
                 buckets: int | None = None) -> PairDetail | None:
     """Everything the pair page shows, or None for a pair the store does not know; with
     `buckets`, the samples reduced to each time bucket's lowest and highest point."""
-    pairs = _dicts(cur.execute("SELECT * FROM pairs WHERE pair = ?", [pair]))
+    pairs = fetch_dicts(cur.execute("SELECT * FROM pairs WHERE pair = ?", [pair]))
     if not pairs:
         return None
-    units = _dicts(cur.execute(
+    units = fetch_dicts(cur.execute(
         "SELECT serial, role, model, firmware, first_seen, last_seen FROM devices"
         " WHERE pair = ? ORDER BY role, serial", [pair]))
     detail = PairDetail(pairs[0], units, _incidents(cur, pair))
@@ -125,7 +122,7 @@ def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0,
     detail.start = detail.end - timedelta(days=days)
     window = [pair, detail.start, detail.end]
     detail.samples = _samples(cur, window, buckets)
-    detail.events = _dicts(cur.execute(
+    detail.events = fetch_dicts(cur.execute(
         "SELECT time, serial, role, kind, state_to, trigger, detail FROM ha_events"
         " WHERE pair = ? AND time BETWEEN ? AND ?"
         " AND (kind IN (SELECT unnest(?)) OR state_to = 'active') ORDER BY time",

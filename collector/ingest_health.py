@@ -14,6 +14,8 @@ from typing import Any
 
 import duckdb
 
+from store.db import fetch_dicts
+
 _BY_FORMAT = """
 SELECT format, count(*) AS sources, sum(committed_lines) AS lines, max(last_ingest) AS last_ingest
 FROM sources GROUP BY format ORDER BY format
@@ -56,25 +58,19 @@ ORDER BY ingested_at DESC, source, position DESC LIMIT $limit
 """
 
 
-def _rows(cur: duckdb.DuckDBPyConnection, sql: str,
-          params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    relation = cur.execute(sql, params)
-    columns = [d[0] for d in relation.description or []]
-    return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-
-
 def ingest_health(cur: duckdb.DuckDBPyConnection, sources_limit: int = 200,
                   quarantined_limit: int = 50) -> dict[str, Any]:
     """Everything the page shows, as plain rows (dicts)."""
-    sources = _rows(cur, _SOURCES, {"limit": sources_limit})
+    sources = fetch_dicts(cur.execute(_SOURCES, {"limit": sources_limit}))
     total = int(sources[0]["total"]) if sources else 0
     for row in sources:
         del row["total"]
     return {
-        "by_format": _rows(cur, _BY_FORMAT),
-        "by_origin": _rows(cur, _BY_ORIGIN),
+        "by_format": fetch_dicts(cur.execute(_BY_FORMAT)),
+        "by_origin": fetch_dicts(cur.execute(_BY_ORIGIN)),
         "sources": sources,
         "sources_total": total,
-        "quarantine_reasons": _rows(cur, _REASONS),
-        "quarantine_newest": _rows(cur, _NEWEST, {"limit": quarantined_limit}),
+        "quarantine_reasons": fetch_dicts(cur.execute(_REASONS)),
+        "quarantine_newest": fetch_dicts(cur.execute(_NEWEST,
+                                                     {"limit": quarantined_limit})),
     }

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -52,6 +53,12 @@ def insert_rows(cur: duckdb.DuckDBPyConnection, table: str,
         values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(part))
         cur.execute(f"INSERT INTO {table} VALUES {values}",
                     [value for row in part for value in row])
+
+
+def fetch_dicts(relation: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of an executed query as column -> value dicts (for templates and JSON)."""
+    columns = [d[0] for d in relation.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -25,6 +25,7 @@ from dashboard.credentials import RANK
 from dashboard.views.auth import require
 from dashboard.views.jsonable import jsonable
 from dashboard.views.responses import Prepared, prepare, send
+from store.db import fetch_dicts
 from store.errors import HawatchError
 
 blueprint = Blueprint("incidents", __name__)
@@ -54,9 +55,7 @@ def _incidents(filters: dict[str, str | None]) -> list[dict[str, Any]]:
            + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY i.opened_at DESC, i.incident_id DESC LIMIT ?")
     cur = current_app.config["HAWATCH_STORE"].cursor()
-    relation = cur.execute(sql, [*params, MAX_ROWS])
-    columns = [d[0] for d in relation.description]
-    return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+    return fetch_dicts(cur.execute(sql, [*params, MAX_ROWS]))
 
 
 def _choices() -> dict[str, list[str]]:
