@@ -25,6 +25,31 @@ DEMO_DB = "hawatch-demo.duckdb"
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
 
 
+def version_line() -> str:
+    """The version, and whether ingest runs the C line scanner or its SQL fallback (same
+    rows, slower): the scanner is optional at build time, so an install may lack it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from collector import fastscan
+
+    try:
+        number = version("hawatch")
+    except PackageNotFoundError:
+        number = "unknown (not installed)"
+    scanner = ("C line scanner active" if fastscan.available()
+               else "C line scanner not built: SQL field extraction" if fastscan._fastscan is None
+               else f"C line scanner off ({fastscan.DISABLE_ENV}): SQL field extraction")
+    return f"hawatch {number} ({scanner}; Python {sys.version.split()[0]})"
+
+
+class _Version(argparse.Action):
+    """argparse's own version action re-wraps the line at the terminal width."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        print(version_line())
+        parser.exit()
+
+
 def _common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
     parser.add_argument("--db", help="DuckDB database file (setting: db)")
     parser.add_argument("--config", help="TOML configuration file")
@@ -36,6 +61,8 @@ def _common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hawatch", description="Monitoring and log analysis for firewall HA fleets.")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="print the version and whether the C line scanner is active")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="ingest syslog files and HA exports into the store",
@@ -472,16 +499,25 @@ def _credentials(args: argparse.Namespace) -> Any:
     from dashboard.credentials import Credentials
 
     db = _settings(args)["db"]
-    if not Path(db).resolve().parent.is_dir():
-        raise HawatchError(f"no folder for {db}")
+    if not Path(db).is_file():
+        # users live beside a database: a typo in --db must not start a second, empty list
+        raise HawatchError(f"no database at {Path(db).resolve()} (check --db; `hawatch serve "
+                           "--db PATH` or `hawatch ingest --db PATH` creates it)")
     return Credentials(db)
 
 
 def _read_password(from_stdin: bool) -> str:
+    """The new password: asked twice on a terminal, else the first line of standard input
+    (so `printf '%s\\n' PW | hawatch users add ...` works in scripts and `docker exec -T`)."""
     import getpass
 
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise HawatchError("no password on standard input (pipe it in, e.g. printf "
+                               "'%s\\n' \"$PW\" | hawatch users add NAME --role ROLE, or run "
+                               "in a terminal)")
+        return line.rstrip("\r\n")
     password = getpass.getpass("Password: ")
     if password != getpass.getpass("Password again: "):
         raise HawatchError("the passwords differ")
@@ -553,6 +589,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     settings["db"] = args.db or DEMO_DB
+    if not args.no_serve:
+        _check_port_free(args.http)  # before printing a URL and a password that cannot work
     with Store(settings["db"]) as store:
         # the folder holds its inventory (applied first) and truth.json (skipped)
         report = ingest_paths(store, [str(SAMPLE_LOGS)], settings["timezone"])
@@ -570,6 +608,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if report.failed or args.no_serve:
         return 1 if report.failed else 0
     return _serve_demo(settings, args.http)
+
+
+def _check_port_free(http: str) -> None:
+    import socket
+
+    from hawatch.serve import host_port
+
+    host, port = host_port(http, "--http")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise HawatchError(f"cannot serve the demo on {http}: {exc.strerror} (another "
+                               "program uses the port: pass --http 127.0.0.1:PORT or "
+                               "--no-serve)") from None
 
 
 def _serve_demo(settings: dict[str, Any], http: str) -> int:

@@ -60,6 +60,7 @@ def waiting_for_lock(pid: int) -> bool:
 
 def test_a_command_waits_for_the_lock_and_then_keeps_the_other_change(tmp_path):
     db = tmp_path / "hawatch.duckdb"
+    Store(db).close()
     Credentials(db).add("first", "viewer", OLD)
     fd = os.open(lock_file(db), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -82,6 +83,7 @@ def test_a_command_waits_for_the_lock_and_then_keeps_the_other_change(tmp_path):
 
 def test_concurrent_commands_lose_no_user(tmp_path):
     db = tmp_path / "hawatch.duckdb"
+    Store(db).close()
     processes = [users_cli(db, "add", f"user{n}", "--role", "viewer", password=OLD)
                  for n in range(6)]
     processes.append(users_cli(db, "list", "--format", "json"))
@@ -95,6 +97,13 @@ def app(tmp_path: Path) -> Any:
     with Store(tmp_path / "hawatch.duckdb") as store:
         Credentials(store.path).add("vera", "viewer", OLD)
         yield dashboard_app(store)
+
+
+class Terminal(io.StringIO):
+    """Standard input that is a terminal: the password is asked for, not read."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def login(app: Flask, password: str) -> tuple[FlaskClient, int]:
@@ -119,6 +128,7 @@ def test_passwd_from_stdin_changes_the_password_and_ends_old_sessions(app, monke
 def test_passwd_asks_twice_at_the_prompt(app, monkeypatch, capsys):
     db = str(app.config["HAWATCH_SETTINGS"]["db"])
     answers = iter([NEW, NEW + "x"])
+    monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert main(["users", "passwd", "vera", "--db", db]) == 1
     assert "passwords differ" in capsys.readouterr().err
