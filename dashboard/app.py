@@ -52,7 +52,7 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     app.register_blueprint(fleet.blueprint)
     app.register_blueprint(pair.blueprint)
     app.register_blueprint(incidents.blueprint)
-    app.register_blueprint(sql.blueprint)
+    sql.init_app(app)
     app.register_blueprint(ingest.blueprint)
 
     @app.errorhandler(HawatchError)

@@ -243,7 +243,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from store.readonly import open_for_analysts, run_query
+    from store.readonly import Limits, open_for_analysts, run_query
 
     settings = _settings(args)
     query = sys.stdin.read() if args.query == "-" else args.query
@@ -260,8 +260,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
         raise HawatchError(f"no database at {path} (run `hawatch ingest --db {path} ...` first)")
     con = open_for_analysts(path)
     try:
-        result = run_query(con, query, args.timeout or settings["sql.timeout_seconds"],
-                           args.max_rows or settings["sql.max_rows"])
+        result = run_query(con, query,
+                           Limits.from_settings(settings, args.timeout, args.max_rows))
     finally:
         con.close()
     print(render(result.columns, result.rows, args.format))

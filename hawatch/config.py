@@ -26,6 +26,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Bytes of syslog parsed per transaction; more is faster, uses more memory."),
     Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
     Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
+    Setting("sql.max_result_megabytes", 16.0,
+            "Bytes of values an analyst query returns at most, in MiB (the rest is cut and"
+            " the answer marked truncated): bounds the server's memory per query."),
+    Setting("sql.max_concurrent", 2,
+            "Analyst queries (SQL console, downloads, `hawatch sql`) running at once; more"
+            " are answered 503 with Retry-After, so they never take every web thread."),
     Setting("serve.http", "127.0.0.1:8080",
             "HOST:PORT of the web server: ingest API, /metrics, /healthz (and the dashboard)."),
     Setting("serve.syslog_udp", "127.0.0.1:5514", "HOST:PORT for syslog over UDP; empty: off."),
