@@ -128,3 +128,62 @@ def test_a_logged_out_cookie_stays_refused_after_a_restart(tmp_path):
     finally:
         code, output = restarted.stop()
     assert code == 0 and "Traceback" not in output
+
+
+# -- item 16: headers -------------------------------------------------------------------
+
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                    "Referrer-Policy": "same-origin"}
+
+
+def assert_secured(answer, what: str) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers.get(name) == value, (what, name, dict(answer.headers))
+    policy = answer.headers.get("Content-Security-Policy", "")
+    for directive in ("default-src 'self'", "script-src 'self';", "frame-ancestors 'none'",
+                      "object-src 'none'", "base-uri 'none'", "form-action 'self'"):
+        assert directive in policy, (what, policy)
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/metrics", "/api/v1/openapi.json",
+                                  "/no/such/page", "/static/chart.js"])
+def test_every_answer_to_a_stranger_carries_the_security_headers(served, path):
+    answer = WebUser(served.url).get(path)
+    assert answer.status in (200, 302), (path, answer.status)
+    assert_secured(answer, path)
+    assert answer.headers["Cache-Control"] in ("no-store", "no-cache") or \
+        "max-age" in answer.headers["Cache-Control"]
+
+
+def test_refusals_carry_the_security_headers(served):
+    stranger = WebUser(served.url)
+    assert_secured(stranger.get("/"), "redirect to the login page")
+    answer = stranger.request("POST", "/api/v1/ingest", {"x": "1"})
+    assert answer.status == 401
+    assert_secured(answer, "ingest without a token")
+    assert_secured(stranger.get("/sql.csv"), "a GET of a POST-only download")
+
+
+@pytest.mark.parametrize("path", ["/sql", "/incidents", "/ingest", "/pairs/no-such-pair",
+                                  "/no/such/page"])
+def test_answers_to_a_logged_in_user_are_not_stored(served, path):
+    answer = logged_in(served).get(path)
+    assert_secured(answer, path)
+    assert answer.headers["Cache-Control"] == "no-store", (path, answer.headers)
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/pairs", "/api/v1/incidents"])
+def test_revalidated_answers_are_kept_only_by_their_browser_and_only_to_revalidate(
+        served, path):
+    """The fleet page and the JSON API carry an ETag: a refresh of unchanged data is a 304
+    (no-store would forbid keeping the copy the 304 refers to)."""
+    user = logged_in(served)
+    answer = user.get(path)
+    assert answer.status == 200
+    assert_secured(answer, path)
+    assert answer.headers["Cache-Control"] == "private, no-cache"
+    again = user.get(path, headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status == 304 and again.headers["Cache-Control"] == "private, no-cache"
+    user.get("/sql")
+    user.post("/logout", {})
+    assert user.get(path, headers={"If-None-Match": answer.headers["ETag"]}).status == 302
