@@ -40,8 +40,9 @@ def error_response(code: int, name: str, message: str) -> Any:
 
 def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> Flask:
     app = Flask(__name__)
+    upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)
     app.config.update(HAWATCH_SETTINGS=settings, HAWATCH_STORE=store,
-                      HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+                      HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=upload)
     app.jinja_env.filters["utc"] = utc
     cache.init_app(app)
     headers.init_app(app)
