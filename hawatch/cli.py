@@ -253,7 +253,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
         columns, rows, truncated = remote
         print(render(columns, rows, args.format))
         if truncated:
-            print(f"hawatch: output truncated at {len(rows)} rows (--max-rows)",
+            print(f"hawatch: output truncated at {len(rows)} rows (--max-rows, or the"
+                  " size cap sql.max_result_megabytes)",
                   file=sys.stderr)
         return 0
     if not Path(path).exists():
@@ -266,7 +267,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
         con.close()
     print(render(result.columns, result.rows, args.format))
     if result.truncated:
-        print(f"hawatch: output truncated at {len(result.rows)} rows (--max-rows)",
+        cap = "the size cap sql.max_result_megabytes" if result.cut_by == "bytes" \
+            else "--max-rows"
+        print(f"hawatch: output truncated at {len(result.rows)} rows ({cap})",
               file=sys.stderr)
     return 0
 
