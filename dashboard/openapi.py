@@ -140,7 +140,9 @@ SCHEMAS: dict[str, Any] = {
     "SqlResult": _obj({
         "columns": {"type": "array", "items": {"type": "string"}},
         "rows": {"type": "array", "items": {"type": "array", "items": _CELL}},
-        "truncated": {"type": "boolean", "description": "true when max_rows cut it short"}},
+        "truncated": {"type": "boolean", "description": "true when max_rows or the byte"
+                                                          " cap (sql.max_result_megabytes)"
+                                                          " cut it short"}},
         ["columns", "rows", "truncated"]),
     "OperatorAction": {"oneOf": [
         _obj({"action": {"const": "ack"}, "incident": {"type": "integer"},
@@ -265,7 +267,11 @@ def _paths() -> dict[str, Any]:
                 "application/json": {"schema": _ref("SqlRequest")}}},
             "responses": {
                 "200": _json(_ref("SqlResult"), "the result"),
-                "400": _error("the query was refused, failed or timed out"), **_BEARER_401}}},
+                "400": _error("the query was refused, failed or timed out"),
+                "503": {**_error("sql.max_concurrent analyst queries are running already"),
+                        "headers": {"Retry-After": {"description": "seconds",
+                                                    "schema": {"type": "integer"}}}},
+                **_BEARER_401}}},
         "/api/v1/operator": {"post": {
             "operationId": "operator",
             "summary": "Acknowledge an incident, silence a pair or declare a window",

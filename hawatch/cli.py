@@ -270,7 +270,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from store.readonly import open_for_analysts, run_query
+    from store.readonly import Limits, open_for_analysts, run_query
 
     settings = _settings(args)
     query = sys.stdin.read() if args.query == "-" else args.query
@@ -280,20 +280,23 @@ def cmd_sql(args: argparse.Namespace) -> int:
         columns, rows, truncated = remote
         print(render(columns, rows, args.format))
         if truncated:
-            print(f"hawatch: output truncated at {len(rows)} rows (--max-rows)",
+            print(f"hawatch: output truncated at {len(rows)} rows (--max-rows, or the"
+                  " size cap sql.max_result_megabytes)",
                   file=sys.stderr)
         return 0
     if not Path(path).exists():
         raise HawatchError(f"no database at {path} (run `hawatch ingest --db {path} ...` first)")
     con = open_for_analysts(path)
     try:
-        result = run_query(con, query, args.timeout or settings["sql.timeout_seconds"],
-                           args.max_rows or settings["sql.max_rows"])
+        result = run_query(con, query,
+                           Limits.from_settings(settings, args.timeout, args.max_rows))
     finally:
         con.close()
     print(render(result.columns, result.rows, args.format))
     if result.truncated:
-        print(f"hawatch: output truncated at {len(result.rows)} rows (--max-rows)",
+        cap = "the size cap sql.max_result_megabytes" if result.cut_by == "bytes" \
+            else "--max-rows"
+        print(f"hawatch: output truncated at {len(result.rows)} rows ({cap})",
               file=sys.stderr)
     return 0
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from waitress.server import create_server
 
 from analytics.alerts.digest import send_digest
 from analytics.alerts.pipeline import run_alert_cycle
@@ -44,6 +43,7 @@ from collector.sources import Input
 from collector.spool import closed_files, receive_second, recover_parts
 from dashboard.app import create_app
 from hawatch.metrics import Metrics
+from hawatch.web_server import web_server
 from store.db import Store
 from store.errors import HawatchError
 
@@ -285,8 +285,7 @@ def serve(settings: dict[str, Any]) -> int:
     # bind every port before any thread starts: a port in use must end the command with
     # its one-line error, not leave a half-started server running
     try:
-        web = create_server(create_app(settings, store, service), host=host, port=port,
-                            threads=8)
+        web = web_server(create_app(settings, store, service), host, port, settings)
     except OSError as exc:
         store.close()
         raise HawatchError(f"cannot serve the dashboard on {host}:{port} (serve.http):"
