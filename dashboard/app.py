@@ -11,12 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from hawatch.dashboard import cache, csrf, headers, openapi
+from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 from werkzeug.exceptions import HTTPException
-
-from dashboard import cache, csrf, headers, openapi
-from dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
-from store.db import Store
-from store.errors import HawatchError
 
 
 def utc(value: datetime | None) -> str:

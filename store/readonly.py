@@ -41,10 +41,9 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-
-from store.db import connect
-from store.errors import InvalidQuery, QueryBusy, QueryTimeout
-from store.sql_check import check_statement, first_line
+from hawatch.store.db import connect
+from hawatch.store.errors import InvalidQuery, QueryBusy, QueryTimeout
+from hawatch.store.sql_check import check_statement, first_line
 
 __all__ = ["Limits", "QueryResult", "Sandbox", "check_statement", "lock_down",
            "open_for_analysts", "plain_value", "run_query"]

@@ -29,8 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import duckdb
-
-from store.errors import InvalidQuery
+from hawatch.store.errors import InvalidQuery
 
 ALLOWED = {duckdb.StatementType.SELECT}
 QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE",

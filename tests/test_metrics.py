@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from hawatch.collector.ingest import SourceReport
+from hawatch.collector.writer import BatchResult
 
-from collector.ingest import SourceReport
-from collector.writer import BatchResult
 from hawatch import metrics as metrics_module
 from hawatch.metrics import Metrics
 

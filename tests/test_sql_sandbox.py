@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from store import Store
+from hawatch.store import Store
 
 TRAFFIC = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:{s:02} UTC"'
            ' fw=10.0.0.96 pri=6 c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n}'
@@ -274,14 +273,14 @@ def test_the_read_only_transaction_alone_stops_writes(db, tmp_path, monkeypatch,
     """The second layer on its own: with the parse-tree check switched off, a serving
     store's cursor still cannot write, because analyst SQL runs in a read-only transaction
     that is rolled back."""
-    import store.readonly
-    from store.errors import InvalidQuery
-    from store.readonly import Limits, run_query
+    from hawatch.store import readonly
+    from hawatch.store.errors import InvalidQuery
+    from hawatch.store.readonly import Limits, run_query
 
     copy = tmp_path / "rw.duckdb"
     copy.write_bytes(db.read_bytes())
     before = counts(copy)
-    monkeypatch.setattr(store.readonly, "check_statement", lambda q: q)
+    monkeypatch.setattr(readonly, "check_statement", lambda q: q)
     with Store(copy) as served:
         served.lock_down()
         with pytest.raises(InvalidQuery, match="read-only"):
@@ -291,8 +290,8 @@ def test_the_read_only_transaction_alone_stops_writes(db, tmp_path, monkeypatch,
 
 
 def test_analyst_sql_on_a_store_that_is_not_locked_down_is_refused(db, tmp_path):
-    from store.errors import InvalidQuery
-    from store.readonly import Limits, run_query
+    from hawatch.store.errors import InvalidQuery
+    from hawatch.store.readonly import Limits, run_query
 
     copy = tmp_path / "open.duckdb"
     copy.write_bytes(db.read_bytes())

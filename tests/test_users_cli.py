@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.dashboard.credentials import Credentials, lock_file, users_file
+from hawatch.store import Store
 
-from dashboard.credentials import Credentials, lock_file, users_file
 from hawatch.cli import main
-from store import Store
-from tests.conftest import dashboard_app, log_in
+from tests.conftest import Terminal, dashboard_app, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD, NEW = "old-password-123", "new-password-456"
@@ -97,13 +97,6 @@ def app(tmp_path: Path) -> Any:
     with Store(tmp_path / "hawatch.duckdb") as store:
         Credentials(store.path).add("vera", "viewer", OLD)
         yield dashboard_app(store)
-
-
-class Terminal(io.StringIO):
-    """Standard input that is a terminal: the password is asked for, not read."""
-
-    def isatty(self) -> bool:
-        return True
 
 
 def login(app: Flask, password: str) -> tuple[FlaskClient, int]:

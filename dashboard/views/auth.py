@@ -32,8 +32,7 @@ from flask import (
     session,
     url_for,
 )
-
-from dashboard.credentials import (
+from hawatch.dashboard.credentials import (
     RANK,
     Credentials,
     User,
@@ -42,7 +41,7 @@ from dashboard.credentials import (
     new_session_id,
     session_secret,
 )
-from dashboard.throttle import LoginThrottle
+from hawatch.dashboard.throttle import LoginThrottle
 
 blueprint = Blueprint("auth", __name__)
 

@@ -14,11 +14,10 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-
-from dashboard.views import auth
-from dashboard.views import sql as sql_views
-from store.errors import HawatchError, QueryBusy
-from store.readonly import plain_value
+from hawatch.dashboard.views import auth
+from hawatch.dashboard.views import sql as sql_views
+from hawatch.store.errors import HawatchError, QueryBusy
+from hawatch.store.readonly import plain_value
 
 blueprint = Blueprint("service_api", __name__)
 
@@ -77,7 +76,7 @@ def operator() -> Any:
     """Acknowledgements and silences from `hawatch alerts ack|silence` while serving."""
     from datetime import UTC, datetime
 
-    from analytics.alerts.operator import apply_action
+    from hawatch.analytics.alerts.operator import apply_action
 
     service = _service()
     if not _bearer_ok(service.local_token if service else ""):

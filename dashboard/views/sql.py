@@ -16,10 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
-
-from dashboard.views.auth import require
-from store.errors import HawatchError, QueryBusy
-from store.readonly import Limits, QueryResult, Sandbox, plain_value
+from hawatch.dashboard.views.auth import require
+from hawatch.store.errors import HawatchError, QueryBusy
+from hawatch.store.readonly import Limits, QueryResult, Sandbox, plain_value
 
 blueprint = Blueprint("sql", __name__)
 
