@@ -43,6 +43,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest export upload to POST /api/v1/ingest with the ingest token, in MiB;"
             " every other request body is at most 1 MiB. Larger ones are answered 413"
             " before their body is read."),
+    Setting("serve.tls_cert", "",
+            "PEM certificate (chain) file: with serve.tls_key, serve.http is HTTPS, served by"
+            " hawatch itself (TLS 1.2+). Empty: plain HTTP (or a TLS proxy in front)."),
+    Setting("serve.tls_key", "", "PEM private key file of serve.tls_cert (keep it 0600)."),
+    Setting("serve.trusted_proxy", "",
+            "Address of the TLS reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-For"
+            " and X-Forwarded-Proto are believed (client address, https), anyone else's are"
+            " dropped. Empty: no proxy."),
     Setting("serve.syslog_udp", "127.0.0.1:5514", "HOST:PORT for syslog over UDP; empty: off."),
     Setting("serve.syslog_tcp", "127.0.0.1:5514", "HOST:PORT for syslog over TCP; empty: off."),
     Setting("serve.drop_dir", "", "A folder watched for export and log files to ingest."),
@@ -58,8 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Hours a dashboard login lasts (users are in DB path + .users.json, see "
             "`hawatch users`)."),
     Setting("dashboard.secure_cookie", "auto",
-            "Send the session cookie over HTTPS only: on, off, or auto (on unless serve.http"
-            " is a loopback address; put a TLS proxy in front when it is on)."),
+            "Send the session cookie over HTTPS only: on, off, or auto (on when the"
+            " dashboard is reached over HTTPS: serve.tls_cert or serve.trusted_proxy set)."),
     Setting("dashboard.login_max_failures", 5,
             "Failed logins of one account (four times as many from one address) within"
             " dashboard.login_window_minutes before it must wait (1 s, doubling with each"

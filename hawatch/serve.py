@@ -45,7 +45,7 @@ from hawatch.dashboard.app import create_app
 from hawatch.metrics import Metrics
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
-from hawatch.web_server import web_server
+from hawatch.web_server import bind_web, plain_http_warning
 
 UPLOAD_TIME = "%Y%m%dT%H%M%S"
 
@@ -285,7 +285,7 @@ def serve(settings: dict[str, Any]) -> int:
     # bind every port before any thread starts: a port in use must end the command with
     # its one-line error, not leave a half-started server running
     try:
-        web = web_server(create_app(settings, store, service), host, port, settings)
+        web = bind_web(create_app(settings, store, service), host, port, settings, spool)
     except OSError as exc:
         store.close()
         raise HawatchError(f"cannot serve the dashboard on {host}:{port} (serve.http):"
@@ -306,13 +306,14 @@ def serve(settings: dict[str, Any]) -> int:
                       coalesce=True, next_run_time=datetime.now(UTC))
     _schedule_digest(scheduler, service)
     scheduler.start()
-    url = f"http://{host}:{web.effective_port}"
+    url = web.url
     info = _write_server_file(settings, url, service.local_token)
-    # daemon: it ends with the process (closing its sockets under its running loop only
-    # makes it print EBADF tracebacks)
-    threading.Thread(target=web.run, name="hawatch-web", daemon=True).start()
+    web.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: service.stopping.set())
+    warning = plain_http_warning(settings)
+    if warning:
+        print(f"hawatch serve: {warning}", file=sys.stderr, flush=True)
     print(f"hawatch serve: {url}  syslog {json.dumps(listening) if listening else 'off'}"
           f"  spool {spool}  database {settings['db']}", flush=True)
     try:

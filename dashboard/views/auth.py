@@ -11,7 +11,6 @@ throttled per account and per address (dashboard/throttle.py) without holding a 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from hawatch.dashboard.credentials import (
     new_session_id,
     session_secret,
 )
+from hawatch.dashboard.csrf import HTTPS_ONLY
 from hawatch.dashboard.throttle import LoginThrottle
 
 blueprint = Blueprint("auth", __name__)
@@ -69,20 +69,13 @@ def _state() -> AuthState:
     return state
 
 
-def is_loopback(http: str) -> bool:
-    host = http.rpartition(":")[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _secure_cookie(settings: dict[str, Any]) -> bool:
+def secure_cookie(settings: dict[str, Any]) -> bool:
+    """auto: HTTPS-only when the dashboard is reached over HTTPS, i.e. hawatch serves TLS
+    itself or a trusted TLS proxy is in front; a cookie the browser will not send back over
+    plain HTTP would make every login fail."""
     choice = str(settings["dashboard.secure_cookie"]).strip().lower()
     if choice in ("auto", ""):
-        return not is_loopback(str(settings["serve.http"]))
+        return bool(settings.get("serve.tls_cert") or settings.get("serve.trusted_proxy"))
     return choice in ("1", "true", "yes", "on")
 
 
@@ -93,7 +86,7 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
         SESSION_COOKIE_NAME="hawatch_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=_secure_cookie(settings),
+        SESSION_COOKIE_SECURE=secure_cookie(settings),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["dashboard.session_hours"]))
     throttle = LoginThrottle(int(settings["dashboard.login_max_failures"]),
                              60.0 * float(settings["dashboard.login_window_minutes"]))
@@ -162,8 +155,11 @@ def safe_next(target: str | None, default: str | None = None) -> str:
 
 
 def _login_page(error: str | None, status: int) -> Any:
-    return render_template("login.html", error=error,
-                           next=request.values.get("next", "")), status
+    """The form, or why it cannot work here: with an HTTPS-only cookie over plain HTTP the
+    browser drops the session, and every login would fail with a CSRF error."""
+    https_only = current_app.config["SESSION_COOKIE_SECURE"] and not request.is_secure
+    return render_template("login.html", error=HTTPS_ONLY if https_only else error,
+                           https_only=https_only, next=request.values.get("next", "")), status
 
 
 def _try_login() -> Any:
