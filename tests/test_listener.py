@@ -382,14 +382,17 @@ def test_spool_writer_rotates_by_receive_second(tmp_path: Path) -> None:
     writer.write(b"a\nb\n", 2, when=base + 0.2)
     writer.write(b"c\n", 1, when=base + 1.5)  # a new second: the first file is handed over
     writer.write(b"d\n", 1, when=base + 1.7)
-    assert [p.name for p in writer.rotate(now=base + 1.9)] == ["udp-20261101T100003.0.log"]
-    assert [p.name for p in writer.close()] == ["udp-20261101T100004.0.log"]
-    writer.write(b"e\n", 1, when=base + 0.5)  # same second again: the next seq
-    writer.close()
-    names = [p.name for p in closed_files(tmp_path)]
-    assert names == ["udp-20261101T100003.0.log", "udp-20261101T100003.1.log",
-                     "udp-20261101T100004.0.log"]
-    assert receive_second(tmp_path / names[0]) == base
+    (first,) = writer.rotate(now=base + 1.9)
+    (second,) = writer.close()
+    writer.write(b"e\n", 1, when=base + 0.5)  # same second again: another file
+    (third,) = writer.close()
+    unique = rf"\.\d+-{os.getpid()}-\d+\.log"
+    assert re.fullmatch(r"udp-20261101T100003" + unique, first.name)
+    assert re.fullmatch(r"udp-20261101T100004" + unique, second.name)
+    assert re.fullmatch(r"udp-20261101T100003" + unique, third.name)
+    assert closed_files(tmp_path) == [first, third, second]
+    assert [p.read_bytes() for p in (first, third, second)] == [b"a\nb\n", b"e\n", b"c\nd\n"]
+    assert receive_second(first) == base
     assert (writer.lines, writer.files_closed) == (5, 3)
     (tmp_path / "tcp-20261101T100002.0.part").write_bytes(b"whole line\nhalf a li")
     (tmp_path / "tcp-20261101T100002.1.part").write_bytes(b"")
@@ -397,3 +400,94 @@ def test_spool_writer_rotates_by_receive_second(tmp_path: Path) -> None:
     assert (tmp_path / "tcp-20261101T100002.0.log").read_bytes() == b"whole line\n"
     assert closed_files(tmp_path)[0].name == "tcp-20261101T100002.0.log"
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_spool_files_and_folder_are_private(tmp_path: Path) -> None:
+    """Issue 10 item 16: raw syslog is readable by the service's user only."""
+    from collector.spool import make_private_dir
+
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o755)
+    make_private_dir(spool)
+    writer = SpoolWriter(spool, "tcp")
+    writer.write(b"x\n", 1)
+    (part,) = spool.glob("*.part")
+    assert part.stat().st_mode & 0o777 == 0o600
+    (closed,) = writer.close()
+    assert closed.stat().st_mode & 0o777 == 0o600
+    assert spool.stat().st_mode & 0o777 == 0o700
+
+
+def _serve_service(tmp_path: Path):
+    """serve's ingest side (hawatch.serve.Service) on a real store and spool folder."""
+    from hawatch.config import load_config
+    from hawatch.serve import Service
+    from store import Store
+
+    settings = load_config(env={})
+    settings["db"] = str(tmp_path / "hawatch.duckdb")
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    return Service(settings, Store(settings["db"]), spool)
+
+
+def _stored_lines(service) -> int:
+    return service.store.cursor().execute(
+        "SELECT coalesce(sum(lines), 0) FROM message_counts").fetchone()[0]
+
+
+def _sonicos(n: int) -> bytes:
+    from tests.test_serve import LINE
+    return LINE.format(n=n).encode() + b"\n"
+
+
+def test_spool_names_are_never_reused(tmp_path: Path) -> None:
+    """Issue 10 item 10: a write for a second whose file was already published and ingested
+    (deleted) - a UDP batch retried after the disk was full - must get a new name, and so
+    must a restarted listener's first file."""
+    base = 1_793_527_203.0
+    writer = SpoolWriter(tmp_path, "udp")
+    writer.write(b"a\n", 1, when=base + 0.2)
+    (first,) = writer.close()
+    first.unlink()  # ingested
+    writer.write(b"b\n", 1, when=base + 0.4)  # the delayed write, same second
+    (second,) = writer.close()
+    restarted = SpoolWriter(tmp_path, "udp")
+    restarted.write(b"c\n", 1, when=base + 0.6)
+    (third,) = restarted.close()
+    assert len({first.name, second.name, third.name}) == 3, (first, second, third)
+    assert [receive_second(p) for p in (second, third)] == [base, base]
+    assert closed_files(tmp_path) == [second, third]
+
+
+def test_a_delayed_udp_write_loses_no_line_in_the_store(tmp_path: Path) -> None:
+    """Issue 10 item 10 end to end through serve's ingest: the file of a delayed write for an
+    already ingested second is stored whole (it was resumed at the old file's offset)."""
+    service = _serve_service(tmp_path)
+    try:
+        base = time.time() - 30
+        writer = SpoolWriter(service.spool, "udp")
+        writer.write(b"".join(_sonicos(n) for n in range(3)), 3, when=base)
+        writer.close()
+        assert service.ingest_pending() == 1 and _stored_lines(service) == 3
+        writer.write(b"".join(_sonicos(n) for n in range(3, 8)), 5, when=base)
+        writer.close()
+        assert service.ingest_pending() == 1
+        assert _stored_lines(service) == 8
+    finally:
+        service.store.close()
+
+
+def test_a_reused_spool_file_name_is_read_from_its_start(tmp_path: Path) -> None:
+    """Belt and braces for the same defect: a spool file carrying the name of one already
+    ingested (a restored backup, a clock set back) is a new source, not the old one resumed."""
+    service = _serve_service(tmp_path)
+    try:
+        name = service.spool / "udp-20261101T100003.0.log"
+        name.write_bytes(b"".join(_sonicos(n) for n in range(3)))
+        assert service.ingest_pending() == 1 and not name.exists()
+        name.write_bytes(b"".join(_sonicos(n) for n in range(3, 8)))
+        assert service.ingest_pending() == 1
+        assert _stored_lines(service) == 8
+    finally:
+        service.store.close()
