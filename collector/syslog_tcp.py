@@ -1,11 +1,8 @@
 """Syslog over TCP into the spool: a thread per connection, RFC 6587 framing, back-pressure.
 
-Framing (RFC 6587) is chosen per connection from its first byte, as senders use one method
-per session: a digit means octet counting (`<len> <msg>`, `logger --tcp --octet-count`), any
-other byte non-transparent framing, where LF, CRLF and NUL all end a message (`logger --tcp`
-ends lines with LF, Python's SysLogHandler with NUL). A header that is not a valid count drops
-the connection back to non-transparent framing rather than losing data. A frame longer than
-`max_frame` is cut: its first `max_frame` bytes are spooled and the cut is counted.
+Framing (RFC 6587) is decided per frame (collector.framing): octet counting and LF/CRLF/NUL
+terminated frames may be mixed on one connection, and a frame or line that holds several
+messages is spooled as several lines.
 
 Back-pressure: a connection's thread reads, frames and writes to the spool in turn, so when the
 disk is slow it stops reading and the kernel's flow control slows the sender; nothing is
@@ -19,146 +16,15 @@ import socket
 import threading
 import time
 
+from collector.framing import MAX_FRAME, Framer
 from collector.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 64 * 1024
 MAX_CONNECTIONS = 256
-HEADER_MAX = 11  # up to 10 digits and the space
 POLL_SECONDS = 0.25  # how often blocked accept/recv calls look at the stop flag
 DRAIN_QUIET = 0.1  # at stop, a connection is drained once nothing arrived for this long
 DRAIN_SECONDS = 1.0  # ... or after this long in all
-TERMINATORS = (b"\n", b"\x00")
-SEPARATORS = (10, 13, 0)  # LF CR NUL, as ints (what indexing a bytearray gives)
-
-
-def clean(message: bytes | bytearray) -> bytes:
-    """One spool line: trailing CR/LF/NUL stripped, embedded LF or CRLF made one space."""
-    message = bytes(message).rstrip(b"\r\n\x00")
-    if b"\n" in message:
-        message = message.replace(b"\r\n", b" ").replace(b"\n", b" ")
-    return message + b"\n" if message else b""
-
-
-class Framer:
-    """Turns a TCP byte stream into newline-terminated spool lines (RFC 6587).
-
-    Memory is bounded: `want()` never lets the pending bytes exceed one maximal frame.
-    """
-
-    def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self.max_frame = max_frame
-        self.octets: bool | None = None  # None until the first byte decides
-        self.pending = bytearray()
-        self.skip = 0  # bytes of a cut octet-counted frame still to discard
-        self.discarding = False  # inside the rest of a cut non-transparent frame
-        self.frames_cut = 0
-        self.bytes_cut = 0
-
-    def want(self) -> int:
-        """How many bytes the next recv may take."""
-        return max(1, self.max_frame + HEADER_MAX + 1 - len(self.pending))
-
-    def feed(self, data: bytes) -> tuple[bytes, int]:
-        """Add received bytes; return the complete lines they finish and how many."""
-        self.pending += data
-        out: list[bytes] = []
-        if self.octets is None:
-            start = self.pending.lstrip(b"\r\n\x00 ")
-            if not start:
-                return b"", 0
-            self.octets = start[:1].isdigit()
-        if self.octets:
-            self._octet_frames(out)
-        if not self.octets:
-            self._plain_frames(out)
-        block = b"".join(out)
-        return block, block.count(b"\n")
-
-    def finish(self, cut: bool = False) -> tuple[bytes, int]:
-        """The unterminated rest at end of stream (counted as cut if the stream was stopped
-        mid-frame, or an octet-counted frame is short)."""
-        if self.octets:  # a short frame: spool its body without the count
-            space = self.pending.find(b" ", 0, HEADER_MAX + 1)
-            if space > 0 and self.pending[:space].isdigit():
-                del self.pending[:space + 1]
-        rest = b"" if (self.discarding or self.skip) else clean(self.pending)
-        if rest and (cut or self.octets):
-            self.frames_cut += 1
-        self.pending.clear()
-        return rest, rest.count(b"\n")
-
-    def _cut(self, frame_length: int) -> None:
-        self.frames_cut += 1
-        self.bytes_cut += frame_length - self.max_frame
-
-    def _octet_frames(self, out: list[bytes]) -> None:
-        """Take every complete `<len> <msg>` frame; switch to plain framing on a bad header.
-
-        Walks an index and trims the buffer once: deleting per frame would move the rest of
-        a 64 KiB buffer for every frame."""
-        buf, pos = self.pending, 0
-        try:
-            while pos < len(buf):
-                if self.skip:
-                    taken = min(self.skip, len(buf) - pos)
-                    pos, self.skip = pos + taken, self.skip - taken
-                    continue
-                if buf[pos] in SEPARATORS:  # tolerate LF/CR/NUL between frames
-                    pos += 1
-                    continue
-                space = buf.find(b" ", pos, pos + HEADER_MAX + 1)
-                head = buf[pos:space] if space > pos else buf[pos:pos + HEADER_MAX + 1]
-                if space < 0 and len(buf) - pos <= HEADER_MAX and head.isdigit():
-                    return  # the header is still arriving
-                if space <= pos or not head.isdigit():
-                    log.warning("tcp: octet-count header expected, got %r; reading the rest"
-                                " of the connection as newline-framed", bytes(buf[pos:pos + 20]))
-                    self.octets = False
-                    return
-                length, start = int(head), space + 1
-                body = min(length, self.max_frame)
-                if len(buf) < start + body:
-                    return
-                out.append(clean(buf[start:start + body]))
-                pos = start + body
-                if length > body:
-                    self._cut(length)
-                    self.skip = length - body
-        finally:
-            del buf[:pos]
-
-    def _plain_frames(self, out: list[bytes]) -> None:
-        """Split on LF / CRLF / NUL in bulk (no Python loop per line); cut overlong lines."""
-        buf = self.pending
-        if self.discarding:
-            ends = [i for i in (buf.find(t) for t in TERMINATORS) if i >= 0]
-            if not ends:
-                self.bytes_cut += len(buf)
-                buf.clear()
-                return
-            self.bytes_cut += min(ends)
-            del buf[:min(ends) + 1]
-            self.discarding = False
-        last = max(buf.rfind(b"\n"), buf.rfind(b"\x00"))
-        if last >= 0:
-            out.append(_normalise(bytes(buf[:last + 1])))
-            del buf[:last + 1]
-        if len(buf) > self.max_frame:
-            out.append(clean(buf[:self.max_frame]))
-            self.frames_cut += 1
-            self.bytes_cut += len(buf) - self.max_frame
-            buf.clear()
-            self.discarding = True
-
-
-def _normalise(block: bytes) -> bytes:
-    """Terminated non-transparent frames -> LF lines, without empty lines."""
-    block = block.replace(b"\x00", b"\n").replace(b"\r\n", b"\n")
-    while b"\n\n" in block:
-        block = block.replace(b"\n\n", b"\n")
-    return block[1:] if block.startswith(b"\n") else block
 
 
 class TcpListener:

@@ -226,6 +226,54 @@ def test_overlong_frames_are_cut_and_spooled(child: Child) -> None:
                5, "frames_cut == 2 in the stats")
 
 
+def octet(body: bytes) -> bytes:
+    return b"%d %s" % (len(body), body)
+
+
+def test_framing_is_decided_per_frame(shared: Child) -> None:
+    """Issue 11 item 1: a sender may interleave octet-counted and newline/NUL-terminated frames
+    on one connection (RFC 6587; rsyslog's imtcp decides per frame). Every message stays one
+    line, whichever framing the connection began with."""
+    ends = [octet, lambda m: m + b"\n", lambda m: m + b"\x00", lambda m: m + b"\r\n"]
+    expected = []
+    for first in range(len(ends)):  # one connection starting with each framing
+        stream = b""
+        for i in range(12):
+            message = b"<134>perframe-%d-%02d id=firewall sn=0040103CE114 m=537" % (first, i)
+            stream += ends[(first + i) % len(ends)](message)
+            expected.append(message)
+        tcp_send(shared.tcp, stream)
+    lines = shared.lines_with(b"perframe-", len(expected))
+    assert sorted(lines) == sorted(expected)
+
+
+def test_a_frame_or_datagram_holding_two_messages_is_two_lines(shared: Child) -> None:
+    """Issue 11 item 1: whatever the framing, a line break or NUL followed by a `<PRI>` header
+    starts a new message (SonicOS text never holds a raw line break); other line breaks keep a
+    multi-line message on one line, and a `<PRI>` inside a line is text, not a boundary."""
+    tcp_send(shared.tcp, octet(b"<134>two-a first\n<134>two-b second")
+             + octet(b"<12>two-c\x00<12>two-d\x00") + b"<13>two-k\r<13>two-l\n")
+    udp_send(shared.udp, b"<134>two-e\n<134>two-f", b"<12>two-g\x00<12>two-h\x00",
+             b"<13>two-i\r\n<13>two-j", b"<13>two-m line one\nline two",
+             b"<13>two-n says <134> hi")
+    lines = shared.lines_with(b"two-", 14)
+    assert sorted(lines) == [
+        b"<12>two-c", b"<12>two-d", b"<12>two-g", b"<12>two-h", b"<134>two-a first",
+        b"<134>two-b second", b"<134>two-e", b"<134>two-f", b"<13>two-i", b"<13>two-j",
+        b"<13>two-k", b"<13>two-l", b"<13>two-m line one line two", b"<13>two-n says <134> hi"]
+
+
+def test_a_count_that_is_not_one_does_not_swallow_the_stream(shared: Child) -> None:
+    """A newline-framed line that begins with digits is not taken for an octet count when the
+    count is beyond any frame and no syslog message follows it: it would swallow megabytes
+    of the messages after it."""
+    tcp_send(shared.tcp, b"20261101 digits-first line\n<13>digits-after\n"
+             + octet(b"<13>digits-octet") + b"2026-11-01 digits-date\n")
+    lines = shared.lines_with(b"digits-", 4)
+    assert sorted(lines) == sorted([b"20261101 digits-first line", b"<13>digits-after",
+                                    b"<13>digits-octet", b"2026-11-01 digits-date"])
+
+
 # -- volume, stopping, crashing ---------------------------------------------------------------
 
 def test_ten_thousand_udp_datagrams_all_arrive(child: Child) -> None:
@@ -491,3 +539,30 @@ def test_a_reused_spool_file_name_is_read_from_its_start(tmp_path: Path) -> None
         assert _stored_lines(service) == 8
     finally:
         service.store.close()
+
+
+# -- the listener inside a real `hawatch serve` -----------------------------------------------
+
+def stored(db: Path) -> int:
+    from tests.test_serve import sql
+    return sql(db, "SELECT coalesce(sum(lines), 0) AS n FROM message_counts")[0]["n"]
+
+
+def test_mixed_framing_through_serve_stores_every_message(tmp_path: Path) -> None:
+    """Issue 11 item 1 against a real server: a fleet whose relay interleaved octet-counted and
+    newline-framed messages on one connection lost one message in each merged pair."""
+    from tests.test_serve import LINE, Server, sql
+
+    running = Server(tmp_path)
+    try:
+        stream = b"".join(octet(LINE.format(n=n).encode()) if n % 2
+                          else LINE.format(n=n).encode() + b"\n" for n in range(72))
+        tcp_send(running.ports["tcp"]["port"], stream)
+        wait_until(lambda: running.proc.poll() is not None or
+                   (read_stats(running.db.with_suffix(".duckdb.spool")).get("sources", {})
+                    .get("tcp", {}).get("lines", 0) >= 36), 15, "the listener received")
+    finally:
+        code, output = running.stop()
+    assert code == 0, output
+    assert stored(running.db) == 72
+    assert sql(running.db, "SELECT count(*) AS n FROM quarantine") == [{"n": 0}]
