@@ -210,6 +210,8 @@ def start_listener(settings: dict[str, Any], spool: Path) -> tuple[subprocess.Po
                                          f"serve.syslog_{proto}")
     # --exit-with-parent: an orphaned listener (server killed) must not keep the ports
     config = ListenerConfig(spool, udp=addresses.get("udp"), tcp=addresses.get("tcp"),
+                            max_connections=settings["serve.syslog_tcp_max_connections"],
+                            idle_seconds=settings["serve.syslog_tcp_idle_seconds"],
                             exit_with_parent=True)
     child = subprocess.Popen(listener_argv(config), stderr=subprocess.PIPE)
     deadline = time.monotonic() + 15

@@ -566,3 +566,75 @@ def test_mixed_framing_through_serve_stores_every_message(tmp_path: Path) -> Non
     assert code == 0, output
     assert stored(running.db) == 72
     assert sql(running.db, "SELECT count(*) AS n FROM quarantine") == [{"n": 0}]
+
+
+def child_pid(spool: Path) -> int:
+    return json.loads((spool / PORTS_FILE).read_text())["pid"]
+
+
+def threads_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^Threads:\s+(\d+)", status, re.M)[1])
+
+
+def test_idle_tcp_connections_do_not_lock_senders_out(tmp_path: Path) -> None:
+    """Issue 10 item 15 against a real server: idle connections past the limit held every slot
+    and every new sender was refused. Now the limit is a setting, the connections cost no
+    thread each, and when it is reached the longest-idle connection of the address holding
+    the most gives way."""
+    if shutil.which("logger") is None:
+        pytest.skip("the logger command (util-linux / bsdutils) is not installed")
+    from tests.test_serve import Server
+
+    running = Server(tmp_path, env={"HAWATCH_SERVE_SYSLOG_TCP_MAX_CONNECTIONS": "64"})
+    port = running.ports["tcp"]["port"]
+    idle = []
+    try:
+        for _ in range(300):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        spool = Path(str(running.db) + ".spool")
+
+        def handled() -> int:
+            tcp = read_stats(spool).get("sources", {}).get("tcp", {})
+            return tcp.get("connections_total", 0) + tcp.get("connections_rejected", 0)
+        wait_until(lambda: handled() >= 300, 15, "300 connections accepted or refused")
+        token = f"idle-slots-{os.getpid()}"
+        subprocess.run(["logger", "--server", "127.0.0.1", "--port", str(port), "--tcp",
+                        "--rfc3164", "-t", "hawatch-test", token], check=True, timeout=10)
+        wait_until(lambda: any(token.encode() in line for line in spooled_or_stored(spool)),
+                   15, "the sender's line")
+        assert threads_of(child_pid(spool)) < 10
+        stats = read_stats(spool)["sources"]["tcp"]
+        assert stats["connections_open"] <= 64 and stats["connections_evicted"] >= 237
+    finally:
+        for conn in idle:
+            conn.close()
+        running.stop()
+
+
+def spooled_or_stored(spool: Path) -> list[bytes]:
+    """Lines in closed spool files, plus the quarantine's raw lines once serve ingested them
+    (a logger line is no SonicOS line: it is quarantined with its text)."""
+    from tests.test_serve import sql
+
+    db = Path(str(spool)[:-len(".spool")])
+    return spooled(spool) + [row["raw"].encode() for row in
+                             sql(db, "SELECT raw FROM quarantine")]
+
+
+def test_an_idle_tcp_connection_is_closed_after_the_set_time(tmp_path: Path) -> None:
+    """Issue 10 item 15: `serve.syslog_tcp_idle_seconds` closes a connection that sent nothing
+    for that long (off by default: a sender may lose the message it writes next)."""
+    from tests.test_serve import Server
+
+    running = Server(tmp_path, env={"HAWATCH_SERVE_SYSLOG_TCP_IDLE_SECONDS": "1"})
+    try:
+        with socket.create_connection(("127.0.0.1", running.ports["tcp"]["port"]),
+                                      timeout=15) as conn:
+            conn.sendall(b"<13>before going quiet\n")
+            assert conn.recv(1) == b""  # the server closed it
+        spool = Path(str(running.db) + ".spool")
+        wait_until(lambda: read_stats(spool)["sources"]["tcp"]["connections_idle_closed"] == 1,
+                   5, "the idle close counted")
+    finally:
+        running.stop()
