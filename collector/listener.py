@@ -11,6 +11,9 @@ Files in the spool folder (see collector/spool.py for the spool files themselves
 - `listener-stats.json`: counters, rewritten atomically once a second.
 - `listener.lock`: one listener per folder (flock, released by the kernel even on SIGKILL).
 
+Its log goes to stderr through collector.listener_log, which never blocks a receive loop;
+`hawatch serve` reads it and relays it, rate-limited, to its own.
+
 Exit codes: 0 after SIGTERM/SIGINT (sockets closed, spool files closed and renamed), 2 when an
 address cannot be bound or the folder is in use (a one-line error on stderr).
 """
@@ -29,11 +32,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.listener_log import configure_logging, dropped_records
 from collector.spool import (
     SpoolWriter,
     atomic_write_json,
     lock_holder,
     lock_spool,
+    make_private_dir,
     publish_leftover_parts,
 )
 from collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
@@ -185,6 +190,7 @@ def _stats(running: _Running) -> dict[str, object]:
         "updated_at": _iso(now),
         "updated_unix": round(now, 3),
         "sources": {proto: listener.stats() for proto, listener in running.listeners.items()},
+        "log_dropped": dropped_records(),
     }
 
 
@@ -210,7 +216,7 @@ def run_listener(config: ListenerConfig, stop: threading.Event | None = None) ->
     stop = stop or threading.Event()
     spool = Path(config.spool_dir)
     try:
-        spool.mkdir(parents=True, exist_ok=True)
+        make_private_dir(spool)
     except OSError as exc:
         raise ListenerError(f"cannot create spool folder {spool}: {exc.strerror}") from exc
     lock_fd = _lock(spool)
@@ -283,37 +289,6 @@ def _shutdown(spool: Path, running: _Running) -> None:
     log.info("stopped")
 
 
-class _RateLimit(logging.Filter):
-    """At most `burst` records per message template per `window` seconds: a loop that
-    fails on every datagram must not turn stderr into the bottleneck."""
-
-    def __init__(self, burst: int = 5, window: float = 10.0) -> None:
-        super().__init__()
-        self.burst, self.window = burst, window
-        self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [window start, count]
-        self._lock = threading.Lock()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key, now = (record.name, str(record.msg)), time.monotonic()
-        with self._lock:
-            entry = self._seen.setdefault(key, [now, 0])
-            if now - entry[0] >= self.window:
-                suppressed = int(entry[1]) - self.burst
-                if suppressed > 0:
-                    record.msg = f"{record.msg} [{suppressed} similar messages suppressed]"
-                entry[0], entry[1] = now, 0
-            entry[1] += 1
-            return entry[1] <= self.burst
-
-
-def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(
-        f"hawatch-listener[{os.getpid()}] %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RateLimit())
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python3 -m collector.listener",
@@ -351,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     if args.spool is None or (args.udp is None and args.tcp is None):
         parser.error("--spool DIR and at least one of --udp/--tcp are required")
-    _configure_logging()
+    handler = configure_logging()
     sys.setswitchinterval(SWITCH_SECONDS)
     config = ListenerConfig(args.spool, args.udp, args.tcp, args.rotate_seconds, args.rcvbuf,
                             args.max_connections, args.max_frame, args.idle_seconds,
@@ -359,8 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run_listener(config)
     except ListenerError as exc:
-        print(f"hawatch listener: {exc}", file=sys.stderr)
+        handler.drain()
+        print(f"hawatch listener: {exc}", file=sys.stderr)  # the last line: the parent shows it
         return EXIT_BIND
+    handler.drain()
     return 0
 
 

@@ -90,6 +90,7 @@ class UdpListener:
         self.empty = 0
         self.errors = 0
         self.write_errors = 0
+        self.alive = time.time()
         self._stop = threading.Event()
         self._drain_until = math.inf
         self._thread = threading.Thread(target=self._run, name="udp-listener", daemon=True)
@@ -139,6 +140,7 @@ class UdpListener:
             "write_errors": self.write_errors, "spool_files_closed": self.writer.files_closed,
             "kernel_drops": kernel_drops(self.sock),
             "rcvbuf_requested": self.rcvbuf_requested, "rcvbuf_granted": self.rcvbuf_granted,
+            "alive_unix": round(self.alive, 3),
         }
 
     def _run(self) -> None:
@@ -196,6 +198,7 @@ class UdpListener:
                wire: int) -> None:
         """Write the batch and publish the counters. On a write error retry (meanwhile the
         kernel buffer absorbs, then drops and counts) until it works or we are stopping."""
+        self.alive = time.time()  # at least every 0.1 s: a watchdog tells a hung loop
         self.datagrams += datagrams
         self.bytes += wire
         self.empty += datagrams - lines

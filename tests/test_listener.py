@@ -638,3 +638,191 @@ def test_an_idle_tcp_connection_is_closed_after_the_set_time(tmp_path: Path) -> 
                    5, "the idle close counted")
     finally:
         running.stop()
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def metrics_of(url: str) -> str:
+    import urllib.request
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def test_the_listeners_log_never_blocks_intake(tmp_path: Path) -> None:
+    """Issue 10 item 3 against a real server: the child's stderr was a pipe nobody read, so
+    after 64 KiB of log output in the server's life its next log call blocked for ever (and
+    with it the connection, or the accept loop, that logged). We write those 64 KiB into
+    the pipe ourselves, then a misframing sender makes the child log: its lines must land,
+    and the warning must reach serve's own log."""
+    from tests.test_serve import LINE, Server
+
+    running = Server(tmp_path)
+    spool = Path(str(running.db) + ".spool")
+    try:
+        pipe = os.open(f"/proc/{child_pid(spool)}/fd/2", os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            for _ in range(32):  # 64 KiB in 2-KiB lines: what a pipe holds
+                os.write(pipe, b"x" * 2047 + b"\n")
+        except BlockingIOError:
+            pass  # full: nobody reads it
+        finally:
+            os.close(pipe)
+        body = b"".join(LINE.format(n=n).encode() + b"\n" for n in range(20))
+        tcp_send(running.ports["tcp"]["port"], b"5x <13>misframed\n" + body)
+        wait_until(lambda: stored(running.db) == 20, 20, "the misframing sender's lines")
+        assert get_json(running.url + "/healthz")[0] == 200
+    finally:
+        code, output = running.stop()
+    assert code == 0
+    assert "sends frames that start with digits but carry no octet count" in output
+
+
+def test_the_child_keeps_receiving_when_nobody_reads_its_log(tmp_path: Path) -> None:
+    """Issue 10 item 3 in the child itself: with its stderr a full pipe that nobody reads,
+    a log call queues its record (or drops and counts it when the queue is full) instead of
+    blocking the thread that logs."""
+    spool = tmp_path / "spool"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collector.listener", "--spool", str(spool), "--tcp",
+         "127.0.0.1:0"], cwd=ROOT, stderr=subprocess.PIPE)
+    try:
+        ports = wait_until(lambda: read_ports(spool, proc.pid), 10, "the ports file")
+        pipe = os.open(f"/proc/{proc.pid}/fd/2", os.O_WRONLY | os.O_NONBLOCK)
+        with pytest.raises(BlockingIOError):
+            try:
+                while True:
+                    os.write(pipe, b"x" * 4095 + b"\n")
+            finally:
+                os.close(pipe)
+        for i in range(20):  # each connection logs its misframing once
+            tcp_send(ports["tcp"]["port"], b"5x <13>unread-%d\n<13>unread-ok-%d\n" % (i, i))
+        wait_until(lambda: len([line for line in spooled(spool) if b"unread-" in line]) == 40,
+                   10, "every line spooled")
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
+        proc.stderr.close()
+
+
+def hold_spool_lock(spool: Path, pid: int, deadline: float) -> int:
+    """SIGKILL the listener `pid` and take its spool lock before serve starts another (so
+    that every restart fails); kill a replacement that won the race and try again."""
+    import fcntl
+
+    fd = os.open(spool / "listener.lock", os.O_RDWR)
+    while time.monotonic() < deadline:
+        os.kill(pid, signal.SIGKILL)
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                ports = read_ports(spool)
+                if ports and ports["pid"] != pid:
+                    pid = ports["pid"]  # a replacement got the lock first
+                    break
+                time.sleep(0.001)
+    os.close(fd)
+    raise AssertionError("could not take the spool lock from the listener")
+
+
+def test_a_killed_listener_comes_back_and_nothing_it_spooled_is_lost(tmp_path: Path) -> None:
+    """Issue 10 item 4 against a real server: a dead listener child was never restarted, so
+    intake stopped, and its last spool file waited until serve restarted. Now it is
+    restarted on the same ports, its leftover `.part` file is ingested, and lines sent
+    afterwards land."""
+    from tests.test_serve import LINE, Server
+
+    running = Server(tmp_path)
+    spool = Path(str(running.db) + ".spool")
+    try:
+        first, sent = child_pid(spool), 0
+        for _ in range(10):  # until the child is stopped with its last file still open
+            tcp_send(running.ports["tcp"]["port"], b"".join(
+                LINE.format(n=sent + n).encode() + b"\n" for n in range(50)))
+            sent += 50
+            token = LINE.format(n=sent - 1).encode()
+            wait_until(lambda token=token: any(token in p.read_bytes()
+                                               for p in spool.glob("tcp-*.*")),
+                       10, "the batch in a spool file")
+            os.kill(first, signal.SIGSTOP)
+            if any(token in p.read_bytes() for p in spool.glob("tcp-*.part")):
+                break
+            os.kill(first, signal.SIGCONT)
+        else:
+            raise AssertionError("never caught a spool file open")
+        os.kill(first, signal.SIGKILL)
+        ports = wait_until(lambda: (p := read_ports(spool)) and p["pid"] != first and p, 20,
+                           "a new listener")
+        assert ports["tcp"] == running.ports["tcp"] and ports["udp"] == running.ports["udp"]
+        tcp_send(ports["tcp"]["port"], b"".join(
+            LINE.format(n=sent + n).encode() + b"\n" for n in range(50)))
+        udp_send(ports["udp"]["port"], *(LINE.format(n=sent + 50 + n).encode()
+                                         for n in range(50)))
+        wait_until(lambda: stored(running.db) == sent + 100, 20, "every line stored")
+        status, health = get_json(running.url + "/healthz")
+        assert status == 200 and health["listener"] == "running"
+        assert health["listener_restarts"] == 1 and "SIGKILL" in health["listener_last_exit"]
+        metrics = metrics_of(running.url)
+        assert "hawatch_listener_up 1\n" in metrics
+        assert "hawatch_listener_restarts_total 1\n" in metrics
+    finally:
+        code, output = running.stop()
+    assert code == 0, output
+
+
+def test_health_says_so_while_the_listener_cannot_come_back(tmp_path: Path) -> None:
+    """Issue 10 item 4: while the listener is down and its restarts fail, /healthz answers
+    503 with the reason and /metrics says it is down; once it can start again, it does."""
+    from tests.test_serve import LINE, Server
+
+    running = Server(tmp_path)
+    spool = Path(str(running.db) + ".spool")
+    try:
+        lock = hold_spool_lock(spool, child_pid(spool), time.monotonic() + 20)
+        try:
+            status, health = wait_until(
+                lambda: (answer := get_json(running.url + "/healthz"))
+                and "in use" in (answer[1].get("listener_last_exit") or "") and answer,
+                20, "a failed restart in /healthz")
+            assert status == 503 and health["status"] == "degraded"
+            assert health["listener"] == "restarting"
+            assert "hawatch_listener_up 0\n" in metrics_of(running.url)
+        finally:
+            os.close(lock)
+        wait_until(lambda: get_json(running.url + "/healthz")[0] == 200, 40, "healthy again")
+        udp_send(read_ports(spool)["udp"]["port"], LINE.format(n=1).encode())
+        wait_until(lambda: stored(running.db) == 1, 20, "a line after the restart")
+    finally:
+        running.stop()
+
+
+def test_the_listener_child_inherits_no_secrets(tmp_path: Path) -> None:
+    """Issue 10 item 16: the child that faces the network gets a scrubbed environment (no
+    ingest token, SMTP password or anything else of serve's), and the spool folder and the
+    files in it are private."""
+    from tests.test_serve import TOKEN, Server
+
+    secrets = {"HAWATCH_SMTP_PASSWORD": "smtp-secret-42", "AWS_SECRET_ACCESS_KEY": "aws-s3cr3t",
+               "HAWATCH_WEBHOOK_URL": "https://hooks.example/T0/B0/secret"}
+    running = Server(tmp_path, env=secrets)
+    spool = Path(str(running.db) + ".spool")
+    try:
+        environ = Path(f"/proc/{child_pid(spool)}/environ").read_bytes()
+        for value in (TOKEN, *secrets.values()):
+            assert value.encode() not in environ
+        assert b"HAWATCH_" not in environ
+        assert spool.stat().st_mode & 0o777 == 0o700
+        wait_until(lambda: (spool / "listener-stats.json").exists(), 10, "the stats file")
+        for name in ("listener.lock", "listener-ports.json", "listener-stats.json"):
+            assert (spool / name).stat().st_mode & 0o777 == 0o600, name
+    finally:
+        running.stop()
