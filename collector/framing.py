@@ -35,6 +35,7 @@ WAIT, NOT_OCTET = -1, -2  # besides positions: more bytes needed; no octet count
 _BOUNDARY = re.compile(rb"[\r\n\x00]+(?=<\d{1,3}>)")  # a break before another message
 _CR_BOUNDARY = re.compile(rb"\r+(?=<\d{1,3}>)")  # the same, in a LF/NUL-terminated frame
 _DIGIT_FRAME = re.compile(rb"\n[\r\n]*[0-9]")  # a frame after a break that starts with a digit
+_NOT_SEPARATOR = re.compile(rb"[^\r\n\x00]")
 
 
 def message_lines(message: bytes | bytearray | memoryview) -> tuple[bytes, int]:
@@ -121,6 +122,9 @@ class Framer:
                     pos = self._discard(buf, pos)
                 elif buf[pos] in SEPARATORS:  # LF/CR/NUL between frames
                     pos += 1
+                    if pos < len(buf) and buf[pos] in SEPARATORS:  # a run: skip it in C
+                        found = _NOT_SEPARATOR.search(buf, pos)
+                        pos = found.start() if found else len(buf)
                 else:
                     after = self._frame(buf, pos, out)
                     if after == WAIT:

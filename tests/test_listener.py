@@ -274,6 +274,27 @@ def test_a_count_that_is_not_one_does_not_swallow_the_stream(shared: Child) -> N
                                     b"<13>digits-octet", b"2026-11-01 digits-date"])
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_framer_gives_the_same_lines_however_the_stream_is_cut(seed: int) -> None:
+    """Mixed framings, cut into random pieces (as TCP delivers them): always the same lines."""
+    import random
+
+    from collector.framing import Framer
+
+    rng = random.Random(seed)
+    messages = [b"<13>cut-%d %s" % (i, b"x" * rng.randint(0, 300)) for i in range(300)]
+    ends = [octet, lambda m: m + b"\n", lambda m: m + b"\x00", lambda m: m + b"\r\n"]
+    stream = b"".join(rng.choice(ends)(m) + b"\n" * rng.randint(0, 1) for m in messages)
+    framer, lines, pos = Framer(), b"", 0
+    while pos < len(stream):
+        step = rng.randint(1, 700)
+        lines += framer.feed(stream[pos:pos + step])[0]
+        pos += step
+    lines += framer.finish()[0]
+    assert lines.split(b"\n")[:-1] == messages
+    assert framer.misframed == framer.frames_cut == 0
+
+
 # -- volume, stopping, crashing ---------------------------------------------------------------
 
 def test_ten_thousand_udp_datagrams_all_arrive(child: Child) -> None:
