@@ -85,7 +85,7 @@ class Framer:
     def feed(self, data: bytes | bytearray | memoryview) -> tuple[bytes, int]:
         """Add received bytes; return the complete lines they finish and how many."""
         self.pending += data
-        out: list[bytes] = []
+        out: list[bytes | bytearray] = []
         self._frames(out)
         block = b"".join(out)
         return block, block.count(b"\n")
@@ -107,7 +107,7 @@ class Framer:
         buf.clear()
         return rest, count
 
-    def _frames(self, out: list[bytes]) -> None:
+    def _frames(self, out: list[bytes | bytearray]) -> None:
         """Take every complete frame from the pending bytes, deciding the framing per frame.
 
         Walks an index and trims the buffer once: deleting per frame would move the rest of
@@ -133,7 +133,7 @@ class Framer:
         finally:
             del buf[:pos]
 
-    def _frame(self, buf: bytearray, pos: int, out: list[bytes]) -> int:
+    def _frame(self, buf: bytearray, pos: int, out: list[bytes | bytearray]) -> int:
         """The frame(s) at `pos`: the position after what was taken, or WAIT."""
         digit = 48 <= buf[pos] <= 57
         header = self._count(buf, pos) if digit else NOT_OCTET
@@ -158,9 +158,10 @@ class Framer:
         if space < 0:
             whole = len(buf) - pos <= HEADER_MAX and buf[pos:].isdigit()
             return WAIT if whole else NOT_OCTET  # the header may still be arriving
-        if not buf[pos:space].isdigit() or int(buf[pos:space]) == 0:
+        head = buf[pos:space]
+        if not head.isdigit() or not int(head):
             return NOT_OCTET
-        length, start = int(buf[pos:space]), space + 1
+        length, start = int(head), space + 1
         if length > self.max_frame:
             if start >= len(buf):
                 return WAIT  # is a message (`<`) next? its first byte tells
@@ -168,22 +169,26 @@ class Framer:
                 return NOT_OCTET
         return length, start
 
-    def _octet_frame(self, buf: bytearray, header: tuple[int, int], out: list[bytes]) -> int:
+    def _octet_frame(self, buf: bytearray, header: tuple[int, int], out: list[bytes | bytearray]) -> int:
         """The `<len> <msg>` frame whose message starts at `start`: the position after it,
         or WAIT."""
         length, start = header
         body = min(length, self.max_frame)
         if len(buf) < start + body:
             return WAIT
-        block, _ = message_lines(buf[start:start + body])
-        out.append(block)
+        end = start + body
+        if buf.find(b"\n", start, end) < 0 and buf.find(b"\x00", start, end) < 0 and \
+                buf.find(b"\r", start, end) < 0:
+            out += (buf[start:end], b"\n")  # the usual frame: one message, no line break
+        else:
+            out.append(message_lines(buf[start:end])[0])
         if length > body:
             self.frames_cut += 1
             self.bytes_cut += length - body
             self.skip = length - body
         return start + body
 
-    def _plain_frames(self, buf: bytearray, pos: int, out: list[bytes]) -> int:
+    def _plain_frames(self, buf: bytearray, pos: int, out: list[bytes | bytearray]) -> int:
         """The terminated frames from `pos` on, in bulk (no Python loop per line), up to the
         next frame that starts with a digit; the position after the last one taken."""
         last = max(buf.rfind(b"\n", pos), buf.rfind(b"\x00", pos))
@@ -196,7 +201,7 @@ class Framer:
         out.append(_normalise(block))
         return pos + len(block)
 
-    def _cut_plain(self, buf: bytearray, pos: int, out: list[bytes]) -> None:
+    def _cut_plain(self, buf: bytearray, pos: int, out: list[bytes | bytearray]) -> None:
         """An unterminated frame at `pos` longer than max_frame: spool its start, drop the
         rest up to its terminator."""
         if len(buf) - pos <= self.max_frame:

@@ -235,6 +235,7 @@ def lock_spool(directory: Path | str) -> int:
     except OSError:
         os.close(fd)
         raise
+    os.fchmod(fd, FILE_MODE)  # one made by an older version may be 0644
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd

@@ -248,7 +248,11 @@ def serve(settings: dict[str, Any]) -> int:
     """Run until SIGTERM or SIGINT; then flush everything received and stop."""
     host, port = host_port(settings["serve.http"], "serve.http")
     spool = Path(settings["serve.spool_dir"] or settings["db"] + ".spool")
-    make_private_dir(spool)
+    try:
+        make_private_dir(spool)
+    except OSError as exc:
+        raise HawatchError(f"cannot use the spool folder {spool} (serve.spool_dir):"
+                           f" {exc.strerror or exc}") from None
     if settings["serve.drop_dir"]:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)

@@ -1,5 +1,6 @@
 """The syslog listener child, for real: a `python3 -m collector.listener` process, real sockets on
-127.0.0.1, real senders (Python's SysLogHandler, util-linux `logger`), real signals.
+127.0.0.1, real senders (Python's SysLogHandler, util-linux `logger`), real signals; and the
+same child inside a real `hawatch serve` (supervision, its log, its environment, TCP limits).
 
 Every wait is a bounded poll with a deadline; nothing is mocked.
 """
