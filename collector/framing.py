@@ -37,6 +37,8 @@ _CR_BOUNDARY = re.compile(rb"\r+(?=<\d{1,3}>)")  # the same, in a LF/NUL-termina
 _DIGIT_FRAME = re.compile(rb"\n[\r\n]*[0-9]")  # a frame after a break that starts with a digit
 _NOT_SEPARATOR = re.compile(rb"[^\r\n\x00]")
 
+Out = list[bytes | bytearray]  # the pieces of the lines a feed gives, joined once at its end
+
 
 def message_lines(message: bytes | bytearray | memoryview) -> tuple[bytes, int]:
     """The spool lines of one received message (a datagram, an octet-counted frame) and how
@@ -85,7 +87,7 @@ class Framer:
     def feed(self, data: bytes | bytearray | memoryview) -> tuple[bytes, int]:
         """Add received bytes; return the complete lines they finish and how many."""
         self.pending += data
-        out: list[bytes | bytearray] = []
+        out: Out = []
         self._frames(out)
         block = b"".join(out)
         return block, block.count(b"\n")
@@ -107,7 +109,7 @@ class Framer:
         buf.clear()
         return rest, count
 
-    def _frames(self, out: list[bytes | bytearray]) -> None:
+    def _frames(self, out: Out) -> None:
         """Take every complete frame from the pending bytes, deciding the framing per frame.
 
         Walks an index and trims the buffer once: deleting per frame would move the rest of
@@ -133,7 +135,7 @@ class Framer:
         finally:
             del buf[:pos]
 
-    def _frame(self, buf: bytearray, pos: int, out: list[bytes | bytearray]) -> int:
+    def _frame(self, buf: bytearray, pos: int, out: Out) -> int:
         """The frame(s) at `pos`: the position after what was taken, or WAIT."""
         digit = 48 <= buf[pos] <= 57
         header = self._count(buf, pos) if digit else NOT_OCTET
@@ -169,7 +171,7 @@ class Framer:
                 return NOT_OCTET
         return length, start
 
-    def _octet_frame(self, buf: bytearray, header: tuple[int, int], out: list[bytes | bytearray]) -> int:
+    def _octet_frame(self, buf: bytearray, header: tuple[int, int], out: Out) -> int:
         """The `<len> <msg>` frame whose message starts at `start`: the position after it,
         or WAIT."""
         length, start = header
@@ -188,7 +190,7 @@ class Framer:
             self.skip = length - body
         return start + body
 
-    def _plain_frames(self, buf: bytearray, pos: int, out: list[bytes | bytearray]) -> int:
+    def _plain_frames(self, buf: bytearray, pos: int, out: Out) -> int:
         """The terminated frames from `pos` on, in bulk (no Python loop per line), up to the
         next frame that starts with a digit; the position after the last one taken."""
         last = max(buf.rfind(b"\n", pos), buf.rfind(b"\x00", pos))
@@ -201,7 +203,7 @@ class Framer:
         out.append(_normalise(block))
         return pos + len(block)
 
-    def _cut_plain(self, buf: bytearray, pos: int, out: list[bytes | bytearray]) -> None:
+    def _cut_plain(self, buf: bytearray, pos: int, out: Out) -> None:
         """An unterminated frame at `pos` longer than max_frame: spool its start, drop the
         rest up to its terminator."""
         if len(buf) - pos <= self.max_frame:
