@@ -54,6 +54,17 @@ def message_lines(message: bytes | bytearray | memoryview) -> tuple[bytes, int]:
     return b"".join(part + b"\n" for part in parts), len(parts)
 
 
+def resplit(block: bytes) -> tuple[bytes, int]:
+    """Newline-terminated lines, each a message once, again through `message_lines`: for a
+    batch of datagrams in which a CR or NUL was found (the datagram loop looks for LF only)."""
+    out: Out = []
+    for line in block.split(b"\n")[:-1]:
+        out.append(message_lines(line)[0] if b"\r" in line or b"\x00" in line
+                   else line + b"\n")
+    joined = b"".join(out)
+    return joined, joined.count(b"\n")
+
+
 def _normalise(block: bytes) -> bytes:
     """LF/NUL-terminated frames -> LF lines: CRLF ends a line too, CR before a `<PRI>` header
     starts one, and empty lines go."""
