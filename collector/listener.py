@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.listener_log import configure_logging, dropped_records
-from collector.spool import (
+from hawatch.collector.listener_log import configure_logging, dropped_records
+from hawatch.collector.spool import (
     SpoolWriter,
     atomic_write_json,
     lock_holder,
@@ -41,14 +41,15 @@ from collector.spool import (
     make_private_dir,
     publish_leftover_parts,
 )
-from collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
-from collector.syslog_udp import DEFAULT_RCVBUF, UdpListener
+from hawatch.collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
+from hawatch.collector.syslog_udp import DEFAULT_RCVBUF, UdpListener
 
-log = logging.getLogger("collector.listener")
+log = logging.getLogger("hawatch.collector.listener")
 
 PORTS_FILE = "listener-ports.json"
 STATS_FILE = "listener-stats.json"
-FORBIDDEN_MODULES = ("duckdb", "pyarrow", "pandas", "store", "analytics")
+FORBIDDEN_MODULES = ("duckdb", "pyarrow", "pandas", "hawatch.store", "hawatch.analytics",
+                     "hawatch.dashboard")
 TICK_SECONDS = 0.1
 STATS_SECONDS = 1.0
 JOIN_SECONDS = 1.6  # listeners drain for up to 1 s; the whole stop stays under ~2 s
@@ -91,7 +92,7 @@ class _Running:
 def forbidden_modules() -> list[str]:
     """Modules of the database side loaded in this process (must stay empty)."""
     return sorted(name for name in sys.modules
-                  if name.split(".")[0] in FORBIDDEN_MODULES)
+                  if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_MODULES))
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -107,7 +108,7 @@ def parse_address(text: str) -> tuple[str, int]:
 
 def listener_argv(config: ListenerConfig) -> list[str]:
     """The command line that runs `config` as a child (for subprocess.Popen in the parent)."""
-    argv = [sys.executable, "-m", "collector.listener", "--spool", str(config.spool_dir),
+    argv = [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(config.spool_dir),
             "--rotate-seconds", str(config.rotate_seconds), "--rcvbuf", str(config.rcvbuf),
             "--max-connections", str(config.max_connections),
             "--max-frame", str(config.max_frame), "--idle-seconds", str(config.idle_seconds)]

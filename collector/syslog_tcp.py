@@ -28,8 +28,8 @@ import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from collector.framing import MAX_FRAME, Framer
-from collector.spool import SpoolWriter
+from hawatch.collector.framing import MAX_FRAME, Framer
+from hawatch.collector.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 

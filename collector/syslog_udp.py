@@ -25,8 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from collector.framing import message_lines, resplit
-from collector.spool import SpoolWriter
+from hawatch.collector.framing import message_lines, resplit
+from hawatch.collector.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 

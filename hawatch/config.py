@@ -12,10 +12,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from analytics.alerts.settings import ALERT_SETTINGS
-from analytics.thresholds import ANALYTICS_SETTINGS
-from store.errors import HawatchError
-from store.settings import Setting
+from hawatch.analytics.alerts.settings import ALERT_SETTINGS
+from hawatch.analytics.thresholds import ANALYTICS_SETTINGS
+from hawatch.store.errors import HawatchError
+from hawatch.store.settings import Setting
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "hawatch.duckdb", "DuckDB database file."),
@@ -26,8 +26,23 @@ SETTINGS: tuple[Setting, ...] = (
             "Bytes of syslog parsed per transaction; more is faster, uses more memory."),
     Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
     Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
+    Setting("sql.max_result_megabytes", 16.0,
+            "Bytes of values an analyst query returns at most, in MiB (the rest is cut and"
+            " the answer marked truncated): bounds the server's memory per query."),
+    Setting("sql.max_concurrent", 2,
+            "Analyst queries (SQL console, downloads, `hawatch sql`) running at once; more"
+            " are answered 503 with Retry-After, so they never take every web thread."),
     Setting("serve.http", "127.0.0.1:8080",
             "HOST:PORT of the web server: ingest API, /metrics, /healthz (and the dashboard)."),
+    Setting("serve.connection_limit", 1000,
+            "Open HTTP connections served at once (idle ones cost a few kB, not a thread);"
+            " beyond it new connections wait. Put a reverse proxy in front when exposed."),
+    Setting("serve.channel_timeout_seconds", 30,
+            "An HTTP connection idle this long (no request in progress) is closed."),
+    Setting("serve.max_request_megabytes", 64.0,
+            "Largest export upload to POST /api/v1/ingest with the ingest token, in MiB;"
+            " every other request body is at most 1 MiB. Larger ones are answered 413"
+            " before their body is read."),
     Setting("serve.syslog_udp", "127.0.0.1:5514", "HOST:PORT for syslog over UDP; empty: off."),
     Setting("serve.syslog_tcp", "127.0.0.1:5514", "HOST:PORT for syslog over TCP; empty: off."),
     Setting("serve.syslog_tcp_max_connections", 2048,

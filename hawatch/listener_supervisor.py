@@ -31,15 +31,15 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from collector.listener import (
+from hawatch.collector.listener import (
     PORTS_FILE,
     ListenerConfig,
     listener_argv,
     read_ports,
     read_stats,
 )
-from collector.spool import recover_parts
-from store.errors import HawatchError
+from hawatch.collector.spool import recover_parts
+from hawatch.store.errors import HawatchError
 
 START_SECONDS = 15.0  # a child that has not bound its ports by then failed
 WATCH_SECONDS = 0.2

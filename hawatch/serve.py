@@ -28,21 +28,21 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from waitress.server import create_server
 
-from analytics.alerts.digest import send_digest
-from analytics.alerts.pipeline import run_alert_cycle
-from analytics.analyze import analyze
-from analytics.thresholds import Thresholds
-from collector.ingest import SourceReport, ingest_one, sync_catalog
-from collector.listener import ListenerConfig, parse_address, read_stats
-from collector.sources import Input
-from collector.spool import closed_files, make_private_dir, receive_second, recover_parts
-from dashboard.app import create_app
+from hawatch.analytics.alerts.digest import send_digest
+from hawatch.analytics.alerts.pipeline import run_alert_cycle
+from hawatch.analytics.analyze import analyze
+from hawatch.analytics.thresholds import Thresholds
+from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
+from hawatch.collector.listener import ListenerConfig, parse_address, read_stats
+from hawatch.collector.sources import Input
+from hawatch.collector.spool import closed_files, make_private_dir, receive_second, recover_parts
+from hawatch.dashboard.app import create_app
 from hawatch.listener_supervisor import ListenerSupervisor
 from hawatch.metrics import Metrics
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
+from hawatch.web_server import web_server
 
 UPLOAD_TIME = "%Y%m%dT%H%M%S"
 
@@ -225,7 +225,7 @@ def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
 
 
 def _open_store(settings: dict[str, Any], spool: Path) -> Store:
-    from collector.inventory import load_inventory
+    from hawatch.collector.inventory import load_inventory
 
     store = Store(settings["db"])
     sync_catalog(store)
@@ -260,8 +260,7 @@ def serve(settings: dict[str, Any]) -> int:
     # bind every port before any thread starts: a port in use must end the command with
     # its one-line error, not leave a half-started server running
     try:
-        web = create_server(create_app(settings, store, service), host=host, port=port,
-                            threads=8)
+        web = web_server(create_app(settings, store, service), host, port, settings)
     except OSError as exc:
         store.close()
         raise HawatchError(f"cannot serve the dashboard on {host}:{port} (serve.http):"

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.dashboard.app import create_app
+from hawatch.dashboard.credentials import secret_file, users_file
+from hawatch.dashboard.views.auth import require
+from hawatch.store import Store
 
-from dashboard.app import create_app
-from dashboard.credentials import secret_file, users_file
-from dashboard.views.auth import require
 from hawatch.cli import main
 from hawatch.config import load_config
-from store import Store
-from tests.conftest import csrf_token
+from tests.conftest import Terminal, csrf_token
 
 PASSWORDS = {"vera": "viewer-password-1", "otto": "operator-password-1",
              "ada": "admin-password-123"}
@@ -273,6 +273,7 @@ def test_the_session_secret_is_made_once_and_kept(settings, store, app):
                                              (["prompt-password-1", "prompt-password-2"], 1)])
 def test_cli_asks_for_the_password_twice(app, settings, monkeypatch, capsys, typed, code):
     answers = iter(typed)
+    monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert main(["users", "add", "pia", "--role", "viewer", "--db", settings["db"]]) == code
     if code:

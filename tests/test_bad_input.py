@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from store import Store
+from hawatch.store import Store
 
 # -- real lines ---------------------------------------------------------------------------------
 
