@@ -95,9 +95,11 @@ def _claim_source(store: Store, name: str, head: bytes, fmt: str,
                   identity: str | None = None) -> _Source:
     """The stored source with this content (or, given an `identity`, this identity), or a
     new one. A listener's spool files are identified by name: two seconds of traffic may
-    begin with the same bytes, and must not be taken for one file."""
+    begin with the same bytes, and must not be taken for one file. The identity's key holds
+    the first bytes too: a file that reuses an ingested file's name is then a new source,
+    read from its start, not the old one resumed at its offset."""
     if identity is not None:
-        head, lengths = identity.encode(), [(0,)]
+        head, lengths = identity.encode() + b"\0" + head, [(0,)]
     with store.transaction() as cur:
         if identity is None:
             lengths = cur.execute(

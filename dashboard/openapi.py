@@ -157,7 +157,10 @@ SCHEMAS: dict[str, Any] = {
               "comment": {"type": "string"}}, ["action", "pair", "start", "end", "kind"])]},
     "Health": _obj({
         "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "listener": {"type": "string", "enum": ["running", "off", "stopped"]},
+        "listener": {"type": "string", "enum": ["running", "stalled", "restarting", "starting",
+                                                 "stopped", "off"]},
+        "listener_restarts": {"type": "integer"},
+        "listener_last_exit": {"type": ["string", "null"]},
         "backlog_files": {"type": "integer"}, "uptime_seconds": {"type": "integer"}},
         ["status"]),
 }

@@ -53,6 +53,12 @@ SETTINGS: tuple[Setting, ...] = (
             " dropped. Empty: no proxy."),
     Setting("serve.syslog_udp", "127.0.0.1:5514", "HOST:PORT for syslog over UDP; empty: off."),
     Setting("serve.syslog_tcp", "127.0.0.1:5514", "HOST:PORT for syslog over TCP; empty: off."),
+    Setting("serve.syslog_tcp_max_connections", 2048,
+            "TCP syslog connections open at once; at the limit, the longest-idle connection of"
+            " the address holding the most is closed to let a new one in."),
+    Setting("serve.syslog_tcp_idle_seconds", 0.0,
+            "Close a TCP syslog connection that sent nothing for this long; 0: never (most"
+            " senders lose the message they write next after such a close)."),
     Setting("serve.drop_dir", "", "A folder watched for export and log files to ingest."),
     Setting("serve.spool_dir", "",
             "Where the listener spools received syslog (default: DB path + .spool)."),

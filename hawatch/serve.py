@@ -8,6 +8,9 @@ folder and uploaded exports through the ordinary file ingest (idempotent and res
 crash re-reads at most a file), then deletes or files them away. The DuckDB instance is
 locked down (no file or network access), so the SQL endpoint is safe; ingest reads files in
 Python and hands DuckDB Arrow tables.
+
+The listener child is supervised by hawatch/listener_supervisor.py: restarted when it dies,
+its log read and relayed, its state in /healthz and /metrics.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,16 +34,11 @@ from hawatch.analytics.alerts.pipeline import run_alert_cycle
 from hawatch.analytics.analyze import analyze
 from hawatch.analytics.thresholds import Thresholds
 from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
-from hawatch.collector.listener import (
-    ListenerConfig,
-    listener_argv,
-    parse_address,
-    read_ports,
-    read_stats,
-)
+from hawatch.collector.listener import ListenerConfig, parse_address, read_stats
 from hawatch.collector.sources import Input
-from hawatch.collector.spool import closed_files, receive_second, recover_parts
+from hawatch.collector.spool import closed_files, make_private_dir, receive_second, recover_parts
 from hawatch.dashboard.app import create_app
+from hawatch.listener_supervisor import ListenerSupervisor
 from hawatch.metrics import Metrics
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
@@ -72,7 +69,7 @@ class Service:
         self.uploads.mkdir(parents=True, exist_ok=True)
         self.metrics = Metrics()
         self.local_token = secrets.token_urlsafe(24)
-        self.listener: subprocess.Popen[bytes] | None = None
+        self.listener: ListenerSupervisor | None = None
         self.stopping = threading.Event()
         self.started = time.time()
         self._ingest_lock = threading.Lock()
@@ -189,57 +186,31 @@ class Service:
         return read_stats(self.spool)
 
     def health(self) -> dict[str, Any]:
-        listener_ok = self.listener is None or self.listener.poll() is None
-        return {"status": "ok" if listener_ok and not self.stopping.is_set() else "degraded",
-                "listener": "running" if self.listener and listener_ok else
-                            "off" if self.listener is None else "stopped",
+        listener = self.listener.health() if self.listener else {"listener": "off"}
+        ok = listener["listener"] in ("running", "off") and not self.stopping.is_set()
+        return {"status": "ok" if ok else "degraded", **listener,
                 "backlog_files": self.backlog(),
                 "uptime_seconds": round(time.time() - self.started)}
 
     def metrics_text(self) -> str:
-        return self.metrics.render(self.listener_stats().get("sources", {}), self.backlog())
+        return self.metrics.render(self.listener_stats().get("sources", {}), self.backlog()) + \
+            (self.listener.metrics_text() if self.listener else "")
 
 
-def start_listener(settings: dict[str, Any], spool: Path) -> tuple[subprocess.Popen[bytes],
-                                                                     dict[str, Any]]:
-    """Start the listener child and wait until it has bound its ports (or failed to)."""
+def listener_config(settings: dict[str, Any], spool: Path) -> ListenerConfig | None:
+    """What the listener child listens on, from the settings; None when syslog is off."""
     addresses = {}
     for proto in ("udp", "tcp"):
         if settings[f"serve.syslog_{proto}"]:
             addresses[proto] = host_port(settings[f"serve.syslog_{proto}"],
                                          f"serve.syslog_{proto}")
+    if not addresses:
+        return None
     # --exit-with-parent: an orphaned listener (server killed) must not keep the ports
-    config = ListenerConfig(spool, udp=addresses.get("udp"), tcp=addresses.get("tcp"),
-                            exit_with_parent=True)
-    child = subprocess.Popen(listener_argv(config), stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            error = (child.stderr.read() if child.stderr else b"").decode(errors="replace")
-            last = (error.strip().splitlines() or ["exited"])[-1]
-            if "in use by another listener" in last and time.monotonic() < deadline - 1:
-                # the listener of a killed server stops within a second of noticing
-                time.sleep(0.5)
-                child = subprocess.Popen(listener_argv(config), stderr=subprocess.PIPE)
-                continue
-            raise HawatchError("syslog listener: " + last)
-        ports = read_ports(spool, child.pid)
-        if ports:
-            return child, {p: ports[p] for p in ("udp", "tcp") if ports.get(p)}
-        time.sleep(0.05)
-    child.kill()
-    raise HawatchError("syslog listener did not start within 15 s")
-
-
-def _stop_listener(child: subprocess.Popen[bytes] | None) -> None:
-    if child is None or child.poll() is not None:
-        return
-    child.send_signal(signal.SIGTERM)
-    try:
-        child.wait(10)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait(5)
+    return ListenerConfig(spool, udp=addresses.get("udp"), tcp=addresses.get("tcp"),
+                          max_connections=settings["serve.syslog_tcp_max_connections"],
+                          idle_seconds=settings["serve.syslog_tcp_idle_seconds"],
+                          exit_with_parent=True)
 
 
 def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
@@ -277,7 +248,11 @@ def serve(settings: dict[str, Any]) -> int:
     """Run until SIGTERM or SIGINT; then flush everything received and stop."""
     host, port = host_port(settings["serve.http"], "serve.http")
     spool = Path(settings["serve.spool_dir"] or settings["db"] + ".spool")
-    spool.mkdir(parents=True, exist_ok=True)
+    try:
+        make_private_dir(spool)
+    except OSError as exc:
+        raise HawatchError(f"cannot use the spool folder {spool} (serve.spool_dir):"
+                           f" {exc.strerror or exc}") from None
     if settings["serve.drop_dir"]:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)
@@ -291,13 +266,15 @@ def serve(settings: dict[str, Any]) -> int:
         raise HawatchError(f"cannot serve the dashboard on {host}:{port} (serve.http):"
                            f" {exc.strerror or exc}") from None
     listening: dict[str, Any] = {}
-    if settings["serve.syslog_udp"] or settings["serve.syslog_tcp"]:
-        try:
-            service.listener, listening = start_listener(settings, spool)
-        except HawatchError:
-            web.close()
-            store.close()
-            raise
+    try:
+        config = listener_config(settings, spool)
+        if config is not None:
+            service.listener = ListenerSupervisor(config)
+            listening = service.listener.start()
+    except HawatchError:
+        web.close()
+        store.close()
+        raise
     ingester = threading.Thread(target=service.run_ingester, name="hawatch-ingest")
     ingester.start()
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -327,7 +304,8 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
               ingester: threading.Thread, info: Path) -> None:
     """Stop taking data, then ingest every line received, then close the store."""
     service.stopping.set()
-    _stop_listener(service.listener)  # closes its spool files
+    if service.listener:
+        service.listener.stop()  # no more restarts; the child closes its spool files
     ingester.join()
     scheduler.shutdown(wait=True)
     service.ingest_pending()
