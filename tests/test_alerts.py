@@ -281,6 +281,25 @@ def test_a_restart_sends_only_unsent_rows(tmp_path, settings, mailbox):
             f"<hawatch.notification.{second}@example.com>")
 
 
+def test_a_send_cut_short_by_a_crash_goes_out_again(tmp_path, settings, mailbox):
+    """A process claimed a row (its attempt recorded) and died before the server's answer:
+    once that attempt cannot still be running, the row is sent again with its Message-ID.
+    A row claimed a moment ago is left to the attempt under way."""
+    from analytics.alerts.outbox import claim
+
+    path = tmp_path / "crash.duckdb"
+    with Store(path) as before:
+        old = send_test(before, settings, now(), to="a@example.com")
+        fresh = send_test(before, settings, now(), to="b@example.com")
+        assert claim(before, old, now() - timedelta(hours=1))
+        assert claim(before, fresh, now())
+    with Store(path) as after:
+        run_alert_cycle(after, settings, now())
+        assert rows(after, "SELECT notification_id, status, attempts FROM notifications"
+                    " ORDER BY 1") == [(old, "sent", 2), (fresh, "sending", 1)]
+    assert [e.rcpt_tos for e in mailbox.envelopes] == [["a@example.com"]]
+    assert mailbox.messages[0]["Message-ID"] == f"<hawatch.notification.{old}@example.com>"
+
 def test_times_in_utc_and_in_the_site_zone():
     assert both_times(T0, "Europe/Berlin") == (
         "2026-10-05 08:00:00 UTC (2026-10-05 10:00:00 CEST Europe/Berlin)")
