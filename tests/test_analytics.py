@@ -205,6 +205,40 @@ def test_no_false_unsynced_failover_on_flapping_pairs(fleets):
     assert wrong == []
 
 
+def test_role_changes_match_the_injected_ones(fleets):
+    """Every simulated failover, failback and flap is one role change, counted alike by the
+    view, the pair summary (fleet page, `hawatch analyze`) and the incidents: a stateful
+    failover is 1 (its three lines once), a failover test 2 (the switch and the switch back;
+    the status poll of that second already shows the new active unit), a flap 2 per cycle."""
+    from analytics.pair_summary import pair_summary
+
+    expected = {"stateful_failover": 1, "unsynced_failover": 1, "failover_test": 2}
+    wrong = []
+    for fleet in fleets.values():
+        with Store(fleet.db) as store:
+            cur = store.cursor()
+            columns, rows = pair_summary(cur)
+            summary = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
+            view = dict(cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair")
+                        .fetchall())
+        for pair, scenario in fleet.truth["scenarios"].items():
+            counted = summary[pair]["failovers"] + summary[pair]["failbacks"]
+            want = expected.get(scenario, view.get(pair, 0))
+            if not summary[pair]["role_changes"] == counted == view.get(pair, 0) == want:
+                wrong.append((fleet.seed, pair, scenario, summary[pair]["role_changes"],
+                              counted, view.get(pair, 0), want))
+        for truth in fleet.truth["incidents"]:
+            found = matching(fleet.found, truth)
+            if truth["kind"] == "flapping":
+                got = [f.evidence["transitions"] for f in found]
+                if got != [truth["detail"]["transitions"]]:
+                    wrong.append((fleet.seed, truth["pair"], "flapping", got))
+            if truth["kind"] == "failover_test":
+                got = [f.evidence["role_changes"] for f in found]
+                if got != [2]:
+                    wrong.append((fleet.seed, truth["pair"], "failover_test", got))
+    assert wrong == []
+
 # -- idempotency and stable ids ---------------------------------------------------------------
 
 def test_repeated_passes_and_reingest_change_nothing(fleets, tmp_path):

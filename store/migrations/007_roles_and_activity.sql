@@ -35,11 +35,12 @@ WITH said AS (
     FROM said WHERE active IS NOT NULL
 ), known AS (
     -- before a pair's first such message: the newest status report naming an active unit
+    -- (strictly before: a poll in the same second already shows the message's outcome)
     SELECT o.pair, s.serial AS status_active
     FROM (SELECT pair, time FROM ordered WHERE previous IS NULL) o
     ASOF JOIN (SELECT pair, serial, time FROM status_samples
                WHERE state = 'active' AND pair IS NOT NULL) s
-      ON s.pair = o.pair AND s.time <= o.time
+      ON s.pair = o.pair AND s.time < o.time
 )
 SELECT o.pair, o.time, o.active AS new_active,
        coalesce(o.previous, k.status_active,
