@@ -14,7 +14,7 @@ import duckdb
 
 from store.errors import InvalidQuery
 
-# Failovers and failbacks are role changes (the view `role_changes`), not messages: one
+# Failovers and failbacks are role changes (the table `role_changes`), not messages: one
 # failover is often three lines (149 "going Active", 143 "has transitioned to Active", 144
 # from the old active), and both units may log it.
 PAIR_SUMMARY_SQL = """

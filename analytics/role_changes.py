@@ -4,7 +4,7 @@ trigger or a monitor failure just before), the stateful-sync state at the time, 
 connections and VPN SAs on the old active just before and on the new active just after.
 
 Built once per pass, with as-of joins (sorted merges), never a per-failover query:
-- `rc_history`: every role change of the pairs in scope (the view `role_changes`);
+- `rc_history`: every role change of the pairs in scope (written to `role_changes`);
 - `rc`: those from the scope's start (minus two hours) with their context, one row per
   (pair, change_no), read by the detectors.
 Nothing depends on the order rows were stored in: ties in one second are broken by meaning
@@ -17,13 +17,68 @@ import duckdb
 
 from store.db import execute_script
 
-# What a role change is lives in one place, the view `role_changes` (store/migrations/007):
-# the fleet page and the SQL examples count the same rows. The pairs' whole history is read
-# once a pass (`rc_history`; split_brain looks back to the change that began an episode),
-# and the changes from the scope's start on get their neighbours.
+# What a role change is, written once: the table `role_changes` (docs/schema.md) that the
+# fleet page and the SQL examples count holds exactly these rows, rewritten for the pairs in
+# scope each pass. The pairs' whole history is computed (`rc_history`; split_brain looks
+# back to the change that began an episode), and the changes from the scope's start on get
+# their neighbours (`rc_raw`).
 _ROLE_CHANGES = """
+-- every message that says which unit is active: a unit becoming active (failover or
+-- failback), and m=152 "Active Backup detects Active Primary: Backup rebooting", whose
+-- reporting unit steps down so that its peer is the one active unit. The meaning orders the
+-- messages of one second (`step`): the decision with its cause ("missed heartbeats ... going
+-- Active", "preempting") before the transition it causes ("has transitioned to Active"), a
+-- dual-active report last; then a unit's n= orders its repeats of one message, and the
+-- event key makes the order total, so the same events give the same changes however they
+-- were stored.
+CREATE OR REPLACE TEMP TABLE rc_said AS
+SELECT pair, time, active, kind, trigger, message_id, seq, event_key, step,
+       lag(active) OVER (PARTITION BY pair ORDER BY time, step, seq, active, event_key)
+           AS previous
+FROM (
+    SELECT e.pair, e.time, e.serial AS active, e.kind, e.trigger, e.message_id, e.seq,
+           e.event_key,
+           CASE WHEN e.trigger IS NOT NULL OR e.kind = 'failback' THEN 1 ELSE 2 END AS step
+    FROM ha_events e
+    WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
+      AND e.pair IN (SELECT pair FROM scope)
+    UNION ALL
+    SELECT d.pair, d.time, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
+                                ELSE p.primary_serial END,
+           d.kind, NULL, d.message_id, d.seq, d.event_key, 3
+    FROM ha_events d JOIN pairs p ON p.pair = d.pair
+    WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
+) WHERE active IS NOT NULL;
+
+-- before a pair's first such message: the newest status report naming an active unit,
+-- strictly before (a poll of the same second already shows the message's outcome). A hash
+-- join, not an as-of join: DuckDB turned that one into an inequality join taking seconds
+-- on 10M status samples.
+CREATE OR REPLACE TEMP TABLE rc_known AS
+SELECT o.pair, arg_max(s.serial, (s.time, s.serial)) AS status_active
+FROM rc_said o JOIN status_samples s ON s.pair = o.pair AND s.time < o.time
+WHERE o.previous IS NULL AND s.state = 'active' AND s.pair IN (SELECT pair FROM scope)
+GROUP BY o.pair;
+
+-- a change of the active unit; with nothing known before, a plain "has transitioned to
+-- Active" is the initial election, while a message with a cause (or a report) is a change
 CREATE OR REPLACE TEMP TABLE rc_history AS
-SELECT * FROM role_changes WHERE pair IN (SELECT pair FROM scope);
+SELECT o.pair, o.time, o.active AS new_active,
+       coalesce(o.previous, k.status_active,
+                CASE WHEN o.active = p.primary_serial THEN p.secondary_serial
+                     ELSE p.primary_serial END) AS old_active,
+       o.kind, o.trigger, o.message_id, o.event_key,
+       row_number() OVER (PARTITION BY o.pair
+                          ORDER BY o.time, o.step, o.seq, o.active, o.event_key) AS change_no
+FROM rc_said o
+JOIN pairs p ON p.pair = o.pair
+LEFT JOIN rc_known k ON k.pair = o.pair AND o.previous IS NULL
+WHERE (o.previous IS NOT NULL AND o.previous <> o.active)
+   OR (o.previous IS NULL AND k.status_active IS NOT NULL AND k.status_active <> o.active)
+   OR (o.previous IS NULL AND k.status_active IS NULL AND o.step <> 2);
+
+DELETE FROM role_changes WHERE pair IN (SELECT pair FROM scope);
+INSERT INTO role_changes SELECT * FROM rc_history;
 
 CREATE OR REPLACE TEMP TABLE rc_raw AS
 SELECT c.pair, c.time, c.change_no, c.new_active, c.old_active, c.kind, c.trigger,
@@ -35,7 +90,7 @@ WHERE c.time >= s.start - INTERVAL 2 HOUR
 WINDOW w AS (PARTITION BY c.pair ORDER BY c.change_no)
 """
 
-# Where several causes or sync states share one second, one is chosen by meaning (the root
+# Where several causes or sync states share one moment, one is chosen by meaning (the root
 # cause; any evidence that sync was off), never by the order rows happen to be read in.
 _CAUSES = ("'reboot', 'interface_monitor_failure', 'probe_monitor_failure', 'interface_down',"
            " 'ha_link_down', 'peer_lost', 'heartbeat_loss'")
@@ -58,12 +113,13 @@ WITH monitor AS (
 ), sync AS (
     SELECT r.pair, r.change_no, s.state AS sync_state
     FROM rc_raw r ASOF JOIN (
-        SELECT pair, time,
-               arg_min(state, (coalesce(list_position([{_SYNC_STATES}], state), 99), state))
-                   AS state
+        -- states of one moment ordered by a few microseconds, the off ones last (so taken):
+        -- not a GROUP BY, which costs seconds over the status samples of a polled fleet
+        SELECT pair, state,
+               time + to_microseconds(CAST(
+                   4 - coalesce(list_position([{_SYNC_STATES}], state), 5) AS BIGINT)) AS at
         FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
-        GROUP BY pair, time
-    ) s ON s.pair = r.pair AND s.time < r.time
+    ) s ON s.pair = r.pair AND s.at < r.time
 ), before AS (
     -- from failover_samples (store/rollups.py: the samples within an hour of a role change,
     -- a small fraction of all), with bounded range joins

@@ -207,9 +207,10 @@ def test_no_false_unsynced_failover_on_flapping_pairs(fleets):
 
 def test_role_changes_match_the_injected_ones(fleets):
     """Every simulated failover, failback and flap is one role change, counted alike by the
-    view, the pair summary (fleet page, `hawatch analyze`) and the incidents: a stateful
-    failover is 1 (its three lines once), a failover test 2 (the switch and the switch back;
-    the status poll of that second already shows the new active unit), a flap 2 per cycle."""
+    table `role_changes`, the pair summary (fleet page, `hawatch analyze`) and the
+    incidents: a stateful failover is 1 (its three lines once), a failover test 2 (the
+    switch and the switch back; the status poll of that second already shows the new active
+    unit), a flap 2 per cycle."""
     from analytics.pair_summary import pair_summary
 
     expected = {"stateful_failover": 1, "unsynced_failover": 1, "failover_test": 2}
@@ -219,14 +220,14 @@ def test_role_changes_match_the_injected_ones(fleets):
             cur = store.cursor()
             columns, rows = pair_summary(cur)
             summary = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
-            view = dict(cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair")
+            table = dict(cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair")
                         .fetchall())
         for pair, scenario in fleet.truth["scenarios"].items():
             counted = summary[pair]["failovers"] + summary[pair]["failbacks"]
-            want = expected.get(scenario, view.get(pair, 0))
-            if not summary[pair]["role_changes"] == counted == view.get(pair, 0) == want:
+            want = expected.get(scenario, table.get(pair, 0))
+            if not summary[pair]["role_changes"] == counted == table.get(pair, 0) == want:
                 wrong.append((fleet.seed, pair, scenario, summary[pair]["role_changes"],
-                              counted, view.get(pair, 0), want))
+                              counted, table.get(pair, 0), want))
         for truth in fleet.truth["incidents"]:
             found = matching(fleet.found, truth)
             if truth["kind"] == "flapping":
@@ -874,6 +875,23 @@ def test_role_changes_in_one_second_do_not_depend_on_arrival_order(tmp_path):
     assert (flapping[4]["transitions"], flapping[4]["failbacks"]) == (8, 4)
 
 
+def test_a_database_from_before_role_changes_gets_them_at_the_next_pass(tmp_path):
+    files = unsynced_dataset(tmp_path / "data")
+    db = tmp_path / "old.duckdb"
+    with Store(db) as store:
+        ingest(store, *files.values())
+        analyze(store)
+        assert store.cursor().execute("SELECT count(*) FROM role_changes").fetchone() == (1,)
+        with store.transaction() as cur:  # as a database from before migration 007 looks
+            cur.execute("DROP TABLE role_changes; DELETE FROM schema_migrations"
+                        " WHERE version >= 7")
+    with Store(db) as store:
+        report = analyze(store)
+        changes = store.cursor().execute(
+            "SELECT pair, old_active, new_active, kind FROM role_changes").fetchall()
+    assert report.mode == "incremental"
+    assert changes == [(LAB, PRIMARY, SECONDARY, "failover")]
+
 def sim_cycle_lines(at: datetime, cycles: int) -> list[str]:
     """The simulator's flapping (scenarios._flapping): per cycle the backup goes active on an
     error signal (149, 143) while the primary goes idle (144), then the primary preempts it
@@ -893,7 +911,7 @@ def sim_cycle_lines(at: datetime, cycles: int) -> list[str]:
 def test_failovers_count_role_changes_not_messages(tmp_path):
     """A pair flaps five times (ten role changes, seven messages per cycle) and another fails
     over once (149, 143, 144): the fleet's failover and failback counts, the role_changes
-    view, the flapping incident and the SQL console's example all say the same."""
+    table, the flapping incident and the SQL console's example all say the same."""
     from analytics.pair_summary import pair_summary
     from dashboard.views.sql import EXAMPLES
 
