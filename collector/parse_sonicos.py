@@ -65,7 +65,8 @@ FROM (
            -- first, or right after <PRI>: relays that strip "id=firewall ", and Python's
            -- SysLogHandler sending `<134>sn=...` (no header)
            CASE WHEN starts_with(line, 'sn=')
-                     OR (starts_with(line, '<') AND regexp_matches(line, '^<\d{{1,3}}>sn='))
+                     OR (contains(left(line, 8), '>sn=')
+                         AND regexp_matches(line, '^<\d{{1,3}}>sn='))
                 THEN regexp_extract(line, '^(?:<\d{{1,3}}>)?sn=([0-9A-Za-z]+)', 1)
                 ELSE regexp_extract(line, ' sn=([0-9A-Za-z]+)', 1) END AS sn,
            -- fixed-width fields found with strpos: cheaper than a regex over the line
