@@ -23,46 +23,44 @@ from store.db import execute_script
 # back to the change that began an episode), and the changes from the scope's start on get
 # their neighbours (`rc_raw`).
 _ROLE_CHANGES = """
--- every message that says which unit is active: a unit becoming active (failover or
--- failback), and m=152 "Active Backup detects Active Primary: Backup rebooting", whose
--- reporting unit steps down so that its peer is the one active unit. The meaning orders the
--- messages of one second (`step`): the decision with its cause ("missed heartbeats ... going
--- Active", "preempting") before the transition it causes ("has transitioned to Active"), a
--- dual-active report last; then a unit's n= orders its repeats of one message, and the
--- event key makes the order total, so the same events give the same changes however they
--- were stored.
-CREATE OR REPLACE TEMP TABLE rc_said AS
-SELECT pair, time, active, kind, trigger, message_id, seq, event_key, step,
-       lag(active) OVER (PARTITION BY pair ORDER BY time, step, seq, active, event_key)
-           AS previous
-FROM (
-    SELECT e.pair, e.time, e.serial AS active, e.kind, e.trigger, e.message_id, e.seq,
-           e.event_key,
-           CASE WHEN e.trigger IS NOT NULL OR e.kind = 'failback' THEN 1 ELSE 2 END AS step
-    FROM ha_events e
-    WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
-      AND e.pair IN (SELECT pair FROM scope)
-    UNION ALL
-    SELECT d.pair, d.time, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
-                                ELSE p.primary_serial END,
-           d.kind, NULL, d.message_id, d.seq, d.event_key, 3
-    FROM ha_events d JOIN pairs p ON p.pair = d.pair
-    WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
-) WHERE active IS NOT NULL;
-
--- before a pair's first such message: the newest status report naming an active unit,
--- strictly before (a poll of the same second already shows the message's outcome). A hash
--- join, not an as-of join: DuckDB turned that one into an inequality join taking seconds
--- on 10M status samples.
-CREATE OR REPLACE TEMP TABLE rc_known AS
-SELECT o.pair, arg_max(s.serial, (s.time, s.serial)) AS status_active
-FROM rc_said o JOIN status_samples s ON s.pair = o.pair AND s.time < o.time
-WHERE o.previous IS NULL AND s.state = 'active' AND s.pair IN (SELECT pair FROM scope)
-GROUP BY o.pair;
-
+CREATE OR REPLACE TEMP TABLE rc_history AS
+WITH said AS (
+    -- every message that says which unit is active: a unit becoming active (failover or
+    -- failback), and m=152 "Active Backup detects Active Primary: Backup rebooting", whose
+    -- reporting unit steps down so that its peer is the one active unit. The meaning orders
+    -- the messages of one second (`step`): the decision with its cause ("missed heartbeats
+    -- ... going Active", "preempting") before the transition it causes ("has transitioned
+    -- to Active"), a dual-active report last; then a unit's n= orders its repeats of one
+    -- message, and the event key makes the order total, so the same events give the same
+    -- changes however they were stored.
+    SELECT *, lag(active) OVER (PARTITION BY pair ORDER BY time, step, seq, active, event_key)
+                  AS previous
+    FROM (
+        SELECT e.pair, e.time, e.serial AS active, e.kind, e.trigger, e.message_id, e.seq,
+               e.event_key,
+               CASE WHEN e.trigger IS NOT NULL OR e.kind = 'failback' THEN 1 ELSE 2 END AS step
+        FROM ha_events e
+        WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
+          AND e.pair IN (SELECT pair FROM scope)
+        UNION ALL
+        SELECT d.pair, d.time, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
+                                    ELSE p.primary_serial END,
+               d.kind, NULL, d.message_id, d.seq, d.event_key, 3
+        FROM ha_events d JOIN pairs p ON p.pair = d.pair
+        WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
+    ) WHERE active IS NOT NULL
+), known AS (
+    -- before a pair's first such message: the newest status report naming an active unit,
+    -- strictly before (a poll of the same second already shows the message's outcome). A
+    -- hash join, not an as-of join: DuckDB ran that one as an inequality join, seconds on
+    -- 10M status samples.
+    SELECT o.pair, arg_max(s.serial, (s.time, s.serial)) AS status_active
+    FROM said o JOIN status_samples s ON s.pair = o.pair AND s.time < o.time
+    WHERE o.previous IS NULL AND s.state = 'active' AND s.pair IN (SELECT pair FROM scope)
+    GROUP BY o.pair
+)
 -- a change of the active unit; with nothing known before, a plain "has transitioned to
 -- Active" is the initial election, while a message with a cause (or a report) is a change
-CREATE OR REPLACE TEMP TABLE rc_history AS
 SELECT o.pair, o.time, o.active AS new_active,
        coalesce(o.previous, k.status_active,
                 CASE WHEN o.active = p.primary_serial THEN p.secondary_serial
@@ -70,9 +68,9 @@ SELECT o.pair, o.time, o.active AS new_active,
        o.kind, o.trigger, o.message_id, o.event_key,
        row_number() OVER (PARTITION BY o.pair
                           ORDER BY o.time, o.step, o.seq, o.active, o.event_key) AS change_no
-FROM rc_said o
+FROM said o
 JOIN pairs p ON p.pair = o.pair
-LEFT JOIN rc_known k ON k.pair = o.pair AND o.previous IS NULL
+LEFT JOIN known k ON k.pair = o.pair AND o.previous IS NULL
 WHERE (o.previous IS NOT NULL AND o.previous <> o.active)
    OR (o.previous IS NULL AND k.status_active IS NOT NULL AND k.status_active <> o.active)
    OR (o.previous IS NULL AND k.status_active IS NULL AND o.step <> 2);

@@ -79,19 +79,21 @@ QUALIFY row_number() OVER (PARTITION BY v.pair, v.started_at ORDER BY d.time) = 
 # change that made the reporting unit active (within a day) to the report, when that unit
 # reboots; several reports of one episode are one incident.
 _REPORTED = """
-CREATE OR REPLACE TEMP TABLE sb_reported AS
-SELECT d.pair, d.serial, d.time AS reported_at,
-       CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
-            ELSE p.primary_serial END AS peer,
-       CASE WHEN d.time - r.time <= INTERVAL 1 DAY THEN r.time ELSE d.time END AS started_at
-FROM ha_events d
-JOIN pairs p ON p.pair = d.pair
-ASOF LEFT JOIN (SELECT pair, new_active, time FROM rc_history WHERE kind <> 'dual_active') r
-  ON r.pair = d.pair AND r.new_active = d.serial AND r.time <= d.time
-WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
-QUALIFY row_number() OVER (PARTITION BY d.pair, started_at ORDER BY d.time, d.event_key) = 1;
-
 INSERT INTO candidates
+WITH reported AS (
+    SELECT d.pair, d.serial, d.time AS reported_at,
+           CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
+                ELSE p.primary_serial END AS peer,
+           CASE WHEN d.time - r.time <= INTERVAL 1 DAY THEN r.time ELSE d.time END
+               AS started_at
+    FROM ha_events d
+    JOIN pairs p ON p.pair = d.pair
+    ASOF LEFT JOIN (SELECT pair, new_active, time FROM rc_history WHERE kind <> 'dual_active') r
+      ON r.pair = d.pair AND r.new_active = d.serial AND r.time <= d.time
+    WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
+    QUALIFY row_number() OVER (PARTITION BY d.pair, started_at
+                               ORDER BY d.time, d.event_key) = 1
+)
 SELECT v.pair, 'split_brain', 'critical', v.started_at, v.reported_at,
        printf('both units active: %s and %s; %s reported it (m=152) and rebooted', v.peer,
               v.serial, v.serial),
@@ -99,7 +101,7 @@ SELECT v.pair, 'split_brain', 'critical', v.started_at, v.reported_at,
                    'overlap_ended', v.reported_at, 'link_state', NULL, 'link_changed_at', NULL,
                    'dual_active_reported', true),
        'overlap@' || CAST(v.started_at AS VARCHAR)
-FROM sb_reported v JOIN scope s ON s.pair = v.pair
+FROM reported v JOIN scope s ON s.pair = v.pair
 WHERE v.reported_at >= s.start
   AND NOT EXISTS (SELECT 1 FROM candidates c
                   WHERE c.kind = 'split_brain' AND c.pair = v.pair
