@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from store.db import execute_script
+from hawatch.store.db import execute_script
 
 _DETECT = """
 CREATE OR REPLACE TEMP TABLE cd_points AS

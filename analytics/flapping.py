@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from store.db import insert_rows
+from hawatch.store.db import insert_rows
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from store.db import execute_script
+from hawatch.store.db import execute_script
 
 _MATCH = """
 CREATE OR REPLACE TEMP TABLE cand AS

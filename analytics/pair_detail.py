@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from store.db import fetch_dicts
+from hawatch.store.db import fetch_dicts
 
 # the HA events the chart marks, by the group they are drawn in
 MARKED_EVENTS: dict[str, str] = {

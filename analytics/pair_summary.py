@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from store.errors import InvalidQuery
+from hawatch.store.errors import InvalidQuery
 
 # Failovers and failbacks are role changes (the table `role_changes`), not messages: one
 # failover is often three lines (149 "going Active", 143 "has transitioned to Active", 144

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import duckdb
 
-from store.db import execute_script
+from hawatch.store.db import execute_script
 
 # What a role change is, written once: the table `role_changes` (docs/schema.md) that the
 # fleet page and the SQL examples count holds exactly these rows, rewritten for the pairs in

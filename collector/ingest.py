@@ -18,12 +18,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collector import export_records
-from collector.inventory import load_inventory
-from collector.pairing import refresh_pairs
-from collector.parse_sonicos import stage_sonicos
-from collector.sonicos_catalog import catalog_rows
-from collector.sources import (
+from hawatch.collector import export_records
+from hawatch.collector.inventory import load_inventory
+from hawatch.collector.pairing import refresh_pairs
+from hawatch.collector.parse_sonicos import stage_sonicos
+from hawatch.collector.sonicos_catalog import catalog_rows
+from hawatch.collector.sources import (
     BATCH_BYTES,
     FINGERPRINT_BYTES,
     STDIN,
@@ -37,10 +37,10 @@ from collector.sources import (
     read_batches,
     sniff_format,
 )
-from collector.stage_export import stage_export
-from collector.writer import BatchResult, commit_batch, reset_stages
-from store.db import Store, insert_rows
-from store.errors import HawatchError
+from hawatch.collector.stage_export import stage_export
+from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
+from hawatch.store.db import Store, insert_rows
+from hawatch.store.errors import HawatchError
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from store.db import fetch_dicts
+from hawatch.store.db import fetch_dicts
 
 _BY_FORMAT = """
 SELECT format, count(*) AS sources, sum(committed_lines) AS lines, max(last_ingest) AS last_ingest

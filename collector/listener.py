@@ -28,17 +28,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.spool import (
+from hawatch.collector.spool import (
     SpoolWriter,
     atomic_write_json,
     lock_holder,
     lock_spool,
     publish_leftover_parts,
 )
-from collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
-from collector.syslog_udp import DEFAULT_RCVBUF, UdpListener
+from hawatch.collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
+from hawatch.collector.syslog_udp import DEFAULT_RCVBUF, UdpListener
 
-log = logging.getLogger("collector.listener")
+log = logging.getLogger("hawatch.collector.listener")
 
 PORTS_FILE = "listener-ports.json"
 STATS_FILE = "listener-stats.json"
@@ -99,7 +99,7 @@ def parse_address(text: str) -> tuple[str, int]:
 
 def listener_argv(config: ListenerConfig) -> list[str]:
     """The command line that runs `config` as a child (for subprocess.Popen in the parent)."""
-    argv = [sys.executable, "-m", "collector.listener", "--spool", str(config.spool_dir),
+    argv = [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(config.spool_dir),
             "--rotate-seconds", str(config.rotate_seconds), "--rcvbuf", str(config.rcvbuf),
             "--max-connections", str(config.max_connections),
             "--max-frame", str(config.max_frame)]

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import duckdb
 
-from collector.sonicos_catalog import (
+from hawatch.collector.sonicos_catalog import (
     COUNTED_MESSAGES,
     HA_MESSAGES,
     HA_TABLE,
     HA_TEXT_RE,
     REUSED_MESSAGES,
 )
-from store.db import execute_script
+from hawatch.store.db import execute_script
 
 _COUNTED_IDS = ", ".join(str(m.message_id) for m in COUNTED_MESSAGES)
 

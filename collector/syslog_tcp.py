@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 
-from collector.spool import SpoolWriter
+from hawatch.collector.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 

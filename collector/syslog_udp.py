@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from collector.spool import SpoolWriter
+from hawatch.collector.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 

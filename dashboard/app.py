@@ -13,10 +13,10 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from dashboard import cache, csrf, openapi
-from dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.dashboard import cache, csrf, openapi
+from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 
 def utc(value: datetime | None) -> str:

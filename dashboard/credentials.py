@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from store.errors import HawatchError
+from hawatch.store.errors import HawatchError
 
 ROLES = ("viewer", "operator", "admin")  # each includes what the ones before it may do
 RANK = {role: rank for rank, role in enumerate(ROLES)}

@@ -16,7 +16,7 @@ from typing import Any
 
 import plotly.io
 
-from analytics.pair_detail import MARKED_EVENTS, PairDetail
+from hawatch.analytics.pair_detail import MARKED_EVENTS, PairDetail
 
 # marker groups: symbol, colour, height on the hidden 0..1 axis the markers and band share
 MARKERS: dict[str, tuple[str, str, float]] = {

@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from analytics.alerts.operator import WINDOW_KINDS
-from analytics.pair_summary import SORT_COLUMNS
-from dashboard.views.fleet import HEALTH_WORDS
-from dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
-from dashboard.views.pair import MAX_DAYS
+from hawatch.analytics.alerts.operator import WINDOW_KINDS
+from hawatch.analytics.pair_summary import SORT_COLUMNS
+from hawatch.dashboard.views.fleet import HEALTH_WORDS
+from hawatch.dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
+from hawatch.dashboard.views.pair import MAX_DAYS
 
 PATH = "/api/v1/openapi.json"
 

@@ -19,7 +19,7 @@ import duckdb
 
 from hawatch.config import load_config
 from hawatch.output import FORMATS, render
-from store.errors import HawatchError
+from hawatch.store.errors import HawatchError
 
 DEMO_DB = "hawatch-demo.duckdb"
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _users_parser(sub: Any) -> None:
-    from dashboard.credentials import MIN_PASSWORD, ROLES
+    from hawatch.dashboard.credentials import MIN_PASSWORD, ROLES
 
     p = sub.add_parser("users", help="dashboard users and their roles",
                        description="Dashboard users, kept beside the database in DB.users.json"
@@ -222,10 +222,10 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from collector.ingest import ingest_paths
-    from collector.inventory import check_timezone, load_inventory
+    from hawatch.collector.ingest import ingest_paths
+    from hawatch.collector.inventory import check_timezone, load_inventory
     from hawatch.report import print_ingest_report, print_pair_summary
-    from store.db import Store
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     inventory = args.inventory or settings["inventory"]
@@ -243,7 +243,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from store.readonly import open_for_analysts, run_query
+    from hawatch.store.readonly import open_for_analysts, run_query
 
     settings = _settings(args)
     query = sys.stdin.read() if args.query == "-" else args.query
@@ -272,10 +272,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from analytics.analyze import analyze
-    from analytics.thresholds import Thresholds
-    from collector.parse_export import Reject, parse_time
-    from store.db import Store
+    from hawatch.analytics.analyze import analyze
+    from hawatch.analytics.thresholds import Thresholds
+    from hawatch.collector.parse_export import Reject, parse_time
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     since = None
@@ -368,8 +368,8 @@ def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from analytics.alerts import deliver_pending, send_test
-    from store.db import Store
+    from hawatch.analytics.alerts import deliver_pending, send_test
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     if not settings["smtp.host"]:
@@ -390,7 +390,7 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
 def _read_rows(db: str, query: str) -> list[tuple[Any, ...]]:
     """Rows of a read query: from the running server when one holds the database (DuckDB
     lets one process open it), else from the file."""
-    from store.db import Store
+    from hawatch.store.db import Store
 
     remote = _ask_server(db, query, None, None)
     if remote is not None:
@@ -402,7 +402,7 @@ def _read_rows(db: str, query: str) -> list[tuple[Any, ...]]:
 
 
 def cmd_alerts_log(args: argparse.Namespace) -> int:
-    from analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
+    from hawatch.analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
 
     rows = _read_rows(_settings(args)["db"],
                       LOG_QUERY.replace("$limit", str(max(0, args.limit))))
@@ -415,8 +415,8 @@ def _operator_action(args: argparse.Namespace, payload: dict[str, Any]) -> str:
     """Through the running server when one holds the database, else on the file."""
     from datetime import UTC, datetime
 
-    from analytics.alerts.operator import apply_action
-    from store.db import Store
+    from hawatch.analytics.alerts.operator import apply_action
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     answer = _server_call(settings["db"], "/api/v1/operator", payload, 30)
@@ -469,7 +469,7 @@ def cmd_windows_list(args: argparse.Namespace) -> int:
 
 
 def _credentials(args: argparse.Namespace) -> Any:
-    from dashboard.credentials import Credentials
+    from hawatch.dashboard.credentials import Credentials
 
     db = _settings(args)["db"]
     if not Path(db).resolve().parent.is_dir():
@@ -489,7 +489,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    from dashboard.credentials import check_password_rules, check_role
+    from hawatch.dashboard.credentials import check_password_rules, check_role
 
     check_role(args.role)
     credentials = _credentials(args)
@@ -523,7 +523,7 @@ def cmd_users_set_role(args: argparse.Namespace) -> int:
 
 
 def cmd_users_passwd(args: argparse.Namespace) -> int:
-    from dashboard.credentials import check_password_rules
+    from hawatch.dashboard.credentials import check_password_rules
 
     credentials = _credentials(args)
     if credentials.get(args.name) is None:  # before asking for a password in vain
@@ -536,7 +536,7 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from simulator import simulate
+    from hawatch.simulator import simulate
 
     summary = simulate(seed=args.seed, pairs=args.pairs, days=args.days, out=Path(args.out))
     for key, value in summary.items():
@@ -545,11 +545,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from analytics.analyze import analyze
-    from analytics.thresholds import Thresholds
-    from collector.ingest import ingest_paths
+    from hawatch.analytics.analyze import analyze
+    from hawatch.analytics.thresholds import Thresholds
+    from hawatch.collector.ingest import ingest_paths
     from hawatch.report import print_ingest_report, print_pair_summary
-    from store.db import Store
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     settings["db"] = args.db or DEMO_DB
@@ -577,7 +577,7 @@ def _serve_demo(settings: dict[str, Any], http: str) -> int:
     (only if no other users were set up for it)."""
     import secrets
 
-    from dashboard.credentials import Credentials
+    from hawatch.dashboard.credentials import Credentials
     from hawatch.serve import serve
 
     credentials = Credentials(settings["db"])

@@ -12,10 +12,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from analytics.alerts.settings import ALERT_SETTINGS
-from analytics.thresholds import ANALYTICS_SETTINGS
-from store.errors import HawatchError
-from store.settings import Setting
+from hawatch.analytics.alerts.settings import ALERT_SETTINGS
+from hawatch.analytics.thresholds import ANALYTICS_SETTINGS
+from hawatch.store.errors import HawatchError
+from hawatch.store.settings import Setting
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "hawatch.duckdb", "DuckDB database file."),

@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
-from collector.ingest import SourceReport
+from hawatch.collector.ingest import SourceReport
 
 
 class Metrics:

@@ -28,24 +28,24 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from waitress.server import create_server
 
-from analytics.alerts.digest import send_digest
-from analytics.alerts.pipeline import run_alert_cycle
-from analytics.analyze import analyze
-from analytics.thresholds import Thresholds
-from collector.ingest import SourceReport, ingest_one, sync_catalog
-from collector.listener import (
+from hawatch.analytics.alerts.digest import send_digest
+from hawatch.analytics.alerts.pipeline import run_alert_cycle
+from hawatch.analytics.analyze import analyze
+from hawatch.analytics.thresholds import Thresholds
+from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
+from hawatch.collector.listener import (
     ListenerConfig,
     listener_argv,
     parse_address,
     read_ports,
     read_stats,
 )
-from collector.sources import Input
-from collector.spool import closed_files, receive_second, recover_parts
-from dashboard.app import create_app
+from hawatch.collector.sources import Input
+from hawatch.collector.spool import closed_files, receive_second, recover_parts
+from hawatch.dashboard.app import create_app
 from hawatch.metrics import Metrics
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 UPLOAD_TIME = "%Y%m%dT%H%M%S"
 
@@ -254,7 +254,7 @@ def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
 
 
 def _open_store(settings: dict[str, Any], spool: Path) -> Store:
-    from collector.inventory import load_inventory
+    from hawatch.collector.inventory import load_inventory
 
     store = Store(settings["db"])
     sync_catalog(store)

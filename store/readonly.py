@@ -20,8 +20,8 @@ from typing import Any
 
 import duckdb
 
-from store.db import connect
-from store.errors import InvalidQuery, QueryTimeout
+from hawatch.store.db import connect
+from hawatch.store.errors import InvalidQuery, QueryTimeout
 
 ALLOWED = {duckdb.StatementType.SELECT}
 

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.app import create_app
+from hawatch.dashboard.app import create_app
 from hawatch.config import load_config
-from store import Store
+from hawatch.store import Store
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

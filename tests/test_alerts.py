@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
-from analytics.alerts.render import both_times
-from analytics.alerts.settings import alert_settings
-from analytics.alerts.silences import add_silence
-from analytics.analyze import analyze
-from store import Store
+from hawatch.analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
+from hawatch.analytics.alerts.render import both_times
+from hawatch.analytics.alerts.settings import alert_settings
+from hawatch.analytics.alerts.silences import add_silence
+from hawatch.analytics.analyze import analyze
+from hawatch.store import Store
 from tests.conftest import rows, scalar
 from tests.test_analytics import (
     LAB,
@@ -285,7 +285,7 @@ def test_a_send_cut_short_by_a_crash_goes_out_again(tmp_path, settings, mailbox)
     """A process claimed a row (its attempt recorded) and died before the server's answer:
     once that attempt cannot still be running, the row is sent again with its Message-ID.
     A row claimed a moment ago is left to the attempt under way."""
-    from analytics.alerts.outbox import claim
+    from hawatch.analytics.alerts.outbox import claim
 
     path = tmp_path / "crash.duckdb"
     with Store(path) as before:
@@ -458,7 +458,7 @@ def test_implicit_tls(lab, mailbox, certificate):
 
 def test_the_smtp_password_is_refused_in_the_config_file(tmp_path):
     from hawatch.config import load_config
-    from store.errors import HawatchError
+    from hawatch.store.errors import HawatchError
 
     path = tmp_path / "hawatch.toml"
     path.write_text('[smtp]\npassword = "s3cret"\n')

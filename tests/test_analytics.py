@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analytics.analyze import analyze
-from collector.ingest import ingest_lines, ingest_paths
-from collector.inventory import load_inventory
-from simulator.run import simulate
-from simulator.scenarios import INCIDENT_KINDS, SCENARIOS
-from store import Store
+from hawatch.analytics.analyze import analyze
+from hawatch.collector.ingest import ingest_lines, ingest_paths
+from hawatch.collector.inventory import load_inventory
+from hawatch.simulator.run import simulate
+from hawatch.simulator.scenarios import INCIDENT_KINDS, SCENARIOS
+from hawatch.store import Store
 
 SEEDS = (7, 11, 23, 42)
 CLI_SEED = 7  # this fleet goes through `hawatch ingest` and `hawatch analyze --format json`
@@ -211,7 +211,7 @@ def test_role_changes_match_the_injected_ones(fleets):
     incidents: a stateful failover is 1 (its three lines once), a failover test 2 (the
     switch and the switch back; the status poll of that second already shows the new active
     unit), a flap 2 per cycle."""
-    from analytics.pair_summary import pair_summary
+    from hawatch.analytics.pair_summary import pair_summary
 
     expected = {"stateful_failover": 1, "unsynced_failover": 1, "failover_test": 2}
     wrong = []
@@ -912,8 +912,8 @@ def test_failovers_count_role_changes_not_messages(tmp_path):
     """A pair flaps five times (ten role changes, seven messages per cycle) and another fails
     over once (149, 143, 144): the fleet's failover and failback counts, the role_changes
     table, the flapping incident and the SQL console's example all say the same."""
-    from analytics.pair_summary import pair_summary
-    from dashboard.views.sql import EXAMPLES
+    from hawatch.analytics.pair_summary import pair_summary
+    from hawatch.dashboard.views.sql import EXAMPLES
 
     other_p, other_s = "C0EAE4B10001", "C0EAE4B10002"
     folder = tmp_path / "data"

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from store import Store
+from hawatch.store import Store
 
 # -- real lines ---------------------------------------------------------------------------------
 

@@ -15,11 +15,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from analytics.analyze import analyze
-from collector.ingest import ingest_paths
-from dashboard.openapi import SCHEMAS
+from hawatch.analytics.analyze import analyze
+from hawatch.collector.ingest import ingest_paths
+from hawatch.dashboard.openapi import SCHEMAS
 from hawatch.cli import main
-from store import Store
+from hawatch.store import Store
 from tests.conftest import csrf_token, dashboard_app, log_in
 
 PASSWORD = "ops-password-123"

@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from analytics.analyze import analyze
-from collector.ingest import ingest_paths
+from hawatch.analytics.analyze import analyze
+from hawatch.collector.ingest import ingest_paths
 from hawatch.cli import main
-from store import Store
+from hawatch.store import Store
 from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "viewer-password-1"

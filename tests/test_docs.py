@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hawatch.docs import cli_markdown, configuration_markdown
-from store.kinds import EVENT_KINDS
+from hawatch.store.kinds import EVENT_KINDS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.listener import (
+from hawatch.collector.listener import (
     PORTS_FILE,
     STATS_FILE,
     ListenerConfig,
@@ -30,7 +30,7 @@ from collector.listener import (
     read_ports,
     read_stats,
 )
-from collector.spool import SpoolWriter, closed_files, receive_second, recover_parts
+from hawatch.collector.spool import SpoolWriter, closed_files, receive_second, recover_parts
 from tests.test_parse_sonicos import E_AWS_537
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ class Child:
     def __init__(self, spool: Path, *extra: str) -> None:
         self.spool = spool
         self.stderr_path = spool.parent / f"{spool.name}-stderr.txt"
-        cmd = [sys.executable, "-X", "importtime", "-m", "collector.listener", "--spool",
+        cmd = [sys.executable, "-X", "importtime", "-m", "hawatch.collector.listener", "--spool",
                str(spool), "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", *extra]
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=err)
@@ -318,7 +318,7 @@ def test_child_never_imports_the_database(child: Child) -> None:
     importtime = child.stderr()
     assert "collector.syslog_udp" in importtime  # -X importtime did report
     assert not FORBIDDEN.findall(importtime)
-    check = subprocess.run([sys.executable, "-m", "collector.listener", "--selftest-imports"],
+    check = subprocess.run([sys.executable, "-m", "hawatch.collector.listener", "--selftest-imports"],
                            cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert check.returncode == 0 and json.loads(check.stdout) == {"forbidden_modules": []}
 
@@ -334,7 +334,7 @@ def test_address_in_use_is_one_line_and_exit_2(tmp_path: Path, kind: int) -> Non
         port = taken.getsockname()[1]
         flag = "--udp" if kind == socket.SOCK_DGRAM else "--tcp"
         result = subprocess.run(
-            [sys.executable, "-m", "collector.listener", "--spool", str(tmp_path / "spool"),
+            [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(tmp_path / "spool"),
              flag, f"127.0.0.1:{port}"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "address already in use" in result.stderr
@@ -342,7 +342,7 @@ def test_address_in_use_is_one_line_and_exit_2(tmp_path: Path, kind: int) -> Non
 
 def test_second_listener_on_the_same_spool_exits_2(child: Child) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "collector.listener", "--spool", str(child.spool),
+        [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(child.spool),
          "--udp", "127.0.0.1:0"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert f"in use by another listener (pid {child.proc.pid})" in result.stderr

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from store import Store
+from hawatch.store import Store
 
 TRAFFIC = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:{s:02} UTC"'
            ' fw=10.0.0.96 pri=6 c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n}'

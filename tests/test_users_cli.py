@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.credentials import Credentials, lock_file, users_file
+from hawatch.dashboard.credentials import Credentials, lock_file, users_file
 from hawatch.cli import main
-from store import Store
+from hawatch.store import Store
 from tests.conftest import dashboard_app, log_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from store.db import Store
+from hawatch.store.db import Store
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.settings import Setting
+from hawatch.store.settings import Setting
 
 ALERT_SETTINGS: tuple[Setting, ...] = (
     Setting("alerts.enabled", True, "Evaluate incidents into e-mails in `hawatch serve`."),

@@ -32,7 +32,7 @@ from flask import (
     url_for,
 )
 
-from dashboard.credentials import (
+from hawatch.dashboard.credentials import (
     RANK,
     Credentials,
     User,
@@ -40,7 +40,7 @@ from dashboard.credentials import (
     login_stamp,
     session_secret,
 )
-from dashboard.throttle import LoginThrottle
+from hawatch.dashboard.throttle import LoginThrottle
 
 blueprint = Blueprint("auth", __name__)
 

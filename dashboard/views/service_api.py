@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from dashboard.views import auth
-from store.errors import InvalidQuery, QueryTimeout
-from store.readonly import plain_value, run_query
+from hawatch.dashboard.views import auth
+from hawatch.store.errors import InvalidQuery, QueryTimeout
+from hawatch.store.readonly import plain_value, run_query
 
 blueprint = Blueprint("service_api", __name__)
 
@@ -76,7 +76,7 @@ def operator() -> Any:
     """Acknowledgements and silences from `hawatch alerts ack|silence` while serving."""
     from datetime import UTC, datetime
 
-    from analytics.alerts.operator import apply_action
+    from hawatch.analytics.alerts.operator import apply_action
 
     service = _service()
     if not _bearer_ok(service.local_token if service else ""):

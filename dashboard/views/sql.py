@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from dashboard.views.auth import require
-from store.errors import HawatchError
-from store.readonly import QueryResult, plain_value, run_query
+from hawatch.dashboard.views.auth import require
+from hawatch.store.errors import HawatchError
+from hawatch.store.readonly import QueryResult, plain_value, run_query
 
 blueprint = Blueprint("sql", __name__)
 
