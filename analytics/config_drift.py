@@ -11,7 +11,6 @@ too, merged with the stretch they fall in.
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.store.db import execute_script
 
 _DETECT = """

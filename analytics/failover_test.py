@@ -6,7 +6,6 @@ not happen, reported as such."""
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.store.db import execute_script
 
 _DETECT = """

@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-
 from hawatch.store.db import insert_rows
 
 

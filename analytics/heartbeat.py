@@ -9,7 +9,6 @@ failover and no state synchronization.
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.store.db import execute_script
 
 _DETECT = """

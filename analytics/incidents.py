@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-
 from hawatch.store.db import execute_script
 
 _MATCH = """

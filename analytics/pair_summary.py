@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-
 from hawatch.store.errors import InvalidQuery
 
 # Failovers and failbacks are role changes (the table `role_changes`), not messages: one

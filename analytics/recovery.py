@@ -11,7 +11,6 @@ longer to come back need the first later day whose maximum gets there read.
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.analytics.load_detail import NEAR_DAYS
 from hawatch.store.db import execute_script
 

@@ -14,7 +14,6 @@ Nothing depends on the order rows were stored in: ties in one second are broken 
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.store.db import execute_script
 
 # What a role change is, written once: the table `role_changes` (docs/schema.md) that the

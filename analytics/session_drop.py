@@ -15,7 +15,6 @@ or without any failover (an upstream outage).
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.store.db import execute_script
 
 _DETECT = """

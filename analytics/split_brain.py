@@ -12,7 +12,6 @@ says both were active.
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.store.db import execute_script
 
 _DETECT = """

@@ -17,7 +17,6 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from hawatch.collector import export_records
 from hawatch.collector.inventory import load_inventory
 from hawatch.collector.pairing import refresh_pairs

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-
 from hawatch.store.db import fetch_dicts
 
 _BY_FORMAT = """

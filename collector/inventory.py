@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-
 from hawatch.collector.pairing import apply_pairing, reset_pairing_stage
 from hawatch.store.db import Store
 from hawatch.store.errors import InputError

@@ -9,7 +9,6 @@ inventory after the logs gives the same store as loading it first.
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.store.db import execute_script
 from hawatch.store.rollups import refresh_rollups
 

@@ -14,7 +14,6 @@ with the export parser, which fills the same stages.
 from __future__ import annotations
 
 import duckdb
-
 from hawatch.collector.sonicos_catalog import (
     COUNTED_MESSAGES,
     HA_MESSAGES,

@@ -19,7 +19,6 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 import pyarrow as pa
-
 from hawatch.collector import fastscan
 from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES
 from hawatch.store.errors import InputError

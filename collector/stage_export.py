@@ -12,7 +12,6 @@ from dataclasses import asdict, fields
 
 import duckdb
 import pyarrow as pa
-
 from hawatch.collector.export_records import Bad, Item
 from hawatch.collector.pairing import apply_pairing
 from hawatch.collector.parse_export import Reject, Row, normalise

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
-
 from hawatch.collector.pairing import PAIRING_COLUMNS
 from hawatch.store.db import execute_script
 from hawatch.store.rollups import MARK_FROM_STAGES, refresh_rollups

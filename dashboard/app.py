@@ -11,12 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
-
 from hawatch.dashboard import cache, csrf, openapi
 from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from werkzeug.exceptions import HTTPException
 
 
 def utc(value: datetime | None) -> str:

@@ -15,7 +15,6 @@ from html import escape
 from typing import Any
 
 import plotly.io
-
 from hawatch.analytics.pair_detail import MARKED_EVENTS, PairDetail
 
 # marker groups: symbol, colour, height on the hidden 0..1 axis the markers and band share

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
-
 from hawatch.analytics.alerts.operator import WINDOW_KINDS
 from hawatch.analytics.pair_summary import SORT_COLUMNS
 from hawatch.dashboard.views.fleet import HEALTH_WORDS

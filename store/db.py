@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from hawatch.store.errors import HawatchError, StoreBusy
 from hawatch.store.kinds import EVENT_KINDS
 

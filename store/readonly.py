@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-
 from hawatch.store.db import connect
 from hawatch.store.errors import InvalidQuery, QueryTimeout
 

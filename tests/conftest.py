@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from hawatch.dashboard.app import create_app
-from hawatch.config import load_config
 from hawatch.store import Store
+
+from hawatch.config import load_config
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-
 from hawatch.analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
 from hawatch.analytics.alerts.render import both_times
 from hawatch.analytics.alerts.settings import alert_settings
 from hawatch.analytics.alerts.silences import add_silence
 from hawatch.analytics.analyze import analyze
 from hawatch.store import Store
+
 from tests.conftest import rows, scalar
 from tests.test_analytics import (
     LAB,
@@ -457,8 +457,9 @@ def test_implicit_tls(lab, mailbox, certificate):
 
 
 def test_the_smtp_password_is_refused_in_the_config_file(tmp_path):
-    from hawatch.config import load_config
     from hawatch.store.errors import HawatchError
+
+    from hawatch.config import load_config
 
     path = tmp_path / "hawatch.toml"
     path.write_text('[smtp]\npassword = "s3cret"\n')

@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from hawatch.analytics.analyze import analyze
 from hawatch.collector.ingest import ingest_lines, ingest_paths
 from hawatch.collector.inventory import load_inventory

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from hawatch.dashboard.app import create_app
 from hawatch.dashboard.credentials import secret_file, users_file
 from hawatch.dashboard.views.auth import require
+from hawatch.store import Store
+
 from hawatch.cli import main
 from hawatch.config import load_config
-from hawatch.store import Store
 from tests.conftest import csrf_token
 
 PASSWORDS = {"vera": "viewer-password-1", "otto": "operator-password-1",

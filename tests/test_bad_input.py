@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from hawatch.store import Store
 
 # -- real lines ---------------------------------------------------------------------------------

@@ -20,15 +20,15 @@ if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium: apt-get install -y chromium to run the browser tests",
                 allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
-
 from hawatch.analytics.analyze import analyze  # noqa: E402
 from hawatch.collector.ingest import ingest_paths  # noqa: E402
 from hawatch.dashboard.app import create_app  # noqa: E402
 from hawatch.dashboard.credentials import Credentials  # noqa: E402
-from hawatch.config import load_config  # noqa: E402
 from hawatch.store import Store  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from hawatch.config import load_config  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from hawatch.analytics.pair_detail import pair_detail
 from hawatch.dashboard.cache import RenderCache, data_version
 from hawatch.dashboard.credentials import Credentials
 from hawatch.store import Store
+
 from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "cache-password-1"

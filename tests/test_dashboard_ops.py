@@ -14,12 +14,12 @@ import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from hawatch.analytics.analyze import analyze
 from hawatch.collector.ingest import ingest_paths
 from hawatch.dashboard.openapi import SCHEMAS
-from hawatch.cli import main
 from hawatch.store import Store
+
+from hawatch.cli import main
 from tests.conftest import csrf_token, dashboard_app, log_in
 
 PASSWORD = "ops-password-123"

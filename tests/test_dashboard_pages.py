@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from hawatch.analytics.analyze import analyze
 from hawatch.collector.ingest import ingest_paths
-from hawatch.cli import main
 from hawatch.store import Store
+
+from hawatch.cli import main
 from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "viewer-password-1"

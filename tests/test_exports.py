@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from hawatch.store import Store
 
 BER_P, BER_S = "C0EFE33057B0", "C0EFE33057B1"

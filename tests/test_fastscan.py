@@ -14,7 +14,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-
 from hawatch.collector import fastscan
 from hawatch.collector.ingest import ingest_paths
 from hawatch.collector.inventory import load_inventory
@@ -24,6 +23,7 @@ from hawatch.collector.sources import SCAN_ROWS, _to_table
 from hawatch.simulator import simulate
 from hawatch.simulator.sonicos_lines import bench_lines
 from hawatch.store import Store
+
 from tests import test_parse_sonicos as real
 
 pytestmark = pytest.mark.skipif(fastscan._fastscan is None,

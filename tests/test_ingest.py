@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from hawatch.store import Store
 
 TRAFFIC = ('<134>  id=firewall sn={sn} time="2026-11-0{day} {hh:02}:{mm:02}:{ss:02} UTC"'

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from hawatch.collector.listener import (
     PORTS_FILE,
     STATS_FILE,
@@ -31,6 +30,7 @@ from hawatch.collector.listener import (
     read_stats,
 )
 from hawatch.collector.spool import SpoolWriter, closed_files, receive_second, recover_parts
+
 from tests.test_parse_sonicos import E_AWS_537
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from hawatch.analytics.alerts import pipeline
 from hawatch.store import Store
+
 from tests.test_serve import Server
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from logging.handlers import SysLogHandler
 
 import pytest
-
 from hawatch.collector.ingest import ingest_lines, ingest_paths, sync_catalog
 from hawatch.collector.inventory import load_inventory
+
 from tests.conftest import rows, scalar
 
 # elastic/integrations packages/sonicwall_firewall/data_stream/log/_dev/test/pipeline/

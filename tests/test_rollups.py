@@ -19,6 +19,7 @@ from hawatch.analytics.analyze import analyze
 from hawatch.collector.ingest import ingest_paths
 from hawatch.store import Store
 from hawatch.store.rollups import refresh_rollups
+
 from tests.conftest import rows, scalar
 
 P, S = "C0EFE33057B0", "C0EFE33057B1"

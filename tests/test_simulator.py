@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hawatch.collector.ingest import ingest_paths
 from hawatch.collector.inventory import load_inventory
 from hawatch.simulator import simulate

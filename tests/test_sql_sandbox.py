@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from hawatch.store import Store
 
 TRAFFIC = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:{s:02} UTC"'

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from hawatch.dashboard.credentials import Credentials, lock_file, users_file
-from hawatch.cli import main
 from hawatch.store import Store
+
+from hawatch.cli import main
 from tests.conftest import dashboard_app, log_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-
 from hawatch.analytics.alerts.outbox import Draft
 from hawatch.analytics.alerts.pipeline import record
 from hawatch.analytics.alerts.render import render_page

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-
 from hawatch.analytics.alerts.acknowledgements import acknowledged
 from hawatch.analytics.alerts.render import Item
 

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-
 from hawatch.store.db import Store
 
 log = logging.getLogger(__name__)

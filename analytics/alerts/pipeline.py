@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-
 from hawatch.analytics.alerts import grouping, outbox, rules
 from hawatch.analytics.alerts.acknowledgements import clear_resolved
 from hawatch.analytics.alerts.outbox import Draft

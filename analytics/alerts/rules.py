@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-
 from hawatch.analytics.alerts.grouping import PairDue
 from hawatch.analytics.alerts.outbox import Draft
 from hawatch.analytics.alerts.render import SEVERITY_ORDER, Item, Notice, render_notice

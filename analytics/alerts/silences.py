@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 

@@ -31,7 +31,6 @@ from flask import (
     session,
     url_for,
 )
-
 from hawatch.dashboard.credentials import (
     RANK,
     Credentials,

@@ -18,7 +18,6 @@ from flask import (
     request,
     url_for,
 )
-
 from hawatch.analytics.alerts.operator import WINDOW_KINDS, apply_action
 from hawatch.dashboard.cache import cached
 from hawatch.dashboard.credentials import RANK

@@ -14,7 +14,6 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-
 from hawatch.dashboard.views import auth
 from hawatch.store.errors import InvalidQuery, QueryTimeout
 from hawatch.store.readonly import plain_value, run_query

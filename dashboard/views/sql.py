@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-
 from hawatch.dashboard.views.auth import require
 from hawatch.store.errors import HawatchError
 from hawatch.store.readonly import QueryResult, plain_value, run_query
