@@ -13,8 +13,11 @@ CREATE OR REPLACE TEMP TABLE ft AS
 SELECT w.pair, w.starts_at, w.ends_at, w.comment,
        count(r.time) AS role_changes, min(r.time) AS first_at, max(r.time) AS last_at,
        min(r.kept_pct) AS kept_pct, min(r.vpn_kept_pct) AS vpn_kept_pct,
-       arg_min(r.conn_before, r.kept_pct) AS conn_before,
-       arg_min(r.conn_after, r.kept_pct) AS conn_after,
+       -- of the change that kept the least (the first of equals)
+       arg_min(r.conn_before, (r.kept_pct, r.change_no)) FILTER (r.kept_pct IS NOT NULL)
+           AS conn_before,
+       arg_min(r.conn_after, (r.kept_pct, r.change_no)) FILTER (r.kept_pct IS NOT NULL)
+           AS conn_after,
        bool_or(r.sync_state IN ('disabled', 'not_synced')) AS sync_off
 FROM windows w JOIN scope s ON s.pair = w.pair
 LEFT JOIN rc r ON r.pair = w.pair AND r.time BETWEEN w.starts_at AND w.ends_at

@@ -124,7 +124,7 @@ WHERE r.pair IN (
                                     AND CURRENT ROW) AS n
         FROM rc)
     WHERE n >= $least)
-ORDER BY r.pair, r.time
+ORDER BY r.pair, r.change_no
 """
 
 

@@ -13,17 +13,22 @@ from typing import Any
 import duckdb
 from hawatch.store.errors import InvalidQuery
 
+# Failovers and failbacks are role changes (the table `role_changes`), not messages: one
+# failover is often three lines (149 "going Active", 143 "has transitioned to Active", 144
+# from the old active), and both units may log it.
 PAIR_SUMMARY_SQL = """
 WITH ev AS (
     SELECT pair,
-           count(*) FILTER (WHERE kind = 'failover') AS failovers,
-           count(*) FILTER (WHERE kind = 'failback' AND state_to = 'active') AS failbacks,
            count(*) FILTER (WHERE kind IN ('heartbeat_loss', 'peer_lost')
                             OR trigger = 'heartbeat') AS heartbeat_losses,
-           count(*) FILTER (WHERE kind LIKE 'sync_%') AS sync_events,
-           max(time) FILTER (WHERE kind IN ('failover', 'failback')
-                             AND state_to = 'active') AS last_role_change
+           count(*) FILTER (WHERE kind LIKE 'sync_%') AS sync_events
     FROM ha_events WHERE pair IS NOT NULL GROUP BY pair
+), changes AS (
+    SELECT pair, count(*) AS role_changes,
+           count(*) FILTER (WHERE kind = 'failover') AS failovers,
+           count(*) FILTER (WHERE kind = 'failback') AS failbacks,
+           max(time) AS last_role_change
+    FROM role_changes GROUP BY pair
 ), open_inc AS (
     SELECT pair, count(*) AS open_incidents FROM incidents WHERE status = 'open' GROUP BY pair
 ), loss AS (
@@ -32,16 +37,16 @@ WITH ev AS (
 )
 SELECT p.pair, p.site, h.health, h.score, p.ha_mode, p.active_serial AS active_unit,
        (SELECT role FROM devices d WHERE d.serial = p.active_serial) AS active_role,
-       p.stateful_sync, coalesce(ev.failovers, 0) AS failovers,
-       coalesce(ev.failbacks, 0) AS failbacks,
+       p.stateful_sync, coalesce(c.role_changes, 0) AS role_changes,
+       coalesce(c.failovers, 0) AS failovers, coalesce(c.failbacks, 0) AS failbacks,
        coalesce(ev.heartbeat_losses, 0) AS heartbeat_losses,
-       coalesce(ev.sync_events, 0) AS sync_events, ev.last_role_change,
+       coalesce(ev.sync_events, 0) AS sync_events, c.last_role_change,
        p.connections_now,
        round(100.0 * loss.missing / nullif(loss.lines + loss.missing, 0), 2) AS syslog_loss_pct,
        coalesce(open_inc.open_incidents, 0) AS open_incidents
 FROM pairs p
 LEFT JOIN pair_health h USING (pair)
-LEFT JOIN ev USING (pair) LEFT JOIN loss USING (pair)
+LEFT JOIN ev USING (pair) LEFT JOIN changes c USING (pair) LEFT JOIN loss USING (pair)
 LEFT JOIN open_inc USING (pair)
 {where}
 """
@@ -50,8 +55,8 @@ LEFT JOIN open_inc USING (pair)
 SORT_COLUMNS: dict[str, str] = {
     name: name for name in (
         "pair", "site", "score", "ha_mode", "active_unit", "active_role", "stateful_sync",
-        "failovers", "failbacks", "heartbeat_losses", "sync_events", "last_role_change",
-        "connections_now", "syslog_loss_pct", "open_incidents")}
+        "role_changes", "failovers", "failbacks", "heartbeat_losses", "sync_events",
+        "last_role_change", "connections_now", "syslog_loss_pct", "open_incidents")}
 SORT_COLUMNS["health"] = ("CASE health WHEN 'critical' THEN 0 WHEN 'warning' THEN 1"
                           " WHEN 'ok' THEN 2 ELSE 3 END")
 

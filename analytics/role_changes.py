@@ -3,8 +3,12 @@ and failover-test detectors: who became active, who was active before, why (the 
 trigger or a monitor failure just before), the stateful-sync state at the time, and the
 connections and VPN SAs on the old active just before and on the new active just after.
 
-Built once per pass into the temp table `rc`, with as-of joins (sorted merges), never a
-per-failover query.
+Built once per pass, with as-of joins (sorted merges), never a per-failover query:
+- `rc_history`: every role change of the pairs in scope (written to `role_changes`);
+- `rc`: those from the scope's start (minus two hours) with their context, one row per
+  (pair, change_no), read by the detectors.
+Nothing depends on the order rows were stored in: ties in one second are broken by meaning
+(the view's order; the root cause; sync off over on).
 """
 
 from __future__ import annotations
@@ -12,100 +16,136 @@ from __future__ import annotations
 import duckdb
 from hawatch.store.db import execute_script
 
-# A role change is a unit becoming active (failover or failback) that changes which unit is
-# active: several messages about one transition (151 "preempting" and 142 "transitioned to
-# Active", or both units' copies) name the same new active unit and count once.
-# The active unit before each "became active" message: the previous such message of the pair
-# (over its whole history: they are few), else the newest status report naming a unit
-# active. With neither, a plain "transitioned to Active" is the initial election, not a
-# failover; a message with a cause (missed heartbeats, error signal, preempt) still is.
+# What a role change is, written once: the table `role_changes` (docs/schema.md) that the
+# fleet page and the SQL examples count holds exactly these rows, rewritten for the pairs in
+# scope each pass. The pairs' whole history is computed (`rc_history`; split_brain looks
+# back to the change that began an episode), and the changes from the scope's start on get
+# their neighbours (`rc_raw`).
 _ROLE_CHANGES = """
-CREATE OR REPLACE TEMP TABLE rc_raw AS
-WITH rc_events AS (
-    SELECT e.pair, e.serial, e.time, e.kind, e.trigger,
-           lag(e.serial) OVER w AS prev_serial
-    FROM ha_events e
-    WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
-      AND e.pair IN (SELECT pair FROM scope)
-    WINDOW w AS (PARTITION BY e.pair ORDER BY e.time, e.serial)
-), rc_known AS (
-    SELECT r.pair, r.time, r.serial, k.serial AS status_active
-    FROM rc_events r ASOF JOIN (
-        SELECT pair, serial, time FROM status_samples
-        WHERE state = 'active' AND pair IN (SELECT pair FROM scope)
-    ) k ON k.pair = r.pair AND k.time <= r.time
-    WHERE r.prev_serial IS NULL
-), changes AS (
-    SELECT r.pair, r.time, r.serial AS new_active,
-           coalesce(r.prev_serial, k.status_active) AS old_active, r.kind, r.trigger
-    FROM rc_events r
-    LEFT JOIN rc_known k ON k.pair = r.pair AND k.time = r.time AND k.serial = r.serial
-    WHERE (r.prev_serial IS NOT NULL AND r.prev_serial <> r.serial)
-       OR (r.prev_serial IS NULL AND k.status_active IS NOT NULL
-           AND k.status_active <> r.serial)
-       OR (r.prev_serial IS NULL AND k.status_active IS NULL
-           AND (r.trigger IS NOT NULL OR r.kind = 'failback'))
+CREATE OR REPLACE TEMP TABLE rc_history AS
+WITH said AS (
+    -- every message that says which unit is active: a unit becoming active (failover or
+    -- failback), and m=152 "Active Backup detects Active Primary: Backup rebooting", whose
+    -- reporting unit steps down so that its peer is the one active unit. The meaning orders
+    -- the messages of one second (`step`): the decision with its cause ("missed heartbeats
+    -- ... going Active", "preempting") before the transition it causes ("has transitioned
+    -- to Active"), a dual-active report last; then a unit's n= orders its repeats of one
+    -- message, and the event key makes the order total, so the same events give the same
+    -- changes however they were stored.
+    SELECT *, lag(active) OVER (PARTITION BY pair ORDER BY time, step, seq, active, event_key)
+                  AS previous
+    FROM (
+        SELECT e.pair, e.time, e.serial AS active, e.kind, e.trigger, e.message_id, e.seq,
+               e.event_key,
+               CASE WHEN e.trigger IS NOT NULL OR e.kind = 'failback' THEN 1 ELSE 2 END AS step
+        FROM ha_events e
+        WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
+          AND e.pair IN (SELECT pair FROM scope)
+        UNION ALL
+        SELECT d.pair, d.time, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
+                                    ELSE p.primary_serial END,
+               d.kind, NULL, d.message_id, d.seq, d.event_key, 3
+        FROM ha_events d JOIN pairs p ON p.pair = d.pair
+        WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
+    ) WHERE active IS NOT NULL
+), known AS (
+    -- before a pair's first such message: the newest status report naming an active unit,
+    -- strictly before (a poll of the same second already shows the message's outcome). A
+    -- hash join, not an as-of join: DuckDB ran that one as an inequality join, seconds on
+    -- 10M status samples.
+    SELECT o.pair, arg_max(s.serial, (s.time, s.serial)) AS status_active
+    FROM said o JOIN status_samples s ON s.pair = o.pair AND s.time < o.time
+    WHERE o.previous IS NULL AND s.state = 'active' AND s.pair IN (SELECT pair FROM scope)
+    GROUP BY o.pair
 )
-SELECT c.pair, c.time, c.new_active,
-       coalesce(c.old_active, CASE WHEN c.new_active = p.primary_serial
-                                   THEN p.secondary_serial ELSE p.primary_serial END)
-           AS old_active,
-       c.kind, c.trigger,
+-- a change of the active unit; with nothing known before, a plain "has transitioned to
+-- Active" is the initial election, while a message with a cause (or a report) is a change
+SELECT o.pair, o.time, o.active AS new_active,
+       coalesce(o.previous, k.status_active,
+                CASE WHEN o.active = p.primary_serial THEN p.secondary_serial
+                     ELSE p.primary_serial END) AS old_active,
+       o.kind, o.trigger, o.message_id, o.event_key,
+       row_number() OVER (PARTITION BY o.pair
+                          ORDER BY o.time, o.step, o.seq, o.active, o.event_key) AS change_no
+FROM said o
+JOIN pairs p ON p.pair = o.pair
+LEFT JOIN known k ON k.pair = o.pair AND o.previous IS NULL
+WHERE (o.previous IS NOT NULL AND o.previous <> o.active)
+   OR (o.previous IS NULL AND k.status_active IS NOT NULL AND k.status_active <> o.active)
+   OR (o.previous IS NULL AND k.status_active IS NULL AND o.step <> 2);
+
+DELETE FROM role_changes WHERE pair IN (SELECT pair FROM scope);
+INSERT INTO role_changes SELECT * FROM rc_history;
+
+CREATE OR REPLACE TEMP TABLE rc_raw AS
+SELECT c.pair, c.time, c.change_no, c.new_active, c.old_active, c.kind, c.trigger,
        -- samples are read only up to the next change and from the previous one: a unit
        -- that fails back before its next sample must not look like it lost everything
        lag(c.time) OVER w AS prev_change, lead(c.time) OVER w AS next_change
-FROM changes c JOIN pairs p USING (pair) JOIN scope s USING (pair)
+FROM rc_history c JOIN scope s USING (pair)
 WHERE c.time >= s.start - INTERVAL 2 HOUR
-WINDOW w AS (PARTITION BY c.pair ORDER BY c.time)
+WINDOW w AS (PARTITION BY c.pair ORDER BY c.change_no)
 """
+
+# Where several causes or sync states share one moment, one is chosen by meaning (the root
+# cause; any evidence that sync was off), never by the order rows happen to be read in.
+_CAUSES = ("'reboot', 'interface_monitor_failure', 'probe_monitor_failure', 'interface_down',"
+           " 'ha_link_down', 'peer_lost', 'heartbeat_loss'")
+_SYNC_STATES = "'disabled', 'not_synced', 'enabled', 'synced'"
 
 # One statement: the monitor failure just before, the sync state, the connections before and
 # after, the test window; then the shares kept and the verdict.
-_CONTEXT = """
+_CONTEXT = f"""
 CREATE OR REPLACE TEMP TABLE rc AS
 WITH monitor AS (
-    SELECT r.pair, r.time, m.kind AS monitor_kind
+    SELECT r.pair, r.change_no, m.kind AS monitor_kind
     FROM rc_raw r ASOF JOIN (
-        SELECT pair, time, kind FROM ha_events
-        WHERE kind IN ('probe_monitor_failure', 'interface_monitor_failure', 'heartbeat_loss',
-                       'peer_lost', 'ha_link_down', 'interface_down', 'reboot')
-          AND pair IN (SELECT pair FROM scope)
+        SELECT pair, time,
+               arg_min(kind, coalesce(list_position([{_CAUSES}], kind), 99)) AS kind
+        FROM ha_events
+        WHERE kind IN ({_CAUSES}) AND pair IN (SELECT pair FROM scope)
+        GROUP BY pair, time
     ) m ON m.pair = r.pair AND m.time <= r.time
     WHERE r.time - m.time <= INTERVAL 2 MINUTE
 ), sync AS (
-    SELECT r.pair, r.time, s.state AS sync_state
+    SELECT r.pair, r.change_no, s.state AS sync_state
     FROM rc_raw r ASOF JOIN (
-        SELECT * FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
-    ) s ON s.pair = r.pair AND s.time < r.time
+        -- states of one moment ordered by a few microseconds, the off ones last (so taken):
+        -- not a GROUP BY, which costs seconds over the status samples of a polled fleet
+        SELECT pair, state,
+               time + to_microseconds(CAST(
+                   4 - coalesce(list_position([{_SYNC_STATES}], state), 5) AS BIGINT)) AS at
+        FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
+    ) s ON s.pair = r.pair AND s.at < r.time
 ), before AS (
     -- from failover_samples (store/rollups.py: the samples within an hour of a role change,
     -- a small fraction of all), with bounded range joins
-    SELECT r.pair, r.time, arg_max(b.connections, b.time) AS conn_before,
+    SELECT r.pair, r.change_no, arg_max(b.connections, b.time) AS conn_before,
            arg_max(b.vpn_sas, b.time) AS vpn_before
     FROM rc_raw r JOIN failover_samples b
       ON b.serial = r.old_active AND b.time < r.time
      AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
      AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
-    GROUP BY r.pair, r.time
+    GROUP BY r.pair, r.change_no
 ), after AS (
-    SELECT r.pair, r.time, arg_min(a.connections, a.time) AS conn_after,
+    SELECT r.pair, r.change_no, arg_min(a.connections, a.time) AS conn_after,
            arg_min(a.vpn_sas, a.time) AS vpn_after
     FROM rc_raw r JOIN failover_samples a
       ON a.serial = r.new_active AND a.time > r.time
      AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
      AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
-    GROUP BY r.pair, r.time
+    GROUP BY r.pair, r.change_no
 ), joined AS (
     SELECT r.*, any_value(m.monitor_kind) AS monitor, any_value(s.sync_state) AS sync_state,
            any_value(b.conn_before) AS conn_before, any_value(b.vpn_before) AS vpn_before,
            any_value(a.conn_after) AS conn_after, any_value(a.vpn_after) AS vpn_after,
            bool_or(w.pair IS NOT NULL) AS in_test_window,
-           any_value(w.starts_at) AS window_start, any_value(w.ends_at) AS window_end
+           min(w.starts_at) AS window_start, max(w.ends_at) AS window_end
     FROM rc_raw r
-    LEFT JOIN monitor m USING (pair, time)
-    LEFT JOIN sync s USING (pair, time)
-    LEFT JOIN before b USING (pair, time)
-    LEFT JOIN after a USING (pair, time)
+    LEFT JOIN monitor m USING (pair, change_no)
+    LEFT JOIN sync s USING (pair, change_no)
+    LEFT JOIN before b USING (pair, change_no)
+    LEFT JOIN after a USING (pair, change_no)
     LEFT JOIN windows w ON w.pair = r.pair AND w.kind = 'failover_test'
                        AND r.time BETWEEN w.starts_at AND w.ends_at
     GROUP BY ALL
@@ -125,6 +165,6 @@ FROM kept
 
 
 def build_role_changes(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
-    """Fill `rc` for the pairs in `scope` (see module docstring)."""
+    """Fill `rc_history` and `rc` for the pairs in `scope` (see module docstring)."""
     execute_script(cur, _ROLE_CHANGES, params)
     execute_script(cur, _CONTEXT, params)

@@ -62,7 +62,7 @@ SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,
                    'kept_percent', r.kept_pct, 'stateful_sync', r.sync_state),
        'drop@' || CAST(d.started_at AS VARCHAR)
 FROM (
-    SELECT d.*, r.time AS rc_time,
+    SELECT d.*, r.change_no AS rc_change,
            CASE WHEN r.time IS NOT NULL AND r.unsynced AND coalesce(r.kept_pct, 100) > 5
                      THEN 'after_unsynced_failover'
                 WHEN r.time IS NOT NULL AND coalesce(r.kept_pct, 100) <= 5
@@ -78,9 +78,10 @@ FROM (
     LEFT JOIN ha_events b ON b.pair = d.pair AND b.kind = 'reboot'
                          AND abs(epoch(b.time) - epoch(d.started_at)) <= 900
     QUALIFY row_number() OVER (PARTITION BY d.pair, d.started_at
-                               ORDER BY abs(epoch(r.time) - epoch(d.started_at))) = 1
+                               ORDER BY abs(epoch(r.time) - epoch(d.started_at)), r.change_no,
+                                        b.time, b.event_key) = 1
 ) d
-LEFT JOIN rc r ON r.pair = d.pair AND r.time = d.rc_time
+LEFT JOIN rc r ON r.pair = d.pair AND r.change_no = d.rc_change
 JOIN scope s ON s.pair = d.pair
 WHERE d.started_at >= s.start;
 """

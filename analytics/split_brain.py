@@ -4,7 +4,9 @@ A unit becoming active while its peer's last state was also active starts an ove
 ends at the next standby or reboot of either unit. Because the old active unit does not
 always log its own step down, an overlap counts only with corroboration: SonicOS's
 "Active Backup detects Active Primary" (m=152, kind dual_active) during or right after it,
-or the HA link (or peer) reported lost and not yet back when it began.
+or the HA link (or peer) reported lost and not yet back when it began. And m=152 alone is
+one: the old active unit may never have logged its state at all, and the firewall itself
+says both were active.
 """
 
 from __future__ import annotations
@@ -71,6 +73,44 @@ WHERE (d.time IS NOT NULL OR l.link_state IN ('ha_link_down', 'peer_lost'))
 QUALIFY row_number() OVER (PARTITION BY v.pair, v.started_at ORDER BY d.time) = 1;
 """
 
+# The firewall's own word: m=152 says both units were active, so it is a split brain even
+# when the old active unit never logged its state (no overlap to see). It ran from the role
+# change that made the reporting unit active (within a day) to the report, when that unit
+# reboots; several reports of one episode are one incident.
+_REPORTED = """
+INSERT INTO candidates
+WITH reported AS (
+    SELECT d.pair, d.serial, d.time AS reported_at,
+           CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
+                ELSE p.primary_serial END AS peer,
+           CASE WHEN d.time - r.time <= INTERVAL 1 DAY THEN r.time ELSE d.time END
+               AS started_at
+    FROM ha_events d
+    JOIN pairs p ON p.pair = d.pair
+    ASOF LEFT JOIN (SELECT pair, new_active, time FROM rc_history WHERE kind <> 'dual_active') r
+      ON r.pair = d.pair AND r.new_active = d.serial AND r.time <= d.time
+    WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
+    QUALIFY row_number() OVER (PARTITION BY d.pair, started_at
+                               ORDER BY d.time, d.event_key) = 1
+)
+SELECT v.pair, 'split_brain', 'critical', v.started_at, v.reported_at,
+       printf('both units active: %s and %s; %s reported it (m=152) and rebooted', v.peer,
+              v.serial, v.serial),
+       json_object('units', [v.peer, v.serial], 'overlap_started', v.started_at,
+                   'overlap_ended', v.reported_at, 'link_state', NULL, 'link_changed_at', NULL,
+                   'dual_active_reported', true),
+       'overlap@' || CAST(v.started_at AS VARCHAR)
+FROM reported v JOIN scope s ON s.pair = v.pair
+WHERE v.reported_at >= s.start
+  AND NOT EXISTS (SELECT 1 FROM candidates c
+                  WHERE c.kind = 'split_brain' AND c.pair = v.pair
+                    AND v.reported_at BETWEEN c.opened_at
+                                          AND coalesce(c.resolved_at, v.reported_at)
+                                              + INTERVAL 1 MINUTE);
+"""
+
 
 def detect(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
+    """Overlaps with corroboration first, then episodes only the firewall's report shows."""
     execute_script(cur, _DETECT, params)
+    execute_script(cur, _REPORTED, params)

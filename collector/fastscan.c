@@ -236,14 +236,25 @@ static void header_time(const uint8_t *s, size_t len, Fields *f) {
     f->defer_rcv = !f->has_rcv;
 }
 
+/* Length of a leading <PRI> (`<` 1-3 digits `>`), else 0. */
+static size_t pri_length(const uint8_t *s, size_t len) {
+    size_t p = 1;
+    if (len == 0 || s[0] != '<') return 0;
+    while (p < len && p < 4 && is_digit(s[p])) p++;
+    return p > 1 && p < len && s[p] == '>' ? p + 1 : 0;
+}
+
 /* All fields of one line (with its newline, as the SQL path sees it). Every key starts with
- * a space, so visiting each space once finds each key's leftmost occurrence. */
+ * a space, so visiting each space once finds each key's leftmost occurrence; sn= may also
+ * open the line, bare or right after <PRI> (Python's SysLogHandler: `<134>sn=...`). */
 static void scan_line(const uint8_t *s, size_t len, Fields *f) {
     int got_sn = 0, got_m = 0, got_n = 0, got_t = 0;
     const uint8_t *p = s, *end = s + len;
+    size_t first = pri_length(s, len);
     memset(f, 0, sizeof *f);
     f->sn = s;
     if (has(s, len, 0, "sn=", 3)) { take_sn(s, len, 3, f); got_sn = 1; }
+    else if (first && has(s, len, first, "sn=", 3)) { take_sn(s, len, first + 3, f); got_sn = 1; }
     while (!(got_sn && got_m && got_n && got_t) && p < end
            && (p = memchr(p, ' ', (size_t)(end - p))) != NULL) {
         size_t at = (size_t)(++p - s);

@@ -141,6 +141,11 @@ WITH active AS (
     SELECT pair, arg_max(serial, time) AS serial, max(time) AS at FROM (
         SELECT pair, serial, time FROM ha_events WHERE state_to = 'active' AND pair IS NOT NULL
         UNION ALL
+        -- m=152: the reporting unit reboots, its peer is the active one (as in role_changes)
+        SELECT d.pair, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
+                            ELSE p.primary_serial END, d.time
+        FROM ha_events d JOIN pairs p ON p.pair = d.pair WHERE d.kind = 'dual_active'
+        UNION ALL
         SELECT pair, serial, time FROM status_samples WHERE state = 'active' AND pair IS NOT NULL
     ) GROUP BY pair
 ), sync AS (

@@ -14,7 +14,13 @@ with the export parser, which fills the same stages.
 from __future__ import annotations
 
 import duckdb
-from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES, HA_MESSAGES, HA_TEXT_RE
+from hawatch.collector.sonicos_catalog import (
+    COUNTED_MESSAGES,
+    HA_MESSAGES,
+    HA_TABLE,
+    HA_TEXT_RE,
+    REUSED_MESSAGES,
+)
 from hawatch.store.db import execute_script
 
 _COUNTED_IDS = ", ".join(str(m.message_id) for m in COUNTED_MESSAGES)
@@ -55,8 +61,12 @@ SELECT pos, sn, line,
        received_at
 FROM (
     SELECT pos, line,
-           CASE WHEN starts_with(line, 'sn=')  -- some relays strip "id=firewall "
-                THEN regexp_extract(line, '^sn=([0-9A-Za-z]+)', 1)
+           -- first, or right after <PRI>: relays that strip "id=firewall ", and Python's
+           -- SysLogHandler sending `<134>sn=...` (no header)
+           CASE WHEN starts_with(line, 'sn=')
+                     OR (contains(left(line, 8), '>sn=')
+                         AND regexp_matches(line, '^<\d{{1,3}}>sn='))
+                THEN regexp_extract(line, '^(?:<\d{{1,3}}>)?sn=([0-9A-Za-z]+)', 1)
                 ELSE regexp_extract(line, ' sn=([0-9A-Za-z]+)', 1) END AS sn,
            -- fixed-width fields found with strpos: cheaper than a regex over the line
            nullif(strpos(line, ' m='), 0) AS pm,
@@ -113,26 +123,41 @@ SELECT f.pos, rtrim(f.line, chr(13) || chr(10) || chr(0)) AS raw,
              ELSE 'not a SonicOS key=value line (no sn=, time=, m=)'
            END
          WHEN f.sn = '' THEN 'no serial (sn=)'
-         WHEN f.m IS NULL THEN 'no message id (m=)'
          WHEN NOT f.line LIKE '% time="%' THEN 'no time= field'
          ELSE 'unparseable time="' || left(regexp_extract(f.line, ' time="([^"]*)"', 1), 40)
               || '"'
        END AS reason
 FROM sl_fields f
-WHERE f.sn = '' OR f.m IS NULL OR f.ts IS NULL
+WHERE f.sn = '' OR f.ts IS NULL
 """
 
-# HA lines: catalogued HA ids whose text agrees, unknown ids in the HA group (gcat=8) or
-# whose text reads like HA. Only these few lines are looked at beyond the four fields.
+# A line's text: `msg="..."` as SonicOS writes it; else `msg='...'` or an unquoted `msg=`
+# up to the next key; else the bare text right after `m=NNN`, the shape of the RSA table's
+# lines (B-pipeline HEADER#0001 `... m=%{messageid} %{payload}`). Only for the few HA lines.
+_TEXT = r"""CASE WHEN contains(l, ' msg="') THEN regexp_extract(l, ' msg="([^"]*)"', 1)
+     WHEN contains(l, ' msg=''') THEN regexp_extract(l, ' msg=''([^'']*)''', 1)
+     WHEN contains(l, ' msg=')
+          THEN regexp_extract(l, ' msg=(.*?)(?:\s+[A-Za-z_][A-Za-z0-9_]*=|\s*$)', 1)
+     ELSE regexp_extract(l, ' m=\d+ +(.*?)(?:\s*[A-Za-z_][A-Za-z0-9_]*=|\s*$)', 1) END"""
+
+# Ids of the documented HA table: with other text than their own they are kept as
+# ha_unknown, never counted as traffic, unless newer firmware documents that text for the id.
+_HA_TABLE_IDS = ", ".join(str(m.message_id) for m in HA_TABLE)
+_REUSED = "CASE m {} ELSE false END".format(" ".join(
+    f"WHEN {m.message_id} THEN regexp_matches(msg, '(?i){_quote(m.pattern or '')}')"
+    for m in REUSED_MESSAGES))
+
+# HA lines: catalogued ids whose text agrees, ids of the HA table, unknown ids in the HA
+# group (gcat=8) or whose text reads like HA. Only these few lines (and lines without m=)
+# are looked at beyond the four fields.
 _EVENTS = rf"""
 CREATE OR REPLACE TEMP TABLE sl_ha AS
-SELECT f.pos, f.sn, f.m, f.n, f.ts, f.is_utc, f.received_at,
-       regexp_extract(f.line, ' time="([^"]*)"', 1) AS t,
-       regexp_extract(f.line, ' msg="([^"]*)"', 1) AS msg,
-       TRY_CAST(regexp_extract(f.line, ' pri=(\d)\b', 1) AS TINYINT) AS pri,
-       TRY_CAST(regexp_extract(f.line, ' gcat=(\d+)', 1) AS INTEGER) AS gcat
-FROM sl_fields f
-WHERE f.m NOT IN ({_COUNTED_IDS}) AND f.sn <> '' AND f.ts IS NOT NULL;
+SELECT pos, sn, m, n, ts, is_utc, received_at,
+       regexp_extract(l, ' time="([^"]*)"', 1) AS t, {_TEXT} AS msg, left(l, 4096) AS line,
+       TRY_CAST(regexp_extract(l, ' pri=(\d)\b', 1) AS TINYINT) AS pri,
+       TRY_CAST(regexp_extract(l, ' gcat=(\d+)', 1) AS INTEGER) AS gcat
+FROM (SELECT *, rtrim(line, chr(13) || chr(10) || chr(0)) AS l FROM sl_fields)
+WHERE (m IS NULL OR m NOT IN ({_COUNTED_IDS})) AND sn <> '' AND ts IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE stg_events AS
 WITH matched AS (
@@ -152,6 +177,7 @@ WITH matched AS (
     FROM matched m
     WHERE agrees OR gcat = 8
        OR (NOT starts_with(msg, 'WLB') AND regexp_matches(msg, '{_quote(HA_TEXT_RE)}'))
+       OR (m IN ({_HA_TABLE_IDS}) AND NOT {_REUSED})
 )
 SELECT md5(concat_ws('|', k.sn, k.m, k.n, k.t, k.msg)) AS event_key,
        local_to_utc(k.ts, CASE WHEN k.is_utc THEN 'UTC' ELSE z.tz END) AS time,
@@ -159,14 +185,18 @@ SELECT md5(concat_ws('|', k.sn, k.m, k.n, k.t, k.msg)) AS event_key,
        coalesce(k.subject, u.role) AS role, k.kind,
        CASE k.state_to WHEN 'active' THEN 'standby' WHEN 'standby' THEN 'active' END
            AS state_from,
-       k.state_to, k.trigger, k.msg AS detail, k.m AS message_id, k.n AS seq,
+       k.state_to, k.trigger,
+       -- a message without text keeps its line, so nothing it said is lost
+       CASE WHEN k.msg <> '' THEN k.msg ELSE k.line END AS detail, k.m AS message_id,
+       k.n AS seq,
        k.pri AS priority, k.ts AS device_time, k.received_at, k.pos AS source_pos
 FROM classified k
 JOIN sl_tz z USING (sn)
 LEFT JOIN unit_map u ON u.reported_serial = k.sn AND u.subject IS NOT DISTINCT FROM k.subject
 """
 
-# Counted lines: every valid line that did not become an event, per unit, minute and id.
+# Counted lines: every valid line that did not become an event, per unit, minute and id
+# (NULL for a line without m=: still the unit's activity).
 _COUNTS = f"""
 CREATE OR REPLACE TEMP TABLE stg_counts AS
 WITH lines AS (

@@ -7,8 +7,10 @@ which is how hawatch tells the two units apart when both log with one shared `sn
 
 The HA ids 142-165 come from an older numbering: SonicOS 6.5+ reuses some of them (165 is
 an e-mail attachment event there, 164 a diagnostic reboot). So an id only means its kind when
-the text agrees with the documented wording (`pattern`); a catalogued id with other text is
-counted like any other message, or kept as `ha_unknown` when it is in the HA group.
+the text agrees with the documented wording (`pattern`). An id of the HA table with other
+text, or none, is kept as `ha_unknown` (never counted as traffic), unless the text is the
+id's documented newer meaning (`REUSED_MESSAGES`); other catalogued ids with other text are
+counted like any message, or kept as `ha_unknown` when they are in the HA group.
 
 Sources (keys as in docs/formats.md):
 - B-pipeline: elastic/beats x-pack/filebeat/module/sonicwall/firewall/config/pipeline.js,
@@ -79,6 +81,13 @@ HA_MESSAGES: tuple[Message, ...] = (
     Message(165, "failover", "Backup going Active in preempt mode after reboot",
             f"^{_SEC} going Active in preempt mode after reboot", "secondary", "active",
             "reboot"),
+    # The Log Events guide's High Availability / Cluster rows (EL-PIPE message_codes).
+    Message(1149, "ha_license", "Your Active/Active Clustering subscription has expired.",
+            "Active/Active Clustering subscription has expired", source="EL-PIPE"),
+    Message(1152, "ha_license",
+            "Active/Active Clustering license is not activated on the following cluster"
+            " units: %s", "^Active/Active Clustering license is not activated",
+            source="EL-PIPE"),
     Message(53, "conn_cache_full",
             "The cache is full; %u open connections; some will be dropped",
             "^The cache is full", source="E-drizz"),
@@ -133,6 +142,17 @@ COUNTED_MESSAGES: tuple[Message, ...] = (
     Message(326, None, "Probing failure on NAT Static IP", source="E-drizz"),
     Message(436, None, "Probing succeeded on NAT Static IP", source="E-drizz"),
     Message(307, None, "The network connection in use is ...", source="E-drizz"),
+)
+
+# The HA table (B-pipeline, ids 142-165): a line with one of these ids is HA whatever its
+# text, unless the text is the id's documented newer meaning (REUSED_MESSAGES); with any
+# other text, or none, it is kept as ha_unknown rather than counted as traffic.
+HA_TABLE: tuple[Message, ...] = tuple(m for m in HA_MESSAGES if m.source == "B-pipeline")
+
+# HA-table ids that SonicOS 6.5+ gives to another, documented message: counted, not HA.
+REUSED_MESSAGES: tuple[Message, ...] = (
+    Message(165, None, "Forbidden E-Mail attachment disabled", "^Forbidden E-?Mail attachment",
+            source="USIEM"),
 )
 
 ALL_MESSAGES: tuple[Message, ...] = HA_MESSAGES + COUNTED_MESSAGES

@@ -39,8 +39,12 @@ EVENT_KINDS: tuple[Kind, ...] = (
     Kind("firmware_mismatch", "mismatch", "The two units report different firmware."),
     Kind("hardware_id_mismatch", "mismatch", "Imported HA hardware ID did not match the unit."),
     Kind("incompatible_peer", "mismatch", "Heartbeat received from an incompatible source."),
+    Kind("ha_license", "system",
+         "Active/Active Clustering expired or not licensed on a unit (m=1149, 1152)."),
     Kind("conn_cache_full", "capacity", "Connection cache full: new sessions are dropped (m=53)."),
-    Kind("ha_unknown", "unknown", "An HA-looking message whose id hawatch does not know yet."),
+    Kind("ha_unknown", "unknown",
+         "An HA message hawatch cannot classify: an unknown id that reads like HA, or an HA"
+         " id without its documented text (id and text kept)."),
 )
 
 KIND_NAMES: frozenset[str] = frozenset(k.name for k in EVENT_KINDS)

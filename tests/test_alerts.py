@@ -7,10 +7,13 @@ Time is driven with an explicit `now`; nothing sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
+import logging
 import socket
 import ssl
+import time
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
@@ -279,6 +282,25 @@ def test_a_restart_sends_only_unsent_rows(tmp_path, settings, mailbox):
             f"<hawatch.notification.{second}@example.com>")
 
 
+def test_a_send_cut_short_by_a_crash_goes_out_again(tmp_path, settings, mailbox):
+    """A process claimed a row (its attempt recorded) and died before the server's answer:
+    once that attempt cannot still be running, the row is sent again with its Message-ID.
+    A row claimed a moment ago is left to the attempt under way."""
+    from hawatch.analytics.alerts.outbox import claim
+
+    path = tmp_path / "crash.duckdb"
+    with Store(path) as before:
+        old = send_test(before, settings, now(), to="a@example.com")
+        fresh = send_test(before, settings, now(), to="b@example.com")
+        assert claim(before, old, now() - timedelta(hours=1))
+        assert claim(before, fresh, now())
+    with Store(path) as after:
+        run_alert_cycle(after, settings, now())
+        assert rows(after, "SELECT notification_id, status, attempts FROM notifications"
+                    " ORDER BY 1") == [(old, "sent", 2), (fresh, "sending", 1)]
+    assert [e.rcpt_tos for e in mailbox.envelopes] == [["a@example.com"]]
+    assert mailbox.messages[0]["Message-ID"] == f"<hawatch.notification.{old}@example.com>"
+
 def test_times_in_utc_and_in_the_site_zone():
     assert both_times(T0, "Europe/Berlin") == (
         "2026-10-05 08:00:00 UTC (2026-10-05 10:00:00 CEST Europe/Berlin)")
@@ -445,6 +467,78 @@ def test_the_smtp_password_is_refused_in_the_config_file(tmp_path):
     with pytest.raises(HawatchError, match="HAWATCH_SMTP_PASSWORD"):
         load_config(path, env={})
 
+
+def test_the_password_is_never_sent_without_tls(lab, mailbox, caplog):
+    """A server that would take a login in the clear: without smtp.allow_plaintext_login
+    hawatch does not log in (nor send), says so in one line and keeps the mail; with it, it
+    does."""
+    login = Login("hawatch", "s3cret")
+    server = Server(mailbox, authenticator=login, auth_require_tls=False)
+    server.start()
+    try:
+        settings = settings_for(server.port, **{"smtp.username": "hawatch",
+                                                "smtp.password": "s3cret"})
+        send_test(lab, settings, now())
+        with caplog.at_level(logging.WARNING):
+            run_alert_cycle(lab, settings, now())
+        assert login.seen == [] and mailbox.messages == []
+        (status, error) = rows(lab, "SELECT status, last_error FROM notifications")[0]
+        assert status == "pending" and "smtp.allow_plaintext_login" in error
+        (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING
+                     and r.name.startswith("hawatch.analytics.alerts")]
+        assert record.exc_info is None and "\n" not in record.getMessage()
+        assert "smtp.allow_plaintext_login" in record.getMessage()
+        run_alert_cycle(lab, {**settings, "smtp.allow_plaintext_login": True}, now())
+    finally:
+        server.stop()
+    assert login.seen == ["hawatch"] and len(mailbox.messages) == 1
+
+
+class LateMailbox(Mailbox):
+    """Queues every message at once but answers the end of DATA only after `delay` seconds
+    (a server scanning the mail, or overloaded), as the red team's did: a client that gave
+    up waiting still had its message delivered. It also notes what the outbox said about the
+    message while it was being sent."""
+
+    def __init__(self, store: Store, delay: float) -> None:
+        super().__init__()
+        self.store, self.delay = store, delay
+        self.outbox_during_send: list[tuple[Any, ...]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.outbox_during_send += rows(self.store, "SELECT status, attempts FROM notifications")
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return answer
+
+
+def test_a_message_accepted_late_is_sent_once(lab):
+    """The server answers the end of the message only after the client stopped waiting, then
+    accepts it. The attempt was recorded before sending; the mail is not sent again (six
+    copies reached the red team's mailbox), and the outbox says it may have been delivered."""
+    mailbox = LateMailbox(lab, delay=2.0)
+    server = Server(mailbox)
+    server.start()
+    settings = settings_for(server.port, **{"smtp.timeout_seconds": 1.0,
+                                            "smtp.data_timeout_seconds": 1.0})
+    start = now()
+    try:
+        nid = send_test(lab, settings, start)
+        for hour in range(6):  # every retry delay long past
+            run_alert_cycle(lab, settings, start + timedelta(hours=hour))
+        deadline = time.monotonic() + 20
+        while len(mailbox.messages) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.5)  # a second copy would be in by now
+    finally:
+        server.stop()
+    assert mailbox.outbox_during_send[0] == ("sending", 1)
+    assert len(mailbox.messages) == 1
+    assert mailbox.messages[0]["Message-ID"] == f"<hawatch.notification.{nid}@example.com>"
+    (status, attempts, error) = rows(lab, "SELECT status, attempts, last_error"
+                                     " FROM notifications")[0]
+    assert (status, attempts) == ("unconfirmed", 1)
+    assert "may have delivered it" in error
 
 def test_evaluate_twice_records_nothing_twice(lab):
     open_incident(lab)

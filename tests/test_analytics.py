@@ -204,6 +204,41 @@ def test_no_false_unsynced_failover_on_flapping_pairs(fleets):
     assert wrong == []
 
 
+def test_role_changes_match_the_injected_ones(fleets):
+    """Every simulated failover, failback and flap is one role change, counted alike by the
+    table `role_changes`, the pair summary (fleet page, `hawatch analyze`) and the
+    incidents: a stateful failover is 1 (its three lines once), a failover test 2 (the
+    switch and the switch back; the status poll of that second already shows the new active
+    unit), a flap 2 per cycle."""
+    from hawatch.analytics.pair_summary import pair_summary
+
+    expected = {"stateful_failover": 1, "unsynced_failover": 1, "failover_test": 2}
+    wrong = []
+    for fleet in fleets.values():
+        with Store(fleet.db) as store:
+            cur = store.cursor()
+            columns, rows = pair_summary(cur)
+            summary = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
+            table = dict(cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair")
+                        .fetchall())
+        for pair, scenario in fleet.truth["scenarios"].items():
+            counted = summary[pair]["failovers"] + summary[pair]["failbacks"]
+            want = expected.get(scenario, table.get(pair, 0))
+            if not summary[pair]["role_changes"] == counted == table.get(pair, 0) == want:
+                wrong.append((fleet.seed, pair, scenario, summary[pair]["role_changes"],
+                              counted, table.get(pair, 0), want))
+        for truth in fleet.truth["incidents"]:
+            found = matching(fleet.found, truth)
+            if truth["kind"] == "flapping":
+                got = [f.evidence["transitions"] for f in found]
+                if got != [truth["detail"]["transitions"]]:
+                    wrong.append((fleet.seed, truth["pair"], "flapping", got))
+            if truth["kind"] == "failover_test":
+                got = [f.evidence["role_changes"] for f in found]
+                if got != [2]:
+                    wrong.append((fleet.seed, truth["pair"], "failover_test", got))
+    assert wrong == []
+
 # -- idempotency and stable ids ---------------------------------------------------------------
 
 def test_repeated_passes_and_reingest_change_nothing(fleets, tmp_path):
@@ -349,6 +384,7 @@ TEXT = {  # documented SonicOS HA texts (docs/formats.md, B-pipeline)
     145: "Backup firewall has transitioned to Idle",
     147: "Backup missed heartbeats from Active Primary: Backup going Active",
     149: "Backup received error signal from Active Primary: Backup going Active",
+    150: "Backup firewall being preempted by Primary",
     151: "Primary firewall preempting Backup",
     152: "Active Backup detects Active Primary: Backup rebooting",
 }
@@ -755,6 +791,157 @@ def test_one_split_brain_is_one_incident(tmp_path):
     (split,) = of_kind(found, "split_brain")
     assert down <= split.opened_at <= down + 6 * second
     assert split.resolved_at is not None and split.resolved_at <= up + 3 * second
+
+
+def test_dual_active_reported_by_the_firewall_alone_is_a_split_brain(tmp_path):
+    """The primary never logs its own state (it was active all along, and says nothing): the
+    backup misses heartbeats and goes active (147, 143) beside it, and when the link returns
+    reports "Active Backup detects Active Primary: Backup rebooting" (152). That message alone
+    says both units were active: one split brain, not an unsynced failover."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    second = timedelta(seconds=1)
+    down, up = FAILOVER, FAILOVER + timedelta(minutes=5)
+
+    def level(at: datetime) -> tuple[int, int]:  # both active: the traffic splits
+        return (6_600, 5_400) if down <= at < up else (LEVEL, 0)
+
+    lines = [ha_line(147, SECONDARY, down + 4 * second),
+             ha_line(143, SECONDARY, down + 5 * second),
+             ha_line(152, SECONDARY, up + 2 * second),
+             ha_line(145, SECONDARY, up + 200 * second)]
+    files = [
+        write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
+        write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "synced")),
+        write_samples(folder / "sessions.csv", samples(
+            LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), level)),
+        write_lines(folder / "ha.log", lines),
+    ]
+    with Store(tmp_path / "hawatch.duckdb") as store:
+        ingest(store, *files)
+        analyze(store)
+        found = stored(store)
+        active = store.cursor().execute("SELECT active_serial FROM pairs").fetchone()
+    (split,) = of_kind(found, "split_brain")
+    assert split.opened_at == down + 4 * second
+    assert split.resolved_at == up + 2 * second
+    assert split.evidence["dual_active_reported"] is True
+    assert set(split.evidence["units"]) == {PRIMARY, SECONDARY}
+    assert of_kind(found, "unsynced_failover") == []
+    assert active == (PRIMARY,)  # the backup rebooted: the primary is the active unit
+
+
+def preempt_cycles(cycles: int = 4) -> tuple[list[str], list[str], list[str]]:
+    """The backup goes active on missed heartbeats (147); five minutes later the primary
+    preempts it (151) and reports itself active (142), both in the same second."""
+    takeover, preempt, active = [], [], []
+    for cycle in range(cycles):
+        at = FAILOVER + cycle * timedelta(minutes=10)
+        takeover.append(ha_line(147, SECONDARY, at))
+        preempt.append(ha_line(151, PRIMARY, at + STEP))
+        active.append(ha_line(142, PRIMARY, at + STEP))
+    return takeover, preempt, active
+
+
+def test_role_changes_in_one_second_do_not_depend_on_arrival_order(tmp_path):
+    """Two lines of one second reach the store in either order (two relays, two files): the
+    preempt (151) comes before the transition it causes (142) by meaning, whichever line was
+    stored first, so the same data always gives the same role changes and incidents."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    takeover, preempt, active = preempt_cycles()
+    base = [write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
+            write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY,
+                                                          "synced")),
+            write_lines(folder / "takeover.log", takeover)]
+    results = []
+    for name, parts in (("preempt_first", (preempt, active)), ("active_first", (active, preempt))):
+        with Store(tmp_path / f"{name}.duckdb") as store:
+            ingest(store, *base)
+            for i, lines in enumerate(parts):
+                ingest(store, write_lines(folder / f"{name}{i}.log", lines))
+            analyze(store)
+            changes = store.cursor().execute(
+                "SELECT time, new_active, old_active, kind, trigger, message_id"
+                " FROM role_changes ORDER BY time").fetchall()
+            results.append((changes, [(f.kind, f.opened_at, f.resolved_at, f.summary,
+                                       f.evidence) for f in stored(store)]))
+    assert results[0] == results[1]
+    changes, incidents = results[0]
+    assert [c[3:6] for c in changes] == [("failover", "heartbeat", 147),
+                                         ("failback", "preempt", 151)] * 4
+    (flapping,) = [i for i in incidents if i[0] == "flapping"]
+    assert (flapping[4]["transitions"], flapping[4]["failbacks"]) == (8, 4)
+
+
+def test_a_database_from_before_role_changes_gets_them_at_the_next_pass(tmp_path):
+    files = unsynced_dataset(tmp_path / "data")
+    db = tmp_path / "old.duckdb"
+    with Store(db) as store:
+        ingest(store, *files.values())
+        analyze(store)
+        assert store.cursor().execute("SELECT count(*) FROM role_changes").fetchone() == (1,)
+        with store.transaction() as cur:  # as a database from before migration 007 looks
+            cur.execute("DROP TABLE role_changes; DELETE FROM schema_migrations"
+                        " WHERE version >= 7")
+    with Store(db) as store:
+        report = analyze(store)
+        changes = store.cursor().execute(
+            "SELECT pair, old_active, new_active, kind FROM role_changes").fetchall()
+    assert report.mode == "incremental"
+    assert changes == [(LAB, PRIMARY, SECONDARY, "failover")]
+
+def sim_cycle_lines(at: datetime, cycles: int) -> list[str]:
+    """The simulator's flapping (scenarios._flapping): per cycle the backup goes active on an
+    error signal (149, 143) while the primary goes idle (144), then the primary preempts it
+    (151, 150) and both report their new state (142, 145): seven lines, two role changes."""
+    lines = []
+    for cycle in range(cycles):
+        t = at + cycle * timedelta(minutes=10)
+        back = t + timedelta(minutes=3)
+        lines += [ha_line(149, SECONDARY, t), ha_line(143, SECONDARY, t + timedelta(seconds=1)),
+                  ha_line(144, PRIMARY, t + timedelta(seconds=1)),
+                  ha_line(151, PRIMARY, back), ha_line(150, SECONDARY, back),
+                  ha_line(142, PRIMARY, back + timedelta(seconds=1)),
+                  ha_line(145, SECONDARY, back + timedelta(seconds=1))]
+    return lines
+
+
+def test_failovers_count_role_changes_not_messages(tmp_path):
+    """A pair flaps five times (ten role changes, seven messages per cycle) and another fails
+    over once (149, 143, 144): the fleet's failover and failback counts, the role_changes
+    table, the flapping incident and the SQL console's example all say the same."""
+    from hawatch.analytics.pair_summary import pair_summary
+    from hawatch.dashboard.views.sql import EXAMPLES
+
+    other_p, other_s = "C0EAE4B10001", "C0EAE4B10002"
+    folder = tmp_path / "data"
+    folder.mkdir()
+    files = [
+        write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY),
+                        ("calm-ha01", other_p, other_s)),
+        write_records(folder / "status.ndjson",
+                      status(T0, LAB, PRIMARY, SECONDARY, "synced")
+                      + status(T0, "calm-ha01", other_p, other_s, "synced")),
+        write_lines(folder / "ha.log", sim_cycle_lines(FAILOVER, 5)
+                    + failover_lines(FAILOVER, other_p, other_s)),
+    ]
+    with Store(tmp_path / "hawatch.duckdb") as store:
+        ingest(store, *files)
+        analyze(store)
+        cur = store.cursor()
+        columns, rows = pair_summary(cur)
+        summary = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
+        changes = dict(cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair")
+                       .fetchall())
+        (example,) = [sql for title, sql in EXAMPLES if title == "Failovers per month"]
+        per_month = cur.execute(example).fetchall()
+        (flapping,) = of_kind(stored(store), "flapping")
+    assert changes == {LAB: 10, "calm-ha01": 1}
+    assert (summary[LAB]["failovers"], summary[LAB]["failbacks"]) == (5, 5)
+    assert (summary["calm-ha01"]["failovers"], summary["calm-ha01"]["failbacks"]) == (1, 0)
+    assert flapping.evidence["transitions"] == 10
+    assert sum(row[-1] for row in per_month) == 6  # five for the flapping pair, one for calm
 
 
 # -- pair health ------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ CARP = "CARP line: vendor not supported"
 CEF = "SonicOS ArcSight/CEF format: set the syslog format to Enhanced Syslog"
 NOT_SONICOS = "not a SonicOS key=value line"
 BINARY = "binary data, not a log line"
-NO_M = "no message id (m=)"
+NO_TIME = "no time= field"
 NO_SN = "no serial (sn=)"
 BAD_TIME = "unparseable time"
 
@@ -240,7 +240,8 @@ CORPORA = [
     Corpus("truncated_sonicos",
            [AWS, CUT_TIME, CUT_KEY, CUT_SERIAL, CUT_MSG, CUT_TIME_AFTER_M, NO_SERIAL,
             _b(E_DRIZZ_OPENED)],
-           {2: NO_M, 3: NO_M, 4: NO_M, 6: BAD_TIME, 7: NO_SN}, events=0, counted=3),
+           # CUT_KEY keeps sn= and time=: the unit's activity, counted (issue 11.3)
+           {2: BAD_TIME, 4: NO_TIME, 6: BAD_TIME, 7: NO_SN}, events=0, counted=4),
     Corpus("invalid_utf8",
            [E_AWS_RST_BAD_BYTE,
             _b(HA_147.format(s=1, n=11)).replace(b'Active"', b'Active \xe9\x80"'),

@@ -120,6 +120,10 @@ def nasty_lines(rng: random.Random) -> list[bytes]:
         base[:40], base[:80], b"x" * 65536 + b' sn=A m=98 time="2026-11-01 10:00:00"',
         base + b" " + b"\xff" * 65536, b"%ASA-6-302013: Built", b"CEF:0|SonicWall|x",
         b'<134>1 2026-11-01T10:00:05Z x ' + base, b"<134>1 ", b"<134>1 2026-11-01T",
+        # sn= right after <PRI> (Python's SysLogHandler), and near misses
+        b"<134>sn=AB1 m=98 n=1", b"<1>sn=AB1", b"<13>sn=", b"<134>sn=-x sn=AB2",
+        b"<1345>sn=AB1 sn=AB2", b"<>sn=AB1", b"<13a>sn=AB1", b"<134> sn=AB1", b"<134>sn",
+        b"<134>sn=\xffAB sn=AB2", b"<\xe2\x82>sn=AB1",
     ]
     for _ in range(300):  # random bytes, NULs and invalid UTF-8 included
         lines.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))))

@@ -8,10 +8,13 @@ MESSAGE#231:165) in the exact line shape of the real m=53 line of test-drizzthac
 
 from __future__ import annotations
 
+import logging
+import socket
 from datetime import UTC, datetime
+from logging.handlers import SysLogHandler
 
 import pytest
-from hawatch.collector.ingest import ingest_lines, sync_catalog
+from hawatch.collector.ingest import ingest_lines, ingest_paths, sync_catalog
 from hawatch.collector.inventory import load_inventory
 
 from tests.conftest import rows, scalar
@@ -64,6 +67,16 @@ LOGZILLA_537 = ('sn=0017C5178994 time="2018-02-06 16:11:09" fw=64.107.153.15 pri
                 ' src=192.168.97.214:60622:X0-V999 dst=172.27.14.5:53:X0-V51 proto=udp/dns'
                 ' sent=56 rcvd=146')
 
+# Python's logging.handlers.SysLogHandler sending LOGZILLA_537 (facility local0, INFO): `<PRI>`
+# glued to `sn=`, no timestamp or host, a trailing NUL (TESTING.md; checked against the real
+# handler in test_python_sysloghandler_line_is_read_like_the_bare_line)
+PYTHON_SYSLOG_537 = "<134>" + LOGZILLA_537 + "\x00"
+# elastic/integrations test-general.log @7c72cbe8 (E-general), line 23: no c= and no m=
+E_GENERAL_NO_M = ('id=firewall sn=XXXXXXX time="2015-11-21 14:30:38" fw=10.0.0.1 pri=5'
+                  ' msg="Unhandled link-local or multicast IPv6 packet dropped"'
+                  ' srcV6=fe80::d4db:99b9:6f20:f6bd dstV6=ff02::c srcMac=00:53:ff:ff:55:55'
+                  ' dstMac=00:53:00:00:00:0c proto=udp/65535')
+
 
 def ha_line(m: int, msg: str, sn: str = "0040103CE114", t: str = "2022-04-27 10:23:41",
             n: int = 100, extra: str = "") -> str:
@@ -93,6 +106,7 @@ def parse(store):
     (BEATS_805, "C0EAE4000777", 805, datetime(2021, 2, 11, 6, 31, tzinfo=UTC)),
     (DATADOG_537, "000SERIAL", 537, datetime(2007, 1, 3, 14, 48, tzinfo=UTC)),
     (LOGZILLA_537, "0017C5178994", 537, datetime(2018, 2, 6, 16, 11, tzinfo=UTC)),
+    (PYTHON_SYSLOG_537, "0017C5178994", 537, datetime(2018, 2, 6, 16, 11, tzinfo=UTC)),
     (E_DRIZZ_584, "0000A0AAAA00", 584, datetime(2022, 4, 27, 10, 24, tzinfo=UTC)),
     (E_DRIZZ_435, "0000A0AAAA00", 435, datetime(2022, 4, 27, 23, 4, tzinfo=UTC)),
 ])
@@ -104,6 +118,50 @@ def test_real_non_ha_lines_are_counted_per_unit_minute_and_id(parse, store, line
         (minute, serial, m, 1)]
     assert scalar(store, "SELECT count(*) FROM quarantine") == 0
 
+
+def sysloghandler_datagram(message: str) -> bytes:
+    """What Python's logging.handlers.SysLogHandler sends for `message` (UDP, local0, INFO)."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(10)
+    handler = SysLogHandler(receiver.getsockname(), SysLogHandler.LOG_LOCAL0)
+    try:
+        handler.emit(logging.LogRecord("fw", logging.INFO, __file__, 0, message, None, None))
+        return receiver.recv(65536)
+    finally:
+        handler.close()
+        receiver.close()
+
+
+def test_python_sysloghandler_line_is_read_like_the_bare_line(parse, store, tmp_path):
+    sent = sysloghandler_datagram(LOGZILLA_537)
+    assert sent.decode() == PYTHON_SYSLOG_537
+    parse([LOGZILLA_537])
+    bare = rows(store, "SELECT minute, serial, message_id, lines FROM message_counts")
+    # the same line with <PRI>, through the line list (SQL) and from a file (C scanner)
+    parse([sent.decode()])
+    (tmp_path / "handler.log").write_bytes(sent + b"\n")
+    ingest_paths(store, [str(tmp_path / "handler.log")])
+    assert scalar(store, "SELECT count(*) FROM quarantine") == 0
+    assert rows(store, "SELECT minute, serial, message_id, sum(lines) FROM message_counts"
+                " GROUP BY ALL") == [(*bare[0][:3], 3)]
+
+
+def test_line_without_message_id_is_unit_activity(parse, store, tmp_path):
+    """E-general line 23 carries sn= and time= but no m=: the unit is alive, nothing to
+    quarantine. It is counted (message_id NULL) and keeps the unit's last-seen."""
+    result = parse([E_GENERAL_NO_M])
+    assert result["events"] == []
+    assert scalar(store, "SELECT count(*) FROM quarantine") == 0
+    assert rows(store, "SELECT minute, serial, message_id, lines FROM message_counts") == [
+        (datetime(2015, 11, 21, 14, 30, tzinfo=UTC), "XXXXXXX", None, 1)]
+    assert rows(store, "SELECT last_seen >= TIMESTAMPTZ '2015-11-21 14:30:38+00'"
+                " FROM devices WHERE serial = 'XXXXXXX'") == [(True,)]
+    (tmp_path / "general.log").write_text(E_GENERAL_NO_M.replace("14:30:38", "14:31:38")
+                                          + "\n")
+    ingest_paths(store, [str(tmp_path / "general.log")])  # the C scanner's path
+    assert scalar(store, "SELECT count(*) FROM quarantine") == 0
+    assert scalar(store, "SELECT sum(lines) FROM message_counts WHERE message_id IS NULL") == 2
 
 def test_cache_full_is_a_session_drop_signal(parse):
     events = parse([E_DRIZZ_53])["events"]
@@ -144,6 +202,55 @@ def test_documented_ha_messages_map_to_kinds(parse, m, text, kind, role, state_t
     assert event[0] == kind
     assert (event[2], event[3], event[4], event[5]) == (role, state_to, trigger, m)
 
+
+def ha_shaped(m: int, rest: str, n: int = 100) -> str:
+    """`ha_line`'s header with the text written some other way than `msg="..."`."""
+    return (f'Apr 27 10:23:10 172.16.2.1 id=firewall sn=0040103CE114 time="2022-04-27 10:23:41"'
+            f' fw=172.16.0.2 pri=1 c=0 m={m} {rest} n={n}').replace(f" m={m}  n=", f" m={m} n=")
+
+
+@pytest.mark.parametrize("rest, m, kind, trigger", [
+    # the RSA/NetWitness table's own line shape (B-pipeline HEADER#0001 `... c=%{hcategory->}
+    # m=%{messageid->} %{payload}`, MESSAGE#211:147 matching the payload): the bare text
+    ("Backup missed heartbeats from Active Primary: Backup going Active", 147, "failover",
+     "heartbeat"),
+    # single quotes, as newer firmware writes appName='...' (E-general)
+    ("msg='Primary received error signal from Active Backup: Primary going Active'", 148,
+     "failover", "error_signal"),
+    # unquoted, as B-pipeline MESSAGE#355:598:01 reads `msg=%{msg->} sess=...`
+    ("msg=Backup going Active in preempt mode after reboot", 165, "failover", "reboot"),
+])
+def test_ha_text_outside_msg_quotes_is_still_its_kind(parse, store, rest, m, kind, trigger):
+    (event,) = parse([ha_shaped(m, rest)])["events"]
+    assert (event[0], event[4], event[5]) == (kind, trigger, m)
+    assert scalar(store, "SELECT count(*) FROM message_counts") == 0
+
+
+@pytest.mark.parametrize("rest, m", [
+    ("", 148),  # no text at all
+    ('msg="Unrecognised state report"', 147),  # text that is not the id's documented one
+])
+def test_ha_id_without_its_text_is_kept_not_counted(parse, store, rest, m):
+    """A documented HA id never vanishes into traffic counts: without its documented text it
+    is kept as ha_unknown, with the id and whatever text the line has."""
+    line = ha_shaped(m, rest)
+    (event,) = parse([line])["events"]
+    assert (event[0], event[5]) == ("ha_unknown", m)
+    (detail,) = rows(store, "SELECT detail FROM ha_events")[0]
+    assert detail and (rest.split('"')[1] == detail if rest else detail in line)
+    assert scalar(store, "SELECT count(*) FROM message_counts") == 0
+    assert scalar(store, "SELECT count(*) FROM quarantine") == 0
+
+
+@pytest.mark.parametrize("m, text", [
+    # SonicOS Log Events guide, High Availability / Cluster (EL-PIPE message_codes)
+    (1149, "Your Active/Active Clustering subscription has expired."),
+    (1152, "Active/Active Clustering license is not activated on the following cluster units:"
+           " 0040103CE115"),
+])
+def test_ha_cluster_license_messages_are_events(parse, m, text):
+    (event,) = parse([ha_line(m, text)])["events"]
+    assert (event[0], event[5]) == ("ha_license", m)
 
 def test_reused_id_with_other_text_is_not_ha(parse, store):
     # SonicOS 6.5.1 Log Events guide (u-siem/usiem-sonicwall README): m=165 is an e-mail event

@@ -3,18 +3,26 @@
 A row is `pending` until the server accepted it (`sent`, stamped right after its 250), or
 `suppressed` from the start (silenced, maintenance, held back while flapping) so the log
 still explains what was not sent. Delivery picks pending rows whose `next_attempt_at` has
-come; a failure doubles the delay. After a crash, only rows not yet marked sent go out again.
+come and claims each right before sending it (`sending`, the attempt counted and timed), so
+no two rounds send one row; a failure puts it back with a doubled delay. A row whose server
+never answered the end of the message is `unconfirmed` and is not sent again (see
+analytics/alerts/smtp.py). After a crash, only rows not yet marked sent go out again: one
+left `sending` by a process that died mid-send is pending again once no live attempt can
+still be running.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 from hawatch.store.db import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,23 +81,87 @@ def due(store: Store, now: datetime) -> list[Pending]:
             for r in rows]
 
 
+def claim(store: Store, notification_id: int, now: datetime) -> bool:
+    """Record an attempt before sending: the row becomes `sending` (attempt counted, its
+    start in next_attempt_at); False when it is no longer pending (another round has it)."""
+    with store.transaction() as cur:
+        (claimed,) = cur.execute(
+            "UPDATE notifications SET status = 'sending', attempts = attempts + 1,"
+            " next_attempt_at = ? WHERE notification_id = ? AND status = 'pending'",
+            [now, notification_id]).fetchone()
+    return bool(claimed)
+
+
 def mark_sent(store: Store, notification_id: int, now: datetime) -> None:
     with store.transaction() as cur:
         cur.execute("UPDATE notifications SET status = 'sent', sent_at = ?,"
-                    " attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL"
+                    " next_attempt_at = NULL, last_error = NULL"
                     " WHERE notification_id = ?", [now, notification_id])
 
 
 def mark_failed(store: Store, notification_id: int, now: datetime, error: str,
                 first_delay: float, max_delay: float) -> None:
-    """One more failed attempt; the row stays pending with a doubled delay (capped)."""
+    """A failed attempt (counted now unless the row was claimed for it); the row is pending
+    again with a doubled delay (capped)."""
     with store.transaction() as cur:
-        (attempts,) = cur.execute("SELECT attempts FROM notifications WHERE"
-                                  " notification_id = ?", [notification_id]).fetchone()
-        delay = min(max_delay, first_delay * 2 ** attempts)
-        cur.execute("UPDATE notifications SET attempts = attempts + 1, last_error = ?,"
-                    " next_attempt_at = ? WHERE notification_id = ?",
-                    [error[:500], now + timedelta(seconds=delay), notification_id])
+        (attempts,) = cur.execute(
+            "UPDATE notifications SET attempts = attempts + CASE WHEN status = 'sending'"
+            " THEN 0 ELSE 1 END, status = 'pending', last_error = ?"
+            " WHERE notification_id = ? RETURNING attempts",
+            [error[:500], notification_id]).fetchone()
+        delay = min(max_delay, first_delay * 2 ** (attempts - 1))
+        cur.execute("UPDATE notifications SET next_attempt_at = ? WHERE notification_id = ?",
+                    [now + timedelta(seconds=delay), notification_id])
+
+
+def mark_unconfirmed(store: Store, notification_id: int, error: str) -> None:
+    """The server had the whole message but never answered: not sent again."""
+    with store.transaction() as cur:
+        cur.execute("UPDATE notifications SET status = 'unconfirmed', next_attempt_at = NULL,"
+                    " last_error = ? WHERE notification_id = ?", [error[:500], notification_id])
+
+
+def note_error(store: Store, notification_ids: list[int], error: str) -> None:
+    """Why waiting rows are not sent (a setting to fix), without counting an attempt."""
+    with store.transaction() as cur:
+        cur.execute("UPDATE notifications SET last_error = ? WHERE notification_id IN"
+                    " (SELECT unnest(?))", [error[:500], notification_ids])
+
+
+def recover_interrupted(store: Store, claimed_before: datetime) -> int:
+    """Rows left `sending` by a process that stopped mid-send (claimed before any attempt
+    still running could have started) are pending again: rather one more copy, with the same
+    Message-ID, than a page lost to a crash."""
+    with store.transaction() as cur:
+        (count,) = cur.execute(
+            "UPDATE notifications SET status = 'pending', last_error = 'delivery interrupted"
+            " (the process stopped while sending); sending again' WHERE status = 'sending'"
+            " AND next_attempt_at < ?", [claimed_before]).fetchone()
+    return int(count)
+
+
+@dataclass
+class Recorder:
+    """What deliver (analytics/alerts/smtp.py) reports, written to the outbox at once."""
+
+    store: Store
+    now: datetime
+    first_delay: float
+    max_delay: float
+
+    def claim(self, item: Pending) -> bool:
+        return claim(self.store, item.notification_id, self.now)
+
+    def sent(self, item: Pending) -> None:
+        mark_sent(self.store, item.notification_id, datetime.now(UTC))
+
+    def failed(self, item: Pending, error: str) -> None:
+        mark_failed(self.store, item.notification_id, self.now, error, self.first_delay,
+                    self.max_delay)
+
+    def unconfirmed(self, item: Pending, error: str) -> None:
+        log.warning("alert e-mail %s (%s): %s", item.notification_id, item.message_id, error)
+        mark_unconfirmed(self.store, item.notification_id, error)
 
 
 LOG_COLUMNS = ("id", "created_at", "kind", "pair", "status", "attempts", "recipients",
@@ -99,6 +171,7 @@ LOG_COLUMNS = ("id", "created_at", "kind", "pair", "status", "attempts", "recipi
 LOG_QUERY = (
     "SELECT notification_id AS id, created_at, kind, pair,"
     " CASE WHEN status = 'pending' AND attempts > 0 THEN 'failed (retrying)'"
+    "      WHEN status = 'unconfirmed' THEN 'unconfirmed (may have been delivered)'"
     "      ELSE status END || coalesce(' (' || reason || ')', '') AS status,"
     " attempts, recipients, subject, sent_at, next_attempt_at, last_error"
     " FROM notifications ORDER BY notification_id DESC LIMIT $limit")

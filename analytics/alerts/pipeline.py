@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -71,17 +71,23 @@ def evaluate(store: Store, settings: dict[str, Any] | None, now: datetime) -> li
 
 
 def deliver_pending(store: Store, settings: dict[str, Any] | None, now: datetime) -> int:
-    """Send every pending row that is due; returns how many the server accepted."""
+    """Send every pending row that is due; returns how many the server accepted. Raises
+    HawatchError (noted on the waiting rows) when the settings forbid sending."""
     s = alert_settings(settings)
-    items = outbox.due(store, now)
-    if not items or not s["smtp.host"]:
+    if not s["smtp.host"]:
         return 0
+    longest_attempt = 4 * float(s["smtp.timeout_seconds"]) + float(s["smtp.data_timeout_seconds"])
+    outbox.recover_interrupted(store, now - timedelta(seconds=longest_attempt + 60))
+    items = outbox.due(store, now)
+    if not items:
+        return 0
+    try:
+        config = SmtpConfig.from_settings(s)
+    except HawatchError as exc:
+        outbox.note_error(store, [item.notification_id for item in items], str(exc))
+        raise
     first, longest = float(s["alerts.retry_seconds"]), float(s["alerts.max_retry_seconds"])
-    return deliver(
-        SmtpConfig.from_settings(s), items,
-        on_sent=lambda item: outbox.mark_sent(store, item.notification_id, _now()),
-        on_failed=lambda item, error: outbox.mark_failed(
-            store, item.notification_id, now, error, first, longest))
+    return deliver(config, items, outbox.Recorder(store, now, first, longest))
 
 
 def _now() -> datetime:
@@ -102,6 +108,8 @@ def run_alert_cycle(store: Store, settings: dict[str, Any],
         log.exception("alert evaluation failed; retrying next cycle")
     try:
         deliver_pending(store, s, at)
+    except HawatchError as exc:  # a setting to fix: one line, the mail waits in the outbox
+        log.error("alert e-mails not sent: %s", exc)
     except Exception:  # noqa: BLE001
         log.exception("alert delivery failed; retrying next cycle")
 

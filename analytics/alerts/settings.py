@@ -45,6 +45,13 @@ ALERT_SETTINGS: tuple[Setting, ...] = (
             env_name="HAWATCH_SMTP_PASSWORD"),
     Setting("smtp.ca_file", "", "CA bundle to verify the server with (default: system CAs)."),
     Setting("smtp.timeout_seconds", 20.0, "Time limit of one SMTP conversation step."),
+    Setting("smtp.data_timeout_seconds", 600.0,
+            "How long to wait for the server's answer to a whole message (RFC 5321 asks 10"
+            " minutes). Without one it may have been delivered: the e-mail is marked"
+            " `unconfirmed` and not sent again."),
+    Setting("smtp.allow_plaintext_login", False,
+            "Send the SMTP password over a connection without TLS (`smtp.security = plain`)."
+            " Off: hawatch refuses to log in without TLS and says so."),
 )
 
 

@@ -32,9 +32,12 @@ EXAMPLES = [
      "       CAST(evidence->>'kept_percent' AS DOUBLE) AS kept_percent, summary\n"
      "FROM incidents WHERE kind = 'unsynced_failover'\nORDER BY kept_percent NULLS LAST,"
      " opened_at DESC"),
+    # role changes, not messages: one failover is often three lines (docs/schema.md)
     ("Failovers per month",
-     "SELECT date_trunc('month', time) AS month, count(*) AS failovers\n"
-     "FROM ha_events WHERE kind = 'failover'\nGROUP BY month ORDER BY month"),
+     "SELECT date_trunc('month', time) AS month, count(*) AS role_changes,\n"
+     "       count(*) FILTER (WHERE kind = 'failback') AS failbacks,\n"
+     "       count(*) FILTER (WHERE kind = 'failover') AS failovers\n"
+     "FROM role_changes\nGROUP BY month ORDER BY month"),
 ]
 
 RETRY_AFTER_SECONDS = 2
