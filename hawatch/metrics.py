@@ -22,6 +22,7 @@ class Metrics:
         self.quarantined: dict[str, int] = defaultdict(int)
         self.files: dict[str, int] = defaultdict(int)
         self.failed: dict[str, int] = defaultdict(int)
+        self.retried: dict[str, int] = defaultdict(int)
         self.write_seconds: dict[str, float] = defaultdict(float)
         self.last_write_seconds: dict[str, float] = defaultdict(float)
         self.analysis_runs = 0
@@ -29,15 +30,25 @@ class Metrics:
         self.incidents_opened = 0
 
     def record_ingest(self, source: str, report: SourceReport, seconds: float) -> None:
+        """One ingest of a file. A file the store could not take (disk full) is not a
+        failure of the file: it waits and is counted as a retry."""
         r = report.result
         with self._lock:
             self.files[source] += 1
-            self.failed[source] += report.status == "failed"
+            self.failed[source] += report.status in ("failed", "refused") \
+                and not report.transient
+            self.retried[source] += report.transient
             self.ingested[source] += report.lines
             self.parsed[source] += r.events + r.counted + r.samples + r.status
             self.quarantined[source] += r.quarantined
             self.write_seconds[source] += seconds
             self.last_write_seconds[source] = seconds
+
+    def record_refused(self, source: str) -> None:
+        """A file refused unread (a link or device in the drop folder)."""
+        with self._lock:
+            self.files[source] += 1
+            self.failed[source] += 1
 
     def record_analysis(self, seconds: float, opened: int) -> None:
         with self._lock:
@@ -53,10 +64,10 @@ class Metrics:
             lines.append(f"# HELP hawatch_{name} {help_text}")
             lines.append(f"# TYPE hawatch_{name} {kind}")
             if isinstance(values, dict):
-                lines.extend(f'hawatch_{name}{{source="{s}"}} {v:g}'
+                lines.extend(f'hawatch_{name}{{source="{s}"}} {_number(v)}'
                              for s, v in sorted(values.items()))
             else:
-                lines.append(f"hawatch_{name} {values:g}")
+                lines.append(f"hawatch_{name} {_number(values)}")
 
         with self._lock:
             metric("received_total", "counter", "Lines (syslog) received by the listener.",
@@ -70,8 +81,12 @@ class Metrics:
             metric("dropped_total", "counter",
                    "Datagrams the kernel dropped before the listener read them.",
                    _listener_counts(listener, "kernel_drops"))
-            metric("ingest_failed_files_total", "counter", "Files that failed to ingest.",
+            metric("ingest_failed_files_total", "counter",
+                   "Files that failed to ingest or were refused (kept in failed/).",
                    dict(self.failed))
+            metric("ingest_retries_total", "counter",
+                   "Ingests the store could not take (disk full, I/O): the file waits.",
+                   dict(self.retried))
             metric("queue_depth_files", "gauge", "Spooled or uploaded files waiting.",
                    float(backlog))
             metric("batch_write_seconds_total", "counter", "Time spent ingesting files.",
@@ -85,6 +100,15 @@ class Metrics:
             metric("incidents_opened_total", "counter", "Incidents opened by analysis.",
                    float(self.incidents_opened))
         return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    """A sample value in full: counters as whole numbers (`{:g}` printed 1,999,899 lines as
+    1.9999e+06, one more than were ingested), other values with every digit."""
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
+                                  and abs(value) < 2**53):
+        return str(int(value))
+    return repr(float(value))
 
 
 def _listener_counts(stats: dict[str, Any], key: str) -> dict[str, float]:
