@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 from collector import export_records
-from collector.ingest import IngestLimits, ingest_one
+from collector.ingest import ingest_one
+from collector.limits import IngestLimits
 from collector.sources import Input, _Peekable, discover
 from store import Store
 from tests.conftest import rows, scalar

@@ -158,3 +158,19 @@ def test_an_invalidated_store_is_reopened_and_probed(tmp_path, small_disk):
     finally:
         store.close()
     shutil.rmtree(small_disk, ignore_errors=True)
+
+
+def test_the_write_ahead_log_is_checkpointed_while_the_store_is_open(tmp_path):
+    """A result read with fetchone() on the store's own connection kept a read transaction
+    open for good, and DuckDB never checkpointed: the log grew without end (333 MB after
+    ingesting 278 MB), filling the disk and making every restart replay all of it."""
+    db = tmp_path / "h.duckdb"
+    with Store(db) as store:
+        for _ in range(4):  # about 15 MB of log each
+            with store.transaction() as tx:
+                tx.execute("INSERT INTO quarantine SELECT 0, 'x', i, repeat('x', 100) || i,"
+                           " 1, 'r', now() FROM range(100000) t(i)")
+        wal = Path(str(db) + ".wal")
+        logged = wal.stat().st_size if wal.exists() else 0
+        assert logged < 32 * 1024 * 1024, logged
+        assert db.stat().st_size > 1024 * 1024  # checkpointed into the file

@@ -161,3 +161,15 @@ def _metric_plain(url: str, name: str) -> str:
         if line.startswith(f"hawatch_{name} "):
             return line.split()[1]
     return "0"
+
+
+def test_metrics_count_every_line_as_sources_does(server):
+    """11.10: /metrics said one line more than `sources` at high counts: counters were
+    printed with {:g}, six significant digits (1,999,899 showed as 1.9999e+06)."""
+    lines = 1_000_001
+    body = gzip.compress(b"x\n" * lines)
+    code, answer = post(server.url, body, "text/plain", timeout=120)
+    assert code == 200 and answer["records"] == lines, answer
+    committed = sql(server.db, "SELECT sum(committed_lines) AS n FROM sources")[0]["n"]
+    assert committed == lines
+    assert f'hawatch_ingested_total{{source="http"}} {lines}\n' in _metrics(server.url)
