@@ -228,6 +228,7 @@ class Service:
                     break
                 self._drop_done(item, report)
             else:
+                self.metrics.record_refused("drop")
                 self._drop_refused(item.name, item.refusal)
             handled += 1
         return handled
@@ -243,7 +244,6 @@ class Service:
 
     def _drop_refused(self, name: str, why: str) -> None:
         assert self.drop is not None
-        self.metrics.record_refused("drop")
         target = self.drop.file_away(name, failed=True, why=why)
         print(f"hawatch serve: drop folder: {name}: {why}; moved to {target.parent}",
               file=sys.stderr)
