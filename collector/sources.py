@@ -33,6 +33,7 @@ BATCH_BYTES = 32 * 1024 * 1024
 SCAN_ROWS = 8192
 PREFETCH_DEPTH = 2  # batches read ahead of the one being parsed
 MAX_LINE_BYTES = 1024 * 1024  # a "line" longer than this is cut: binary data has no newlines
+MAX_BATCH_LINES = 500_000  # SonicOS lines are 150-400 bytes: 32 MiB holds about 130,000
 STDIN = "-"
 # A folder walk skips databases and a store's own files (a store kept beside its logs must
 # not ingest itself, nor its session secret and password hashes into the quarantine).
@@ -356,9 +357,10 @@ def read_batches(
     stream: _Peekable, skip_bytes: int, skip_lines: int, batch_bytes: int = BATCH_BYTES,
     final: bool = True,
 ) -> Iterator[LineBatch]:
-    """Whole-line batches from `skip_bytes` on. A last line without a newline is included
-    when the file is `final`; otherwise its writer may still be writing it, and it is left
-    for a later run, which resumes exactly there."""
+    """Whole-line batches from `skip_bytes` on, each at most `batch_bytes` and
+    MAX_BATCH_LINES lines. A last line without a newline is included when the file is
+    `final`; otherwise its writer may still be writing it, and it is left for a later run,
+    which resumes exactly there."""
     offset = 0
     while offset < skip_bytes:  # resume: discard what an earlier run committed
         got = stream.read(min(batch_bytes, skip_bytes - offset))
@@ -368,36 +370,55 @@ def read_batches(
     line_no = skip_lines + 1
     rest = b""
     ring = _BufferRing()
+    ended, broken = False, None
     while True:
-        # Batches end at the last newline before start + batch_bytes, so a resumed run cuts
-        # the same batches (and stores the same rows) as an uninterrupted one.
-        chunk, eof, broken = _fill(stream, ring, rest, max(batch_bytes - len(rest), 64 * 1024))
-        if broken:
-            # keep the complete lines before the break; the unfinished one is not committed,
-            # so a later run over the whole file resumes exactly there
-            cut = bytes(chunk).rfind(b"\n") + 1
-            if cut:
-                table, lines = _to_table(chunk[:cut], line_no)
-                yield LineBatch(offset, offset + cut, line_no, table, lines,
-                                lines - table.num_rows)
-            raise InputError(f"{broken}; {len(chunk) - cut} bytes of an unfinished line "
-                             "not ingested")
-        if eof:
-            if not final:  # up to the last newline (within the longest line kept)
-                tail = len(chunk) - min(len(chunk), MAX_LINE_BYTES)
-                chunk = chunk[:tail + bytes(chunk[tail:]).rfind(b"\n") + 1]
-            if len(chunk):
-                table, lines = _to_table(chunk, line_no)
-                yield LineBatch(offset, offset + len(chunk), line_no, table, lines,
-                                lines - table.num_rows)
+        # Batches end at the last newline before start + batch_bytes (or after the
+        # MAX_BATCH_LINES-th line), so a resumed run cuts the same batches (and stores the
+        # same rows) as an uninterrupted one.
+        if ended:  # what the line cap left over at the end
+            chunk: memoryview = memoryview(rest)
+        else:
+            chunk, ended, broken = _fill(stream, ring, rest,
+                                         max(batch_bytes - len(rest), 64 * 1024))
+        limit = _batch_limit(chunk, ended, final and broken is None)
+        cut = _cap_lines(chunk, limit)
+        if cut:
+            table, lines = _to_table(chunk[:cut], line_no)
+            yield LineBatch(offset, offset + cut, line_no, table, lines,
+                            lines - table.num_rows)
+            offset += cut
+            line_no += lines
+        rest = bytes(chunk[cut:])
+        if ended and cut == limit:
+            if broken:
+                # the complete lines before the break are in; the unfinished one is not
+                # committed, so a later run over the whole file resumes exactly there
+                raise InputError(f"{broken}; {len(rest)} bytes of an unfinished line "
+                                 "not ingested")
             return
-        cut = bytes(chunk[-MAX_LINE_BYTES:]).rfind(b"\n") + 1
-        cut = len(chunk) if cut == 0 else len(chunk) - min(len(chunk), MAX_LINE_BYTES) + cut
-        body, rest = chunk[:cut], bytes(chunk[cut:])
-        table, lines = _to_table(body, line_no)
-        yield LineBatch(offset, offset + cut, line_no, table, lines, lines - table.num_rows)
-        offset += cut
-        line_no += lines
+
+
+def _batch_limit(chunk: memoryview, ended: bool, whole: bool) -> int:
+    """Where a batch of `chunk` may end: after its last newline; at the end of the stream,
+    the whole of it when it is `whole` (a final file); a line longer than MAX_LINE_BYTES is
+    cut there (binary data has no newlines)."""
+    if ended and whole:
+        return len(chunk)
+    if ended:
+        return bytes(chunk).rfind(b"\n") + 1
+    cut = bytes(chunk[-MAX_LINE_BYTES:]).rfind(b"\n") + 1
+    return len(chunk) if cut == 0 else len(chunk) - min(len(chunk), MAX_LINE_BYTES) + cut
+
+
+def _cap_lines(chunk: memoryview, limit: int) -> int:
+    """`limit`, or the end of the MAX_BATCH_LINES-th line before it: memory per batch grows
+    with its rows, and 32 MiB of two-byte lines (50 KiB of gzip) took 3 GB in one batch."""
+    if limit <= MAX_BATCH_LINES:
+        return limit
+    newlines = np.frombuffer(chunk, np.uint8, count=limit) == 10
+    if np.count_nonzero(newlines) <= MAX_BATCH_LINES:
+        return limit
+    return int(np.flatnonzero(newlines)[MAX_BATCH_LINES - 1]) + 1
 
 
 def prefetch(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:

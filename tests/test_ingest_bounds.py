@@ -141,3 +141,24 @@ def test_gzip_beyond_the_cap_is_refused_with_the_setting_named(store, tmp_path):
     assert report.status == "refused" and report.refusal == "too_large"
     assert "ingest.max_decompressed_megabytes" in (report.error or "")
     assert rows(store, "SELECT count(*) FROM quarantine") == [(0,)]
+
+
+def test_a_batch_holds_a_bounded_number_of_lines():
+    """10.9: memory per batch grows with its rows; 32 MiB of two-byte lines (50 KiB of gzip)
+    took 3 GB in one batch. Batches now end after MAX_BATCH_LINES lines too, and still
+    follow each other exactly (a resumed run cuts the same ones)."""
+    from collector.sources import MAX_BATCH_LINES, read_batches
+
+    count = 2 * MAX_BATCH_LINES + 12_345
+    body = b"x\n" * count + b"tail without a newline"
+    batches = list(read_batches(_stream(body), 0, 0))
+    assert [b.line_count for b in batches] == [MAX_BATCH_LINES, MAX_BATCH_LINES, 12_346]
+    assert [b.first_line for b in batches] == [1, MAX_BATCH_LINES + 1, 2 * MAX_BATCH_LINES + 1]
+    assert [(b.start_offset, b.end_offset) for b in batches] == [
+        (0, 2 * MAX_BATCH_LINES), (2 * MAX_BATCH_LINES, 4 * MAX_BATCH_LINES),
+        (4 * MAX_BATCH_LINES, len(body))]
+    held = list(read_batches(_stream(body), 0, 0, final=False))  # a writer may go on
+    assert held[-1].end_offset == 2 * count and held[-1].line_count == 12_345
+    resumed = list(read_batches(_stream(body), 2 * MAX_BATCH_LINES, MAX_BATCH_LINES))
+    assert [(b.first_line, b.end_offset) for b in resumed] == \
+        [(b.first_line, b.end_offset) for b in batches[1:]]
