@@ -67,9 +67,9 @@ class SourceReport:
 
     @property
     def unusable(self) -> bool:
-        """Lines were read and none of them could be used: not a log or export at all."""
-        return self.status in ("ingested", "resumed") and self.lines > 0 \
-            and self.result.usable == 0
+        """A new source whose lines were read and none could be used: not a log or export
+        at all. (A resumed one may have had usable lines in its earlier part.)"""
+        return self.status == "ingested" and self.lines > 0 and self.result.usable == 0
 
 
 @dataclass
