@@ -495,6 +495,10 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
     ingester.join()
     scheduler.shutdown(wait=True)
     service.ingest_pending()
+    waiting = len(service.pending_files())
+    why = service.guard.problem() if waiting else None
     info.unlink(missing_ok=True)
     service.store.close()
-    print("hawatch serve: stopped; everything received was ingested", flush=True)
+    print("hawatch serve: stopped; " + (
+        f"{waiting} files wait in the spool for the next start (the store did not take"
+        f" them: {why})" if waiting else "everything received was ingested"), flush=True)
