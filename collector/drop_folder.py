@@ -119,24 +119,74 @@ class DropFolder:
         """Remember how the file looked when it was ingested without being finished."""
         self._ingested[item.name] = item.state
 
-    def file_away(self, name: str, failed: bool, why: str | None = None) -> Path:
+    def file_away(self, name: str, failed: bool, why: str | None = None) -> Path | None:
         """Move a finished (or refused) file into processed/ or failed/, never over an
-        older file of the same name; a failure gets its reason in NAME.why beside it."""
+        older file of the same name; a failure gets its reason in NAME.why beside it.
+        Returns where it went (None: it was gone already).
+
+        Others can write to the folder, so everything goes through folder descriptors: a
+        processed/ or failed/ that is a link, or a NAME.why planted as a link, is never
+        followed (a `.why` written through a link could overwrite any file of ours).
+        """
         self._ingested.pop(name, None)
-        target_dir = self.path / (FAILED if failed else PROCESSED)
-        target_dir.mkdir(exist_ok=True)
-        target = _free_name(target_dir, name)
-        os.rename(self.path / name, target)  # a link is moved as a link, never followed
-        if failed and why:
-            (target.parent / (target.name + WHY)).write_text(why.strip() + "\n")
-        return target
+        sub = FAILED if failed else PROCESSED
+        drop_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            sub_fd = _subfolder(drop_fd, sub)
+            try:
+                target = _free_name(sub_fd, name)
+                try:
+                    os.rename(name, target, src_dir_fd=drop_fd, dst_dir_fd=sub_fd)
+                except FileNotFoundError:
+                    return None
+                if failed and why:
+                    _write_new(sub_fd, target + WHY, why.strip() + "\n")
+            finally:
+                os.close(sub_fd)
+        finally:
+            os.close(drop_fd)
+        return self.path / sub / target
 
 
-def _free_name(folder: Path, name: str) -> Path:
-    """`name` in `folder`, or name-1, name-2 ... (before the extensions) if it is taken."""
+def _subfolder(drop_fd: int, name: str) -> int:
+    """processed/ or failed/ of the drop folder, made if missing, opened only if it is a
+    real folder (not a link to one elsewhere)."""
+    try:
+        os.mkdir(name, 0o777, dir_fd=drop_fd)
+    except FileExistsError:
+        pass
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                       dir_fd=drop_fd)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{name}/ in the drop folder is not a folder of its own"
+                                 " (a link?): nothing is moved until it is removed") from None
+
+
+def _free_name(folder_fd: int, name: str) -> str:
+    """`name`, or name-1, name-2 ... (before the extensions) if it is taken in the folder."""
     stem, dot, suffix = name.partition(".")
-    candidate, number = folder / name, 0
-    while candidate.exists() or candidate.is_symlink():
+    candidate, number = name, 0
+    while _exists(folder_fd, candidate) or _exists(folder_fd, candidate + WHY):
         number += 1
-        candidate = folder / f"{stem}-{number}{dot}{suffix}"
+        candidate = f"{stem}-{number}{dot}{suffix}"
     return candidate
+
+
+def _exists(folder_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _write_new(folder_fd: int, name: str, text: str) -> None:
+    """Create `name` in the folder with `text`; never through a link, never over a file."""
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o644, dir_fd=folder_fd)
+    except OSError:
+        return  # planted by someone: the reason is in the server's log anyway
+    with os.fdopen(fd, "w") as out:
+        out.write(text)

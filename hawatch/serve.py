@@ -245,8 +245,9 @@ class Service:
     def _drop_refused(self, name: str, why: str) -> None:
         assert self.drop is not None
         target = self.drop.file_away(name, failed=True, why=why)
-        print(f"hawatch serve: drop folder: {name}: {why}; moved to {target.parent}",
-              file=sys.stderr)
+        if target is not None:
+            print(f"hawatch serve: drop folder: {name}: {why}; moved to {target.parent}",
+                  file=sys.stderr)
 
     # -- analysis ----------------------------------------------------------------------
     def run_analysis(self) -> None:

@@ -166,3 +166,49 @@ def test_sample_exports_dropped_in_are_ingested(server):
     _drop(server, "status.json", (ROOT / "sample_logs" / "exports" / "status.json").read_text())
     wait_for(lambda: (server.drop / "processed" / "status.json").exists(), "status.json")
     assert sql(server.db, "SELECT count(*) AS n FROM status_samples") == [{"n": 103}]
+
+
+def test_links_planted_in_processed_and_failed_are_never_followed(tmp_path):
+    """Whoever can write to the drop folder can also plant links where hawatch writes: a
+    `failed/NAME.why` link would have the reason written over any file of the server's, a
+    `processed/` link would have dropped files moved anywhere on the disk."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    drop = tmp_path / "drop"
+    (drop / "failed").mkdir(parents=True)
+    (drop / "failed" / "passwd.log.why").symlink_to(victim)
+    (drop / "processed").symlink_to(elsewhere)
+    running = Server(tmp_path, syslog=False, env=FAST)
+    try:
+        (drop / "passwd.log").symlink_to("/etc/passwd")
+        wait_for(lambda: (drop / "failed" / "passwd-1.log").is_symlink(), "refused link")
+        assert victim.read_text() == "keep me\n"
+        assert "symbolic link" in (drop / "failed" / "passwd-1.log.why").read_text()
+        _drop(running, "real.log", _lines(0, 10))
+        wait_for(lambda: (drop / "processed" / "real.log").exists(), "the real file")
+        # the planted link was itself a drop-folder entry: refused, moved away unread
+        assert (drop / "failed" / "processed").is_symlink()
+        assert not (drop / "processed").is_symlink() and list(elsewhere.iterdir()) == []
+    finally:
+        code, _ = running.stop()
+    assert code == 0
+
+
+def test_filing_away_never_goes_through_a_linked_subfolder(tmp_path):
+    """The subfolders are opened without following links: one swapped for a link after the
+    folder was listed is refused, and nothing is moved through it."""
+    from collector.drop_folder import DropFolder
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.log").write_text("x\n")
+    (drop / "failed").symlink_to(elsewhere)
+    folder = DropFolder(drop, 1, 2)
+    with pytest.raises(OSError, match="not a folder of its own"):
+        folder.file_away("a.log", failed=True, why="test")
+    assert (drop / "a.log").exists() and list(elsewhere.iterdir()) == []
+    assert folder.file_away("gone.log", failed=False) is None  # vanished meanwhile
