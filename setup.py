@@ -1,10 +1,46 @@
-"""Builds collector._fastscan, the C line scanner; all metadata lives in pyproject.toml.
+"""Packages and the optional C extension; all other metadata lives in pyproject.toml.
+
+One installed namespace: the product's folders stay at the top of the repository (store/,
+collector/, analytics/, dashboard/, simulator/, sample_logs/) and install as sub-packages of
+`hawatch` through package_dir, for wheels and editable installs alike, so installing hawatch
+adds exactly one top-level package. Sub-packages are found by walking each folder, so a new
+one (collector/pollers/, ...) needs no edit here.
 
 `optional=True`: on a machine without a C compiler the install still succeeds and ingest
-uses the SQL field extraction (collector.parse_sonicos._FIELDS), same rows, slower.
+uses the SQL field extraction (hawatch.collector.parse_sonicos._FIELDS), same rows, slower;
+`hawatch --version` says which is active.
 """
+
+from pathlib import Path
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("collector._fastscan", ["collector/fastscan.c"],
-                             extra_compile_args=["-O3"], optional=True)])
+FOLDERS = ("store", "collector", "analytics", "dashboard", "simulator")
+HERE = Path(__file__).resolve().parent
+
+
+def packages() -> tuple[list[str], dict[str, str]]:
+    names, dirs = ["hawatch", "hawatch.sample_logs"], {"hawatch": "hawatch",
+                                                       "hawatch.sample_logs": "sample_logs"}
+    for folder in FOLDERS:
+        dirs[f"hawatch.{folder}"] = folder
+        for init in sorted((HERE / folder).rglob("__init__.py")):
+            parts = init.parent.relative_to(HERE).parts
+            if "__pycache__" not in parts:
+                names.append(".".join(("hawatch", *parts)))
+    return names, dirs
+
+
+NAMES, DIRS = packages()
+
+setup(
+    packages=NAMES,
+    package_dir=DIRS,
+    package_data={
+        "hawatch.store": ["migrations/*.sql"],
+        "hawatch.dashboard": ["templates/*.html", "static/*"],
+        "hawatch.sample_logs": ["*.csv", "*.json", "syslog/*", "exports/*"],
+    },
+    ext_modules=[Extension("hawatch.collector._fastscan", ["collector/fastscan.c"],
+                           extra_compile_args=["-O3"], optional=True)],
+)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from analytics import (
+from hawatch.analytics import (
     config_drift,
     failover_test,
     flapping,
@@ -23,12 +23,12 @@ from analytics import (
     split_brain,
     unsynced_failover,
 )
-from analytics.candidates import reset_candidates
-from analytics.incidents import Reconciled, reconcile
-from analytics.role_changes import build_role_changes
-from analytics.scope import build_scope
-from analytics.thresholds import Thresholds
-from store.db import Store
+from hawatch.analytics.candidates import reset_candidates
+from hawatch.analytics.incidents import Reconciled, reconcile
+from hawatch.analytics.role_changes import build_role_changes
+from hawatch.analytics.scope import build_scope
+from hawatch.analytics.thresholds import Thresholds
+from hawatch.store.db import Store
 
 # split_brain first: role changes during a split brain belong to it, not to unsynced_failover.
 # Detectors that need to know when a pair's load came back ask first, and are answered

@@ -6,8 +6,7 @@ not happen, reported as such."""
 from __future__ import annotations
 
 import duckdb
-
-from store.db import execute_script
+from hawatch.store.db import execute_script
 
 _DETECT = """
 CREATE OR REPLACE TEMP TABLE ft AS

@@ -24,8 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-
-from store.db import insert_rows
+from hawatch.store.db import insert_rows
 
 
 @dataclass

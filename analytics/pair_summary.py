@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-
-from store.errors import InvalidQuery
+from hawatch.store.errors import InvalidQuery
 
 PAIR_SUMMARY_SQL = """
 WITH ev AS (

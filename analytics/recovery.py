@@ -11,9 +11,8 @@ longer to come back need the first later day whose maximum gets there read.
 from __future__ import annotations
 
 import duckdb
-
-from analytics.load_detail import NEAR_DAYS
-from store.db import execute_script
+from hawatch.analytics.load_detail import NEAR_DAYS
+from hawatch.store.db import execute_script
 
 _NEAR = """
 CREATE OR REPLACE TEMP TABLE rec_wanted AS

@@ -10,8 +10,7 @@ per-failover query.
 from __future__ import annotations
 
 import duckdb
-
-from store.db import execute_script
+from hawatch.store.db import execute_script
 
 # A role change is a unit becoming active (failover or failback) that changes which unit is
 # active: several messages about one transition (151 "preempting" and 142 "transitioned to

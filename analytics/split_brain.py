@@ -10,8 +10,7 @@ or the HA link (or peer) reported lost and not yet back when it began.
 from __future__ import annotations
 
 import duckdb
-
-from store.db import execute_script
+from hawatch.store.db import execute_script
 
 _DETECT = """
 CREATE OR REPLACE TEMP TABLE sb_states AS

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.errors import HawatchError
-from store.rollups import CONTEXT_MINUTES
-from store.settings import Setting
+from hawatch.store.errors import HawatchError
+from hawatch.store.rollups import CONTEXT_MINUTES
+from hawatch.store.settings import Setting
 
 ANALYTICS_SETTINGS: tuple[Setting, ...] = (
     Setting("analysis.lookback_hours", 24,

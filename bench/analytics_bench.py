@@ -28,12 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics.analyze import analyze  # noqa: E402
-from collector.ingest import ingest_paths  # noqa: E402
-from collector.inventory import load_inventory  # noqa: E402
-from store import Store  # noqa: E402
-from store.db import execute_script  # noqa: E402
-from store.rollups import refresh_rollups  # noqa: E402
+from hawatch.analytics.analyze import analyze  # noqa: E402
+from hawatch.collector.ingest import ingest_paths  # noqa: E402
+from hawatch.collector.inventory import load_inventory  # noqa: E402
+from hawatch.store import Store  # noqa: E402
+from hawatch.store.db import execute_script  # noqa: E402
+from hawatch.store.rollups import refresh_rollups  # noqa: E402
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 

@@ -28,8 +28,8 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.fleet import build_fleet, write_inventory  # noqa: E402
-from simulator.sonicos_lines import bench_lines  # noqa: E402
+from hawatch.simulator.fleet import build_fleet, write_inventory  # noqa: E402
+from hawatch.simulator.sonicos_lines import bench_lines  # noqa: E402
 
 BASELINE = r"""
 CREATE OR REPLACE TABLE extracted AS

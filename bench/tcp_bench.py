@@ -15,13 +15,17 @@ issue: a default syslog-ng-based collector (SC4S) loses half its UDP traffic at 
 Fluent Bit about half at 55k msg/s.
 
     python3 bench/tcp_bench.py [--rate 50000 100000] [--seconds 60] [--connections 1]
-                               [--framing lf|octet]
+                               [--framing lf|octet] [--idle-connections 0]
+
+`--idle-connections N` opens N more connections that send nothing (firewalls that are quiet,
+or a flood of idle connections) before the sending starts, and keeps them open throughout.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import sys
 from functools import partial
@@ -52,10 +56,14 @@ class Blob:
         return self.data[self.offsets[first]:self.offsets[first + count]]
 
 
-def tcp_sender(blob: Blob, connections: int, port: int, _lines: list[bytes], rate: float,
-               seconds: float, result: Connection) -> None:
-    """The sender process: batches of frames round-robin over the connections (the signature
-    after `connections` is run_once's sender's)."""
+def tcp_sender(blob: Blob, connections: int, idle: int, port: int, _lines: list[bytes],
+               rate: float, seconds: float, result: Connection) -> None:
+    """The sender process: batches of frames round-robin over the connections, `idle` more
+    connections open and silent (the signature after `idle` is run_once's sender's)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if idle + connections + 64 > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, idle + connections + 64), hard))
+    idlers = [socket.create_connection(("127.0.0.1", port)) for _ in range(idle)]
     conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(connections)]
     position, turn = 0, 0
 
@@ -73,7 +81,7 @@ def tcp_sender(blob: Blob, connections: int, port: int, _lines: list[bytes], rat
     try:
         sent, elapsed = pace(rate, seconds, burst)
     finally:
-        for conn in conns:
+        for conn in conns + idlers:
             conn.close()
     result.send({"sent": sent, "elapsed": elapsed})
 
@@ -85,15 +93,17 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=200_000)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--framing", choices=("lf", "octet"), default="lf")
+    parser.add_argument("--idle-connections", type=int, default=0,
+                        help="silent connections held open while sending (default 0)")
     parser.add_argument("--through", choices=("serve", "listener"), default="serve",
                         help="serve: end to end into DuckDB (default); listener: spool only")
     args = parser.parse_args()
     lines = make_lines(args.pool)
     blob = Blob(lines, args.framing)
     print(f"pool: {len(lines):,} SonicOS lines, {sum(map(len, lines)) / len(lines):.0f} bytes"
-          f" on average; {args.connections} connection(s), {args.framing} framing;"
-          f" {os.cpu_count()} CPUs", flush=True)
-    sender = partial(tcp_sender, blob, args.connections)
+          f" on average; {args.connections} connection(s), {args.framing} framing,"
+          f" {args.idle_connections} idle; {os.cpu_count()} CPUs", flush=True)
+    sender = partial(tcp_sender, blob, args.connections, args.idle_connections)
     run = run_once_serve if args.through == "serve" else run_once
     for rate in args.rate:
         print(report(run("tcp", rate, args.seconds, lines, sender)), flush=True)

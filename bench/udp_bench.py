@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.sonicos_lines import bench_lines  # noqa: E402
+from hawatch.simulator.sonicos_lines import bench_lines  # noqa: E402
 
 BATCH = 500  # datagrams per pacing step: ~5 ms at 100k msg/s
 
@@ -52,7 +52,7 @@ def start_listener(spool: Path) -> tuple[subprocess.Popen, dict]:
     spool.mkdir(parents=True, exist_ok=True)
     with open(spool.parent / "listener-stderr.txt", "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "collector.listener", "--spool", str(spool),
+            [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(spool),
              "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0"], cwd=ROOT, stderr=err)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -43,12 +43,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from analytics_bench import fill  # noqa: E402
+from hawatch.analytics.analyze import analyze  # noqa: E402
+from hawatch.dashboard.app import create_app  # noqa: E402
+from hawatch.dashboard.credentials import Credentials  # noqa: E402
+from hawatch.store import Store  # noqa: E402
 
-from analytics.analyze import analyze  # noqa: E402
-from dashboard.app import create_app  # noqa: E402
-from dashboard.credentials import Credentials  # noqa: E402
 from hawatch.config import load_config  # noqa: E402
-from store import Store  # noqa: E402
 
 USER, PASSWORD = "bench-viewer", "bench-viewer-password-1"
 TARGETS = {"fleet": 100.0, "pair": 300.0}

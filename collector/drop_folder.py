@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.sources import STORE_FILE_SUFFIXES, Input, open_in_folder
+from hawatch.collector.sources import STORE_FILE_SUFFIXES, Input, open_in_folder
 
 PROCESSED, FAILED = "processed", "failed"
 WHY = ".why"

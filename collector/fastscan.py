@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 try:
-    from collector import _fastscan
+    from hawatch.collector import _fastscan
 except ImportError:  # not built (e.g. no compiler): the SQL path does the work
     _fastscan = None
 
@@ -47,7 +47,7 @@ def scan_table(chunk: memoryview | bytes, first_line: int, counted_ids: Iterable
     `line` is NULL where the fields say everything (a valid line of a counted id); elsewhere
     it is the text without its line ending, invalid UTF-8 bytes written as \\xNN.
     """
-    from collector.sources import SCAN_ROWS  # here: collector.sources imports this module
+    from hawatch.collector.sources import SCAN_ROWS  # here: collector.sources imports this module
 
     if _fastscan is None:
         raise RuntimeError("collector._fastscan is not built")

@@ -18,14 +18,13 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from collector import export_records
-from collector.inventory import load_inventory
-from collector.limits import IngestLimits
-from collector.pairing import refresh_pairs
-from collector.parse_sonicos import stage_sonicos
-from collector.sonicos_catalog import catalog_rows
-from collector.sources import (
+from hawatch.collector import export_records
+from hawatch.collector.inventory import load_inventory
+from hawatch.collector.limits import IngestLimits
+from hawatch.collector.pairing import refresh_pairs
+from hawatch.collector.parse_sonicos import stage_sonicos
+from hawatch.collector.sonicos_catalog import catalog_rows
+from hawatch.collector.sources import (
     BATCH_BYTES,
     FINGERPRINT_BYTES,
     STDIN,
@@ -39,10 +38,10 @@ from collector.sources import (
     read_batches,
     sniff_format,
 )
-from collector.stage_export import stage_export
-from collector.writer import BatchResult, commit_batch, reset_stages
-from store.db import Store, insert_rows, transient_error
-from store.errors import HawatchError, RefusedInput
+from hawatch.collector.stage_export import stage_export
+from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
+from hawatch.store.db import Store, insert_rows, transient_error
+from hawatch.store.errors import HawatchError, RefusedInput
 
 
 @dataclass
@@ -116,9 +115,11 @@ def _claim_source(store: Store, name: str, head: bytes, fmt: str,
                   identity: str | None = None) -> _Source:
     """The stored source with this content (or, given an `identity`, this identity), or a
     new one. A listener's spool files are identified by name: two seconds of traffic may
-    begin with the same bytes, and must not be taken for one file."""
+    begin with the same bytes, and must not be taken for one file. The identity's key holds
+    the first bytes too: a file that reuses an ingested file's name is then a new source,
+    read from its start, not the old one resumed at its offset."""
     if identity is not None:
-        head, lengths = identity.encode(), [(0,)]
+        head, lengths = identity.encode() + b"\0" + head, [(0,)]
     with store.transaction() as cur:
         if identity is None:
             lengths = cur.execute(

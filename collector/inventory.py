@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-
-from collector.pairing import apply_pairing, reset_pairing_stage
-from store.db import Store
-from store.errors import InputError
-from store.kinds import HA_MODES
+from hawatch.collector.pairing import apply_pairing, reset_pairing_stage
+from hawatch.store.db import Store
+from hawatch.store.errors import InputError
+from hawatch.store.kinds import HA_MODES
 
 _OFFSET = re.compile(r"^[+-]\d\d:\d\d$")
 _FIELDS = ("pair", "site", "primary_serial", "secondary_serial", "timezone",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from store.settings import Setting
+from hawatch.store.settings import Setting
 
 MIB = 1024 * 1024
 

@@ -11,6 +11,9 @@ Files in the spool folder (see collector/spool.py for the spool files themselves
 - `listener-stats.json`: counters, rewritten atomically once a second.
 - `listener.lock`: one listener per folder (flock, released by the kernel even on SIGKILL).
 
+Its log goes to stderr through collector.listener_log, which never blocks a receive loop;
+`hawatch serve` reads it and relays it, rate-limited, to its own.
+
 Exit codes: 0 after SIGTERM/SIGINT (sockets closed, spool files closed and renamed), 2 when an
 address cannot be bound or the folder is in use (a one-line error on stderr).
 """
@@ -21,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import signal
 import sys
 import threading
@@ -28,21 +32,24 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.spool import (
+from hawatch.collector.listener_log import configure_logging, dropped_records
+from hawatch.collector.spool import (
     SpoolWriter,
     atomic_write_json,
     lock_holder,
     lock_spool,
+    make_private_dir,
     publish_leftover_parts,
 )
-from collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
-from collector.syslog_udp import DEFAULT_RCVBUF, UdpListener
+from hawatch.collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
+from hawatch.collector.syslog_udp import DEFAULT_RCVBUF, UdpListener
 
-log = logging.getLogger("collector.listener")
+log = logging.getLogger("hawatch.collector.listener")
 
 PORTS_FILE = "listener-ports.json"
 STATS_FILE = "listener-stats.json"
-FORBIDDEN_MODULES = ("duckdb", "pyarrow", "pandas", "store", "analytics")
+FORBIDDEN_MODULES = ("duckdb", "pyarrow", "pandas", "hawatch.store", "hawatch.analytics",
+                     "hawatch.dashboard")
 TICK_SECONDS = 0.1
 STATS_SECONDS = 1.0
 JOIN_SECONDS = 1.6  # listeners drain for up to 1 s; the whole stop stays under ~2 s
@@ -51,6 +58,7 @@ EXIT_BIND = 2
 # thread (back from its recv syscall) waiting that long while the socket buffer fills. At
 # 1 ms, 150k UDP + 150k TCP msg/s on 2 cores went from 0.3 % UDP loss to none.
 SWITCH_SECONDS = 0.001
+FILES_BESIDES_CONNECTIONS = 64  # spool files, the sockets we listen on, stdio, imports
 
 
 class ListenerError(Exception):
@@ -68,6 +76,7 @@ class ListenerConfig:
     rcvbuf: int = DEFAULT_RCVBUF
     max_connections: int = MAX_CONNECTIONS
     max_frame: int = MAX_FRAME
+    idle_seconds: float = 0.0
     exit_with_parent: bool = False
 
 
@@ -83,7 +92,7 @@ class _Running:
 def forbidden_modules() -> list[str]:
     """Modules of the database side loaded in this process (must stay empty)."""
     return sorted(name for name in sys.modules
-                  if name.split(".")[0] in FORBIDDEN_MODULES)
+                  if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_MODULES))
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -99,10 +108,10 @@ def parse_address(text: str) -> tuple[str, int]:
 
 def listener_argv(config: ListenerConfig) -> list[str]:
     """The command line that runs `config` as a child (for subprocess.Popen in the parent)."""
-    argv = [sys.executable, "-m", "collector.listener", "--spool", str(config.spool_dir),
+    argv = [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(config.spool_dir),
             "--rotate-seconds", str(config.rotate_seconds), "--rcvbuf", str(config.rcvbuf),
             "--max-connections", str(config.max_connections),
-            "--max-frame", str(config.max_frame)]
+            "--max-frame", str(config.max_frame), "--idle-seconds", str(config.idle_seconds)]
     for flag, address in (("--udp", config.udp), ("--tcp", config.tcp)):
         if address is not None:
             host = f"[{address[0]}]" if ":" in address[0] else address[0]
@@ -141,13 +150,29 @@ def _bind(config: ListenerConfig, running: _Running) -> None:
                 running.listeners[proto] = UdpListener.bind(*address, writer, config.rcvbuf)
             else:
                 running.listeners[proto] = TcpListener.bind(
-                    *address, writer, config.max_connections, config.max_frame)
+                    *address, writer, _fit_descriptors(config.max_connections),
+                    config.max_frame, config.idle_seconds)
         except OSError as exc:
             for bound in running.listeners.values():
                 bound.close()
             reason = (exc.strerror or str(exc)).lower()
             raise ListenerError(f"cannot listen on {proto} {address[0]}:{address[1]}: {reason}"
                                 " (another syslog daemon? pick another port)") from exc
+
+
+def _fit_descriptors(connections: int) -> int:
+    """Raise this process's open-file limit to hold `connections` sockets (plus the spool's
+    and our own); return how many connections fit under the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + FILES_BESIDES_CONNECTIONS
+    if hard != resource.RLIM_INFINITY and wanted > hard:
+        log.warning("tcp: %d connections do not fit the open-file limit (%d); serving at most"
+                    " %d (raise LimitNOFILE / ulimit -n)", connections, hard,
+                    hard - FILES_BESIDES_CONNECTIONS)
+        wanted = hard
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return max(1, min(connections, wanted - FILES_BESIDES_CONNECTIONS))
 
 
 def _ports(running: _Running) -> dict[str, object]:
@@ -166,6 +191,7 @@ def _stats(running: _Running) -> dict[str, object]:
         "updated_at": _iso(now),
         "updated_unix": round(now, 3),
         "sources": {proto: listener.stats() for proto, listener in running.listeners.items()},
+        "log_dropped": dropped_records(),
     }
 
 
@@ -191,7 +217,7 @@ def run_listener(config: ListenerConfig, stop: threading.Event | None = None) ->
     stop = stop or threading.Event()
     spool = Path(config.spool_dir)
     try:
-        spool.mkdir(parents=True, exist_ok=True)
+        make_private_dir(spool)
     except OSError as exc:
         raise ListenerError(f"cannot create spool folder {spool}: {exc.strerror}") from exc
     lock_fd = _lock(spool)
@@ -264,37 +290,6 @@ def _shutdown(spool: Path, running: _Running) -> None:
     log.info("stopped")
 
 
-class _RateLimit(logging.Filter):
-    """At most `burst` records per message template per `window` seconds: a loop that
-    fails on every datagram must not turn stderr into the bottleneck."""
-
-    def __init__(self, burst: int = 5, window: float = 10.0) -> None:
-        super().__init__()
-        self.burst, self.window = burst, window
-        self._seen: dict[tuple[str, str], list[float]] = {}  # key -> [window start, count]
-        self._lock = threading.Lock()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key, now = (record.name, str(record.msg)), time.monotonic()
-        with self._lock:
-            entry = self._seen.setdefault(key, [now, 0])
-            if now - entry[0] >= self.window:
-                suppressed = int(entry[1]) - self.burst
-                if suppressed > 0:
-                    record.msg = f"{record.msg} [{suppressed} similar messages suppressed]"
-                entry[0], entry[1] = now, 0
-            entry[1] += 1
-            return entry[1] <= self.burst
-
-
-def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(
-        f"hawatch-listener[{os.getpid()}] %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RateLimit())
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python3 -m collector.listener",
@@ -309,9 +304,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rcvbuf", type=int, default=DEFAULT_RCVBUF,
                         help="UDP receive buffer to request, bytes (default 8 MiB)")
     parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
-                        help="TCP connections served at once; more are refused (default 256)")
+                        help="TCP connections served at once; at the limit the longest idle"
+                             f" of the busiest address gives way (default {MAX_CONNECTIONS})")
     parser.add_argument("--max-frame", type=int, default=MAX_FRAME,
                         help="longer TCP frames are cut to this many bytes (default 65536)")
+    parser.add_argument("--idle-seconds", type=float, default=0.0,
+                        help="close a TCP connection that sent nothing for this long"
+                             " (default 0: never)")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="stop (cleanly) when the process that started us exits")
     parser.add_argument("--selftest-imports", action="store_true",
@@ -328,15 +327,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     if args.spool is None or (args.udp is None and args.tcp is None):
         parser.error("--spool DIR and at least one of --udp/--tcp are required")
-    _configure_logging()
+    handler = configure_logging()
     sys.setswitchinterval(SWITCH_SECONDS)
     config = ListenerConfig(args.spool, args.udp, args.tcp, args.rotate_seconds, args.rcvbuf,
-                            args.max_connections, args.max_frame, args.exit_with_parent)
+                            args.max_connections, args.max_frame, args.idle_seconds,
+                            args.exit_with_parent)
     try:
         run_listener(config)
     except ListenerError as exc:
-        print(f"hawatch listener: {exc}", file=sys.stderr)
+        handler.drain()
+        print(f"hawatch listener: {exc}", file=sys.stderr)  # the last line: the parent shows it
         return EXIT_BIND
+    handler.drain()
     return 0
 
 

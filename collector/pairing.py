@@ -9,9 +9,8 @@ inventory after the logs gives the same store as loading it first.
 from __future__ import annotations
 
 import duckdb
-
-from store.db import execute_script
-from store.rollups import refresh_rollups
+from hawatch.store.db import execute_script
+from hawatch.store.rollups import refresh_rollups
 
 PAIRING_COLUMNS = """serial VARCHAR, pair VARCHAR, role VARCHAR, peer_serial VARCHAR,
     site VARCHAR, timezone VARCHAR, unit_timezone VARCHAR, ha_mode VARCHAR, preempt BOOLEAN,

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.sonicos_catalog import BY_ID, message_for_text
-from store.kinds import HA_MODES, KIND_NAMES
+from hawatch.collector.sonicos_catalog import BY_ID, message_for_text
+from hawatch.store.kinds import HA_MODES, KIND_NAMES
 
 _SYNC_WORDS = {
     "enabled": "enabled", "on": "enabled", "true": "enabled", "yes": "synced",

@@ -14,9 +14,8 @@ with the export parser, which fills the same stages.
 from __future__ import annotations
 
 import duckdb
-
-from collector.sonicos_catalog import COUNTED_MESSAGES, HA_MESSAGES, HA_TEXT_RE
-from store.db import execute_script
+from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES, HA_MESSAGES, HA_TEXT_RE
+from hawatch.store.db import execute_script
 
 _COUNTED_IDS = ", ".join(str(m.message_id) for m in COUNTED_MESSAGES)
 

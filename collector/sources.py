@@ -22,10 +22,9 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 import pyarrow as pa
-
-from collector import fastscan
-from collector.sonicos_catalog import COUNTED_MESSAGES
-from store.errors import InputError, RefusedInput
+from hawatch.collector import fastscan
+from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES
+from hawatch.store.errors import InputError, RefusedInput
 
 T = TypeVar("T")
 FINGERPRINT_BYTES = 64 * 1024

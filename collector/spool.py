@@ -1,10 +1,15 @@
 """The syslog spool: raw lines on disk between the listener child and the database owner.
 
 The listener process must never open DuckDB (the owner holds it), so it appends raw lines to
-`<source>-<YYYYmmddTHHMMSS>.<seq>.part` files and renames each one to `.log` once it is closed
-and fsynced: the owner only ever sees complete files and ingests each in one batch. The name
-carries the receive second in UTC, which the owner uses as the lines' receive time (to measure
-device clock skew). A line counts as received once its `write()` returned: the page cache
+`<source>-<YYYYmmddTHHMMSS>.<ms>-<pid>-<seq>.part` files and renames each one to `.log` once
+it is closed and fsynced: the owner only ever sees complete files and ingests each in one
+batch. The name carries the receive second in UTC, which the owner uses as the lines' receive
+time (to measure device clock skew), and is never used twice: the owner deletes a file once
+ingested, and a later file of the same second (a batch written late because the disk was full,
+a restarted listener) under the same name would be taken for the one already read. So the rest
+of the name is when the file was opened (epoch ms), by which process (pid), and a sequence
+number that only grows within that process. Files are readable by their owner only (0600), as
+is the folder (0700). A line counts as received once its `write()` returned: the page cache
 survives a SIGKILL of the listener, and `recover_parts` turns the leftover `.part` files into
 `.log` files when no listener runs.
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import fcntl
+import itertools
 import json
 import logging
 import math
@@ -30,8 +36,15 @@ log = logging.getLogger(__name__)
 PART = ".part"
 CLOSED = ".log"
 LOCK_NAME = "listener.lock"
-NAME_RE = re.compile(r"^(?P<source>[a-z0-9_]+)-(?P<stamp>\d{8}T\d{6})\.(?P<seq>\d+)\.(?:log|part)$")
+# `<seq>` alone is the form of hawatch before names became unique (still read, never written)
+NAME_RE = re.compile(r"^(?P<source>[a-z0-9_]+)-(?P<stamp>\d{8}T\d{6})"
+                     r"\.(?:(?P<opened>\d+)-(?P<pid>\d+)-)?(?P<seq>\d+)\.(?:log|part)$")
 STAMP_FORMAT = "%Y%m%dT%H%M%S"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+# One sequence per process, shared by its writers: with the opening time and the pid in the
+# name, no two files are ever given the same name (see the module's docstring).
+_SEQUENCE = itertools.count()
 
 
 def stamp(seconds: float) -> str:
@@ -42,10 +55,20 @@ def stamp(seconds: float) -> str:
 def atomic_write_json(path: Path, data: object) -> None:
     """Write JSON so that a reader sees the old or the new file, never half of one."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(data, out, indent=1, sort_keys=True)
         out.write("\n")
     os.replace(tmp, path)
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create the spool folder readable by its owner only, or take group and other access
+    away from an existing one (it holds raw syslog, which may name users and addresses)."""
+    directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    mode = directory.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(directory, mode & ~0o077)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -57,10 +80,19 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _sort_key(path: Path) -> tuple[str, int, str]:
+def _sort_key(path: Path) -> tuple[str, int, int, int, str]:
+    """Receive second, then when the file was opened, by which process, its sequence."""
     match = NAME_RE.match(path.name)
     assert match is not None
-    return match["stamp"], int(match["seq"]), match["source"]
+    return (match["stamp"], int(match["opened"] or 0), int(match["pid"] or 0),
+            int(match["seq"]), match["source"])
+
+
+def unique_name(source: str, second: float, suffix: str) -> str:
+    """A spool file name for `source` and the receive second `second` that no file of any
+    listener had or will have."""
+    return (f"{source}-{stamp(second)}.{time.time_ns() // 1_000_000}-{os.getpid()}-"
+            f"{next(_SEQUENCE)}{suffix}")
 
 
 def closed_files(directory: Path | str) -> list[Path]:
@@ -114,18 +146,14 @@ class SpoolWriter:
         return math.floor(when / self.rotate_seconds) * self.rotate_seconds
 
     def _new_file(self, bucket: float) -> _Open:
-        """Open the next free name for this bucket's second (seq counts collisions)."""
-        base = f"{self.source}-{stamp(bucket)}"
-        seq = 0
-        while True:
-            path = self.directory / f"{base}.{seq}{PART}"
-            if not path.with_suffix(CLOSED).exists():
-                try:
-                    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
-                    return _Open(os.open(path, flags, 0o644), path, bucket)
-                except FileExistsError:
-                    pass
-            seq += 1
+        """Open a new file for this bucket's second under a name never used before."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+        while True:  # O_EXCL: guards against a clock set back onto a pid used before
+            path = self.directory / unique_name(self.source, bucket, PART)
+            try:
+                return _Open(os.open(path, flags, FILE_MODE), path, bucket)
+            except FileExistsError:
+                continue
 
     def write(self, data: bytes | bytearray | memoryview, lines: int,
               when: float | None = None) -> None:
@@ -201,12 +229,13 @@ def lock_spool(directory: Path | str) -> int:
     the holder dies, SIGKILL included, so a stale lock cannot block a restart.
     """
     path = Path(directory) / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
         raise
+    os.fchmod(fd, FILE_MODE)  # one made by an older version may be 0644
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd
@@ -254,10 +283,11 @@ def publish_leftover_parts(directory: Path) -> list[Path]:
             part.unlink()
             continue
         target = part.with_suffix(CLOSED)
-        seq = int(NAME_RE.match(part.name)["seq"])  # type: ignore[index]
-        while target.exists():
-            seq += 1
-            target = part.with_name(f"{part.name.rsplit('.', 2)[0]}.{seq}{CLOSED}")
+        if target.exists():  # only names of the old form can meet one already published
+            match = NAME_RE.match(part.name)
+            assert match is not None
+            target = part.with_name(unique_name(
+                match["source"], receive_second(part), CLOSED))
         os.rename(part, target)
         recovered.append(target)
     if recovered:

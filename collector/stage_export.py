@@ -12,11 +12,10 @@ from dataclasses import asdict, fields
 
 import duckdb
 import pyarrow as pa
-
-from collector.export_records import Bad, Item
-from collector.pairing import apply_pairing
-from collector.parse_export import Reject, Row, normalise
-from store.db import execute_script
+from hawatch.collector.export_records import Bad, Item
+from hawatch.collector.pairing import apply_pairing
+from hawatch.collector.parse_export import Reject, Row, normalise
+from hawatch.store.db import execute_script
 
 _ROW_SCHEMA = pa.schema(
     [("pos", pa.int64())]

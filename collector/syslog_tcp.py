@@ -1,345 +1,301 @@
-"""Syslog over TCP into the spool: a thread per connection, RFC 6587 framing, back-pressure.
+"""Syslog over TCP into the spool: one thread, a selector over every connection, back-pressure.
 
-Framing (RFC 6587) is chosen per connection from its first byte, as senders use one method
-per session: a digit means octet counting (`<len> <msg>`, `logger --tcp --octet-count`), any
-other byte non-transparent framing, where LF, CRLF and NUL all end a message (`logger --tcp`
-ends lines with LF, Python's SysLogHandler with NUL). A header that is not a valid count drops
-the connection back to non-transparent framing rather than losing data. A frame longer than
-`max_frame` is cut: its first `max_frame` bytes are spooled and the cut is counted.
+Framing (RFC 6587) is decided per frame (collector.framing): octet counting and LF/CRLF/NUL
+terminated frames may be mixed on one connection, and a frame or line that holds several
+messages is spooled as several lines.
 
-Back-pressure: a connection's thread reads, frames and writes to the spool in turn, so when the
-disk is slow it stops reading and the kernel's flow control slows the sender; nothing is
-dropped. Standard library only (the listener child never imports duckdb).
+Connections cost a socket and a framer each, no thread: one loop (epoll) accepts, reads and
+spools, so thousands of mostly idle firewalls are cheap, and one sender's connections cannot
+take every slot. Up to `max_connections` are open at once; when a new one arrives at that
+limit, the longest-idle connection of the peer address holding the most connections is closed
+to make room (a flood of idle connections from one host only ever displaces its own). With
+`idle_seconds`, a connection that sent nothing for that long is closed. That is off by
+default: most senders only notice the close on their next write, and that message is lost.
+Memory stays bounded: at most one maximal frame (`max_frame`) pending per connection.
+
+Back-pressure: the loop writes to the spool between reads, so when the disk is slow it reads
+less and the kernel's flow control slows the senders; nothing is dropped. Standard library
+only (the listener child never imports duckdb).
 """
 
 from __future__ import annotations
 
 import logging
+import selectors
 import socket
 import threading
 import time
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
 
-from collector.spool import SpoolWriter
+from hawatch.collector.framing import MAX_FRAME, Framer
+from hawatch.collector.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 64 * 1024
-MAX_CONNECTIONS = 256
-HEADER_MAX = 11  # up to 10 digits and the space
-POLL_SECONDS = 0.25  # how often blocked accept/recv calls look at the stop flag
-DRAIN_QUIET = 0.1  # at stop, a connection is drained once nothing arrived for this long
+MAX_CONNECTIONS = 2048
+BACKLOG = 1024  # connections the kernel queues before the loop accepts them
+ACCEPTS_PER_ROUND = 64  # a burst of connections cannot starve the reads
+POLL_SECONDS = 0.25  # how often an idle loop looks at the stop flag and the idle timeout
+DRAIN_QUIET = 0.1  # at stop, connections are drained once nothing arrived for this long
 DRAIN_SECONDS = 1.0  # ... or after this long in all
-TERMINATORS = (b"\n", b"\x00")
-SEPARATORS = (10, 13, 0)  # LF CR NUL, as ints (what indexing a bytearray gives)
 
 
-def clean(message: bytes | bytearray) -> bytes:
-    """One spool line: trailing CR/LF/NUL stripped, embedded LF or CRLF made one space."""
-    message = bytes(message).rstrip(b"\r\n\x00")
-    if b"\n" in message:
-        message = message.replace(b"\r\n", b" ").replace(b"\n", b" ")
-    return message + b"\n" if message else b""
+@dataclass(eq=False)
+class _Conn:
+    """One accepted connection: its socket, its framer, when it last sent something."""
+
+    sock: socket.socket
+    peer: str
+    last: float
+    framer: Framer = field(default_factory=Framer)
+    warned: bool = False  # its first misframed frame was logged; later ones are only counted
 
 
-class Framer:
-    """Turns a TCP byte stream into newline-terminated spool lines (RFC 6587).
+class _Table:
+    """Open connections, least recently active first, and how many each address holds."""
 
-    Memory is bounded: `want()` never lets the pending bytes exceed one maximal frame.
-    """
+    def __init__(self) -> None:
+        self.by_fd: OrderedDict[int, _Conn] = OrderedDict()
+        self.per_address: Counter[str] = Counter()
 
-    def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self.max_frame = max_frame
-        self.octets: bool | None = None  # None until the first byte decides
-        self.pending = bytearray()
-        self.skip = 0  # bytes of a cut octet-counted frame still to discard
-        self.discarding = False  # inside the rest of a cut non-transparent frame
-        self.frames_cut = 0
-        self.bytes_cut = 0
+    def __len__(self) -> int:
+        return len(self.by_fd)
 
-    def want(self) -> int:
-        """How many bytes the next recv may take."""
-        return max(1, self.max_frame + HEADER_MAX + 1 - len(self.pending))
+    def add(self, conn: _Conn) -> None:
+        self.by_fd[conn.sock.fileno()] = conn
+        self.per_address[conn.peer] += 1
 
-    def feed(self, data: bytes) -> tuple[bytes, int]:
-        """Add received bytes; return the complete lines they finish and how many."""
-        self.pending += data
-        out: list[bytes] = []
-        if self.octets is None:
-            start = self.pending.lstrip(b"\r\n\x00 ")
-            if not start:
-                return b"", 0
-            self.octets = start[:1].isdigit()
-        if self.octets:
-            self._octet_frames(out)
-        if not self.octets:
-            self._plain_frames(out)
-        block = b"".join(out)
-        return block, block.count(b"\n")
+    def touch(self, conn: _Conn, now: float) -> None:
+        conn.last = now
+        self.by_fd.move_to_end(conn.sock.fileno())
 
-    def finish(self, cut: bool = False) -> tuple[bytes, int]:
-        """The unterminated rest at end of stream (counted as cut if the stream was stopped
-        mid-frame, or an octet-counted frame is short)."""
-        if self.octets:  # a short frame: spool its body without the count
-            space = self.pending.find(b" ", 0, HEADER_MAX + 1)
-            if space > 0 and self.pending[:space].isdigit():
-                del self.pending[:space + 1]
-        rest = b"" if (self.discarding or self.skip) else clean(self.pending)
-        if rest and (cut or self.octets):
-            self.frames_cut += 1
-        self.pending.clear()
-        return rest, rest.count(b"\n")
+    def remove(self, conn: _Conn) -> None:
+        del self.by_fd[conn.sock.fileno()]
+        self.per_address[conn.peer] -= 1
+        if not self.per_address[conn.peer]:
+            del self.per_address[conn.peer]
 
-    def _cut(self, frame_length: int) -> None:
-        self.frames_cut += 1
-        self.bytes_cut += frame_length - self.max_frame
+    def victim(self) -> _Conn | None:
+        """The longest-idle connection of the address that holds the most."""
+        if not self.per_address:
+            return None
+        (address, _), = self.per_address.most_common(1)
+        return next(c for c in self.by_fd.values() if c.peer == address)
 
-    def _octet_frames(self, out: list[bytes]) -> None:
-        """Take every complete `<len> <msg>` frame; switch to plain framing on a bad header.
-
-        Walks an index and trims the buffer once: deleting per frame would move the rest of
-        a 64 KiB buffer for every frame."""
-        buf, pos = self.pending, 0
-        try:
-            while pos < len(buf):
-                if self.skip:
-                    taken = min(self.skip, len(buf) - pos)
-                    pos, self.skip = pos + taken, self.skip - taken
-                    continue
-                if buf[pos] in SEPARATORS:  # tolerate LF/CR/NUL between frames
-                    pos += 1
-                    continue
-                space = buf.find(b" ", pos, pos + HEADER_MAX + 1)
-                head = buf[pos:space] if space > pos else buf[pos:pos + HEADER_MAX + 1]
-                if space < 0 and len(buf) - pos <= HEADER_MAX and head.isdigit():
-                    return  # the header is still arriving
-                if space <= pos or not head.isdigit():
-                    log.warning("tcp: octet-count header expected, got %r; reading the rest"
-                                " of the connection as newline-framed", bytes(buf[pos:pos + 20]))
-                    self.octets = False
-                    return
-                length, start = int(head), space + 1
-                body = min(length, self.max_frame)
-                if len(buf) < start + body:
-                    return
-                out.append(clean(buf[start:start + body]))
-                pos = start + body
-                if length > body:
-                    self._cut(length)
-                    self.skip = length - body
-        finally:
-            del buf[:pos]
-
-    def _plain_frames(self, out: list[bytes]) -> None:
-        """Split on LF / CRLF / NUL in bulk (no Python loop per line); cut overlong lines."""
-        buf = self.pending
-        if self.discarding:
-            ends = [i for i in (buf.find(t) for t in TERMINATORS) if i >= 0]
-            if not ends:
-                self.bytes_cut += len(buf)
-                buf.clear()
-                return
-            self.bytes_cut += min(ends)
-            del buf[:min(ends) + 1]
-            self.discarding = False
-        last = max(buf.rfind(b"\n"), buf.rfind(b"\x00"))
-        if last >= 0:
-            out.append(_normalise(bytes(buf[:last + 1])))
-            del buf[:last + 1]
-        if len(buf) > self.max_frame:
-            out.append(clean(buf[:self.max_frame]))
-            self.frames_cut += 1
-            self.bytes_cut += len(buf) - self.max_frame
-            buf.clear()
-            self.discarding = True
-
-
-def _normalise(block: bytes) -> bytes:
-    """Terminated non-transparent frames -> LF lines, without empty lines."""
-    block = block.replace(b"\x00", b"\n").replace(b"\r\n", b"\n")
-    while b"\n\n" in block:
-        block = block.replace(b"\n\n", b"\n")
-    return block[1:] if block.startswith(b"\n") else block
+    def idle_since(self, before: float) -> list[_Conn]:
+        """Connections that sent nothing since `before` (they are at the front)."""
+        found = []
+        for conn in self.by_fd.values():
+            if conn.last >= before:
+                break
+            found.append(conn)
+        return found
 
 
 class TcpListener:
-    """A listening socket, its accept thread and one thread per connection (bounded)."""
+    """A listening socket and the loop thread that serves every connection (bounded)."""
 
     def __init__(self, sock: socket.socket, writer: SpoolWriter,
-                 max_connections: int = MAX_CONNECTIONS, max_frame: int = MAX_FRAME) -> None:
+                 max_connections: int = MAX_CONNECTIONS, max_frame: int = MAX_FRAME,
+                 idle_seconds: float = 0.0) -> None:
         self.sock = sock
         self.writer = writer
-        self.max_connections = max_connections
+        self.max_connections = max(1, max_connections)
         self.max_frame = max_frame
-        self.bytes = 0
-        self.frames_cut = 0
-        self.bytes_cut = 0
-        self.connections_open = 0
-        self.connections_total = 0
-        self.connections_rejected = 0
-        self.errors = 0
-        self.write_errors = 0
-        self._lock = threading.Lock()  # guards the counters above and the thread set
-        self._threads: set[threading.Thread] = set()
+        self.idle_seconds = idle_seconds
+        self.bytes = self.frames_cut = self.bytes_cut = self.misframed = 0
+        self.connections_total = self.connections_rejected = 0
+        self.connections_evicted = self.connections_idle_closed = 0
+        self.errors = self.write_errors = 0
+        self.alive = time.time()  # the loop's last round: a watchdog tells a hung loop
+        self._table = _Table()
+        self._selector = selectors.DefaultSelector()
         self._stop = threading.Event()
-        self._acceptor = threading.Thread(target=self._accept_loop, name="tcp-accept",
-                                          daemon=True)
+        self._thread = threading.Thread(target=self._run, name="tcp-listener", daemon=True)
 
     @classmethod
     def bind(cls, host: str, port: int, writer: SpoolWriter,
-             max_connections: int = MAX_CONNECTIONS, max_frame: int = MAX_FRAME) -> TcpListener:
+             max_connections: int = MAX_CONNECTIONS, max_frame: int = MAX_FRAME,
+             idle_seconds: float = 0.0) -> TcpListener:
         """Bind and listen (raises OSError, e.g. address in use)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restarts: TIME_WAIT
             sock.bind((host, port))
-            sock.listen(128)
-            sock.settimeout(POLL_SECONDS)
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
         except OSError:
             sock.close()
             raise
-        return cls(sock, writer, max_connections, max_frame)
+        return cls(sock, writer, max_connections, max_frame, idle_seconds)
 
     @property
     def address(self) -> tuple[str, int]:
         return self.sock.getsockname()[:2]
 
     def start(self) -> None:
-        self._acceptor.start()
+        self._selector.register(self.sock, selectors.EVENT_READ, None)
+        self._thread.start()
 
     def stop(self) -> None:
         """Stop accepting; connections drain what the kernel holds, spool it and close."""
         self._stop.set()
 
     def join(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        self._acceptor.join(max(0.0, deadline - time.monotonic()))
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        self._thread.join(timeout)
 
     def close(self) -> None:
         self.sock.close()
+        self._selector.close()
 
     def stats(self) -> dict[str, object]:
         host, port = self.address
-        with self._lock:
-            return {
-                "bound": f"{host}:{port}", "lines": self.writer.lines, "bytes": self.bytes,
-                "spool_bytes": self.writer.bytes, "frames_cut": self.frames_cut,
-                "bytes_cut": self.bytes_cut, "connections_open": self.connections_open,
-                "connections_total": self.connections_total,
-                "connections_rejected": self.connections_rejected,
-                "max_connections": self.max_connections, "errors": self.errors,
-                "write_errors": self.write_errors,
-                "spool_files_closed": self.writer.files_closed,
-            }
+        return {
+            "bound": f"{host}:{port}", "lines": self.writer.lines, "bytes": self.bytes,
+            "spool_bytes": self.writer.bytes, "frames_cut": self.frames_cut,
+            "bytes_cut": self.bytes_cut, "frames_misframed": self.misframed,
+            "connections_open": len(self._table),
+            "connections_total": self.connections_total,
+            "connections_rejected": self.connections_rejected,
+            "connections_evicted": self.connections_evicted,
+            "connections_idle_closed": self.connections_idle_closed,
+            "max_connections": self.max_connections, "idle_seconds": self.idle_seconds,
+            "errors": self.errors, "write_errors": self.write_errors,
+            "spool_files_closed": self.writer.files_closed, "alive_unix": round(self.alive, 3),
+        }
 
-    def _accept_loop(self) -> None:
-        """Accept until stopped; any error (EMFILE, no thread left) is logged and survived."""
-        while not self._stop.is_set():
-            try:
-                conn, peer = self.sock.accept()
-            except TimeoutError:
-                continue
-            except Exception:  # noqa: BLE001 - the loop must never die
-                with self._lock:
-                    self.errors += 1
-                log.exception("tcp %s: accept failed; carrying on", self.address)
-                time.sleep(0.05)
-                continue
-            try:
-                self._admit(conn, peer)
-            except Exception:  # noqa: BLE001
-                with self._lock:
-                    self.errors += 1
-                    self.connections_open -= 1
-                log.exception("tcp %s: could not start a reader for %s", self.address, peer)
-                conn.close()
-
-    def _admit(self, conn: socket.socket, peer: tuple) -> None:
-        """Start a thread for the connection, or refuse it when at the limit."""
-        with self._lock:
-            full = self.connections_open >= self.max_connections
-            if full:
-                self.connections_rejected += 1
-            else:
-                self.connections_open += 1
-                self.connections_total += 1
-        if full:
-            log.warning("tcp %s: %d connections open, refusing %s", self.address,
-                        self.max_connections, peer)
-            conn.close()
-            return
-        thread = threading.Thread(target=self._serve, args=(conn, peer),
-                                  name=f"tcp-{peer[0]}:{peer[1]}", daemon=True)
-        with self._lock:
-            self._threads.add(thread)
-        thread.start()
-
-    def _serve(self, conn: socket.socket, peer: tuple) -> None:
-        """One connection's life; errors are logged and end only this connection."""
-        framer = Framer(self.max_frame)
-        try:
-            conn.settimeout(POLL_SECONDS)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            self._read_until_stop(conn, framer)
-        except Exception:  # noqa: BLE001 - one bad connection must not stop the listener
-            with self._lock:
-                self.errors += 1
-            log.exception("tcp %s: connection from %s failed", self.address, peer)
-        finally:
-            try:
-                self._spool(framer.finish(cut=self._stop.is_set()), framer)
-            except Exception:  # noqa: BLE001
-                log.exception("tcp %s: could not spool the end of %s", self.address, peer)
-            conn.close()
-            with self._lock:
-                self.connections_open -= 1
-                self._threads.discard(threading.current_thread())
-
-    def _read_until_stop(self, conn: socket.socket, framer: Framer) -> None:
-        """Read, frame, spool, until the peer closes or (after draining) we stop."""
-        quiet_until = drain_until = 0.0
+    # -- the loop ------------------------------------------------------------------------
+    def _run(self) -> None:
+        """The loop; it outlives every error (logged with context)."""
         while True:
             try:
-                data = conn.recv(framer.want())
-            except TimeoutError:
-                data = None
+                self._serve()
+                return
+            except Exception:  # noqa: BLE001 - the loop must never die
+                self.errors += 1
+                log.exception("tcp %s: loop failed; carrying on", self.address)
+                time.sleep(0.05)
+
+    def _serve(self) -> None:
+        """Accept, read and spool until stopped; then drain and close every connection."""
+        drain_until = quiet_until = 0.0
+        while True:
             now = time.monotonic()
-            if data == b"":
-                return  # the peer closed
-            if data is not None:
-                self._received(data, framer)
-                quiet_until = now + DRAIN_QUIET
-            if self._stop.is_set():
-                if not drain_until:
-                    drain_until, quiet_until = now + DRAIN_SECONDS, now + DRAIN_QUIET
-                    conn.settimeout(DRAIN_QUIET / 2)
-                elif now >= quiet_until or now >= drain_until:
+            if self._stop.is_set() and not drain_until:
+                drain_until, quiet_until = now + DRAIN_SECONDS, now + DRAIN_QUIET
+                self._selector.unregister(self.sock)
+            received = False
+            for key, _ in self._selector.select(DRAIN_QUIET / 2 if drain_until else
+                                                POLL_SECONDS):
+                if key.data is None:
+                    self._accept(now)
+                else:
+                    received = self._read(key.data, now) or received
+            self.alive = time.time()
+            if drain_until:
+                quiet_until = now + DRAIN_QUIET if received else quiet_until
+                if now >= quiet_until or now >= drain_until:
+                    for conn in list(self._table.by_fd.values()):
+                        self._close(conn, cut=True)
                     return
+            elif self.idle_seconds:
+                for conn in self._table.idle_since(now - self.idle_seconds):
+                    self.connections_idle_closed += 1
+                    self._close(conn)
 
-    def _received(self, data: bytes, framer: Framer) -> None:
-        with self._lock:
-            self.bytes += len(data)
-        self._spool(framer.feed(data), framer)
+    def _accept(self, now: float) -> None:
+        """Take the connections the kernel queued; a failure (EMFILE) is logged and survived."""
+        for _ in range(ACCEPTS_PER_ROUND):
+            try:
+                sock, peer = self.sock.accept()
+            except BlockingIOError:
+                return
+            except OSError:
+                self.errors += 1
+                log.exception("tcp %s: accept failed; carrying on", self.address)
+                time.sleep(0.05)  # out of descriptors: do not spin on a readable socket
+                return
+            self._admit(sock, str(peer[0]), now)
 
-    def _spool(self, framed: tuple[bytes, int], framer: Framer) -> None:
-        """Write whole lines; a failing disk blocks this reader (retrying) rather than drop."""
+    def _admit(self, sock: socket.socket, peer: str, now: float) -> None:
+        """Serve the connection, making room at the limit (module docstring)."""
+        if len(self._table) >= self.max_connections:
+            victim = self._table.victim()
+            if victim is None:
+                self.connections_rejected += 1
+                sock.close()
+                return
+            self.connections_evicted += 1
+            log.warning("tcp %s: %d connections open; closing the longest idle of %s (the"
+                        " address holding the most) to let %s in", self.address,
+                        len(self._table), victim.peer, peer)
+            self._close(victim)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            conn = _Conn(sock, peer, now, Framer(self.max_frame))
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+        except (OSError, ValueError):
+            self.errors += 1
+            log.exception("tcp %s: could not serve a connection from %s", self.address, peer)
+            sock.close()
+            return
+        self._table.add(conn)
+        self.connections_total += 1
+
+    def _read(self, conn: _Conn, now: float) -> bool:
+        """One read from a ready connection; True if it brought data."""
+        try:
+            data = conn.sock.recv(conn.framer.want())
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as exc:  # a reset: the peer is gone, like a close
+            if not isinstance(exc, ConnectionResetError):
+                self.errors += 1
+                log.warning("tcp %s: reading from %s failed: %s", self.address, conn.peer, exc)
+            self._close(conn)
+            return False
+        if not data:
+            self._close(conn)
+            return False
+        self.bytes += len(data)
+        self._table.touch(conn, now)
+        self._spool(conn.framer.feed(data), conn)
+        return True
+
+    def _close(self, conn: _Conn, cut: bool = False) -> None:
+        """Spool what the connection left unterminated, and close it."""
+        try:
+            self._spool(conn.framer.finish(cut=cut), conn)
+        finally:
+            self._table.remove(conn)
+            try:
+                self._selector.unregister(conn.sock)
+            except (KeyError, ValueError):
+                pass
+            conn.sock.close()
+
+    def _spool(self, framed: tuple[bytes, int], conn: _Conn) -> None:
+        """Write whole lines; a failing disk holds the loop (retrying) rather than drop."""
+        framer = conn.framer
+        self.frames_cut += framer.frames_cut
+        self.bytes_cut += framer.bytes_cut
+        self.misframed += framer.misframed
+        if framer.misframed and not conn.warned:
+            conn.warned = True
+            log.warning("tcp %s: %s sends frames that start with digits but carry no octet"
+                        " count (the first: %r); reading them as newline-framed",
+                        self.address, conn.peer, framer.misframe_sample)
+        framer.frames_cut = framer.bytes_cut = framer.misframed = 0
         block, lines = framed
-        cut, cut_bytes = framer.frames_cut, framer.bytes_cut
-        framer.frames_cut = framer.bytes_cut = 0
-        with self._lock:
-            self.frames_cut += cut
-            self.bytes_cut += cut_bytes
         while block:
             try:
                 self.writer.write(block, lines)
                 return
             except OSError:
-                with self._lock:
-                    self.write_errors += 1
+                self.write_errors += 1
                 log.exception("tcp %s: spool write of %d lines failed; retrying",
                               self.address, lines)
                 if self._stop.wait(0.5):

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
-
-from collector.pairing import PAIRING_COLUMNS
-from store.db import execute_script
-from store.rollups import MARK_FROM_STAGES, refresh_rollups
+from hawatch.collector.pairing import PAIRING_COLUMNS
+from hawatch.store.db import execute_script
+from hawatch.store.rollups import MARK_FROM_STAGES, refresh_rollups
 
 # Every stage a parser may fill; missing ones are created empty so the writer needs no cases.
 STAGES: dict[str, str] = {

@@ -11,12 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from hawatch.dashboard import cache, csrf, headers, openapi
+from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 from werkzeug.exceptions import HTTPException
-
-from dashboard import cache, csrf, openapi
-from dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
-from store.db import Store
-from store.errors import HawatchError
 
 
 def utc(value: datetime | None) -> str:
@@ -40,10 +39,12 @@ def error_response(code: int, name: str, message: str) -> Any:
 
 def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> Flask:
     app = Flask(__name__)
+    upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)
     app.config.update(HAWATCH_SETTINGS=settings, HAWATCH_STORE=store,
-                      HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+                      HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=upload)
     app.jinja_env.filters["utc"] = utc
     cache.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(service_api.blueprint)
     openapi.init_app(app)
     # login check first, then CSRF: a stranger's POST is sent to log in, not told about tokens
@@ -52,7 +53,7 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     app.register_blueprint(fleet.blueprint)
     app.register_blueprint(pair.blueprint)
     app.register_blueprint(incidents.blueprint)
-    app.register_blueprint(sql.blueprint)
+    sql.init_app(app)
     app.register_blueprint(ingest.blueprint)
 
     @app.errorhandler(HawatchError)

@@ -9,6 +9,12 @@ exclusive `flock` on `<db>.users.json.lock`, so two `hawatch users` commands at 
 both read the old list and lose one change. (The lock is a file of its own: the users file
 is replaced by rename, and a lock on a replaced file protects nothing.) Nothing here opens
 the DuckDB file: `hawatch users` works whether or not a server holds it.
+
+Sessions are signed cookies, so logging out cannot take a cookie back from whoever copied
+it; the users file also lists the sessions that logged out (`ended_sessions`, a digest of
+each session id and when its cookie would have expired), and the server refuses those.
+`hawatch users passwd` ends all of a user's sessions the same way: each session carries a
+stamp of the password hash it logged in with.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from store.errors import HawatchError
+from hawatch.store.errors import HawatchError
 
 ROLES = ("viewer", "operator", "admin")  # each includes what the ones before it may do
 RANK = {role: rank for rank, role in enumerate(ROLES)}
+# sessions logged out before they expired: digest of the session id -> its expiry (UTC)
+ENDED = "ended_sessions"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # scrypt's cost grows with the input; nobody types more
 # scrypt: 2**15 x 8 x 128 bytes = 32 MiB and ~0.1 s per hash (OWASP's minimum is 2**17 x 8
@@ -134,30 +143,40 @@ class Credentials:
         self.lock_path = lock_file(db)
 
     @contextlib.contextmanager
-    def _changing(self) -> Iterator[dict[str, User]]:
-        """The users, loaded under the lock and saved (still under it) when the block ends
-        without an error. Slow work (hashing) belongs before this, not inside."""
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        """The whole users document, loaded under the lock and saved (still under it) when
+        the block ends without an error."""
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # waits for another command's change to finish
-            users = self._load()
-            yield users
-            self._save(users)
+            doc = self._read()
+            yield doc
+            _write_private(self.path, json.dumps(doc, indent=2) + "\n")
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _load(self) -> dict[str, User]:
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[dict[str, User]]:
+        """The users, loaded under the lock and saved (still under it) when the block ends
+        without an error. Slow work (hashing) belongs before this, not inside."""
+        with self._locked() as doc:
+            users = _users(doc)
+            yield users
+            doc["users"] = [asdict(u) for u in sorted(users.values(), key=lambda u: u.name)]
+
+    def _read(self) -> dict[str, Any]:
         try:
             doc = json.loads(self.path.read_text("utf-8"))
         except FileNotFoundError:
-            return {}
+            return {"users": []}
         except (OSError, ValueError) as exc:
             raise CredentialError(f"cannot read {self.path}: {exc}") from None
-        return {u["name"]: User(**u) for u in doc.get("users", [])}
+        if not isinstance(doc, dict):
+            raise CredentialError(f"cannot read {self.path}: not a JSON object")
+        return doc
 
-    def _save(self, users: dict[str, User]) -> None:
-        doc = {"users": [asdict(u) for u in sorted(users.values(), key=lambda u: u.name)]}
-        _write_private(self.path, json.dumps(doc, indent=2) + "\n")
+    def _load(self) -> dict[str, User]:
+        return _users(self._read())
 
     def list(self) -> list[User]:
         return sorted(self._load().values(), key=lambda u: u.name)
@@ -202,12 +221,45 @@ class Credentials:
             users[name] = User(name, users[name].role, new_hash, users[name].created_at)
             return users[name]
 
+    # -- sessions ---------------------------------------------------------------------
+    def session_user(self, name: str, session_id: str | None) -> User | None:
+        """The user of a dashboard session, or None when the user is gone or the session
+        was logged out (one read of the file, as every request makes)."""
+        doc = self._read()
+        if not session_id or _session_key(session_id) in doc.get(ENDED, {}):
+            return None
+        return _users(doc).get(name)
+
+    def end_session(self, session_id: str, until: datetime) -> None:
+        """Log one session out for good: its cookie is refused until `until` (when it
+        would have expired anyway), even if it was copied before the logout."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._locked() as doc:
+            ended = {k: v for k, v in doc.get(ENDED, {}).items() if v > now}
+            ended[_session_key(session_id)] = until.astimezone(UTC).isoformat(
+                timespec="seconds")
+            doc[ENDED] = ended
+
     def authenticate(self, name: str, password: str) -> User | None:
         """The user when the password is right; None otherwise, in the same time whether or
         not the user exists."""
         user = self._load().get(name)
         ok = verify_password(user.password_hash if user else _dummy_hash(), password)
         return user if ok and user is not None else None
+
+
+def _users(doc: dict[str, Any]) -> dict[str, User]:
+    return {u["name"]: User(**u) for u in doc.get("users", [])}
+
+
+def _session_key(session_id: str) -> str:
+    """How an ended session is remembered: a digest, so the file holds no usable cookie
+    part (the id alone would be useless without the signing key anyway)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:32]
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(18)
 
 
 def login_stamp(user: User) -> str:

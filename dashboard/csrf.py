@@ -17,6 +17,9 @@ from flask import Flask, abort, request, session
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+HTTPS_ONLY = ("this dashboard keeps its login cookie for HTTPS (dashboard.secure_cookie), but"
+              " this page came over plain HTTP: open it with https:// (serve.tls_cert, or the"
+              " TLS proxy in front, docs/deploy.md)")
 
 
 def token() -> str:
@@ -38,6 +41,8 @@ def init_app(app: Flask, exempt_blueprints: set[str]) -> None:
         if request.method in _SAFE or request.blueprint in exempt_blueprints:
             return
         expected = session.get(FIELD)
+        if not expected and app.config["SESSION_COOKIE_SECURE"] and not request.is_secure:
+            abort(400, HTTPS_ONLY)  # the browser never sent the HTTPS-only cookie back
         if not expected or not hmac.compare_digest(str(expected), _given()):
             abort(400, "missing or wrong CSRF token: reload the page and try again")
 

@@ -1,7 +1,8 @@
 """Plotly figures for the dashboard.
 
 Every string that came from a log (serials, message text) is HTML-escaped before it enters
-a figure: Plotly renders hover text as HTML, and the figure's JSON sits inside a <script>.
+a figure: Plotly renders hover text as HTML, and the figure's JSON sits inside a <script>
+data block.
 
 Figures are plain dicts in plotly's schema, written out without validation: building them
 as `plotly.graph_objects` took ~20 ms a page in validation and deep copies, more than the
@@ -15,8 +16,7 @@ from html import escape
 from typing import Any
 
 import plotly.io
-
-from analytics.pair_detail import MARKED_EVENTS, PairDetail
+from hawatch.analytics.pair_detail import MARKED_EVENTS, PairDetail
 
 # marker groups: symbol, colour, height on the hidden 0..1 axis the markers and band share
 MARKERS: dict[str, tuple[str, str, float]] = {
@@ -97,9 +97,14 @@ def connections_figure(detail: PairDetail) -> dict[str, Any]:
             "layout": layout}
 
 
-def figure_div(fig: dict[str, Any]) -> str:
-    """The figure as a <div> plus its script; plotly.js itself is loaded by the page."""
-    html: Any = plotly.io.to_html(fig, full_html=False, include_plotlyjs=False,
-                                  validate=False, div_id="connections-chart",
-                                  config={"displaylogo": False})
-    return str(html)
+def figure_div(fig: dict[str, Any], div_id: str = "connections-chart") -> str:
+    """The figure as an empty <div> and a JSON data block that dashboard/static/chart.js
+    draws (plotly.js itself is loaded by the page): no inline script, so the pages' CSP
+    can refuse every script that is not a file of this site. Every `<` in the JSON is
+    escaped, so no string in it can end the block."""
+    figure = {"data": fig["data"], "layout": fig["layout"],
+              "config": {"displaylogo": False, "responsive": True}}
+    text = plotly.io.to_json(figure, validate=False, pretty=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (f'<div id="{div_id}" class="plotly-graph-div chart"></div>'
+            f'<script type="application/json" data-plotly-for="{div_id}">{text}</script>')

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
-
-from analytics.alerts.operator import WINDOW_KINDS
-from analytics.pair_summary import SORT_COLUMNS
-from dashboard.views.fleet import HEALTH_WORDS
-from dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
-from dashboard.views.pair import MAX_DAYS
+from hawatch.analytics.alerts.operator import WINDOW_KINDS
+from hawatch.analytics.pair_summary import SORT_COLUMNS
+from hawatch.dashboard.views.fleet import HEALTH_WORDS
+from hawatch.dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
+from hawatch.dashboard.views.pair import MAX_DAYS
 
 PATH = "/api/v1/openapi.json"
 
@@ -150,7 +149,9 @@ SCHEMAS: dict[str, Any] = {
     "SqlResult": _obj({
         "columns": {"type": "array", "items": {"type": "string"}},
         "rows": {"type": "array", "items": {"type": "array", "items": _CELL}},
-        "truncated": {"type": "boolean", "description": "true when max_rows cut it short"}},
+        "truncated": {"type": "boolean", "description": "true when max_rows or the byte"
+                                                          " cap (sql.max_result_megabytes)"
+                                                          " cut it short"}},
         ["columns", "rows", "truncated"]),
     "OperatorAction": {"oneOf": [
         _obj({"action": {"const": "ack"}, "incident": {"type": "integer"},
@@ -166,7 +167,10 @@ SCHEMAS: dict[str, Any] = {
               "comment": {"type": "string"}}, ["action", "pair", "start", "end", "kind"])]},
     "Health": _obj({
         "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "listener": {"type": "string", "enum": ["running", "off", "stopped"]},
+        "listener": {"type": "string", "enum": ["running", "stalled", "restarting", "starting",
+                                                 "stopped", "off"]},
+        "listener_restarts": {"type": "integer"},
+        "listener_last_exit": {"type": ["string", "null"]},
         "backlog_files": {"type": "integer"}, "uptime_seconds": {"type": "integer"}},
         ["status"]),
 }
@@ -283,7 +287,11 @@ def _paths() -> dict[str, Any]:
                 "application/json": {"schema": _ref("SqlRequest")}}},
             "responses": {
                 "200": _json(_ref("SqlResult"), "the result"),
-                "400": _error("the query was refused, failed or timed out"), **_BEARER_401}}},
+                "400": _error("the query was refused, failed or timed out"),
+                "503": {**_error("sql.max_concurrent analyst queries are running already"),
+                        "headers": {"Retry-After": {"description": "seconds",
+                                                    "schema": {"type": "integer"}}}},
+                **_BEARER_401}}},
         "/api/v1/operator": {"post": {
             "operationId": "operator",
             "summary": "Acknowledge an incident, silence a pair or declare a window",

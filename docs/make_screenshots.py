@@ -17,15 +17,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hawatch.analytics.analyze import analyze  # noqa: E402
+from hawatch.collector.ingest import ingest_paths  # noqa: E402
+from hawatch.dashboard.app import create_app  # noqa: E402
+from hawatch.dashboard.credentials import Credentials  # noqa: E402
+from hawatch.store import Store  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from analytics.analyze import analyze  # noqa: E402
-from collector.ingest import ingest_paths  # noqa: E402
-from dashboard.app import create_app  # noqa: E402
-from dashboard.credentials import Credentials  # noqa: E402
 from hawatch.config import load_config  # noqa: E402
-from store import Store  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 PAIR = "fra1-ha02"

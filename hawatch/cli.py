@@ -19,10 +19,42 @@ import duckdb
 
 from hawatch.config import load_config
 from hawatch.output import FORMATS, render
-from store.errors import HawatchError
+from hawatch.store.errors import HawatchError
 
 DEMO_DB = "hawatch-demo.duckdb"
-SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
+
+
+def sample_logs() -> Path:
+    """The sample fleet: package data in an installed wheel (hawatch/sample_logs), the
+    repository's top-level folder in a checkout or an editable install."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "sample_logs"
+    return packaged if packaged.is_dir() else here.parent / "sample_logs"
+
+
+def version_line() -> str:
+    """The version, and whether ingest runs the C line scanner or its SQL fallback (same
+    rows, slower): the scanner is optional at build time, so an install may lack it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from hawatch.collector import fastscan
+
+    try:
+        number = version("hawatch")
+    except PackageNotFoundError:
+        number = "unknown (not installed)"
+    scanner = ("C line scanner active" if fastscan.available()
+               else "C line scanner not built: SQL field extraction" if fastscan._fastscan is None
+               else f"C line scanner off ({fastscan.DISABLE_ENV}): SQL field extraction")
+    return f"hawatch {number} ({scanner}; Python {sys.version.split()[0]})"
+
+
+class _Version(argparse.Action):
+    """argparse's own version action re-wraps the line at the terminal width."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        print(version_line())
+        parser.exit()
 
 
 def _common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
@@ -36,6 +68,8 @@ def _common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hawatch", description="Monitoring and log analysis for firewall HA fleets.")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="print the version and whether the C line scanner is active")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="ingest syslog files and HA exports into the store",
@@ -176,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _users_parser(sub: Any) -> None:
-    from dashboard.credentials import MIN_PASSWORD, ROLES
+    from hawatch.dashboard.credentials import MIN_PASSWORD, ROLES
 
     p = sub.add_parser("users", help="dashboard users and their roles",
                        description="Dashboard users, kept beside the database in DB.users.json"
@@ -226,11 +260,11 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from collector.ingest import ingest_paths
-    from collector.inventory import check_timezone, load_inventory
-    from collector.limits import IngestLimits
+    from hawatch.collector.ingest import ingest_paths
+    from hawatch.collector.inventory import check_timezone, load_inventory
+    from hawatch.collector.limits import IngestLimits
     from hawatch.report import print_ingest_report, print_pair_summary
-    from store.db import Store
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     inventory = args.inventory or settings["inventory"]
@@ -249,7 +283,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from store.readonly import open_for_analysts, run_query
+    from hawatch.store.readonly import Limits, open_for_analysts, run_query
 
     settings = _settings(args)
     query = sys.stdin.read() if args.query == "-" else args.query
@@ -259,29 +293,32 @@ def cmd_sql(args: argparse.Namespace) -> int:
         columns, rows, truncated = remote
         print(render(columns, rows, args.format))
         if truncated:
-            print(f"hawatch: output truncated at {len(rows)} rows (--max-rows)",
+            print(f"hawatch: output truncated at {len(rows)} rows (--max-rows, or the"
+                  " size cap sql.max_result_megabytes)",
                   file=sys.stderr)
         return 0
     if not Path(path).exists():
         raise HawatchError(f"no database at {path} (run `hawatch ingest --db {path} ...` first)")
     con = open_for_analysts(path)
     try:
-        result = run_query(con, query, args.timeout or settings["sql.timeout_seconds"],
-                           args.max_rows or settings["sql.max_rows"])
+        result = run_query(con, query,
+                           Limits.from_settings(settings, args.timeout, args.max_rows))
     finally:
         con.close()
     print(render(result.columns, result.rows, args.format))
     if result.truncated:
-        print(f"hawatch: output truncated at {len(result.rows)} rows (--max-rows)",
+        cap = "the size cap sql.max_result_megabytes" if result.cut_by == "bytes" \
+            else "--max-rows"
+        print(f"hawatch: output truncated at {len(result.rows)} rows ({cap})",
               file=sys.stderr)
     return 0
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from analytics.analyze import analyze
-    from analytics.thresholds import Thresholds
-    from collector.parse_export import Reject, parse_time
-    from store.db import Store
+    from hawatch.analytics.analyze import analyze
+    from hawatch.analytics.thresholds import Thresholds
+    from hawatch.collector.parse_export import Reject, parse_time
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     since = None
@@ -374,8 +411,8 @@ def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from analytics.alerts import deliver_pending, send_test
-    from store.db import Store
+    from hawatch.analytics.alerts import deliver_pending, send_test
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     if not settings["smtp.host"]:
@@ -396,7 +433,7 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
 def _read_rows(db: str, query: str) -> list[tuple[Any, ...]]:
     """Rows of a read query: from the running server when one holds the database (DuckDB
     lets one process open it), else from the file."""
-    from store.db import Store
+    from hawatch.store.db import Store
 
     remote = _ask_server(db, query, None, None)
     if remote is not None:
@@ -408,7 +445,7 @@ def _read_rows(db: str, query: str) -> list[tuple[Any, ...]]:
 
 
 def cmd_alerts_log(args: argparse.Namespace) -> int:
-    from analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
+    from hawatch.analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
 
     rows = _read_rows(_settings(args)["db"],
                       LOG_QUERY.replace("$limit", str(max(0, args.limit))))
@@ -421,8 +458,8 @@ def _operator_action(args: argparse.Namespace, payload: dict[str, Any]) -> str:
     """Through the running server when one holds the database, else on the file."""
     from datetime import UTC, datetime
 
-    from analytics.alerts.operator import apply_action
-    from store.db import Store
+    from hawatch.analytics.alerts.operator import apply_action
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     answer = _server_call(settings["db"], "/api/v1/operator", payload, 30)
@@ -475,19 +512,28 @@ def cmd_windows_list(args: argparse.Namespace) -> int:
 
 
 def _credentials(args: argparse.Namespace) -> Any:
-    from dashboard.credentials import Credentials
+    from hawatch.dashboard.credentials import Credentials
 
     db = _settings(args)["db"]
-    if not Path(db).resolve().parent.is_dir():
-        raise HawatchError(f"no folder for {db}")
+    if not Path(db).is_file():
+        # users live beside a database: a typo in --db must not start a second, empty list
+        raise HawatchError(f"no database at {Path(db).resolve()} (check --db; `hawatch serve "
+                           "--db PATH` or `hawatch ingest --db PATH` creates it)")
     return Credentials(db)
 
 
 def _read_password(from_stdin: bool) -> str:
+    """The new password: asked twice on a terminal, else the first line of standard input
+    (so `printf '%s\\n' PW | hawatch users add ...` works in scripts and `docker exec -T`)."""
     import getpass
 
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:  # end of input; an empty line is an empty password, refused by the rules
+            raise HawatchError("no password on standard input (pipe it in, e.g. printf "
+                               "'%s\\n' \"$PW\" | hawatch users add NAME --role ROLE, or run "
+                               "in a terminal)")
+        return line.rstrip("\r\n")
     password = getpass.getpass("Password: ")
     if password != getpass.getpass("Password again: "):
         raise HawatchError("the passwords differ")
@@ -495,7 +541,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    from dashboard.credentials import check_password_rules, check_role
+    from hawatch.dashboard.credentials import check_password_rules, check_role
 
     check_role(args.role)
     credentials = _credentials(args)
@@ -529,7 +575,7 @@ def cmd_users_set_role(args: argparse.Namespace) -> int:
 
 
 def cmd_users_passwd(args: argparse.Namespace) -> int:
-    from dashboard.credentials import check_password_rules
+    from hawatch.dashboard.credentials import check_password_rules
 
     credentials = _credentials(args)
     if credentials.get(args.name) is None:  # before asking for a password in vain
@@ -542,7 +588,7 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from simulator import simulate
+    from hawatch.simulator import simulate
 
     summary = simulate(seed=args.seed, pairs=args.pairs, days=args.days, out=Path(args.out))
     for key, value in summary.items():
@@ -551,17 +597,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from analytics.analyze import analyze
-    from analytics.thresholds import Thresholds
-    from collector.ingest import ingest_paths
+    from hawatch.analytics.analyze import analyze
+    from hawatch.analytics.thresholds import Thresholds
+    from hawatch.collector.ingest import ingest_paths
     from hawatch.report import print_ingest_report, print_pair_summary
-    from store.db import Store
+    from hawatch.store.db import Store
 
     settings = _settings(args)
     settings["db"] = args.db or DEMO_DB
+    if not args.no_serve:
+        _check_port_free(args.http)  # before printing a URL and a password that cannot work
     with Store(settings["db"]) as store:
         # the folder holds its inventory (applied first) and truth.json (skipped)
-        report = ingest_paths(store, [str(SAMPLE_LOGS)], settings["timezone"])
+        report = ingest_paths(store, [str(sample_logs())], settings["timezone"])
         print_ingest_report(report, "table")
         analysis = analyze(store, Thresholds.from_settings(settings))
         print(f"\nanalysed {analysis.pairs} pairs in {analysis.seconds:.2f} s")
@@ -578,12 +626,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _serve_demo(settings, args.http)
 
 
+def _check_port_free(http: str) -> None:
+    import socket
+
+    from hawatch.serve import host_port
+
+    host, port = host_port(http, "--http")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise HawatchError(f"cannot serve the demo on {http}: {exc.strerror} (another "
+                               "program uses the port: pass --http 127.0.0.1:PORT or "
+                               "--no-serve)") from None
+
+
 def _serve_demo(settings: dict[str, Any], http: str) -> int:
     """The dashboard on the demo database, with a `demo` user whose password is new each run
     (only if no other users were set up for it)."""
     import secrets
 
-    from dashboard.credentials import Credentials
+    from hawatch.dashboard.credentials import Credentials
     from hawatch.serve import serve
 
     credentials = Credentials(settings["db"])

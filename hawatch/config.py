@@ -12,11 +12,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from analytics.alerts.settings import ALERT_SETTINGS
-from analytics.thresholds import ANALYTICS_SETTINGS
-from collector.limits import INGEST_SETTINGS
-from store.errors import HawatchError
-from store.settings import Setting
+from hawatch.analytics.alerts.settings import ALERT_SETTINGS
+from hawatch.analytics.thresholds import ANALYTICS_SETTINGS
+from hawatch.collector.limits import INGEST_SETTINGS
+from hawatch.store.errors import HawatchError
+from hawatch.store.settings import Setting
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "hawatch.duckdb", "DuckDB database file."),
@@ -28,10 +28,39 @@ SETTINGS: tuple[Setting, ...] = (
     *INGEST_SETTINGS,
     Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
     Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
+    Setting("sql.max_result_megabytes", 16.0,
+            "Bytes of values an analyst query returns at most, in MiB (the rest is cut and"
+            " the answer marked truncated): bounds the server's memory per query."),
+    Setting("sql.max_concurrent", 2,
+            "Analyst queries (SQL console, downloads, `hawatch sql`) running at once; more"
+            " are answered 503 with Retry-After, so they never take every web thread."),
     Setting("serve.http", "127.0.0.1:8080",
             "HOST:PORT of the web server: ingest API, /metrics, /healthz (and the dashboard)."),
+    Setting("serve.connection_limit", 1000,
+            "Open HTTP connections served at once (idle ones cost a few kB, not a thread);"
+            " beyond it new connections wait. Put a reverse proxy in front when exposed."),
+    Setting("serve.channel_timeout_seconds", 30,
+            "An HTTP connection idle this long (no request in progress) is closed."),
+    Setting("serve.max_request_megabytes", 64.0,
+            "Largest export upload to POST /api/v1/ingest with the ingest token, in MiB;"
+            " every other request body is at most 1 MiB. Larger ones are answered 413"
+            " before their body is read."),
+    Setting("serve.tls_cert", "",
+            "PEM certificate (chain) file: with serve.tls_key, serve.http is HTTPS, served by"
+            " hawatch itself (TLS 1.2+). Empty: plain HTTP (or a TLS proxy in front)."),
+    Setting("serve.tls_key", "", "PEM private key file of serve.tls_cert (keep it 0600)."),
+    Setting("serve.trusted_proxy", "",
+            "Address of the TLS reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-For"
+            " and X-Forwarded-Proto are believed (client address, https), anyone else's are"
+            " dropped. Empty: no proxy."),
     Setting("serve.syslog_udp", "127.0.0.1:5514", "HOST:PORT for syslog over UDP; empty: off."),
     Setting("serve.syslog_tcp", "127.0.0.1:5514", "HOST:PORT for syslog over TCP; empty: off."),
+    Setting("serve.syslog_tcp_max_connections", 2048,
+            "TCP syslog connections open at once; at the limit, the longest-idle connection of"
+            " the address holding the most is closed to let a new one in."),
+    Setting("serve.syslog_tcp_idle_seconds", 0.0,
+            "Close a TCP syslog connection that sent nothing for this long; 0: never (most"
+            " senders lose the message they write next after such a close)."),
     Setting("serve.drop_dir", "", "A folder watched for export and log files to ingest."),
     Setting("serve.drop_quiet_seconds", 2.0,
             "A drop-folder file nobody wrote to for this long is ingested (up to its last"
@@ -51,8 +80,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Hours a dashboard login lasts (users are in DB path + .users.json, see "
             "`hawatch users`)."),
     Setting("dashboard.secure_cookie", "auto",
-            "Send the session cookie over HTTPS only: on, off, or auto (on unless serve.http"
-            " is a loopback address; put a TLS proxy in front when it is on)."),
+            "Send the session cookie over HTTPS only: on, off, or auto (on when the"
+            " dashboard is reached over HTTPS: serve.tls_cert or serve.trusted_proxy set)."),
     Setting("dashboard.login_max_failures", 5,
             "Failed logins of one account (four times as many from one address) within"
             " dashboard.login_window_minutes before it must wait (1 s, doubling with each"

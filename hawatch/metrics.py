@@ -7,11 +7,12 @@ counters for syslog), parsed into events or counts, quarantined, dropped by the 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from typing import Any
 
-from collector.ingest import SourceReport
+from hawatch.collector.ingest import SourceReport
 
 
 class Metrics:
@@ -67,10 +68,10 @@ class Metrics:
             lines.append(f"# HELP hawatch_{name} {help_text}")
             lines.append(f"# TYPE hawatch_{name} {kind}")
             if isinstance(values, dict):
-                lines.extend(f'hawatch_{name}{{source="{s}"}} {_number(v)}'
+                lines.extend(f'hawatch_{name}{{source="{s}"}} {sample_value(v)}'
                              for s, v in sorted(values.items()))
             else:
-                lines.append(f"hawatch_{name} {_number(values)}")
+                lines.append(f"hawatch_{name} {sample_value(values)}")
 
         with self._lock:
             metric("received_total", "counter", "Lines (syslog) received by the listener.",
@@ -109,11 +110,15 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def _number(value: float) -> str:
-    """A sample value in full: counters as whole numbers (`{:g}` printed 1,999,899 lines as
-    1.9999e+06, one more than were ingested), other values with every digit."""
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
-                                  and abs(value) < 2**53):
+def sample_value(value: float) -> str:
+    """A sample in full precision: whole numbers as integers (1001541, where `:g` wrote
+    1.00154e+06 and a scraper read 1001540), other values as the shortest text that reads
+    back as the same float."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if float(value).is_integer() and abs(value) < 2**63:
         return str(int(value))
     return repr(float(value))
 

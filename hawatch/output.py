@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from store.readonly import plain_value
+from hawatch.store.readonly import plain_value
 
 FORMATS = ("table", "csv", "json")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from analytics.pair_summary import pair_summary, unpaired_serials
-from collector.ingest import IngestReport, SourceReport
+from hawatch.analytics.pair_summary import pair_summary, unpaired_serials
+from hawatch.collector.ingest import IngestReport, SourceReport
 from hawatch.output import render
-from store.db import Store
+from hawatch.store.db import Store
 
 
 def _source_line(s: SourceReport) -> str:

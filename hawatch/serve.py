@@ -8,6 +8,9 @@ folder and uploaded exports through the ordinary file ingest (idempotent and res
 crash re-reads at most a file), then deletes or files them away. The DuckDB instance is
 locked down (no file or network access), so the SQL endpoint is safe; ingest reads files in
 Python and hands DuckDB Arrow tables.
+
+The listener child is supervised by hawatch/listener_supervisor.py: restarted when it dies,
+its log read and relayed, its state in /healthz and /metrics.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -26,29 +28,30 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from waitress.server import create_server
 
-from analytics.alerts.digest import send_digest
-from analytics.alerts.pipeline import run_alert_cycle
-from analytics.analyze import analyze
-from analytics.thresholds import Thresholds
-from collector.drop_folder import DropFile, DropFolder
-from collector.ingest import SourceReport, ingest_one, sync_catalog
-from collector.limits import IngestLimits
-from collector.listener import (
-    ListenerConfig,
-    listener_argv,
-    parse_address,
-    read_ports,
-    read_stats,
+from hawatch.analytics.alerts.digest import send_digest
+from hawatch.analytics.alerts.pipeline import run_alert_cycle
+from hawatch.analytics.analyze import analyze
+from hawatch.analytics.thresholds import Thresholds
+from hawatch.collector.drop_folder import DropFile, DropFolder
+from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
+from hawatch.collector.limits import IngestLimits
+from hawatch.collector.listener import ListenerConfig, parse_address, read_stats
+from hawatch.collector.sources import Input
+from hawatch.collector.spool import (
+    NAME_RE,
+    closed_files,
+    make_private_dir,
+    receive_second,
+    recover_parts,
 )
-from collector.sources import Input
-from collector.spool import NAME_RE, closed_files, receive_second, recover_parts
-from dashboard.app import create_app
+from hawatch.dashboard.app import create_app
+from hawatch.listener_supervisor import ListenerSupervisor
 from hawatch.metrics import Metrics
-from store.db import Store
-from store.errors import HawatchError
-from store.health import StoreGuard
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
+from hawatch.store.health import StoreGuard
+from hawatch.web_server import bind_web, plain_http_warning
 
 UPLOAD_TIME = "%Y%m%dT%H%M%S"
 HELD = ".held"  # an upload its web request is ingesting: the ingester leaves it alone
@@ -82,7 +85,7 @@ class Service:
         self.uploads.mkdir(parents=True, exist_ok=True)
         self.metrics = Metrics()
         self.local_token = secrets.token_urlsafe(24)
-        self.listener: subprocess.Popen[bytes] | None = None
+        self.listener: ListenerSupervisor | None = None
         self.stopping = threading.Event()
         self.started = time.time()
         self._ingest_lock = threading.Lock()  # analysis, alerts and digest, one at a time
@@ -276,18 +279,17 @@ class Service:
         return read_stats(self.spool)
 
     def health(self) -> dict[str, Any]:
-        listener_ok = self.listener is None or self.listener.poll() is None
+        listener = self.listener.health() if self.listener else {"listener": "off"}
         store = self.guard.problem()  # a real probe: the store read and wrote just now
-        return {"status": "ok" if listener_ok and not self.stopping.is_set() and store is None
-                else "degraded",
-                "store": store or "ok",
-                "listener": "running" if self.listener and listener_ok else
-                            "off" if self.listener is None else "stopped",
+        ok = listener["listener"] in ("running", "off") and not self.stopping.is_set() \
+            and store is None
+        return {"status": "ok" if ok else "degraded", "store": store or "ok", **listener,
                 "backlog_files": self.backlog(),
                 "uptime_seconds": round(time.time() - self.started)}
 
     def metrics_text(self) -> str:
-        return self.metrics.render(self.listener_stats().get("sources", {}), self.backlog())
+        return self.metrics.render(self.listener_stats().get("sources", {}), self.backlog()) + \
+            (self.listener.metrics_text() if self.listener else "")
 
 
 def _upload_answer(report: SourceReport, retry_after: int) -> tuple[int, dict[str, Any]]:
@@ -365,46 +367,20 @@ def _retry_parked(spool: Path, uploads: Path) -> None:
         (failed / (path.name + WHY)).unlink(missing_ok=True)
 
 
-def start_listener(settings: dict[str, Any], spool: Path) -> tuple[subprocess.Popen[bytes],
-                                                                     dict[str, Any]]:
-    """Start the listener child and wait until it has bound its ports (or failed to)."""
+def listener_config(settings: dict[str, Any], spool: Path) -> ListenerConfig | None:
+    """What the listener child listens on, from the settings; None when syslog is off."""
     addresses = {}
     for proto in ("udp", "tcp"):
         if settings[f"serve.syslog_{proto}"]:
             addresses[proto] = host_port(settings[f"serve.syslog_{proto}"],
                                          f"serve.syslog_{proto}")
+    if not addresses:
+        return None
     # --exit-with-parent: an orphaned listener (server killed) must not keep the ports
-    config = ListenerConfig(spool, udp=addresses.get("udp"), tcp=addresses.get("tcp"),
-                            exit_with_parent=True)
-    child = subprocess.Popen(listener_argv(config), stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            error = (child.stderr.read() if child.stderr else b"").decode(errors="replace")
-            last = (error.strip().splitlines() or ["exited"])[-1]
-            if "in use by another listener" in last and time.monotonic() < deadline - 1:
-                # the listener of a killed server stops within a second of noticing
-                time.sleep(0.5)
-                child = subprocess.Popen(listener_argv(config), stderr=subprocess.PIPE)
-                continue
-            raise HawatchError("syslog listener: " + last)
-        ports = read_ports(spool, child.pid)
-        if ports:
-            return child, {p: ports[p] for p in ("udp", "tcp") if ports.get(p)}
-        time.sleep(0.05)
-    child.kill()
-    raise HawatchError("syslog listener did not start within 15 s")
-
-
-def _stop_listener(child: subprocess.Popen[bytes] | None) -> None:
-    if child is None or child.poll() is not None:
-        return
-    child.send_signal(signal.SIGTERM)
-    try:
-        child.wait(10)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait(5)
+    return ListenerConfig(spool, udp=addresses.get("udp"), tcp=addresses.get("tcp"),
+                          max_connections=settings["serve.syslog_tcp_max_connections"],
+                          idle_seconds=settings["serve.syslog_tcp_idle_seconds"],
+                          exit_with_parent=True)
 
 
 def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
@@ -419,7 +395,7 @@ def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
 
 
 def _open_store(settings: dict[str, Any], spool: Path) -> Store:
-    from collector.inventory import load_inventory
+    from hawatch.collector.inventory import load_inventory
 
     store = Store(settings["db"])
     sync_catalog(store)
@@ -442,7 +418,11 @@ def serve(settings: dict[str, Any]) -> int:
     """Run until SIGTERM or SIGINT; then flush everything received and stop."""
     host, port = host_port(settings["serve.http"], "serve.http")
     spool = Path(settings["serve.spool_dir"] or settings["db"] + ".spool")
-    spool.mkdir(parents=True, exist_ok=True)
+    try:
+        make_private_dir(spool)
+    except OSError as exc:
+        raise HawatchError(f"cannot use the spool folder {spool} (serve.spool_dir):"
+                           f" {exc.strerror or exc}") from None
     if settings["serve.drop_dir"]:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)
@@ -450,20 +430,21 @@ def serve(settings: dict[str, Any]) -> int:
     # bind every port before any thread starts: a port in use must end the command with
     # its one-line error, not leave a half-started server running
     try:
-        web = create_server(create_app(settings, store, service), host=host, port=port,
-                            threads=8)
+        web = bind_web(create_app(settings, store, service), host, port, settings, spool)
     except OSError as exc:
         store.close()
         raise HawatchError(f"cannot serve the dashboard on {host}:{port} (serve.http):"
                            f" {exc.strerror or exc}") from None
     listening: dict[str, Any] = {}
-    if settings["serve.syslog_udp"] or settings["serve.syslog_tcp"]:
-        try:
-            service.listener, listening = start_listener(settings, spool)
-        except HawatchError:
-            web.close()
-            store.close()
-            raise
+    try:
+        config = listener_config(settings, spool)
+        if config is not None:
+            service.listener = ListenerSupervisor(config)
+            listening = service.listener.start()
+    except HawatchError:
+        web.close()
+        store.close()
+        raise
     ingester = threading.Thread(target=service.run_ingester, name="hawatch-ingest")
     ingester.start()
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -472,13 +453,14 @@ def serve(settings: dict[str, Any]) -> int:
                       coalesce=True, next_run_time=datetime.now(UTC))
     _schedule_digest(scheduler, service)
     scheduler.start()
-    url = f"http://{host}:{web.effective_port}"
+    url = web.url
     info = _write_server_file(settings, url, service.local_token)
-    # daemon: it ends with the process (closing its sockets under its running loop only
-    # makes it print EBADF tracebacks)
-    threading.Thread(target=web.run, name="hawatch-web", daemon=True).start()
+    web.start()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: service.stopping.set())
+    warning = plain_http_warning(settings)
+    if warning:
+        print(f"hawatch serve: {warning}", file=sys.stderr, flush=True)
     print(f"hawatch serve: {url}  syslog {json.dumps(listening) if listening else 'off'}"
           f"  spool {spool}  database {settings['db']}", flush=True)
     try:
@@ -492,7 +474,8 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
               ingester: threading.Thread, info: Path) -> None:
     """Stop taking data, then ingest every line received, then close the store."""
     service.stopping.set()
-    _stop_listener(service.listener)  # closes its spool files
+    if service.listener:
+        service.listener.stop()  # no more restarts; the child closes its spool files
     ingester.join()
     scheduler.shutdown(wait=True)
     service.ingest_pending()

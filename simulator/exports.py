@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simulator.clock import iso_z
-from simulator.fleet import ROLES
-from simulator.load import SAMPLE_SECONDS
-from simulator.scenarios import Plan
+from hawatch.simulator.clock import iso_z
+from hawatch.simulator.fleet import ROLES
+from hawatch.simulator.load import SAMPLE_SECONDS
+from hawatch.simulator.scenarios import Plan
 
 
 def write_sessions(path: Path, plans: list[Plan], start: int, end: int) -> int:

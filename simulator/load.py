@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from simulator.fleet import Pair
+from hawatch.simulator.fleet import Pair
 
 SAMPLE_SECONDS = 300
 _TROUGH_SHARE = 0.12  # night-time load as a share of the afternoon peak

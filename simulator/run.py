@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from simulator.clock import epoch, iso_z
-from simulator.exports import write_events, write_json, write_sessions, write_status
-from simulator.fleet import Fleet, build_fleet, write_inventory
-from simulator.scenarios import PREEMPT, Plan, assign_scenarios, make_plan
-from simulator.sonicos_lines import DEFAULT_START
-from simulator.syslog_stream import SiteWriter
+from hawatch.simulator.clock import epoch, iso_z
+from hawatch.simulator.exports import write_events, write_json, write_sessions, write_status
+from hawatch.simulator.fleet import Fleet, build_fleet, write_inventory
+from hawatch.simulator.scenarios import PREEMPT, Plan, assign_scenarios, make_plan
+from hawatch.simulator.sonicos_lines import DEFAULT_START
+from hawatch.simulator.syslog_stream import SiteWriter
 
 # Syslog traffic lines per pair per hour (Opened + Closed), averaged over the day: keeps the
 # 8-pair, 3-day sample under ~6 MB while every site still logs every few minutes.

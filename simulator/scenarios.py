@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.clock import LocalClock, iso_z
-from simulator.fleet import UPGRADES, Pair
-from simulator.load import SAMPLE_SECONDS, sample
+from hawatch.simulator.clock import LocalClock, iso_z
+from hawatch.simulator.fleet import UPGRADES, Pair
+from hawatch.simulator.load import SAMPLE_SECONDS, sample
 
 SCENARIOS: tuple[str, ...] = (
     "healthy", "stateful_failover", "unsynced_failover", "flapping", "split_brain",

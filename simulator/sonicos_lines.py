@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from simulator.clock import LocalClock, epoch
-from simulator.fleet import Pair, Site, build_fleet
+from hawatch.simulator.clock import LocalClock, epoch
+from hawatch.simulator.fleet import Pair, Site, build_fleet
 
 DEFAULT_START = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -15,10 +15,10 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from simulator.fleet import Site
-from simulator.load import traffic_factor
-from simulator.scenarios import P, Plan, S
-from simulator.sonicos_lines import Counters, LineFormatter, new_connection
+from hawatch.simulator.fleet import Site
+from hawatch.simulator.load import traffic_factor
+from hawatch.simulator.scenarios import P, Plan, S
+from hawatch.simulator.sonicos_lines import Counters, LineFormatter, new_connection
 
 LOSS_RATE = 0.01  # share of traffic lines a lossy site's relay drops
 _CODES = {"open": 98, "close": 537, "ha": 0, "config": 1382, "wlb": 584, "wlb_back": 435,

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
-from store.errors import HawatchError, StoreBusy
-from store.kinds import EVENT_KINDS
+from hawatch.store.errors import HawatchError, StoreBusy
+from hawatch.store.kinds import EVENT_KINDS
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -75,7 +74,7 @@ def _one_line(exc: BaseException) -> str:
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every packaged migration, in order."""
     found = []
-    for entry in resources.files("store.migrations").iterdir():
+    for entry in resources.files("hawatch.store.migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), match.group(2), entry.read_text("utf-8")))
@@ -187,7 +186,7 @@ class Store:
         For a serving process whose analysts' SQL runs on this instance: ingest still works,
         it reads files in Python and hands DuckDB Arrow tables.
         """
-        from store.readonly import lock_down
+        from hawatch.store.readonly import lock_down
 
         lock_down(self._con, allowed_directories)
         self._locked_down = list(allowed_directories or [])
@@ -205,7 +204,7 @@ class Store:
             self._con = connect(self.path, self.read_only)
             self._con.execute("SET GLOBAL TimeZone = 'UTC'")
             if self._locked_down is not None:
-                from store.readonly import lock_down
+                from hawatch.store.readonly import lock_down
 
                 lock_down(self._con, self._locked_down or None)
 
@@ -312,7 +311,7 @@ class Store:
                     )
                 applied.append(version)
             if applied:
-                from store.rollups import refresh_rollups  # it imports this module
+                from hawatch.store.rollups import refresh_rollups  # it imports this module
 
                 with self.transaction() as cur:
                     refresh_rollups(cur)  # a migration may ask for rollups to be built

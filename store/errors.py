@@ -18,6 +18,10 @@ class QueryTimeout(HawatchError):
     """An analyst query ran past its time limit and was interrupted."""
 
 
+class QueryBusy(HawatchError):
+    """Every slot for analyst queries is taken (sql.max_concurrent): try again shortly."""
+
+
 class InputError(HawatchError):
     """A source that cannot be read at all (missing file, unreadable inventory)."""
 

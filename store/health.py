@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from store.db import Store, invalidated
+from hawatch.store.db import Store, invalidated
 
 
 class StoreGuard:

@@ -1,16 +1,38 @@
-"""Analysts' SQL: one SELECT, read-only, no file or network access, time- and row-limited.
+"""Analysts' SQL: one checked SELECT, run where it cannot write, within limits of time, rows,
+bytes and concurrency.
 
-Three layers, because each alone leaks: the statement allow-list (DuckDB's own parser says
-what a statement is; only SELECT passes, which refuses COPY, ATTACH, SET, INSTALL, CREATE,
-DELETE...), the instance's `enable_external_access=false` plus `lock_configuration=true`
-(table functions cannot read or write files, and the query cannot switch that back), and a
-read-only open of the file when this process is not the server. DuckDB has no statement
-timeout, so a watchdog timer calls `interrupt()`.
+Layers, because each alone leaks:
+1. the parse-tree check (store/sql_check.py): one SELECT whose every node is a SELECT, no
+   data-modifying CTE or subquery, table functions from an allow-list, no sequences,
+   settings or files;
+2. a READ ONLY transaction that is always rolled back: DuckDB refuses every write in it
+   ("transaction is launched in read-only mode"), nextval() included. A read-only
+   *connection* would be stronger still, but DuckDB cannot give one inside the process that
+   holds the file read-write (`access_mode` is fixed when the file is opened, and a second
+   open of the same file is a "unique file handle conflict"); `hawatch sql` without a
+   server does open the file read-only;
+3. the instance's `enable_external_access=false` plus `lock_configuration=true` (table
+   functions cannot read or write files, and a query cannot switch that back); a query on
+   an instance that is not locked down is refused.
+
+Limits: DuckDB has no statement timeout, so a watchdog timer calls `interrupt()`; the
+deadline also covers fetching, and the result carries it so the web views count writing
+the answer in it too. Rows are fetched in chunks and counted in bytes as well as rows: a
+query asking for gigabytes of text stops at `max_bytes` (marked truncated) instead of
+being turned into Python objects and HTML first (`SELECT repeat('x', 100000) FROM
+range(20000)` took the server to 4 GiB). `Sandbox` caps how many analyst queries run at
+once, so analysts cannot occupy every web thread.
+
+DuckDB's memory is one budget per database instance (`memory_limit`, by default 80% of
+the RAM or of the cgroup's limit), shared with ingest and analysis; beyond it a query
+spills to disk or fails with DuckDB's out-of-memory error. DuckDB 2.0's per-connection
+`operator_memory_limit` was measured and did not bound the peak of sorts, windows or
+string/list aggregates (a `string_agg` reached 11 GiB under a 256 MB limit), so it is not
+relied on.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -19,28 +41,51 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+from hawatch.store.db import connect
+from hawatch.store.errors import InvalidQuery, QueryBusy, QueryTimeout
+from hawatch.store.sql_check import check_statement, first_line
 
-from store.db import connect
-from store.errors import InvalidQuery, QueryTimeout
+__all__ = ["Limits", "QueryResult", "Sandbox", "check_statement", "lock_down",
+           "open_for_analysts", "plain_value", "run_query"]
 
-ALLOWED = {duckdb.StatementType.SELECT}
+FIRST_CHUNK = 64  # rows fetched before the row size is known
+MAX_CHUNK = 2048
 
-# Table functions a query may call. An allow-list, because with file access off DuckDB still
-# lets read_blob()/read_text() read the instance's own database file, and query() would hide
-# a nested statement from this check.
-TABLE_FUNCTIONS = frozenset({
-    "range", "generate_series", "unnest", "json_each", "json_tree", "duckdb_tables",
-    "duckdb_views", "duckdb_columns", "duckdb_functions", "duckdb_types", "duckdb_schemas",
-    "duckdb_constraints", "duckdb_keywords", "pragma_table_info", "summary",
-})
+
+@dataclass(frozen=True)
+class Limits:
+    """How far one analyst query may go."""
+
+    timeout_seconds: float = 10.0
+    max_rows: int = 10_000
+    max_bytes: int = 16 * 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], timeout: float | None = None,
+                      max_rows: int | None = None) -> Limits:
+        try:
+            return cls(float(timeout or settings["sql.timeout_seconds"]),
+                       int(max_rows or settings["sql.max_rows"]),
+                       int(float(settings["sql.max_result_megabytes"]) * 1024 * 1024))
+        except (TypeError, ValueError):
+            raise InvalidQuery("the time limit and row cap must be numbers") from None
 
 
 @dataclass
 class QueryResult:
     columns: list[str]
     rows: list[tuple[Any, ...]]
-    truncated: bool  # more rows existed than the row cap
+    truncated: bool  # more rows existed than the caps let through
     seconds: float
+    cut_by: str = ""  # "rows" or "bytes": the cap that truncated the result
+    deadline: float = float("inf")  # time.monotonic() by which the answer must be written
+    timeout_seconds: float = 0.0
+
+    def check_time(self) -> None:
+        """Raise QueryTimeout when writing the answer took the query past its time limit."""
+        if time.monotonic() > self.deadline:
+            raise QueryTimeout(f"query stopped after the {self.timeout_seconds:g} s time"
+                               " limit (while writing the answer)")
 
 
 def plain_value(value: Any) -> Any:
@@ -56,45 +101,17 @@ def plain_value(value: Any) -> Any:
     return value
 
 
-def first_line(exc: BaseException) -> str:
-    """DuckDB errors span several lines (hints, carets); users get the first."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def check_statement(query: str) -> str:
-    """The single SELECT in `query`, or InvalidQuery saying why not."""
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error as exc:
-        raise InvalidQuery(first_line(exc)) from None
-    if len(statements) != 1:
-        raise InvalidQuery(f"send exactly one statement (got {len(statements)})")
-    statement = statements[0]
-    if statement.type not in ALLOWED:
-        kind = statement.type.name
-        raise InvalidQuery(f"only SELECT queries are allowed here (this is {kind})")
-    refused = sorted(set(_table_functions(statement.query)) - TABLE_FUNCTIONS)
-    if refused:
-        raise InvalidQuery(f"table function {refused[0]}() is not allowed here")
-    return statement.query
-
-
-def _table_functions(sql: str) -> list[str]:
-    """Names of the table functions a statement calls, from DuckDB's own parse tree."""
-    with duckdb.connect() as parser:
-        (tree,) = parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
-    found: list[str] = []
-    stack: list[object] = [json.loads(tree)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "TABLE_FUNCTION":
-                found.append(str(node.get("function", {}).get("function_name", "")).lower())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
+def value_bytes(value: Any) -> int:
+    """About how many bytes `value` takes in an answer (bytes are sent as hex)."""
+    if isinstance(value, str):
+        return len(value) + 8
+    if isinstance(value, bytes | bytearray):
+        return 2 * len(value) + 8
+    if isinstance(value, dict):
+        return 8 + sum(value_bytes(k) + value_bytes(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return 8 + sum(value_bytes(v) for v in value)
+    return 16
 
 
 def lock_down(con: duckdb.DuckDBPyConnection, allowed_directories: list[str] | None = None
@@ -114,33 +131,114 @@ def lock_down(con: duckdb.DuckDBPyConnection, allowed_directories: list[str] | N
 
 def open_for_analysts(path: str) -> duckdb.DuckDBPyConnection:
     """A read-only, locked-down connection to a database no server holds."""
-
     con = connect(path, read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     lock_down(con)
     return con
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: str, timeout_seconds: float,
-              max_rows: int) -> QueryResult:
-    """Run one checked SELECT on `con` (a locked-down connection or cursor)."""
+def _require_locked_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Fail closed: analyst SQL on an instance with file access on is a wiring mistake."""
+    (external, locked), = con.execute(
+        "SELECT current_setting('enable_external_access'),"
+        " current_setting('lock_configuration')").fetchall()
+    if external or not locked:
+        raise InvalidQuery("analyst SQL is off: the database is not locked down")
+
+
+def _begin_read_only(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("BEGIN TRANSACTION READ ONLY")
+    except duckdb.TransactionException:
+        con.execute("ROLLBACK")  # a transaction left open on this cursor: end it first
+        con.execute("BEGIN TRANSACTION READ ONLY")
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction left (an interrupted one is already gone)
+
+
+def _fetch(relation: duckdb.DuckDBPyConnection, limits: Limits, deadline: float
+           ) -> tuple[list[tuple[Any, ...]], str]:
+    """Rows until the result ends or a cap is reached: (rows, "" | "rows" | "bytes").
+
+    The chunk shrinks as rows grow, so at most about the byte budget is ever turned into
+    Python objects, even when each row is large."""
+    rows: list[tuple[Any, ...]] = []
+    used, chunk = 0, FIRST_CHUNK
+    while True:
+        batch = relation.fetchmany(chunk)
+        if not batch:
+            return rows, ""
+        for row in batch:
+            size = sum(value_bytes(v) for v in row)
+            if len(rows) >= limits.max_rows:
+                return rows, "rows"
+            if used + size > limits.max_bytes:
+                return rows, "bytes"
+            rows.append(row)
+            used += size
+        if time.monotonic() > deadline:
+            raise QueryTimeout(f"query stopped after the {limits.timeout_seconds:g} s time"
+                               " limit")
+        average = max(1, used // max(1, len(rows)))
+        chunk = max(1, min(MAX_CHUNK, (limits.max_bytes - used) // average + 1,
+                           limits.max_rows - len(rows) + 1))
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: str, limits: Limits) -> QueryResult:
+    """Run one checked SELECT on `con` (a locked-down connection or cursor), in a read-only
+    transaction that is rolled back whatever happens."""
     sql = check_statement(query)
-    timer = threading.Timer(timeout_seconds, con.interrupt)
-    started = time.perf_counter()
+    _require_locked_down(con)
+    timeout = limits.timeout_seconds
+    timer = threading.Timer(timeout, con.interrupt)
+    started = time.monotonic()
     timer.start()
     try:
-        relation = con.execute(sql)
-        columns = [d[0] for d in relation.description or []]
-        rows = relation.fetchmany(max_rows + 1)
+        _begin_read_only(con)
+        try:
+            relation = con.execute(sql)
+            columns = [d[0] for d in relation.description or []]
+            rows, cut_by = _fetch(relation, limits, started + timeout)
+        finally:
+            _roll_back(con)
     except duckdb.InterruptException:
-        raise QueryTimeout(
-            f"query stopped after the {timeout_seconds:g} s time limit") from None
+        raise QueryTimeout(f"query stopped after the {timeout:g} s time limit") from None
     except duckdb.Error as exc:
         if not timer.is_alive() and "interrupt" in str(exc).lower():
-            raise QueryTimeout(
-                f"query stopped after the {timeout_seconds:g} s time limit") from None
+            raise QueryTimeout(f"query stopped after the {timeout:g} s time limit") from None
         raise InvalidQuery(first_line(exc)) from None
     finally:
         timer.cancel()
-    return QueryResult(columns, rows[:max_rows], len(rows) > max_rows,
-                       time.perf_counter() - started)
+    return QueryResult(columns, rows, bool(cut_by), time.monotonic() - started, cut_by,
+                       started + timeout, timeout)
+
+
+class Sandbox:
+    """At most `slots` analyst queries at once, each on a fresh cursor of `store`.
+
+    A query that finds every slot taken is refused at once (QueryBusy, answered 503 with
+    Retry-After) rather than queued: a queued query would hold a web thread while it
+    waits, and 16 of them from one viewer held all eight (/healthz took 19 s)."""
+
+    def __init__(self, cursor: Any, slots: int) -> None:
+        self._cursor = cursor  # a function returning a new cursor (Store.cursor)
+        self.slots = max(1, int(slots))
+        self._free = threading.BoundedSemaphore(self.slots)
+
+    def run(self, query: str, limits: Limits) -> QueryResult:
+        if not self._free.acquire(blocking=False):
+            raise QueryBusy(f"{self.slots} queries are running already (sql.max_concurrent):"
+                            " try again in a few seconds")
+        try:
+            cur = self._cursor()
+            try:
+                return run_query(cur, query, limits)
+            finally:
+                cur.close()
+        finally:
+            self._free.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,10 +10,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.dashboard.app import create_app
+from hawatch.store import Store
 
-from dashboard.app import create_app
 from hawatch.config import load_config
-from store import Store
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -55,3 +56,11 @@ def log_in(app: Flask, name: str, password: str) -> tuple[FlaskClient, int]:
     response = client.post("/login", data={"username": name, "password": password,
                                            "csrf_token": token, "next": "/"})
     return client, response.status_code
+
+
+class Terminal(io.StringIO):
+    """Standard input that is a terminal: `hawatch users` asks for the password instead of
+    reading it from standard input."""
+
+    def isatty(self) -> bool:
+        return True

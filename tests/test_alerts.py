@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import json
+import socket
 import ssl
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -17,13 +18,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from hawatch.analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
+from hawatch.analytics.alerts.render import both_times
+from hawatch.analytics.alerts.settings import alert_settings
+from hawatch.analytics.alerts.silences import add_silence
+from hawatch.analytics.analyze import analyze
+from hawatch.store import Store
 
-from analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
-from analytics.alerts.render import both_times
-from analytics.alerts.settings import alert_settings
-from analytics.alerts.silences import add_silence
-from analytics.analyze import analyze
-from store import Store
 from tests.conftest import rows, scalar
 from tests.test_analytics import (
     LAB,
@@ -435,8 +436,9 @@ def test_implicit_tls(lab, mailbox, certificate):
 
 
 def test_the_smtp_password_is_refused_in_the_config_file(tmp_path):
+    from hawatch.store.errors import HawatchError
+
     from hawatch.config import load_config
-    from store.errors import HawatchError
 
     path = tmp_path / "hawatch.toml"
     path.write_text('[smtp]\npassword = "s3cret"\n')
@@ -497,3 +499,16 @@ def test_a_backlog_of_old_incidents_is_recorded_not_mailed(tmp_path, store, smtp
     assert mailbox.messages == []
     assert [(k, s, r) for _, k, s, _p, r, *_ in notifications(store)] == [
         ("new", "suppressed", "ended before alerts.max_age_hours")]
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ({"alerts.base_url": "https://noc.example.net/hawatch/"}, "https://noc.example.net/hawatch"),
+    ({"serve.http": "10.1.2.3:8080"}, "http://10.1.2.3:8080"),
+    ({"serve.http": "10.1.2.3:8443", "serve.tls_cert": "c.pem"}, "https://10.1.2.3:8443"),
+    ({"serve.http": "0.0.0.0:8080"}, f"http://{socket.getfqdn()}:8080"),
+])
+def test_e_mail_links_point_where_the_dashboard_is(given, expected):
+    """Not http://127.0.0.1:8080 whatever the server's address (issue 12)."""
+    from hawatch.analytics.alerts.settings import alert_settings
+
+    assert alert_settings({"alerts.base_url": "", **given})["alerts.base_url"] == expected

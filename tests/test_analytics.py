@@ -23,13 +23,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from analytics.analyze import analyze
-from collector.ingest import ingest_lines, ingest_paths
-from collector.inventory import load_inventory
-from simulator.run import simulate
-from simulator.scenarios import INCIDENT_KINDS, SCENARIOS
-from store import Store
+from hawatch.analytics.analyze import analyze
+from hawatch.collector.ingest import ingest_lines, ingest_paths
+from hawatch.collector.inventory import load_inventory
+from hawatch.simulator.run import simulate
+from hawatch.simulator.scenarios import INCIDENT_KINDS, SCENARIOS
+from hawatch.store import Store
 
 SEEDS = (7, 11, 23, 42)
 CLI_SEED = 7  # this fleet goes through `hawatch ingest` and `hawatch analyze --format json`

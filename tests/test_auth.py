@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.dashboard.app import create_app
+from hawatch.dashboard.credentials import secret_file, users_file
+from hawatch.dashboard.views.auth import require
+from hawatch.store import Store
 
-from dashboard.app import create_app
-from dashboard.credentials import secret_file, users_file
-from dashboard.views.auth import require
 from hawatch.cli import main
 from hawatch.config import load_config
-from store import Store
-from tests.conftest import csrf_token
+from tests.conftest import Terminal, csrf_token
 
 PASSWORDS = {"vera": "viewer-password-1", "otto": "operator-password-1",
              "ada": "admin-password-123"}
@@ -238,11 +238,18 @@ def test_the_session_cookie_is_httponly_and_samesite(client):
     assert "Secure" not in cookie  # serve.http is loopback by default
 
 
-def test_the_cookie_is_secure_when_serving_beyond_loopback(settings, store, app):
-    settings = {**settings, "serve.http": "0.0.0.0:8080"}
-    client = create_app(settings, store, None).test_client()
-    cookie = login(client, "vera").headers["Set-Cookie"]
-    assert "Secure" in cookie
+@pytest.mark.parametrize("https", [{"serve.tls_cert": "cert.pem", "serve.tls_key": "key.pem"},
+                                   {"serve.trusted_proxy": "127.0.0.1"}])
+def test_the_cookie_is_secure_when_the_dashboard_is_reached_over_https(settings, store, app,
+                                                                       https):
+    """serve.tls_cert (hawatch's own TLS) or a TLS proxy in front; plain HTTP beyond
+    loopback is tests/test_https.py's (a Secure cookie there would make logins fail)."""
+    settings = {**settings, "serve.http": "0.0.0.0:8080", **https}
+    client, https = create_app(settings, store, None).test_client(), "https://localhost"
+    token = csrf_token(client.get("/login", base_url=https).get_data(as_text=True))
+    answer = client.post("/login", base_url=https, data={
+        "username": "vera", "password": PASSWORDS["vera"], "csrf_token": token, "next": "/"})
+    assert answer.status_code == 302 and "Secure" in answer.headers["Set-Cookie"]
 
 
 def test_an_open_redirect_is_not_followed(client):
@@ -273,6 +280,7 @@ def test_the_session_secret_is_made_once_and_kept(settings, store, app):
                                              (["prompt-password-1", "prompt-password-2"], 1)])
 def test_cli_asks_for_the_password_twice(app, settings, monkeypatch, capsys, typed, code):
     answers = iter(typed)
+    monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert main(["users", "add", "pia", "--role", "viewer", "--db", settings["db"]]) == code
     if code:

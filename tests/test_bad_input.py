@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from store import Store
+from hawatch.store import Store
 
 # -- real lines ---------------------------------------------------------------------------------
 

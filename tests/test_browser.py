@@ -20,15 +20,15 @@ if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium: apt-get install -y chromium to run the browser tests",
                 allow_module_level=True)
 
+from hawatch.analytics.analyze import analyze  # noqa: E402
+from hawatch.collector.ingest import ingest_paths  # noqa: E402
+from hawatch.dashboard.app import create_app  # noqa: E402
+from hawatch.dashboard.credentials import Credentials  # noqa: E402
+from hawatch.store import Store  # noqa: E402
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from analytics.analyze import analyze  # noqa: E402
-from collector.ingest import ingest_paths  # noqa: E402
-from dashboard.app import create_app  # noqa: E402
-from dashboard.credentials import Credentials  # noqa: E402
 from hawatch.config import load_config  # noqa: E402
-from store import Store  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -190,3 +190,37 @@ def test_the_fleet_page_comes_gzipped_and_a_reload_revalidates_it(viewer: Page):
     # cached 200, so the request is what shows it)
     assert again is not None and again.request.all_headers().get("if-none-match") == tag
     expect(viewer.locator("tr.pair-row")).to_have_count(8)
+
+
+def watch_for_policy_violations(page: Page) -> list[str]:
+    """Every Content-Security-Policy violation and console error the page reports."""
+    seen: list[str] = []
+    page.on("console", lambda m: seen.append(f"console {m.type}: {m.text}")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
+    return seen
+
+
+@pytest.mark.parametrize("path", ["/", "/pairs/fra1-ha02", "/incidents", "/ingest", "/sql"])
+def test_every_page_works_under_its_content_security_policy(viewer: Page, path: str):
+    seen = watch_for_policy_violations(viewer)
+    response = viewer.goto(path)
+    assert response is not None and response.status == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    if path.startswith("/pairs/"):
+        chart = viewer.locator(".js-plotly-plot").first
+        expect(chart.locator(".scatterlayer .trace path.point").first).to_be_attached()
+        chart.locator(".nsewdrag").first.hover()  # hover labels are styled by Plotly
+    if path == "/sql":
+        viewer.fill("textarea[name=q]", "SELECT pair FROM pairs ORDER BY pair")
+        viewer.click("form.sql button[type=submit]")
+        expect(viewer.locator("tr.result-row")).to_have_count(8)
+        viewer.get_by_role("button", name="Top flapping pairs").click()
+        expect(viewer.locator("p.result-info")).to_be_visible()
+    viewer.wait_for_timeout(300)  # reports arrive asynchronously
+    assert seen == []

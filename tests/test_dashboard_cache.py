@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.analytics.pair_detail import pair_detail
+from hawatch.dashboard.cache import RenderCache, data_version
+from hawatch.dashboard.credentials import Credentials
+from hawatch.store import Store
 
-from analytics.pair_detail import pair_detail
-from dashboard.cache import RenderCache, data_version
-from dashboard.credentials import Credentials
-from store import Store
 from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "cache-password-1"
@@ -147,8 +147,9 @@ def test_a_short_window_is_not_thinned(store):
 
 def test_the_pair_page_draws_the_reduced_series(client):
     page = client.get("/pairs/pair-a?days=30").get_data(as_text=True)
-    figure = json.loads(re.search(r'Plotly.newPlot\(\s*"connections-chart",\s*(\[.*?\]),\s*\{',
-                                  page, re.S).group(1))
+    figure = json.loads(re.search(
+        r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
+        page, re.S).group(1))["data"]
     line = next(t for t in figure if t["name"].startswith("A1"))
     assert len(line["y"]) <= 1200 and 0 in line["y"] and 99999 in line["y"]
     api = client.get("/api/v1/pairs/pair-a?days=30").get_json()

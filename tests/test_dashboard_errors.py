@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.dashboard.credentials import Credentials
+from hawatch.store import Store
 
-from dashboard.credentials import Credentials
-from store import Store
 from tests.conftest import csrf_token, dashboard_app, log_in
 
 PASSWORD = "errors-password-1"

@@ -14,12 +14,12 @@ import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.analytics.analyze import analyze
+from hawatch.collector.ingest import ingest_paths
+from hawatch.dashboard.openapi import SCHEMAS
+from hawatch.store import Store
 
-from analytics.analyze import analyze
-from collector.ingest import ingest_paths
-from dashboard.openapi import SCHEMAS
 from hawatch.cli import main
-from store import Store
 from tests.conftest import csrf_token, dashboard_app, log_in
 
 PASSWORD = "ops-password-123"
@@ -227,9 +227,14 @@ def test_an_offsite_next_is_not_followed(app, filled):
 
 # -- SQL console ------------------------------------------------------------------------------
 
+def run_sql(viewer, query: str, path: str = "/sql"):
+    """POST a query as the console's form does (queries never run on GET)."""
+    return viewer.post(path, data={"q": query, "csrf_token": token(viewer)})
+
+
 def test_the_sql_console_runs_a_select(viewer):
     page = viewer.get("/sql").get_data(as_text=True)
-    assert "<textarea" in page and page.count('class="example"') == 3
+    assert "<textarea" in page and page.count('class="example link"') == 3
     response = viewer.post("/sql", data={"q": "SELECT pair, site FROM pairs ORDER BY pair",
                                          "csrf_token": csrf_token(page)})
     page = response.get_data(as_text=True)
@@ -239,42 +244,53 @@ def test_the_sql_console_runs_a_select(viewer):
 
 
 def test_the_row_cap_marks_the_result_truncated(viewer):
-    page = viewer.get("/sql?q=SELECT+*+FROM+range(1000)").get_data(as_text=True)
+    page = run_sql(viewer, "SELECT * FROM range(1000)").get_data(as_text=True)
     assert page.count('class="result-row"') == 50 and 'class="truncated"' in page
+    assert "more rows than the row cap" in page
+
+
+def test_a_link_fills_the_console_in_and_runs_nothing(viewer):
+    page = viewer.get("/sql?q=SELECT+*+FROM+range(1000)").get_data(as_text=True)
+    assert ">SELECT * FROM range(1000)</textarea>" in page
+    assert 'class="result-row"' not in page and 'class="result-info"' not in page
 
 
 def test_the_saved_examples_run(viewer):
     page = viewer.get("/sql").get_data(as_text=True)
-    links = re.findall(r'class="example" href="([^"]+)"', page)
-    assert len(links) == 3
-    for link in links:
-        response = viewer.get(html.unescape(link))
+    queries = [html.unescape(q) for q in re.findall(
+        r'<input type="hidden" name="q" value="([^"]+)">\s*<button type="submit"'
+        r' class="example link">', page)]
+    assert len(queries) == 3
+    for query in queries:
+        response = run_sql(viewer, query)
         assert response.status_code == 200, response.get_data(as_text=True)
         assert 'class="error"' not in response.get_data(as_text=True)
-    lost = viewer.get(html.unescape(links[1])).get_data(as_text=True)
+    lost = run_sql(viewer, queries[1]).get_data(as_text=True)
     assert "<th>kept_percent</th>" in lost and "fra1-ha02" in lost
 
 
 @pytest.mark.parametrize(("query", "message"), [
     ("DELETE FROM incidents", "only SELECT queries are allowed here"),
+    ("WITH x AS (DELETE FROM incidents RETURNING *) SELECT * FROM x",
+     "only SELECT queries are allowed here (this one has a DELETE inside)"),
     ("SELECT * FROM read_csv('/etc/passwd')", "table function read_csv() is not allowed"),
     ("SELECT 1; SELECT 2", "exactly one statement"),
     ("SELECT * FROM no_such_table", "no_such_table"),
 ])
 def test_refused_statements_are_one_line_errors(viewer, filled, query, message):
     before = filled.cursor().execute("SELECT count(*) FROM incidents").fetchone()[0]
-    response = viewer.get("/sql", query_string={"q": query})
+    response = run_sql(viewer, query)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     error = re.search(r'<p class="error">(.*?)</p>', page, re.S).group(1)
     assert message in error and "\n" not in error and "root:" not in page
     assert filled.cursor().execute("SELECT count(*) FROM incidents").fetchone()[0] == before
-    assert viewer.get("/sql.csv", query_string={"q": query}).status_code == 400
+    assert run_sql(viewer, query, "/sql.csv").status_code == 400
 
 
 def test_csv_and_json_downloads(viewer):
     query = "SELECT pair, site FROM pairs WHERE site = 'fra1' ORDER BY pair"
-    response = viewer.get("/sql.csv", query_string={"q": query})
+    response = run_sql(viewer, query, "/sql.csv")
     assert response.status_code == 200
     assert response.content_type.startswith("text/csv")
     assert response.get_data(as_text=True) == "pair,site\nfra1-ha01,fra1\nfra1-ha02,fra1\n"
@@ -284,6 +300,7 @@ def test_csv_and_json_downloads(viewer):
                                    "rows": [["fra1-ha01", "fra1"], ["fra1-ha02", "fra1"]],
                                    "seconds": response.get_json()["seconds"]}
     assert viewer.post("/sql.csv", data={"q": query}).status_code == 400  # no CSRF token
+    assert viewer.get("/sql.csv", query_string={"q": query}).status_code == 405
 
 
 # -- ingest health ----------------------------------------------------------------------------

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.analytics.analyze import analyze
+from hawatch.collector.ingest import ingest_paths
+from hawatch.store import Store
 
-from analytics.analyze import analyze
-from collector.ingest import ingest_paths
 from hawatch.cli import main
-from store import Store
 from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "viewer-password-1"
@@ -114,10 +114,12 @@ def test_pair_page_shows_units_incidents_and_the_chart(client):
     assert "7.1.1-7051" in page and "primary" in page and "secondary" in page
     assert "unsynced_failover" in page and "session_drop" in page
     assert "kept_percent" in page  # evidence table
-    assert 'id="connections-chart"' in page and "Plotly.newPlot" in page
+    assert 'id="connections-chart"' in page and 'data-plotly-for="connections-chart"' in page
+    assert "/static/chart.js" in page and "Plotly.newPlot" not in page  # no inline script
     assert "/assets/plotly.min.js" in page and "cdn.plot.ly" not in page
-    figure = json.loads(re.search(r'Plotly.newPlot\(\s*"connections-chart",\s*(\[.*?\]),\s*\{',
-                                  page, re.S).group(1))
+    figure = json.loads(re.search(
+        r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
+        page, re.S).group(1))["data"]
     names = {trace["name"]: trace for trace in figure}
     for marker in ("failover", "heartbeat loss", "sync change"):
         assert names[marker]["mode"] == "markers", marker

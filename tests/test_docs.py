@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from hawatch.store.kinds import EVENT_KINDS
 
 from hawatch.docs import cli_markdown, configuration_markdown
-from store.kinds import EVENT_KINDS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

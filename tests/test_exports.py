@@ -24,8 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from store import Store
+from hawatch.store import Store
 
 BER_P, BER_S = "C0EFE33057B0", "C0EFE33057B1"
 BOM_P, BOM_S = "0040103CE114", "0040103CE115"

@@ -14,16 +14,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from hawatch.collector import fastscan
+from hawatch.collector.ingest import ingest_paths
+from hawatch.collector.inventory import load_inventory
+from hawatch.collector.parse_sonicos import stage_fields
+from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES
+from hawatch.collector.sources import SCAN_ROWS, _to_table
+from hawatch.simulator import simulate
+from hawatch.simulator.sonicos_lines import bench_lines
+from hawatch.store import Store
 
-from collector import fastscan
-from collector.ingest import ingest_paths
-from collector.inventory import load_inventory
-from collector.parse_sonicos import stage_fields
-from collector.sonicos_catalog import COUNTED_MESSAGES
-from collector.sources import SCAN_ROWS, _to_table
-from simulator import simulate
-from simulator.sonicos_lines import bench_lines
-from store import Store
 from tests import test_parse_sonicos as real
 
 pytestmark = pytest.mark.skipif(fastscan._fastscan is None,

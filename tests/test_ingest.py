@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from store import Store
+from hawatch.store import Store
 
 TRAFFIC = ('<134>  id=firewall sn={sn} time="2026-11-0{day} {hh:02}:{mm:02}:{ss:02} UTC"'
            ' fw=10.0.0.96 pri=6 c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n}'

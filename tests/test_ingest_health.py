@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collector.ingest import ingest_one, ingest_paths
-from collector.ingest_health import ingest_health
-from collector.sources import Input
+from hawatch.collector.ingest import ingest_one, ingest_paths
+from hawatch.collector.ingest_health import ingest_health
+from hawatch.collector.sources import Input
 
 # SonicOS "Connection Closed" (m=537) as in FORMATS.md §1.5 / the elastic sonicwall fixture:
 # counted per unit and minute, no HA event

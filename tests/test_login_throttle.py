@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.throttle import LoginThrottle
+from hawatch.dashboard.throttle import LoginThrottle
 
 
 class Clock:

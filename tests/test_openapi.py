@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from hawatch.dashboard.openapi import PATH, openapi_document
+from hawatch.store import Store
 from openapi_spec_validator import validate
 
-from dashboard.openapi import PATH, openapi_document
-from store import Store
 from tests.conftest import dashboard_app
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

@@ -7,8 +7,9 @@ import json
 import subprocess
 from datetime import UTC, datetime, timedelta
 
-from analytics.alerts import pipeline
-from store import Store
+from hawatch.analytics.alerts import pipeline
+from hawatch.store import Store
+
 from tests.test_serve import Server
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hawatch.collector.ingest import ingest_lines, sync_catalog
+from hawatch.collector.inventory import load_inventory
 
-from collector.ingest import ingest_lines, sync_catalog
-from collector.inventory import load_inventory
 from tests.conftest import rows, scalar
 
 # elastic/integrations packages/sonicwall_firewall/data_stream/log/_dev/test/pipeline/
@@ -238,8 +238,8 @@ def test_the_same_ha_line_twice_is_stored_once(parse, store):
 
 def test_many_lines_per_second_across_batches_are_not_loss(store, tmp_path):
     """Busy units log several lines a second; batch boundaries must not invent gaps."""
-    from collector.ingest import ingest_one
-    from collector.sources import Input
+    from hawatch.collector.ingest import ingest_one
+    from hawatch.collector.sources import Input
 
     log = tmp_path / "busy.log"
     log.write_text("".join(

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from analytics.analyze import analyze
-from collector.ingest import ingest_paths
-from store import Store
-from store.rollups import refresh_rollups
+from hawatch.analytics.analyze import analyze
+from hawatch.collector.ingest import ingest_paths
+from hawatch.store import Store
+from hawatch.store.rollups import refresh_rollups
+
 from tests.conftest import rows, scalar
 
 P, S = "C0EFE33057B0", "C0EFE33057B1"

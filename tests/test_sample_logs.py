@@ -5,7 +5,7 @@ from __future__ import annotations
 import filecmp
 from pathlib import Path
 
-from simulator import simulate
+from hawatch.simulator import simulate
 
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
 

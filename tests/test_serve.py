@@ -41,8 +41,10 @@ class Server:
         self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         info = Path(str(self.db) + ".serve.json")
-        self.url = wait_for(lambda: json.loads(info.read_text())["url"]
-                            if info.exists() else None, "server file", self.proc)
+        # its own file: a server killed before it may have left one (and a ports file); this
+        # one is written once the listener is up, so the ports file is then current too
+        self.url = wait_for(lambda: (data := json.loads(info.read_text()))["pid"]
+                            == self.proc.pid and data["url"], "server file", self.proc)
         self.ports: dict[str, int] = {}
         if syslog:
             ports = Path(str(self.db) + ".spool") / "listener-ports.json"

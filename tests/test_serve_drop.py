@@ -199,7 +199,7 @@ def test_links_planted_in_processed_and_failed_are_never_followed(tmp_path):
 def test_filing_away_never_goes_through_a_linked_subfolder(tmp_path):
     """The subfolders are opened without following links: one swapped for a link after the
     folder was listed is refused, and nothing is moved through it."""
-    from collector.drop_folder import DropFolder
+    from hawatch.collector.drop_folder import DropFolder
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

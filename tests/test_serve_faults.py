@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hawatch.store.db import Store
 
-from store.db import Store
 from tests.test_serve import LINE, ROOT, Server, post, sql, wait_for
 
 

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from collector.ingest import ingest_paths
-from collector.inventory import load_inventory
-from simulator import simulate
-from simulator.scenarios import INCIDENT_KINDS, SCENARIOS
-from simulator.sonicos_lines import HA_TEXTS, bench_lines
-from store import Store
+from hawatch.collector.ingest import ingest_paths
+from hawatch.collector.inventory import load_inventory
+from hawatch.simulator import simulate
+from hawatch.simulator.scenarios import INCIDENT_KINDS, SCENARIOS
+from hawatch.simulator.sonicos_lines import HA_TEXTS, bench_lines
+from hawatch.store import Store
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 FIELD = re.compile(r' (sn|m|n)=(\w+)')

@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from store import Store
+from hawatch.store import Store
 
 TRAFFIC = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:{s:02} UTC"'
            ' fw=10.0.0.96 pri=6 c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n}'
@@ -152,6 +151,29 @@ REFUSED = {
     "export_database": "EXPORT DATABASE '{out}/dump'",
     "checkpoint": "CHECKPOINT",
     "call": "CALL pragma_version()",
+    # data-modifying and file-writing statements hidden where DuckDB still says SELECT
+    "delete_in_cte": "WITH x AS (DELETE FROM ha_events RETURNING *) SELECT * FROM x",
+    "insert_in_cte": ("WITH x AS (INSERT INTO quarantine SELECT * FROM quarantine RETURNING 1)"
+                      " SELECT count(*) FROM x"),
+    "update_in_cte": "WITH x AS (UPDATE devices SET model = 'x' RETURNING 1) SELECT * FROM x",
+    "delete_in_subquery": ("SELECT * FROM devices WHERE serial IN (WITH x AS (DELETE FROM"
+                           " devices RETURNING serial) SELECT serial FROM x)"),
+    "delete_in_scalar_subquery": ("SELECT (WITH x AS (DELETE FROM sources RETURNING 1)"
+                                  " SELECT count(*) FROM x) AS n"),
+    "update_in_union": ("SELECT 1 UNION ALL (WITH x AS (UPDATE session_samples SET"
+                        " connections = 0 RETURNING 1) SELECT count(*) FROM x)"),
+    "delete_in_nested_cte": ("WITH a AS (SELECT 1), b AS (WITH c AS (DELETE FROM ha_events"
+                             " RETURNING 1) SELECT * FROM c) SELECT * FROM a, b"),
+    "copy_in_cte": "WITH x AS (COPY ha_events TO '{out}/x.csv') SELECT * FROM x",
+    # sequences, settings and the catalog views that name server paths
+    "nextval": "SELECT nextval('incident_ids')",
+    "setval": "SELECT setval('incident_ids', 99)",
+    "nextval_as_method": "SELECT 'incident_ids'.nextval()",
+    "current_setting": "SELECT current_setting('temp_directory')",
+    "duckdb_databases_view": "SELECT path FROM duckdb_databases",
+    "pragma_database_list_view": "SELECT * FROM pragma_database_list",
+    "pg_settings": "SELECT * FROM pg_catalog.pg_settings",
+    "wal_as_table": "SELECT * FROM '{db}.wal'",
 }
 
 
@@ -238,3 +260,40 @@ def test_a_database_held_by_another_process_is_one_error_line(db, tmp_path):
         holder.wait(timeout=10)
         if holder.stdout:
             holder.stdout.close()
+
+
+@pytest.mark.parametrize("query", [
+    "WITH x AS (DELETE FROM ha_events RETURNING *) SELECT count(*) FROM x",
+    "WITH x AS (UPDATE devices SET model = 'owned' RETURNING 1) SELECT count(*) FROM x",
+    "WITH x AS (INSERT INTO quarantine SELECT * FROM quarantine RETURNING 1)"
+    " SELECT count(*) FROM x",
+    "SELECT nextval('incident_ids')",
+], ids=["delete", "update", "insert", "nextval"])
+def test_the_read_only_transaction_alone_stops_writes(db, tmp_path, monkeypatch, query):
+    """The second layer on its own: with the parse-tree check switched off, a serving
+    store's cursor still cannot write, because analyst SQL runs in a read-only transaction
+    that is rolled back."""
+    from hawatch.store import readonly
+    from hawatch.store.errors import InvalidQuery
+    from hawatch.store.readonly import Limits, run_query
+
+    copy = tmp_path / "rw.duckdb"
+    copy.write_bytes(db.read_bytes())
+    before = counts(copy)
+    monkeypatch.setattr(readonly, "check_statement", lambda q: q)
+    with Store(copy) as served:
+        served.lock_down()
+        with pytest.raises(InvalidQuery, match="read-only"):
+            run_query(served.cursor(), query, Limits())
+        assert served.cursor().execute("SELECT nextval('incident_ids')").fetchone() == (1,)
+    assert counts(copy) == before
+
+
+def test_analyst_sql_on_a_store_that_is_not_locked_down_is_refused(db, tmp_path):
+    from hawatch.store.errors import InvalidQuery
+    from hawatch.store.readonly import Limits, run_query
+
+    copy = tmp_path / "open.duckdb"
+    copy.write_bytes(db.read_bytes())
+    with Store(copy) as opened, pytest.raises(InvalidQuery, match="not locked down"):
+        run_query(opened.cursor(), "SELECT 1", Limits())

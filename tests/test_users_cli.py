@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hawatch.dashboard.credentials import Credentials, lock_file, users_file
+from hawatch.store import Store
 
-from dashboard.credentials import Credentials, lock_file, users_file
 from hawatch.cli import main
-from store import Store
-from tests.conftest import dashboard_app, log_in
+from tests.conftest import Terminal, dashboard_app, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD, NEW = "old-password-123", "new-password-456"
@@ -60,6 +60,7 @@ def waiting_for_lock(pid: int) -> bool:
 
 def test_a_command_waits_for_the_lock_and_then_keeps_the_other_change(tmp_path):
     db = tmp_path / "hawatch.duckdb"
+    Store(db).close()
     Credentials(db).add("first", "viewer", OLD)
     fd = os.open(lock_file(db), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -82,6 +83,7 @@ def test_a_command_waits_for_the_lock_and_then_keeps_the_other_change(tmp_path):
 
 def test_concurrent_commands_lose_no_user(tmp_path):
     db = tmp_path / "hawatch.duckdb"
+    Store(db).close()
     processes = [users_cli(db, "add", f"user{n}", "--role", "viewer", password=OLD)
                  for n in range(6)]
     processes.append(users_cli(db, "list", "--format", "json"))
@@ -119,6 +121,7 @@ def test_passwd_from_stdin_changes_the_password_and_ends_old_sessions(app, monke
 def test_passwd_asks_twice_at_the_prompt(app, monkeypatch, capsys):
     db = str(app.config["HAWATCH_SETTINGS"]["db"])
     answers = iter([NEW, NEW + "x"])
+    monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert main(["users", "passwd", "vera", "--db", db]) == 1
     assert "passwords differ" in capsys.readouterr().err

@@ -10,9 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 
 def acknowledge(store: Store, incident_id: int, by: str, comment: str, now: datetime) -> None:

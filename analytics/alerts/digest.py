@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-
-from analytics.alerts.outbox import Draft
-from analytics.alerts.pipeline import record
-from analytics.alerts.render import render_page
-from analytics.alerts.routing import addresses
-from analytics.alerts.settings import alert_settings
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.analytics.alerts.outbox import Draft
+from hawatch.analytics.alerts.pipeline import record
+from hawatch.analytics.alerts.render import render_page
+from hawatch.analytics.alerts.routing import addresses
+from hawatch.analytics.alerts.settings import alert_settings
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 _RECENT = ("status <> 'withdrawn' AND (first_detected >= $since OR last_updated >= $since"
            " OR opened_at >= $since)")

@@ -18,9 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-
-from analytics.alerts.acknowledgements import acknowledged
-from analytics.alerts.render import Item
+from hawatch.analytics.alerts.acknowledgements import acknowledged
+from hawatch.analytics.alerts.render import Item
 
 _LOAD = """
 SELECT i.incident_id, i.pair, i.kind, i.severity, i.status, i.opened_at, i.resolved_at,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from analytics.alerts.acknowledgements import acknowledge
-from analytics.alerts.silences import add_silence
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.analytics.alerts.acknowledgements import acknowledge
+from hawatch.analytics.alerts.silences import add_silence
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 
 def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
     """Acknowledge an incident, silence a pair or declare a window; one-line confirmation."""
-    from collector.parse_export import Reject, parse_time
+    from hawatch.collector.parse_export import Reject, parse_time
 
     action = payload.get("action")
     if action == "ack":
@@ -44,7 +44,7 @@ WINDOW_KINDS = ("failover_test", "maintenance")
 
 
 def _utc_time(value: Any, name: str, now: datetime) -> datetime:
-    from collector.parse_export import Reject, parse_time
+    from hawatch.collector.parse_export import Reject, parse_time
 
     try:
         when, is_utc = parse_time(str(value or "").strip())

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-
-from store.db import Store
+from hawatch.store.db import Store
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-
-from analytics.alerts import grouping, outbox, rules
-from analytics.alerts.acknowledgements import clear_resolved
-from analytics.alerts.outbox import Draft
-from analytics.alerts.render import render_page
-from analytics.alerts.routing import addresses
-from analytics.alerts.settings import alert_settings
-from analytics.alerts.smtp import SmtpConfig, deliver
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.analytics.alerts import grouping, outbox, rules
+from hawatch.analytics.alerts.acknowledgements import clear_resolved
+from hawatch.analytics.alerts.outbox import Draft
+from hawatch.analytics.alerts.render import render_page
+from hawatch.analytics.alerts.routing import addresses
+from hawatch.analytics.alerts.settings import alert_settings
+from hawatch.analytics.alerts.smtp import SmtpConfig, deliver
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.errors import HawatchError
+from hawatch.store.errors import HawatchError
 
 
 @dataclass(frozen=True)

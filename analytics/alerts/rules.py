@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-
-from analytics.alerts.grouping import PairDue
-from analytics.alerts.outbox import Draft
-from analytics.alerts.render import SEVERITY_ORDER, Item, Notice, render_notice
-from analytics.alerts.routing import recipients
-from analytics.alerts.silences import silenced_until, window_at
+from hawatch.analytics.alerts.grouping import PairDue
+from hawatch.analytics.alerts.outbox import Draft
+from hawatch.analytics.alerts.render import SEVERITY_ORDER, Item, Notice, render_notice
+from hawatch.analytics.alerts.routing import recipients
+from hawatch.analytics.alerts.silences import silenced_until, window_at
 
 HELD = "held back: pair flapping"
 STALE = "ended before alerts.max_age_hours"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.settings import Setting
+from hawatch.store.settings import Setting
 
 ALERT_SETTINGS: tuple[Setting, ...] = (
     Setting("alerts.enabled", True, "Evaluate incidents into e-mails in `hawatch serve`."),
@@ -27,8 +27,10 @@ ALERT_SETTINGS: tuple[Setting, ...] = (
     Setting("alerts.max_age_hours", 48.0,
             "Incidents found already resolved longer ago than this (a backlog, history "
             "ingested late) are recorded as suppressed, not mailed; the digest lists them."),
-    Setting("alerts.base_url", "http://127.0.0.1:8080",
-            "Dashboard address used for links to a pair page (`BASE/pairs/PAIR`)."),
+    Setting("alerts.base_url", "",
+            "Dashboard address used for links to a pair page (`BASE/pairs/PAIR`), as the NOC"
+            " opens it (e.g. https://hawatch.example.net). Empty: serve.http's address, https"
+            " with serve.tls_cert, this host's name when it listens on all addresses."),
     Setting("alerts.retry_seconds", 30,
             "First retry delay after a failed delivery; doubles each attempt."),
     Setting("alerts.max_retry_seconds", 3600, "Longest delay between delivery attempts."),
@@ -47,7 +49,28 @@ ALERT_SETTINGS: tuple[Setting, ...] = (
 
 
 def alert_settings(settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every alert setting, defaults filled in, overridden by `settings`."""
+    """Every alert setting, defaults filled in, overridden by `settings`; the links' base
+    resolved from the server's own settings when alerts.base_url is empty."""
     values = {s.name: s.default for s in ALERT_SETTINGS}
     values.update({k: v for k, v in (settings or {}).items() if k in values})
+    values["alerts.base_url"] = base_url({**(settings or {}), **values})
     return values
+
+
+def base_url(settings: dict[str, Any]) -> str:
+    """Where the links in e-mails point: alerts.base_url, else what `hawatch serve`
+    listens on, with this host's name for a wildcard address (an e-mail link to 127.0.0.1
+    or 0.0.0.0 opens nothing on the reader's machine)."""
+    given = str(settings.get("alerts.base_url") or "").strip()
+    if given:
+        return given.rstrip("/")
+    import socket
+
+    http = str(settings.get("serve.http") or "127.0.0.1:8080")
+    host, _, port = http.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()
+    shown = f"[{host}]" if ":" in host else host
+    scheme = "https" if settings.get("serve.tls_cert") else "http"
+    return f"{scheme}://{shown}:{port}"

@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-
-from store.db import Store
-from store.errors import HawatchError
+from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 
 def add_silence(store: Store, pair: str, ends_at: datetime, now: datetime,

@@ -15,8 +15,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from analytics.alerts.outbox import Pending
-from store.errors import HawatchError
+from hawatch.analytics.alerts.outbox import Pending
+from hawatch.store.errors import HawatchError
 
 SECURITY = ("starttls", "tls", "plain")
 

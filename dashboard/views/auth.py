@@ -11,12 +11,12 @@ throttled per account and per address (dashboard/throttle.py) without holding a 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -31,16 +31,17 @@ from flask import (
     session,
     url_for,
 )
-
-from dashboard.credentials import (
+from hawatch.dashboard.credentials import (
     RANK,
     Credentials,
     User,
     check_role,
     login_stamp,
+    new_session_id,
     session_secret,
 )
-from dashboard.throttle import LoginThrottle
+from hawatch.dashboard.csrf import HTTPS_ONLY
+from hawatch.dashboard.throttle import LoginThrottle
 
 blueprint = Blueprint("auth", __name__)
 
@@ -68,20 +69,13 @@ def _state() -> AuthState:
     return state
 
 
-def is_loopback(http: str) -> bool:
-    host = http.rpartition(":")[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _secure_cookie(settings: dict[str, Any]) -> bool:
+def secure_cookie(settings: dict[str, Any]) -> bool:
+    """auto: HTTPS-only when the dashboard is reached over HTTPS, i.e. hawatch serves TLS
+    itself or a trusted TLS proxy is in front; a cookie the browser will not send back over
+    plain HTTP would make every login fail."""
     choice = str(settings["dashboard.secure_cookie"]).strip().lower()
     if choice in ("auto", ""):
-        return not is_loopback(str(settings["serve.http"]))
+        return bool(settings.get("serve.tls_cert") or settings.get("serve.trusted_proxy"))
     return choice in ("1", "true", "yes", "on")
 
 
@@ -92,7 +86,7 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
         SESSION_COOKIE_NAME="hawatch_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=_secure_cookie(settings),
+        SESSION_COOKIE_SECURE=secure_cookie(settings),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["dashboard.session_hours"]))
     throttle = LoginThrottle(int(settings["dashboard.login_max_failures"]),
                              60.0 * float(settings["dashboard.login_window_minutes"]))
@@ -103,12 +97,13 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
 
 
 def _load_user() -> Any:
-    name = session.get("user")
-    g.user = _state().credentials.get(name) if isinstance(name, str) else None
+    name, sid = session.get("user"), session.get("sid")
+    g.user = (_state().credentials.session_user(name, sid)
+              if isinstance(name, str) and isinstance(sid, str) else None)
     if g.user is not None and session.get("stamp") != login_stamp(g.user):
         g.user = None  # the password changed since this login
     if name is not None and g.user is None:
-        session.pop("user", None)  # removed, or a new password, since login
+        session.clear()  # removed, a new password, or logged out since login
     if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
         return None
     if g.user is None:
@@ -141,17 +136,30 @@ def require(role: str) -> Callable[[View], View]:
     return decorate
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect to another host."""
-    if target and target.startswith("/") and not target.startswith("//") \
-            and "\\" not in target:
-        return target
-    return url_for("fleet.index")
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """`target` when it is a path on this site, else `default` (the fleet page).
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so
+    `/<TAB>/evil.example` or `/\\evil.example` are `//evil.example` to them: another host.
+    A target passes only with no scheme or host, exactly one leading slash, and no
+    backslash, space or control character anywhere."""
+    fallback = default or url_for("fleet.index")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if any(c == "\\" or c.isspace() or not c.isprintable() for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
 
 
 def _login_page(error: str | None, status: int) -> Any:
-    return render_template("login.html", error=error,
-                           next=request.values.get("next", "")), status
+    """The form, or why it cannot work here: with an HTTPS-only cookie over plain HTTP the
+    browser drops the session, and every login would fail with a CSRF error."""
+    https_only = current_app.config["SESSION_COOKIE_SECURE"] and not request.is_secure
+    return render_template("login.html", error=HTTPS_ONLY if https_only else error,
+                           https_only=https_only, next=request.values.get("next", "")), status
 
 
 def _try_login() -> Any:
@@ -174,8 +182,9 @@ def _try_login() -> Any:
     session.clear()  # a fresh session (and CSRF token) for the new login
     session.permanent = True
     session["user"] = user.name
+    session["sid"] = new_session_id()  # what logout ends
     session["stamp"] = login_stamp(user)
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -200,5 +209,10 @@ def metrics_text(app: Flask) -> str:
 
 @blueprint.post("/logout")
 def logout() -> Any:
+    """End this session on the server too: a copy of its cookie is refused from now on."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        lifetime = current_app.permanent_session_lifetime
+        _state().credentials.end_session(sid, datetime.now(UTC) + lifetime)
     session.clear()
     return redirect(url_for("auth.login"))

@@ -21,14 +21,13 @@ from flask import (
     request,
     url_for,
 )
+from hawatch.analytics.pair_summary import SORT_COLUMNS, pair_summary
+from hawatch.dashboard.cache import cached
+from hawatch.dashboard.fleet_rows import HEALTH_WORDS, fleet_rows
+from hawatch.dashboard.views.auth import require
+from hawatch.dashboard.views.jsonable import jsonable
+from hawatch.dashboard.views.responses import SLOT, Prepared, prepare, send
 from markupsafe import Markup
-
-from analytics.pair_summary import SORT_COLUMNS, pair_summary
-from dashboard.cache import cached
-from dashboard.fleet_rows import HEALTH_WORDS, fleet_rows
-from dashboard.views.auth import require
-from dashboard.views.jsonable import jsonable
-from dashboard.views.responses import SLOT, Prepared, prepare, send
 
 blueprint = Blueprint("fleet", __name__)
 

@@ -18,15 +18,14 @@ from flask import (
     request,
     url_for,
 )
-
-from analytics.alerts.operator import WINDOW_KINDS, apply_action
-from dashboard.cache import cached
-from dashboard.credentials import RANK
-from dashboard.views.auth import require
-from dashboard.views.jsonable import jsonable
-from dashboard.views.responses import Prepared, prepare, send
-from store.db import fetch_dicts
-from store.errors import HawatchError
+from hawatch.analytics.alerts.operator import WINDOW_KINDS, apply_action
+from hawatch.dashboard.cache import cached
+from hawatch.dashboard.credentials import RANK
+from hawatch.dashboard.views.auth import require
+from hawatch.dashboard.views.jsonable import jsonable
+from hawatch.dashboard.views.responses import Prepared, prepare, send
+from hawatch.store.db import fetch_dicts
+from hawatch.store.errors import HawatchError
 
 blueprint = Blueprint("incidents", __name__)
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
-
-from collector.ingest_health import ingest_health
-from dashboard.views.auth import require
-from dashboard.views.jsonable import jsonable
+from hawatch.collector.ingest_health import ingest_health
+from hawatch.dashboard.views.auth import require
+from hawatch.dashboard.views.jsonable import jsonable
 
 blueprint = Blueprint("ingest", __name__)
 

@@ -22,14 +22,13 @@ from flask import (
     request,
     send_file,
 )
+from hawatch.analytics.pair_detail import PairDetail, pair_detail
+from hawatch.dashboard.cache import cached
+from hawatch.dashboard.figures import connections_figure, figure_div
+from hawatch.dashboard.views.auth import require
+from hawatch.dashboard.views.jsonable import jsonable
+from hawatch.dashboard.views.responses import SLOT, Prepared, prepare, send
 from markupsafe import Markup
-
-from analytics.pair_detail import PairDetail, pair_detail
-from dashboard.cache import cached
-from dashboard.figures import connections_figure, figure_div
-from dashboard.views.auth import require
-from dashboard.views.jsonable import jsonable
-from dashboard.views.responses import SLOT, Prepared, prepare, send
 
 blueprint = Blueprint("pair", __name__)
 

@@ -16,10 +16,10 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-
-from dashboard.views import auth
-from store.errors import InvalidQuery, QueryTimeout
-from store.readonly import plain_value, run_query
+from hawatch.dashboard.views import auth
+from hawatch.dashboard.views import sql as sql_views
+from hawatch.store.errors import HawatchError, QueryBusy
+from hawatch.store.readonly import plain_value
 
 blueprint = Blueprint("service_api", __name__)
 
@@ -82,7 +82,7 @@ def operator() -> Any:
     """Acknowledgements and silences from `hawatch alerts ack|silence` while serving."""
     from datetime import UTC, datetime
 
-    from analytics.alerts.operator import apply_action
+    from hawatch.analytics.alerts.operator import apply_action
 
     service = _service()
     if not _bearer_ok(service.local_token if service else ""):
@@ -94,20 +94,20 @@ def operator() -> Any:
 
 @blueprint.post("/api/v1/sql")
 def sql() -> Any:
+    """`hawatch sql` while the server holds the file: the console's sandbox and limits."""
     service = _service()
     if not _bearer_ok(service.local_token if service else ""):
         abort(401, "missing or wrong bearer token")
     payload = request.get_json(silent=True) or {}
-    settings = current_app.config["HAWATCH_SETTINGS"]
-    cur = current_app.config["HAWATCH_STORE"].cursor()
     try:
-        result = run_query(cur, str(payload.get("query", "")),
-                           float(payload.get("timeout") or settings["sql.timeout_seconds"]),
-                           int(payload.get("max_rows") or settings["sql.max_rows"]))
-    except (InvalidQuery, QueryTimeout) as exc:
+        result = sql_views.run_analyst_query(str(payload.get("query", "")),
+                                             payload.get("timeout"), payload.get("max_rows"))
+        response = jsonify(columns=result.columns,
+                           rows=[[plain_value(v) for v in row] for row in result.rows],
+                           truncated=result.truncated)
+        result.check_time()
+    except QueryBusy as exc:
+        return jsonify(error=str(exc)), 503, sql_views.busy_headers()
+    except HawatchError as exc:
         return jsonify(error=str(exc)), 400
-    finally:
-        cur.close()
-    return jsonify(columns=result.columns,
-                   rows=[[plain_value(v) for v in row] for row in result.rows],
-                   truncated=result.truncated)
+    return response

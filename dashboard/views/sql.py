@@ -1,19 +1,24 @@
-"""The SQL console: one analyst SELECT through `store.readonly.run_query` on a cursor of
-the serving store (locked down by `hawatch serve`), time- and row-limited, shown as a table
-and downloadable as CSV or JSON."""
+"""The SQL console: one analyst SELECT through the app's `store.readonly.Sandbox` on the
+serving store (locked down by `hawatch serve`), limited in time, rows, bytes and queries at
+once, shown as a table and downloadable as CSV or JSON.
+
+Queries run only on POST with the CSRF token: `GET /sql?q=...` fills the form in and runs
+nothing, so a link or a page on another site (SameSite=Lax sends the cookie on a top-level
+GET) cannot run a query as the viewer. Writing the answer counts in the query's time limit.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
-
-from dashboard.views.auth import require
-from store.errors import HawatchError
-from store.readonly import QueryResult, plain_value, run_query
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from hawatch.dashboard.views.auth import require
+from hawatch.store.errors import HawatchError, QueryBusy
+from hawatch.store.readonly import Limits, QueryResult, Sandbox, plain_value
 
 blueprint = Blueprint("sql", __name__)
 
@@ -32,19 +37,32 @@ EXAMPLES = [
      "FROM ha_events WHERE kind = 'failover'\nGROUP BY month ORDER BY month"),
 ]
 
+RETRY_AFTER_SECONDS = 2
+
+
+def init_app(app: Flask) -> None:
+    """The app's one Sandbox: every analyst query (console, downloads, the SQL API) takes a
+    slot of it."""
+    settings = app.config["HAWATCH_SETTINGS"]
+    app.extensions["hawatch_sql"] = Sandbox(app.config["HAWATCH_STORE"].cursor,
+                                            int(settings["sql.max_concurrent"]))
+    app.register_blueprint(blueprint)
+
+
+def run_analyst_query(query: str, timeout: float | None = None,
+                      max_rows: int | None = None) -> QueryResult:
+    """Run `query` in the app's sandbox within the settings' limits (or tighter ones)."""
+    limits = Limits.from_settings(current_app.config["HAWATCH_SETTINGS"], timeout, max_rows)
+    sandbox: Sandbox = current_app.extensions["hawatch_sql"]
+    return sandbox.run(query, limits)
+
+
+def busy_headers() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
 
 def _query() -> str:
     return (request.values.get("q") or "").strip()
-
-
-def _run(query: str) -> QueryResult:
-    settings = current_app.config["HAWATCH_SETTINGS"]
-    cur = current_app.config["HAWATCH_STORE"].cursor()
-    try:
-        return run_query(cur, query, float(settings["sql.timeout_seconds"]),
-                         int(settings["sql.max_rows"]))
-    finally:
-        cur.close()
 
 
 def _one_line(exc: Exception) -> str:
@@ -55,31 +73,43 @@ def _one_line(exc: Exception) -> str:
 @blueprint.route("/sql", methods=["GET", "POST"])
 @require("viewer")
 def page() -> Any:
-    query, result, error = _query(), None, None
-    if query:
+    """GET: the form, filled in from ?q= (nothing runs); POST: run it and show the rows."""
+    query, result, error, status, headers = _query(), None, None, 200, {}
+    if request.method == "POST" and query:
         try:
-            result = _run(query)
+            result = run_analyst_query(query)
+        except QueryBusy as exc:
+            error, status, headers = _one_line(exc), 503, busy_headers()
         except HawatchError as exc:
-            error = _one_line(exc)
-    return render_template("sql.html", query=query, result=result, error=error,
-                           examples=EXAMPLES), 200 if error is None else 400
+            error, status = _one_line(exc), 400
+    try:
+        body = render_template("sql.html", query=query, result=result, error=error,
+                               examples=EXAMPLES)
+        if result is not None:
+            result.check_time()
+    except HawatchError as exc:
+        body = render_template("sql.html", query=query, result=None,
+                               error=_one_line(exc), examples=EXAMPLES)
+        status = 400
+    return body, status, headers
 
 
-def _result_or_error(query: str) -> QueryResult | tuple[Any, int]:
+def _answer(query: str, write: Callable[[QueryResult], Response]) -> Any:
+    """`write(result)` for a download, or a one-line JSON error with its status."""
     if not query:
         return jsonify(error="no query: pass it as q"), 400
     try:
-        return _run(query)
+        result = run_analyst_query(query)
+        response = write(result)
+        result.check_time()
+    except QueryBusy as exc:
+        return jsonify(error=_one_line(exc)), 503, busy_headers()
     except HawatchError as exc:
         return jsonify(error=_one_line(exc)), 400
+    return response
 
 
-@blueprint.route("/sql.csv", methods=["GET", "POST"])
-@require("viewer")
-def as_csv() -> Any:
-    result = _result_or_error(_query())
-    if not isinstance(result, QueryResult):
-        return result
+def _csv(result: QueryResult) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(result.columns)
@@ -90,15 +120,22 @@ def as_csv() -> Any:
     return Response(out.getvalue(), mimetype="text/csv", headers=headers)
 
 
-@blueprint.route("/sql.json", methods=["GET", "POST"])
-@require("viewer")
-def as_json() -> Any:
-    result = _result_or_error(_query())
-    if not isinstance(result, QueryResult):
-        return result
+def _json(result: QueryResult) -> Response:
     body = {"columns": result.columns,
             "rows": [[plain_value(v) for v in row] for row in result.rows],
             "truncated": result.truncated, "seconds": round(result.seconds, 3)}
     return Response(json.dumps(body, default=str), mimetype="application/json",
                     headers={"Content-Disposition":
                              'attachment; filename="hawatch-query.json"'})
+
+
+@blueprint.post("/sql.csv")
+@require("viewer")
+def as_csv() -> Any:
+    return _answer(_query(), _csv)
+
+
+@blueprint.post("/sql.json")
+@require("viewer")
+def as_json() -> Any:
+    return _answer(_query(), _json)
