@@ -8,8 +8,9 @@ same rows as one clean run, and a second run over the same files adds nothing.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from hawatch.collector import export_records
 from hawatch.collector.inventory import load_inventory
+from hawatch.collector.limits import IngestLimits
 from hawatch.collector.pairing import refresh_pairs
 from hawatch.collector.parse_sonicos import stage_sonicos
 from hawatch.collector.sonicos_catalog import catalog_rows
@@ -38,21 +40,35 @@ from hawatch.collector.sources import (
 )
 from hawatch.collector.stage_export import stage_export
 from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
-from hawatch.store.db import Store, insert_rows
-from hawatch.store.errors import HawatchError
+from hawatch.store.db import Store, insert_rows, transient_error
+from hawatch.store.errors import HawatchError, RefusedInput
 
 
 @dataclass
 class SourceReport:
     name: str
     format: str = ""
-    status: str = "ingested"  # ingested | resumed | unchanged | inventory | skipped | failed
+    # ingested | resumed | unchanged | inventory | skipped | refused | failed | interrupted
+    status: str = "ingested"
     lines: int = 0  # syslog: non-blank lines; exports: records
     blank: int = 0
     bytes: int = 0
     seconds: float = 0.0
     result: BatchResult = field(default_factory=BatchResult)
     error: str | None = None
+    refusal: str | None = None  # refused: RefusedInput.kind (not_regular, inventory, ...)
+    transient: bool = False  # failed because the store could not write or read: retry
+
+    @property
+    def quarantine_unstored(self) -> int:
+        """Quarantined lines past the per-source cap: counted, their text not stored."""
+        return self.result.quarantined - self.result.quarantine_stored
+
+    @property
+    def unusable(self) -> bool:
+        """A new source whose lines were read and none could be used: not a log or export
+        at all. (A resumed one may have had usable lines in its earlier part.)"""
+        return self.status == "ingested" and self.lines > 0 and self.result.usable == 0
 
 
 @dataclass
@@ -73,7 +89,11 @@ class IngestReport:
 
     @property
     def failed(self) -> list[SourceReport]:
-        return [s for s in self.sources if s.status == "failed"]
+        return [s for s in self.sources if s.status in ("failed", "refused")]
+
+    @property
+    def unusable(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.unusable]
 
 
 @dataclass
@@ -117,18 +137,44 @@ def _claim_source(store: Store, name: str, head: bytes, fmt: str,
         # serve's identities are `<origin>:<file name>` (udp, tcp, http)
         origin = identity.split(":", 1)[0] if identity and ":" in identity else "file"
         cur.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now(), ?)",
+            "INSERT INTO sources (source_id, name, fingerprint, fingerprint_bytes, format,"
+            " committed_offset, committed_lines, complete, first_ingest, last_ingest, origin,"
+            " quarantined, parsed) VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now(), ?, 0, 0)",
             [next_id, name, fingerprint(head), 0 if identity else len(head), fmt, origin],
         )
         return _Source(int(next_id), 0, 0, False)
 
 
+# rows a staged batch would store from good lines or records
+_STAGED_USABLE = """
+SELECT (SELECT count(*) FROM stg_events) + (SELECT coalesce(sum(lines), 0) FROM stg_counts)
+     + (SELECT count(*) FROM stg_samples) + (SELECT count(*) FROM stg_status)
+     + (SELECT count(*) FROM stg_windows)
+"""
+
+
+def _quarantine_room(cur: duckdb.DuckDBPyConnection, source_id: int,
+                     limits: IngestLimits) -> int | None:
+    """How many of the batch's rejected lines may still be stored with their text (None:
+    the batch has none)."""
+    (rejects,) = cur.execute("SELECT count(*) FROM stg_rejects").fetchone()
+    if not rejects:
+        return None
+    stored, parsed = cur.execute(
+        "SELECT (SELECT count(*) FROM quarantine WHERE source_id = $id),"
+        " (SELECT parsed FROM sources WHERE source_id = $id)", {"id": source_id}).fetchone()
+    usable = bool(parsed) or bool(cur.execute(_STAGED_USABLE).fetchone()[0])
+    return limits.quarantine_room(int(stored), usable)
+
+
 def _commit(cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
-            offset: int, lines: int) -> BatchResult:
-    result = commit_batch(cur, source.source_id, name)
+            offset: int, lines: int, limits: IngestLimits) -> BatchResult:
+    result = commit_batch(cur, source.source_id, name,
+                          _quarantine_room(cur, source.source_id, limits))
     cur.execute(
-        "UPDATE sources SET committed_offset = ?, committed_lines = ?, last_ingest = now()"
-        " WHERE source_id = ?", [offset, lines, source.source_id])
+        "UPDATE sources SET committed_offset = ?, committed_lines = ?, last_ingest = now(),"
+        " quarantined = quarantined + ?, parsed = parsed + ? WHERE source_id = ?",
+        [offset, lines, result.quarantined, result.usable, source.source_id])
     return result
 
 
@@ -148,9 +194,9 @@ def _stage_syslog(store: Store, table: pa.Table, default_tz: str
 
 
 def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
-                   offset: int, lines_done: int) -> BatchResult:
+                   offset: int, lines_done: int, limits: IngestLimits) -> BatchResult:
     with store.transaction(cur) as tx:
-        return _commit(tx, source, name, offset, lines_done)
+        return _commit(tx, source, name, offset, lines_done, limits)
 
 
 def _with_receive_time(table: pa.Table, received_at: datetime | None) -> pa.Table:
@@ -168,90 +214,163 @@ def _with_receive_time(table: pa.Table, received_at: datetime | None) -> pa.Tabl
     return table.set_column(at, "received_at", pc.fill_null(table.column(at), fill))
 
 
+@dataclass(frozen=True)
+class _Run:
+    """How one source is ingested: the settings that do not change between its batches."""
+
+    default_tz: str
+    batch_bytes: int
+    limits: IngestLimits
+    final: bool  # False: a writer may still append; leave an unfinished last line or record
+    received_at: datetime | None = None
+    stop: threading.Event | None = None  # set: stop after the batch being committed
+
+    def check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise _Stopped
+
+
+class _Stopped(Exception):
+    """The run was asked to stop between two batches (server shutting down)."""
+
+
 def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
-                   default_tz: str, batch_bytes: int,
-                   received_at: datetime | None = None) -> None:
+                   run: _Run) -> None:
     """Read ahead, parse batch k+1 while batch k commits: three stages on two cores.
 
     Commits stay in order, each after the one before, so the committed offset always marks a
     prefix of the source and a restart resumes exactly there.
     """
     batches: Iterator[LineBatch] = prefetch(
-        read_batches(stream, source.offset, source.lines, batch_bytes))
+        read_batches(stream, source.offset, source.lines, run.batch_bytes, run.final))
     with ThreadPoolExecutor(1, thread_name_prefix="hawatch-commit") as committer:
-        pending: Future[BatchResult] | None = None
+        pending: tuple[Future[BatchResult], LineBatch] | None = None
         try:
             for batch in batches:
-                table = _with_receive_time(batch.table, received_at)
-                cur = _stage_syslog(store, table, default_tz)
+                run.check_stop()
+                table = _with_receive_time(batch.table, run.received_at)
+                cur = _stage_syslog(store, table, run.default_tz)
                 if pending is not None:
-                    report.result.add(pending.result())
+                    _committed(report, *pending)
                 pending = committer.submit(
                     _commit_staged, store, cur, source, report.name, batch.end_offset,
-                    batch.first_line - 1 + batch.line_count)
-                report.lines += batch.table.num_rows
-                report.blank += batch.blank
-                report.bytes += batch.end_offset - batch.start_offset
+                    batch.first_line - 1 + batch.line_count, run.limits), batch
         finally:  # a source that breaks off (a truncated .gz) keeps what was committed
             if pending is not None:
-                report.result.add(pending.result())
+                _committed(report, *pending)
+
+
+def _committed(report: SourceReport, commit: Future[BatchResult], batch: LineBatch) -> None:
+    """Count a batch once its commit succeeded (raises its error otherwise): what the report
+    and /metrics say was ingested is what the store has."""
+    report.result.add(commit.result())
+    report.lines += batch.table.num_rows
+    report.blank += batch.blank
+    report.bytes += batch.end_offset - batch.start_offset
 
 
 def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
-                   default_tz: str) -> None:
+                   run: _Run) -> None:
+    """Records in batches, one transaction each: between two, other writers (syslog, the
+    analysis) take their turn, however long the export."""
     reader = export_records.json_items if report.format == "json" else \
         export_records.csv_items
-    for items in export_records.batches(reader(stream, source.lines)):
+    for items in export_records.batches(reader(stream, source.lines, run.final)):
+        run.check_stop()
         with store.transaction() as cur:
             reset_stages(cur)
-            stage_export(cur, items, default_tz)
-            report.result.add(_commit(cur, source, report.name, 0, items[-1][0]))
+            stage_export(cur, items, run.default_tz)
+            report.result.add(_commit(cur, source, report.name, 0, items[-1][0], run.limits))
         report.lines += len(items)
+
+
+FORMAT_NAMES = {"syslog": "syslog lines", "json": "JSON",
+                "csv": "a CSV export (a header naming time and serial)",
+                "inventory": "a pair inventory", "truth": "a simulator truth file"}
+INVENTORY_REFUSED = ("a pair inventory: not accepted here (the inventory comes only from the"
+                     " `inventory` setting or `hawatch ingest --inventory`)")
+
+
+def _check_format(found: str, formats: Collection[str] | None) -> None:
+    """Refuse a source whose content is not one of the `formats` its path accepts."""
+    if formats is None or found in formats:
+        return
+    if found == "inventory":
+        raise RefusedInput(INVENTORY_REFUSED, "inventory")
+    wanted = " or ".join(FORMAT_NAMES[f] for f in sorted(formats) if f != "truth")
+    raise RefusedInput(f"not {wanted}: it looks like {FORMAT_NAMES[found]}", "format")
 
 
 def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
                batch_bytes: int = BATCH_BYTES,
                received_at: datetime | None = None,
-               identity: str | None = None) -> SourceReport:
+               identity: str | None = None, *,
+               limits: IngestLimits | None = None,
+               formats: Collection[str] | None = None,
+               force_format: str | None = None,
+               final: bool = True,
+               stop: threading.Event | None = None) -> SourceReport:
     """Ingest one file or stdin; errors are reported on the source, never raised.
 
     `received_at`: when a collector received the file's lines (a listener's spool file), for
-    the clock-skew figures; lines with an RFC 5424 header time keep that one.
+    the clock-skew figures; lines with an RFC 5424 header time keep that one. `formats`: the
+    formats this path accepts (None: any, an inventory included); others are refused with
+    the reason. `force_format`: read as this whatever it looks like (a listener's spool file
+    is syslog, even when a sender's first line looks like JSON). `final`: False while a
+    writer may still append (the drop folder); an unfinished last line waits. `stop`: when
+    set, the run ends after the batch being committed (status interrupted; a later run
+    resumes there).
     """
     report = SourceReport(item.name)
     started = time.perf_counter()
+    run = _Run(default_tz, batch_bytes, limits or IngestLimits(), final, received_at, stop)
     try:
-        stream = open_input(item)
+        stream = open_input(item, run.limits.max_decompressed_bytes)
         try:
-            report.format = sniff_format(stream.head)
-            if not stream.head or report.format == "truth":
-                report.status = "skipped" if stream.head else "unchanged"
-                return report
-            if report.format == "inventory" and item.name != STDIN:
-                report.lines = load_inventory(store, item.name)
-                report.status = "inventory"
-                return report
-            source = _claim_source(store, item.name, stream.head, report.format, identity)
-            if report.format == "syslog":
-                _ingest_syslog(store, stream, source, report, default_tz, batch_bytes,
-                               received_at)
-            else:
-                _ingest_export(store, stream, source, report, default_tz)
-            if source.known:
-                report.status = "resumed" if report.lines else "unchanged"
-            with store.transaction() as cur:
-                cur.execute("UPDATE sources SET complete = true WHERE source_id = ?",
-                            [source.source_id])
+            _ingest_stream(store, item, stream, report, run, identity, formats, force_format)
         finally:
             stream.close()
-    except (HawatchError, OSError, EOFError) as exc:
-        report.status, report.error = "failed", str(exc) or type(exc).__name__
+    except RefusedInput as exc:
+        report.status, report.refusal, report.error = "refused", exc.kind, str(exc)
+    except _Stopped:
+        report.status = "interrupted"
+        report.error = "stopped before its end; the next run resumes there"
+    except (HawatchError, OSError, EOFError, duckdb.Error) as exc:
+        report.status, report.transient = "failed", transient_error(exc)
+        report.error = (str(exc).splitlines() or [""])[0] or type(exc).__name__
     except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
         report.status = "failed"
         report.error = f"internal error ({type(exc).__name__}: {exc}); its committed part is kept"
     finally:
         report.seconds = time.perf_counter() - started
     return report
+
+
+def _ingest_stream(store: Store, item: Input, stream: _Peekable, report: SourceReport,
+                   run: _Run, identity: str | None, formats: Collection[str] | None,
+                   force_format: str | None) -> None:
+    report.format = force_format or sniff_format(stream.head)
+    if not stream.head or report.format == "truth":
+        report.status = "skipped" if stream.head else "unchanged"
+        if stream.head:
+            _check_format(report.format, formats)
+        return
+    _check_format(report.format, formats)
+    if report.format == "inventory" and item.name != STDIN:
+        report.lines = load_inventory(store, item.name)
+        report.status = "inventory"
+        return
+    source = _claim_source(store, item.name, stream.head, report.format, identity)
+    if report.format == "syslog":
+        _ingest_syslog(store, stream, source, report, run)
+    else:
+        _ingest_export(store, stream, source, report, run)
+    if source.known:
+        report.status = "resumed" if report.lines else "unchanged"
+    if run.final:
+        with store.transaction() as cur:
+            cur.execute("UPDATE sources SET complete = true WHERE source_id = ?",
+                        [source.source_id])
 
 
 def ingest_lines(store: Store, lines: list[str], name: str,
@@ -277,7 +396,8 @@ def ingest_lines(store: Store, lines: list[str], name: str,
     keep = [i for i, line in enumerate(lines) if line.strip()]
     table = table.take(keep)
     cur = _stage_syslog(store, table, default_tz)
-    report.result = _commit_staged(store, cur, source, name, len(body), len(lines))
+    report.result = _commit_staged(store, cur, source, name, len(body), len(lines),
+                                   IngestLimits())
     report.lines, report.blank = len(keep), len(lines) - len(keep)
     report.seconds = time.perf_counter() - started
     return report
@@ -301,13 +421,14 @@ def _inventories_first(items: list[Input]) -> list[Input]:
 
 def ingest_paths(store: Store, paths: list[str], default_tz: str = "UTC",
                  on_source: Callable[[SourceReport], None] | None = None,
-                 batch_bytes: int = BATCH_BYTES) -> IngestReport:
+                 batch_bytes: int = BATCH_BYTES,
+                 limits: IngestLimits | None = None) -> IngestReport:
     """Ingest every file under `paths`, then refresh each pair's current state."""
     started = time.perf_counter()
     report = IngestReport()
     sync_catalog(store)
     for item in _inventories_first(discover(paths)):
-        source_report = ingest_one(store, item, default_tz, batch_bytes)
+        source_report = ingest_one(store, item, default_tz, batch_bytes, limits=limits)
         report.sources.append(source_report)
         if on_source:
             on_source(source_report)

@@ -6,6 +6,9 @@ and by origin (with the last hour's rate), the sources, and the quarantine.
 page useless (and huge), so the files of serve's listeners and uploads (`sources.origin` udp,
 tcp, http) are summed per origin and hour; files ingested from a path stay one row each. The
 list is the newest `limit` rows, with the total.
+
+The quarantine keeps at most a capped number of rows per source (collector/limits.py); the
+lines past the cap are counted in `sources.quarantined`, and the page says how many.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import duckdb
 from hawatch.store.db import fetch_dicts
 
 _BY_FORMAT = """
-SELECT format, count(*) AS sources, sum(committed_lines) AS lines, max(last_ingest) AS last_ingest
+SELECT format, count(*) AS sources, sum(committed_lines) AS lines,
+       sum(quarantined) AS quarantined, max(last_ingest) AS last_ingest
 FROM sources GROUP BY format ORDER BY format
 """
 
@@ -27,7 +31,7 @@ SELECT origin, count(*) AS sources, sum(committed_lines) AS lines,
        round(coalesce(sum(committed_lines)
                       FILTER (WHERE last_ingest >= now() - INTERVAL 1 HOUR), 0) / 3600.0, 2)
            AS lines_per_second,
-       max(last_ingest) AS last_ingest
+       sum(quarantined) AS quarantined, max(last_ingest) AS last_ingest
 FROM sources GROUP BY origin ORDER BY origin
 """
 
@@ -51,6 +55,12 @@ _REASONS = """
 SELECT reason, count(*) AS lines FROM quarantine GROUP BY reason ORDER BY lines DESC, reason
 """
 
+# quarantined lines counted in `sources` but not stored in `quarantine` (past the cap)
+_UNSTORED = """
+SELECT greatest(coalesce((SELECT sum(quarantined) FROM sources), 0)
+                - (SELECT count(*) FROM quarantine), 0)
+"""
+
 _NEWEST = """
 SELECT source, position, reason, raw, raw_length, ingested_at FROM quarantine
 ORDER BY ingested_at DESC, source, position DESC LIMIT $limit
@@ -70,6 +80,7 @@ def ingest_health(cur: duckdb.DuckDBPyConnection, sources_limit: int = 200,
         "sources": sources,
         "sources_total": total,
         "quarantine_reasons": fetch_dicts(cur.execute(_REASONS)),
+        "quarantine_unstored": int(cur.execute(_UNSTORED).fetchall()[0][0]),
         "quarantine_newest": fetch_dicts(cur.execute(_NEWEST,
                                                      {"limit": quarantined_limit})),
     }

@@ -7,11 +7,14 @@ without a Python object per line. Memory is bounded by the batch size, whatever 
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 import sys
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
@@ -21,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 from hawatch.collector import fastscan
 from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES
-from hawatch.store.errors import InputError
+from hawatch.store.errors import InputError, RefusedInput
 
 T = TypeVar("T")
 FINGERPRINT_BYTES = 64 * 1024
@@ -29,18 +32,38 @@ BATCH_BYTES = 32 * 1024 * 1024
 SCAN_ROWS = 8192
 PREFETCH_DEPTH = 2  # batches read ahead of the one being parsed
 MAX_LINE_BYTES = 1024 * 1024  # a "line" longer than this is cut: binary data has no newlines
+MAX_BATCH_LINES = 500_000  # SonicOS lines are 150-400 bytes: 32 MiB holds about 130,000
 STDIN = "-"
-# A folder walk skips databases (a store kept beside its logs must not ingest itself).
+# A folder walk skips databases and a store's own files (a store kept beside its logs must
+# not ingest itself, nor its session secret and password hashes into the quarantine).
 DATABASE_SUFFIXES = (".duckdb", ".duckdb.wal", ".db", ".wal", ".parquet")
+STORE_FILE_SUFFIXES = (*DATABASE_SUFFIXES, ".secret", ".users.json", ".users.json.lock",
+                       ".serve.json")
 
 
 @dataclass(frozen=True)
 class Input:
     name: str  # a path, or "-" for standard input
+    # opens the file when its name alone must not be trusted (the drop folder's files are
+    # opened through the folder, never through a link): see open_in_folder
+    opener: Callable[[], BinaryIO] | None = None
+
+
+def _plain_file(path: Path) -> bool:
+    """A regular file that is not a link (a folder walk follows neither links nor pipes)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def discover(paths: list[str]) -> list[Input]:
-    """Every file named or under a named folder (recursively, sorted), plus stdin if named."""
+    """Every file named or under a named folder (recursively, sorted), plus stdin if named.
+
+    A file named on the command line is read even through a link: its user chose it. Inside
+    a folder only regular files are taken, never links, which could point anywhere (the
+    session secret, /etc/passwd) and put what they point at into the quarantine.
+    """
     found: list[Input] = []
     for raw in paths:
         if raw == STDIN:
@@ -49,15 +72,65 @@ def discover(paths: list[str]) -> list[Input]:
         path = Path(raw)
         if path.is_dir():
             found.extend(
-                Input(str(p)) for p in sorted(path.rglob("*"))
-                if p.is_file() and not p.name.startswith(".")
-                and not p.name.endswith(DATABASE_SUFFIXES)
+                Input(str(p)) for p in sorted(_walk(path))
+                if _plain_file(p) and not p.name.startswith(".")
+                and not p.name.endswith(STORE_FILE_SUFFIXES)
             )
         elif path.is_file():
             found.append(Input(str(path)))
         else:
             raise InputError(f"no such file or folder: {raw}")
     return found
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every entry under `folder`, without descending into linked folders."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        yield from (Path(root) / name for name in files)
+
+
+def open_in_folder(folder_fd: int, name: str) -> BinaryIO:
+    """Open `name` in an open folder for reading, only if it is a plain file of its own.
+
+    The drop folder is writable by others, so its names prove nothing: a link there could
+    point at the session secret or /etc/passwd. The file is opened relative to the folder
+    (so it is in it), without following a link (O_NOFOLLOW), without blocking on a pipe, and
+    kept only if it is a regular file on the folder's device with no other hard link (a hard
+    link is a second name for a file elsewhere). Raises RefusedInput with the reason.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    if "/" in name or name in ("", ".", ".."):
+        raise RefusedInput(f"{name!r} is not a file name in the folder", "not_regular")
+    try:
+        fd = os.open(name, flags, dir_fd=folder_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RefusedInput("a symbolic link, not a regular file: not read",
+                               "not_regular") from None
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        _check_plain(os.fstat(fd), os.fstat(folder_fd))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_plain(found: os.stat_result, folder: os.stat_result) -> None:
+    if not stat.S_ISREG(found.st_mode):
+        kind = ("a symbolic link" if stat.S_ISLNK(found.st_mode) else
+                "a folder" if stat.S_ISDIR(found.st_mode) else
+                "a named pipe" if stat.S_ISFIFO(found.st_mode) else
+                "a socket" if stat.S_ISSOCK(found.st_mode) else "a device")
+        raise RefusedInput(f"{kind}, not a regular file: not read", "not_regular")
+    if found.st_dev != folder.st_dev:
+        raise RefusedInput("on another file system than the folder (a mount): not read",
+                           "not_regular")
+    if found.st_nlink != 1:
+        raise RefusedInput(f"a file with {found.st_nlink} hard links (a second name for a"
+                           " file elsewhere): not read; copy it in instead", "not_regular")
 
 
 class _Peekable:
@@ -100,13 +173,24 @@ class _Gunzip:
     members (as `cat a.gz b.gz` makes) are read one after another.
     """
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, limit: int = 0) -> None:
         self._raw = raw
         self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._pending = b""  # compressed input not yet inflated
         self._in_member = False
+        self._limit = limit  # decompressed bytes allowed (0: any)
+        self._total = 0
 
     def read(self, size: int) -> bytes:
+        out = self._read(size)
+        self._total += len(out)
+        if self._limit and self._total > self._limit:
+            raise RefusedInput(
+                f"decompressed data exceeds {self._limit // (1024 * 1024)} MiB"
+                " (ingest.max_decompressed_megabytes): not ingested further", "too_large")
+        return out
+
+    def _read(self, size: int) -> bytes:
         out = bytearray()
         while len(out) < size:
             data, self._pending = self._pending or self._raw.read(1 << 20), b""
@@ -128,16 +212,19 @@ class _Gunzip:
         self._raw.close()
 
 
-def open_input(item: Input) -> _Peekable:
-    """Open a file or stdin, transparently gunzipping by content (not by name)."""
+def open_input(item: Input, max_decompressed: int = 0) -> _Peekable:
+    """Open a file or stdin, transparently gunzipping by content (not by name); compressed
+    input stops with RefusedInput past `max_decompressed` bytes (0: no limit)."""
     try:
         if item.name == STDIN:
             raw: BinaryIO = sys.stdin.buffer
+        elif item.opener is not None:
+            raw = item.opener()
         else:
             raw = open(item.name, "rb")  # noqa: SIM115 - closed by the caller via _Peekable
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         if magic == b"\x1f\x8b":
-            raw = _Gunzip(raw)  # type: ignore[assignment]
+            raw = _Gunzip(raw, max_decompressed)  # type: ignore[assignment]
         return _Peekable(raw)
     except OSError as exc:
         raise InputError(f"cannot read {item.name}: {exc.strerror or exc}") from None
@@ -266,9 +353,13 @@ def _fill(stream: _Peekable, ring: _BufferRing, rest: bytes, size: int
 
 
 def read_batches(
-    stream: _Peekable, skip_bytes: int, skip_lines: int, batch_bytes: int = BATCH_BYTES
+    stream: _Peekable, skip_bytes: int, skip_lines: int, batch_bytes: int = BATCH_BYTES,
+    final: bool = True,
 ) -> Iterator[LineBatch]:
-    """Whole-line batches from `skip_bytes` on; a final line without a newline is included."""
+    """Whole-line batches from `skip_bytes` on, each at most `batch_bytes` and
+    MAX_BATCH_LINES lines. A last line without a newline is included when the file is
+    `final`; otherwise its writer may still be writing it, and it is left for a later run,
+    which resumes exactly there."""
     offset = 0
     while offset < skip_bytes:  # resume: discard what an earlier run committed
         got = stream.read(min(batch_bytes, skip_bytes - offset))
@@ -278,33 +369,55 @@ def read_batches(
     line_no = skip_lines + 1
     rest = b""
     ring = _BufferRing()
+    ended, broken = False, None
     while True:
-        # Batches end at the last newline before start + batch_bytes, so a resumed run cuts
-        # the same batches (and stores the same rows) as an uninterrupted one.
-        chunk, eof, broken = _fill(stream, ring, rest, max(batch_bytes - len(rest), 64 * 1024))
-        if broken:
-            # keep the complete lines before the break; the unfinished one is not committed,
-            # so a later run over the whole file resumes exactly there
-            cut = bytes(chunk).rfind(b"\n") + 1
-            if cut:
-                table, lines = _to_table(chunk[:cut], line_no)
-                yield LineBatch(offset, offset + cut, line_no, table, lines,
-                                lines - table.num_rows)
-            raise InputError(f"{broken}; {len(chunk) - cut} bytes of an unfinished line "
-                             "not ingested")
-        if eof:
-            if len(chunk):
-                table, lines = _to_table(chunk, line_no)
-                yield LineBatch(offset, offset + len(chunk), line_no, table, lines,
-                                lines - table.num_rows)
+        # Batches end at the last newline before start + batch_bytes (or after the
+        # MAX_BATCH_LINES-th line), so a resumed run cuts the same batches (and stores the
+        # same rows) as an uninterrupted one.
+        if ended:  # what the line cap left over at the end
+            chunk: memoryview = memoryview(rest)
+        else:
+            chunk, ended, broken = _fill(stream, ring, rest,
+                                         max(batch_bytes - len(rest), 64 * 1024))
+        limit = _batch_limit(chunk, ended, final and broken is None)
+        cut = _cap_lines(chunk, limit)
+        if cut:
+            table, lines = _to_table(chunk[:cut], line_no)
+            yield LineBatch(offset, offset + cut, line_no, table, lines,
+                            lines - table.num_rows)
+            offset += cut
+            line_no += lines
+        rest = bytes(chunk[cut:])
+        if ended and cut == limit:
+            if broken:
+                # the complete lines before the break are in; the unfinished one is not
+                # committed, so a later run over the whole file resumes exactly there
+                raise InputError(f"{broken}; {len(rest)} bytes of an unfinished line "
+                                 "not ingested")
             return
-        cut = bytes(chunk[-MAX_LINE_BYTES:]).rfind(b"\n") + 1
-        cut = len(chunk) if cut == 0 else len(chunk) - min(len(chunk), MAX_LINE_BYTES) + cut
-        body, rest = chunk[:cut], bytes(chunk[cut:])
-        table, lines = _to_table(body, line_no)
-        yield LineBatch(offset, offset + cut, line_no, table, lines, lines - table.num_rows)
-        offset += cut
-        line_no += lines
+
+
+def _batch_limit(chunk: memoryview, ended: bool, whole: bool) -> int:
+    """Where a batch of `chunk` may end: after its last newline; at the end of the stream,
+    the whole of it when it is `whole` (a final file); a line longer than MAX_LINE_BYTES is
+    cut there (binary data has no newlines)."""
+    if ended and whole:
+        return len(chunk)
+    if ended:
+        return bytes(chunk).rfind(b"\n") + 1
+    cut = bytes(chunk[-MAX_LINE_BYTES:]).rfind(b"\n") + 1
+    return len(chunk) if cut == 0 else len(chunk) - min(len(chunk), MAX_LINE_BYTES) + cut
+
+
+def _cap_lines(chunk: memoryview, limit: int) -> int:
+    """`limit`, or the end of the MAX_BATCH_LINES-th line before it: memory per batch grows
+    with its rows, and 32 MiB of two-byte lines (50 KiB of gzip) took 3 GB in one batch."""
+    if limit <= MAX_BATCH_LINES:
+        return limit
+    newlines = np.frombuffer(chunk, np.uint8, count=limit) == 10
+    if np.count_nonzero(newlines) <= MAX_BATCH_LINES:
+        return limit
+    return int(np.flatnonzero(newlines)[MAX_BATCH_LINES - 1]) + 1
 
 
 def prefetch(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:

@@ -47,6 +47,7 @@ class BatchResult:
     events_duplicate: int = 0
     counted: int = 0
     quarantined: int = 0
+    quarantine_stored: int = 0  # of those, kept with their text (the rest over the cap)
     samples: int = 0
     status: int = 0
     windows: int = 0
@@ -58,6 +59,7 @@ class BatchResult:
         self.events_duplicate += other.events_duplicate
         self.counted += other.counted
         self.quarantined += other.quarantined
+        self.quarantine_stored += other.quarantine_stored
         self.samples += other.samples
         self.status += other.status
         self.windows += other.windows
@@ -65,6 +67,11 @@ class BatchResult:
     @property
     def events(self) -> int:
         return self.events_new + self.events_duplicate
+
+    @property
+    def usable(self) -> int:
+        """Rows stored from good lines or records: events, counted lines, samples, windows."""
+        return self.events + self.counted + self.samples + self.status + self.windows
 
 
 def reset_stages(cur: duckdb.DuckDBPyConnection) -> None:
@@ -180,9 +187,14 @@ SELECT pair, min(time), now() FROM (
 
 
 def commit_batch(
-    cur: duckdb.DuckDBPyConnection, source_id: int, source_name: str
+    cur: duckdb.DuckDBPyConnection, source_id: int, source_name: str,
+    quarantine_room: int | None = None,
 ) -> BatchResult:
-    """Write the stages of one batch; the caller's transaction makes it all-or-nothing."""
+    """Write the stages of one batch; the caller's transaction makes it all-or-nothing.
+
+    At most `quarantine_room` rejected lines are stored with their text (the first ones);
+    all of them are counted in the result.
+    """
     ids = {"source_id": source_id}
     result = BatchResult()
     staged = _scalar(cur, "SELECT count(*) FROM stg_events")
@@ -196,10 +208,12 @@ def commit_batch(
         "INSERT INTO message_counts SELECT minute, serial, message_id, lines, $source_id"
         " FROM stg_counts", ids)
     result.quarantined = _scalar(cur, "SELECT count(*) FROM stg_rejects")
-    if result.quarantined:
-        cur.execute(
-            "INSERT INTO quarantine SELECT $source_id, $name, pos, left(raw, 4096), raw_length,"
-            " reason, now() FROM stg_rejects", {**ids, "name": source_name})
+    room = result.quarantined if quarantine_room is None else quarantine_room
+    if result.quarantined and room:
+        result.quarantine_stored = _scalar(
+            cur, "INSERT INTO quarantine SELECT $source_id, $name, pos, left(raw, 4096),"
+            " raw_length, reason, now() FROM stg_rejects ORDER BY pos LIMIT $room",
+            {**ids, "name": source_name, "room": room})
     result.samples = _insert_new(cur, "stg_samples", _INSERT_SAMPLES, ids)
     result.status = _insert_new(cur, "stg_status", _INSERT_STATUS, ids)
     result.windows = _insert_new(cur, "stg_windows", _INSERT_WINDOWS, {})

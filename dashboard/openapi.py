@@ -52,6 +52,10 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
+# an upload refused after it was read is answered with what it held and why
+_ERROR_OR_REPORT = {"oneOf": [_ref("Error"), _ref("IngestReport")]}
+
+
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
             "schema": schema}
@@ -103,19 +107,23 @@ SCHEMAS: dict[str, Any] = {
         "status": {"type": "string"}, "records": {"type": "integer"},
         "events": {"type": "integer"}, "events_new": {"type": "integer"},
         "session_samples": {"type": "integer"}, "status_samples": {"type": "integer"},
-        "quarantined": {"type": "integer"}, "error": _STR},
+        "quarantined": {"type": "integer"},
+        "quarantine_stored": {"type": "integer", "description": "of the quarantined, kept"
+                              " with their text (the rest past the per-source cap)"},
+        "retry_after": {"type": "integer", "description": "503: seconds to wait"},
+        "error": _STR},
         ["status", "records", "events", "events_new", "session_samples", "status_samples",
          "quarantined", "error"]),
     "IngestHealth": _obj({
         "by_format": {"type": "array", "items": _obj({
             "format": {"type": "string"}, "sources": {"type": "integer"}, "lines": _INT,
-            "last_ingest": _TIME}, ["format", "sources"])},
+            "quarantined": _INT, "last_ingest": _TIME}, ["format", "sources"])},
         "by_origin": {"type": "array", "items": _obj({
             "origin": {"type": ["string", "null"],
                        "enum": ["udp", "tcp", "http", "file", None]},
             "sources": {"type": "integer"}, "lines": _INT,
             "lines_last_hour": {"type": "integer"}, "lines_per_second": _NUM,
-            "last_ingest": _TIME}, ["origin", "sources"])},
+            "quarantined": _INT, "last_ingest": _TIME}, ["origin", "sources"])},
         "sources": {"type": "array", "items": _obj({
             "name": {"type": "string"}, "format": _STR, "origin": {"type": "string"},
             "files": {"type": "integer"}, "lines": _INT, "complete": _BOOL,
@@ -124,6 +132,8 @@ SCHEMAS: dict[str, Any] = {
                           "description": "rows of the source list; the newest 200 are sent"},
         "quarantine_reasons": {"type": "array", "items": _obj({
             "reason": {"type": "string"}, "lines": {"type": "integer"}}, ["reason", "lines"])},
+        "quarantine_unstored": {"type": "integer", "description": "quarantined lines counted"
+                                " but not stored (past the per-source caps)"},
         "quarantine_newest": {"type": "array", "items": _obj({
             "source": _STR, "position": _INT, "reason": {"type": "string"},
             "raw": {"type": "string"}, "raw_length": _INT, "ingested_at": _TIME},
@@ -245,7 +255,7 @@ def _paths() -> dict[str, Any]:
                 **_REDIRECT, **_LOGIN}}},
         "/api/v1/ingest": {"post": {
             "operationId": "ingest",
-            "summary": "Upload an export; acknowledged once written and fsynced",
+            "summary": "Upload an export; answered once it is in the store",
             "security": [{"ingestToken": []}],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"description": "a JSON export"}},
@@ -256,11 +266,19 @@ def _paths() -> dict[str, Any]:
                                           "description": "syslog lines"}}}},
             "responses": {
                 "200": _json(_ref("IngestReport"), "what the upload added"),
-                "400": _error("empty body"), **_BEARER_401,
-                "413": _error("body larger than 64 MiB"),
+                "400": _json(_ERROR_OR_REPORT, "empty body, or a body that is not the format"
+                             " it was sent as (error says what it looks like)"), **_BEARER_401,
+                "403": _json(_ref("IngestReport"), "a pair inventory: never taken from the"
+                             " data path"),
+                "413": _json(_ERROR_OR_REPORT, "body larger than 64 MiB, or more than"
+                             " ingest.max_decompressed_megabytes once decompressed"),
                 "415": _error("unsupported content type"),
-                "503": {**_error("ingest disabled (no token set), or behind: retry later"),
-                        "headers": {"Retry-After": {"description": "seconds, when behind",
+                "422": _json(_ref("IngestReport"), "the content could not be ingested (kept"
+                             " on the server in spool/failed/)"),
+                "503": {**_json(_ERROR_OR_REPORT, "not stored: ingest disabled (no token set),"
+                                " behind, or the store cannot write now (disk full); send it"
+                                " again later"),
+                        "headers": {"Retry-After": {"description": "seconds to wait",
                                                     "schema": {"type": "integer"}}}}}}},
         "/api/v1/sql": {"post": {
             "operationId": "sql", "summary": "One read-only SELECT against the served store",

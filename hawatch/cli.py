@@ -75,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="ingest syslog files and HA exports into the store",
                        description="Ingest SonicOS syslog files and JSON/CSV HA exports "
                        "(files, folders recursively, .gz, '-' for stdin). Re-ingesting a "
-                       "file adds nothing; an interrupted run resumes where it stopped.")
+                       "file adds nothing; an interrupted run resumes where it stopped. "
+                       "In a folder, links and the database's own files are skipped. A "
+                       "source of which nothing could be used (not a log or export at all: "
+                       "a README, a binary, another CSV) gets one line on stderr and the "
+                       "command exits 1, as it does when a source fails.")
     _common(p, fmt=True)
     p.add_argument("--inventory", help="pair inventory, CSV or TOML (setting: inventory)")
     p.add_argument("--timezone", help="time zone of units the inventory names none for")
@@ -258,6 +262,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from hawatch.collector.ingest import ingest_paths
     from hawatch.collector.inventory import check_timezone, load_inventory
+    from hawatch.collector.limits import IngestLimits
     from hawatch.report import print_ingest_report, print_pair_summary
     from hawatch.store.db import Store
 
@@ -269,11 +274,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             pairs = load_inventory(store, inventory)
             print(f"inventory {inventory}: {pairs} pairs", file=sys.stderr)
         report = ingest_paths(store, args.sources, timezone,
-                              batch_bytes=settings["ingest.batch_megabytes"] * 1024 * 1024)
+                              batch_bytes=settings["ingest.batch_megabytes"] * 1024 * 1024,
+                              limits=IngestLimits.from_settings(settings))
         print_ingest_report(report, args.format)
         if args.format == "table":
             print_pair_summary(store, "table")
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.unusable else 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -662,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
+    # every file hawatch makes is its user's alone from the start (database, its log, the
+    # spool, uploads): they hold every log line, and secrets sit beside them
+    os.umask(os.umask(0o077) | 0o077)
     try:
         return run(args)
     except HawatchError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 from hawatch.analytics.alerts.settings import ALERT_SETTINGS
 from hawatch.analytics.thresholds import ANALYTICS_SETTINGS
+from hawatch.collector.limits import INGEST_SETTINGS
 from hawatch.store.errors import HawatchError
 from hawatch.store.settings import Setting
 
@@ -24,6 +25,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("inventory", "", "Pair inventory (CSV or TOML) applied before every ingest."),
     Setting("ingest.batch_megabytes", 32,
             "Bytes of syslog parsed per transaction; more is faster, uses more memory."),
+    *INGEST_SETTINGS,
     Setting("sql.timeout_seconds", 10.0, "Time limit of one analyst query."),
     Setting("sql.max_rows", 10000, "Rows an analyst query returns at most (marked truncated)."),
     Setting("sql.max_result_megabytes", 16.0,
@@ -60,6 +62,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Close a TCP syslog connection that sent nothing for this long; 0: never (most"
             " senders lose the message they write next after such a close)."),
     Setting("serve.drop_dir", "", "A folder watched for export and log files to ingest."),
+    Setting("serve.drop_quiet_seconds", 2.0,
+            "A drop-folder file nobody wrote to for this long is ingested (up to its last"
+            " complete line; lines it gains later are ingested too)."),
+    Setting("serve.drop_settle_seconds", 300.0,
+            "A drop-folder file nobody wrote to for this long is finished: its last line is"
+            " ingested even without a newline, and it moves to processed/."),
     Setting("serve.spool_dir", "",
             "Where the listener spools received syslog (default: DB path + .spool)."),
     Setting("serve.analysis_interval_seconds", 60, "How often the analysis job runs."),

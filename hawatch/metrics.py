@@ -23,6 +23,8 @@ class Metrics:
         self.quarantined: dict[str, int] = defaultdict(int)
         self.files: dict[str, int] = defaultdict(int)
         self.failed: dict[str, int] = defaultdict(int)
+        self.retried: dict[str, int] = defaultdict(int)
+        self.refused: dict[str, int] = defaultdict(int)
         self.write_seconds: dict[str, float] = defaultdict(float)
         self.last_write_seconds: dict[str, float] = defaultdict(float)
         self.analysis_runs = 0
@@ -30,15 +32,27 @@ class Metrics:
         self.incidents_opened = 0
 
     def record_ingest(self, source: str, report: SourceReport, seconds: float) -> None:
+        """One ingest of a file. A file the store could not take (disk full) is not a
+        failure of the file: it waits and is counted as a retry; one refused for what it is
+        (an inventory, not the format it was sent as) is the sender's error, counted apart
+        from failures, which are hawatch's to look into."""
         r = report.result
         with self._lock:
             self.files[source] += 1
-            self.failed[source] += report.status == "failed"
+            self.failed[source] += report.status == "failed" and not report.transient
+            self.retried[source] += report.transient
+            self.refused[source] += report.status == "refused"
             self.ingested[source] += report.lines
             self.parsed[source] += r.events + r.counted + r.samples + r.status
             self.quarantined[source] += r.quarantined
             self.write_seconds[source] += seconds
             self.last_write_seconds[source] = seconds
+
+    def record_refused(self, source: str) -> None:
+        """A file refused unread (a link or device in the drop folder)."""
+        with self._lock:
+            self.files[source] += 1
+            self.refused[source] += 1
 
     def record_analysis(self, seconds: float, opened: int) -> None:
         with self._lock:
@@ -71,8 +85,16 @@ class Metrics:
             metric("dropped_total", "counter",
                    "Datagrams the kernel dropped before the listener read them.",
                    _listener_counts(listener, "kernel_drops"))
-            metric("ingest_failed_files_total", "counter", "Files that failed to ingest.",
+            metric("ingest_failed_files_total", "counter",
+                   "Files that failed to ingest (kept in failed/ with the reason).",
                    dict(self.failed))
+            metric("ingest_refused_files_total", "counter",
+                   "Files refused for what they are: links, inventories, wrong format, too"
+                   " large (answered 4xx, or moved to the drop folder's failed/).",
+                   dict(self.refused))
+            metric("ingest_retries_total", "counter",
+                   "Ingests the store could not take (disk full, I/O): the file waits.",
+                   dict(self.retried))
             metric("queue_depth_files", "gauge", "Spooled or uploaded files waiting.",
                    float(backlog))
             metric("batch_write_seconds_total", "counter", "Time spent ingesting files.",

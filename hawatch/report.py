@@ -20,6 +20,8 @@ def _source_line(s: SourceReport) -> str:
         return f"{s.name}: pair inventory, {s.lines} pairs applied"
     if s.status == "skipped":
         return f"{s.name}: simulator truth file, not ingested"
+    if s.status in ("refused", "interrupted"):
+        return f"{s.name}: {s.status.upper()}: {s.error}"
     r = s.result
     rate = s.lines / s.seconds if s.seconds else 0.0
     unit = "records" if s.format in ("json", "csv") else "lines"
@@ -30,22 +32,34 @@ def _source_line(s: SourceReport) -> str:
         made.append(f"{r.samples:,} session samples, {r.status:,} status samples")
         if r.windows:
             made.append(f"{r.windows} windows")
-    made.append(f"{r.quarantined:,} quarantined")
+    made.append(f"{r.quarantined:,} quarantined" + (
+        f" ({s.quarantine_unstored:,} past the cap counted, not stored)"
+        if s.quarantine_unstored else ""))
     resumed = " (resumed)" if s.status == "resumed" else ""
     return (f"{s.name}{resumed}: {s.lines:,} {unit} [{s.format}] -> {', '.join(made)};"
             f" {rate:,.0f} {unit}/s")
+
+
+def unusable_line(s: SourceReport) -> str:
+    """One line for a source of which nothing could be used (the quarantine says why)."""
+    unit = "records" if s.format in ("json", "csv") else "lines"
+    return (f"{s.name}: nothing usable: all {s.lines:,} {unit} quarantined; is it a SonicOS"
+            " log (Enhanced Syslog) or an HA export (docs/formats.md)?")
 
 
 def print_ingest_report(report: IngestReport, fmt: str) -> None:
     total = report.total
     for failed in report.failed:  # on stderr whatever the format: scripts read stdout
         print(f"hawatch: error: {failed.name}: {failed.error}", file=sys.stderr)
+    for unusable in report.unusable:
+        print(f"hawatch: error: {unusable_line(unusable)}", file=sys.stderr)
     if fmt != "table":
         sources = [{"name": s.name, "format": s.format, "status": s.status,
                     "lines": s.lines, "blank": s.blank, "seconds": round(s.seconds, 3),
                     "events": s.result.events, "events_new": s.result.events_new,
                     "events_duplicate": s.result.events_duplicate,
                     "counted": s.result.counted, "quarantined": s.result.quarantined,
+                    "quarantine_stored": s.result.quarantine_stored,
                     "session_samples": s.result.samples, "status_samples": s.result.status,
                     "events_by_kind": s.result.events_by_kind, "error": s.error}
                    for s in report.sources]

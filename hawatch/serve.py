@@ -33,18 +33,34 @@ from hawatch.analytics.alerts.digest import send_digest
 from hawatch.analytics.alerts.pipeline import run_alert_cycle
 from hawatch.analytics.analyze import analyze
 from hawatch.analytics.thresholds import Thresholds
+from hawatch.collector.drop_folder import DropFile, DropFolder
 from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
+from hawatch.collector.limits import IngestLimits
 from hawatch.collector.listener import ListenerConfig, parse_address, read_stats
 from hawatch.collector.sources import Input
-from hawatch.collector.spool import closed_files, make_private_dir, receive_second, recover_parts
+from hawatch.collector.spool import (
+    NAME_RE,
+    closed_files,
+    make_private_dir,
+    receive_second,
+    recover_parts,
+)
 from hawatch.dashboard.app import create_app
 from hawatch.listener_supervisor import ListenerSupervisor
 from hawatch.metrics import Metrics
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.health import StoreGuard
 from hawatch.web_server import bind_web, plain_http_warning
 
 UPLOAD_TIME = "%Y%m%dT%H%M%S"
+HELD = ".held"  # an upload its web request is ingesting: the ingester leaves it alone
+WHY = ".why"  # beside a file in failed/: the reason, one line
+# the formats each path accepts; an inventory never comes through the data path
+UPLOAD_FORMATS = {"json": ("json", "truth"), "csv": ("csv",),
+                  "log": ("syslog", "json", "csv", "truth")}
+DROP_FORMATS = ("syslog", "json", "csv", "truth")
+REFUSAL_STATUS = {"format": 400, "inventory": 403, "too_large": 413, "not_regular": 400}
 
 
 def host_port(value: str, what: str) -> tuple[str, int]:
@@ -72,92 +88,169 @@ class Service:
         self.listener: ListenerSupervisor | None = None
         self.stopping = threading.Event()
         self.started = time.time()
-        self._ingest_lock = threading.Lock()
+        self._ingest_lock = threading.Lock()  # analysis, alerts and digest, one at a time
+        self.limits = IngestLimits.from_settings(settings)
+        self.guard = StoreGuard(store)
+        self.drop = _drop_folder(settings, spool)
+        _recover_uploads(self.uploads)
+        _retry_parked(spool, self.uploads)
 
     # -- ingest ------------------------------------------------------------------------
-    def _ingest_file(self, path: Path, source: str, received_at: datetime | None
-                     ) -> SourceReport:
-        with self._ingest_lock:
-            started = time.perf_counter()
-            # spool files and uploads are one-off, uniquely named: identified by name
-            identity = None if source == "drop" else f"{source}:{path.name}"
-            report = ingest_one(self.store, Input(str(path)), self.settings["timezone"],
-                                self.settings["ingest.batch_megabytes"] * 1024 * 1024,
-                                received_at, identity)
-            self.metrics.record_ingest(source, report, time.perf_counter() - started)
+    def _ingest_file(self, item: Input, source: str, received_at: datetime | None,
+                     **options: Any) -> SourceReport:
+        """Ingest one file with this server's settings; record it; tell the guard when the
+        store failed. No lock beyond the store's own per batch: a long file commits in
+        batches, and syslog, uploads and the analysis take their turns between them."""
+        started = time.perf_counter()
+        report = ingest_one(self.store, item, self.settings["timezone"],
+                            self.settings["ingest.batch_megabytes"] * 1024 * 1024,
+                            received_at, limits=self.limits, **options)
+        self.metrics.record_ingest(source, report, time.perf_counter() - started)
+        if report.transient:
+            self.guard.failed(report.error)
+            print(f"hawatch serve: {Path(item.name).name}: {report.error}; kept, tried again"
+                  f" in {self.guard.retry_after()} s", file=sys.stderr)
+        elif report.status in ("ingested", "resumed", "unchanged"):
+            self.guard.succeeded()
         return report
 
     def pending_files(self) -> list[tuple[Path, str]]:
-        """Closed spool files, uploads and dropped files, oldest first."""
+        """Closed spool files and uploads left by a stopped server, oldest first (the drop
+        folder has its own thread: a large file there never holds up syslog)."""
         found = [(p, p.name.split("-", 1)[0]) for p in closed_files(self.spool)]
         found += [(p, "http") for p in sorted(self.uploads.glob("*.*"))
-                  if not p.name.endswith(".part")]
-        drop = self.settings["serve.drop_dir"]
-        if drop:
-            # a file still being copied in is left alone: hidden or .part names, or written
-            # to in the last two seconds (copy to a .part name and rename to be safe)
-            settled = time.time() - 2
-            found += [(p, "drop") for p in sorted(Path(drop).iterdir())
-                      if p.is_file() and not p.name.startswith(".")
-                      and not p.name.endswith(".part") and p.stat().st_mtime < settled]
+                  if p.suffix.lstrip(".") in UPLOAD_FORMATS]
         return found
 
     def backlog(self) -> int:
-        return len(self.pending_files())
+        return len(self.pending_files()) + (self.drop.waiting() if self.drop else 0)
 
     def ingest_pending(self) -> int:
-        """Ingest every waiting file once; returns how many were handled."""
+        """Ingest every waiting spool file and upload once, while the store takes writes;
+        returns how many were handled."""
         handled = 0
         for path, source in self.pending_files():
-            received = (datetime.fromtimestamp(receive_second(path), UTC)
-                        if source in ("udp", "tcp") else None)
-            report = self._ingest_file(path, source, received)
-            self._file_away(path, source, report)
+            if not self.guard.ready():
+                break
+            if source in ("udp", "tcp"):  # a listener's file is syslog, whatever it holds
+                report = self._ingest_file(
+                    Input(str(path)), source, datetime.fromtimestamp(receive_second(path), UTC),
+                    identity=f"{source}:{path.name}", force_format="syslog")
+            else:
+                report = self._ingest_file(Input(str(path)), source, None,
+                                           identity=f"http:{path.name}",
+                                           formats=UPLOAD_FORMATS[path.suffix.lstrip(".")])
+            if report.transient:
+                break  # the store's trouble: every file waits, in order
+            self._file_away(path, report)
             handled += 1
         return handled
 
-    def _file_away(self, path: Path, source: str, report: SourceReport) -> None:
-        if source == "drop":
-            target = path.parent / ("failed" if report.status == "failed" else "processed")
-            target.mkdir(exist_ok=True)
-            path.replace(target / path.name)
-        elif report.status == "failed":
-            failed = self.spool / "failed"
-            failed.mkdir(exist_ok=True)
-            path.replace(failed / path.name)
-            print(f"hawatch serve: {path.name}: {report.error}", file=sys.stderr)
-        else:
+    def _file_away(self, path: Path, report: SourceReport) -> None:
+        """Delete a spool file or upload once its content is in the store; keep one that
+        cannot be ingested in spool/failed/ with its reason (NAME.why)."""
+        if report.status not in ("failed", "refused"):
             path.unlink(missing_ok=True)
+            return
+        failed = self.spool / "failed"
+        failed.mkdir(exist_ok=True)
+        path.replace(failed / path.name)
+        (failed / (path.name + WHY)).write_text(f"{report.error}\n")
+        print(f"hawatch serve: {path.name}: {report.error}; kept in {failed}", file=sys.stderr)
 
-    def ingest_upload(self, body: bytes, kind: str) -> dict[str, Any]:
-        """Durably store an HTTP upload, then ingest it now and answer with what it held."""
-        name = f"http-{datetime.now(UTC).strftime(UPLOAD_TIME)}-{uuid.uuid4().hex[:8]}"
-        part = self.uploads / f"{name}.{kind}.part"
-        with open(part, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        final = part.with_suffix("")
-        part.replace(final)
-        report = self._ingest_file(final, "http", None)
-        if final.exists():
-            self._file_away(final, "http", report)
-        r = report.result
-        return {"status": report.status, "records": report.lines, "events": r.events,
-                "events_new": r.events_new, "session_samples": r.samples,
-                "status_samples": r.status, "quarantined": r.quarantined,
-                "error": report.error}
+    def ingest_upload(self, body: bytes, kind: str) -> tuple[int, dict[str, Any]]:
+        """Store an HTTP upload durably, ingest it now, answer with a status and what it held.
+
+        The file is named `.held` while its request ingests it, so the ingester thread never
+        takes it too (both did: the second found it gone and counted a false failure). 200:
+        stored; 4xx: refused, with the reason; 503: not stored (the store cannot write now):
+        send it again later, records already stored are not stored twice.
+        """
+        if not self.guard.ready():
+            return 503, {"status": "not stored", "error": "the store cannot take writes now"
+                         f" ({self.guard.problem()}); send it again later",
+                         "retry_after": self.guard.retry_after()}
+        name = f"http-{datetime.now(UTC).strftime(UPLOAD_TIME)}-{uuid.uuid4().hex[:8]}.{kind}"
+        held = self.uploads / (name + HELD)
+        try:
+            _write_durably(held, body)
+        except OSError as exc:
+            return 503, {"status": "not stored", "retry_after": 30,
+                         "error": f"cannot keep the upload: {exc.strerror or exc}"}
+        report = self._ingest_file(Input(str(held)), "http", None, identity=f"http:{name}",
+                                   formats=UPLOAD_FORMATS[kind])
+        if report.status == "failed" and not report.transient:
+            kept = held.with_name(name)
+            held.replace(kept)
+            self._file_away(kept, report)  # kept to look into
+        held.unlink(missing_ok=True)
+        return _upload_answer(report, self.guard.retry_after())
 
     def run_ingester(self) -> None:
-        """The ingest loop: never dies; errors are logged and retried after a pause."""
+        """The ingest loop: never dies; errors are logged and retried after a pause. The
+        drop folder runs in a thread of its own, ended with this loop."""
+        drop = threading.Thread(target=self.run_drop_folder, name="hawatch-drop") \
+            if self.drop else None
+        if drop:
+            drop.start()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if not self.ingest_pending():
+                        self.stopping.wait(0.2)
+                except Exception as exc:  # noqa: BLE001 - a background loop must carry on
+                    print(f"hawatch serve: ingest loop: {type(exc).__name__}: {exc}",
+                          file=sys.stderr)
+                    self.stopping.wait(2)
+        finally:
+            if drop:
+                drop.join()
+
+    def run_drop_folder(self) -> None:
         while not self.stopping.is_set():
             try:
-                if not self.ingest_pending():
-                    self.stopping.wait(0.2)
+                if not self.ingest_drop_folder():
+                    self.stopping.wait(0.5)
             except Exception as exc:  # noqa: BLE001 - a background loop must carry on
-                print(f"hawatch serve: ingest loop: {type(exc).__name__}: {exc}",
+                print(f"hawatch serve: drop folder: {type(exc).__name__}: {exc}",
                       file=sys.stderr)
                 self.stopping.wait(2)
+
+    def ingest_drop_folder(self) -> int:
+        """Act on every drop-folder file that is due; returns how many were."""
+        assert self.drop is not None
+        handled = 0
+        for item in self.drop.due():
+            if self.stopping.is_set() or (item.refusal is None and not self.guard.ready()):
+                break
+            if item.refusal is None:
+                report = self._ingest_file(self.drop.input(item.name), "drop", None,
+                                           formats=DROP_FORMATS, final=item.final,
+                                           stop=self.stopping)
+                if report.transient or report.status == "interrupted":
+                    break
+                self._drop_done(item, report)
+            else:
+                self.metrics.record_refused("drop")
+                self._drop_refused(item.name, item.refusal)
+            handled += 1
+        return handled
+
+    def _drop_done(self, item: DropFile, report: SourceReport) -> None:
+        assert self.drop is not None
+        if report.status in ("failed", "refused"):
+            self._drop_refused(item.name, report.error or report.status)
+        elif item.final:
+            self.drop.file_away(item.name, failed=False)
+        else:
+            self.drop.ingested(item)  # it may grow: looked at again when it does
+
+    def _drop_refused(self, name: str, why: str) -> None:
+        assert self.drop is not None
+        target = self.drop.file_away(name, failed=True, why=why)
+        if target is not None:
+            print(f"hawatch serve: drop folder: {name}: {why}; moved to {target.parent}",
+                  file=sys.stderr)
 
     # -- analysis ----------------------------------------------------------------------
     def run_analysis(self) -> None:
@@ -187,14 +280,91 @@ class Service:
 
     def health(self) -> dict[str, Any]:
         listener = self.listener.health() if self.listener else {"listener": "off"}
-        ok = listener["listener"] in ("running", "off") and not self.stopping.is_set()
-        return {"status": "ok" if ok else "degraded", **listener,
+        store = self.guard.problem()  # a real probe: the store read and wrote just now
+        ok = listener["listener"] in ("running", "off") and not self.stopping.is_set() \
+            and store is None
+        return {"status": "ok" if ok else "degraded", "store": store or "ok", **listener,
                 "backlog_files": self.backlog(),
                 "uptime_seconds": round(time.time() - self.started)}
 
     def metrics_text(self) -> str:
         return self.metrics.render(self.listener_stats().get("sources", {}), self.backlog()) + \
             (self.listener.metrics_text() if self.listener else "")
+
+
+def _upload_answer(report: SourceReport, retry_after: int) -> tuple[int, dict[str, Any]]:
+    r = report.result
+    answer: dict[str, Any] = {
+        "status": report.status, "records": report.lines, "events": r.events,
+        "events_new": r.events_new, "session_samples": r.samples, "status_samples": r.status,
+        "quarantined": r.quarantined, "quarantine_stored": r.quarantine_stored,
+        "error": report.error}
+    if report.status == "refused":
+        return REFUSAL_STATUS.get(report.refusal or "", 400), answer
+    if report.transient:
+        answer["status"], answer["retry_after"] = "not stored", retry_after
+        answer["error"] = (f"not stored: {report.error}; send it again later (records already"
+                           " stored are not stored twice)")
+        return 503, answer
+    if report.status == "failed":
+        return 422, answer
+    return 200, answer
+
+
+def _write_durably(path: Path, body: bytes) -> None:
+    """Write, fsync, then rename into place: the file is whole or absent after a crash."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "wb") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        part.replace(path)
+    except OSError:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _drop_folder(settings: dict[str, Any], spool: Path) -> DropFolder | None:
+    """The drop folder, refused when it is the database's folder or the spool: files there
+    are not data to ingest (the session secret and users file live beside the database)."""
+    if not settings["serve.drop_dir"]:
+        return None
+    drop = Path(settings["serve.drop_dir"]).resolve()
+    for name, folder in (("database", Path(settings["db"]).resolve().parent),
+                         ("spool", spool.resolve())):
+        if drop == folder:
+            raise HawatchError(f"serve.drop_dir {drop} is the {name} folder: give the drop"
+                               " folder one of its own (files in it are read and moved)")
+    return DropFolder(drop, float(settings["serve.drop_quiet_seconds"]),
+                      float(settings["serve.drop_settle_seconds"]))
+
+
+def _recover_uploads(uploads: Path) -> None:
+    """Uploads a stopped server was ingesting (`.held`) go to the ingester; half-written
+    ones (`.part`) were never acknowledged and are dropped."""
+    for held in uploads.glob(f"*{HELD}"):
+        held.replace(held.with_name(held.name.removesuffix(HELD)))
+    for part in uploads.glob("*.part"):
+        part.unlink(missing_ok=True)
+
+
+def _retry_parked(spool: Path, uploads: Path) -> None:
+    """Files an earlier run could not ingest (spool/failed/, e.g. while the disk was full)
+    are tried once more at each start; what fails again goes back there."""
+    failed = spool / "failed"
+    if not failed.is_dir():
+        return
+    for path in sorted(failed.iterdir()):
+        if path.name.endswith(WHY) or not path.is_file():
+            continue
+        if NAME_RE.match(path.name) and path.name.endswith(".log"):
+            path.replace(spool / path.name)
+        elif path.name.startswith("http-") and path.suffix.lstrip(".") in UPLOAD_FORMATS:
+            path.replace(uploads / path.name)
+        else:
+            continue
+        (failed / (path.name + WHY)).unlink(missing_ok=True)
 
 
 def listener_config(settings: dict[str, Any], spool: Path) -> ListenerConfig | None:
@@ -309,6 +479,10 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
     ingester.join()
     scheduler.shutdown(wait=True)
     service.ingest_pending()
+    waiting = len(service.pending_files())
+    why = service.guard.problem() if waiting else None
     info.unlink(missing_ok=True)
     service.store.close()
-    print("hawatch serve: stopped; everything received was ingested", flush=True)
+    print("hawatch serve: stopped; " + (
+        f"{waiting} files wait in the spool for the next start (the store did not take"
+        f" them: {why})" if waiting else "everything received was ingested"), flush=True)

@@ -24,3 +24,14 @@ class QueryBusy(HawatchError):
 
 class InputError(HawatchError):
     """A source that cannot be read at all (missing file, unreadable inventory)."""
+
+
+class RefusedInput(InputError):
+    """A source refused for what it is, before or instead of being read: a link or device
+    in the drop folder, an inventory sent on the data path, a body that is not the format
+    it was sent as, more decompressed data than allowed. `kind` tells which (the web layer
+    answers with a status per kind): not_regular, inventory, format, too_large."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -97,7 +97,7 @@ def test_the_data_version_moves_with_an_analysis_run_and_an_ingest(store):
     cur.execute("INSERT INTO analysis_runs VALUES (now(), 'full', 2, 0, 0, 0, 0, 0.1)")
     after_run = data_version(cur)
     cur.execute("INSERT INTO sources VALUES (1, 'x.log', 'f', 10, 'syslog', 5, 1, true,"
-                " now(), now(), 'file')")
+                " now(), now(), 'file', 0, 1)")
     assert len({before, after_run, data_version(cur)}) == 3
 
 

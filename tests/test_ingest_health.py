@@ -65,3 +65,16 @@ def test_the_source_list_is_capped_with_its_total(store, tmp_path):
     # newest first
     assert [r["name"] for r in health["sources"]] == [str(tmp_path / "f4.log"),
                                                      str(tmp_path / "f3.log")]
+
+
+def test_quarantined_lines_past_the_cap_are_counted_and_said(store, tmp_path):
+    """The quarantine keeps a sample of a file that is not a log; the page says how many
+    more lines were quarantined without their text being stored."""
+    path = tmp_path / "notes.txt"
+    path.write_text("".join(f"a note, not a log line {n}\n" for n in range(500)))
+    report = ingest_one(store, Input(str(path)))
+    assert report.result.quarantined == 500 and report.result.quarantine_stored == 20
+    health = ingest_health(store.cursor())
+    assert health["quarantine_unstored"] == 480
+    assert health["by_origin"][0]["quarantined"] == 500
+    assert health["quarantine_reasons"][0]["lines"] == 20

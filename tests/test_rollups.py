@@ -152,6 +152,8 @@ def test_migration_builds_rollups_for_a_database_made_before_them(tmp_path):
                         " DROP TABLE rollup_dirty; ALTER TABLE pairs DROP connections_now;"
                         " ALTER TABLE pairs DROP connections_at; ALTER TABLE sources DROP origin;"
                         " DROP TABLE role_changes;"
+                        " ALTER TABLE sources DROP quarantined; ALTER TABLE sources DROP parsed;"
+                        " DROP TABLE health_probe;"
                         " DELETE FROM schema_migrations WHERE version >= 5")
     old = tmp_path / "old.duckdb"
     shutil.copy(db, old)

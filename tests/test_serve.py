@@ -80,14 +80,15 @@ def sql(db: Path, query: str) -> list:
     return json.loads(result.stdout)
 
 
-def post(url: str, body: bytes, content_type: str, token: str | None = TOKEN):
+def post(url: str, body: bytes, content_type: str, token: str | None = TOKEN,
+         timeout: float = 30):
     headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url + "/api/v1/ingest", data=body, headers=headers,
                                      method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -95,7 +96,8 @@ def post(url: str, body: bytes, content_type: str, token: str | None = TOKEN):
 
 @pytest.fixture
 def server(tmp_path) -> Iterator[Server]:
-    running = Server(tmp_path, syslog=False)
+    # a dropped file moves to processed/ once nobody wrote to it for 3 s (default 300)
+    running = Server(tmp_path, syslog=False, env={"HAWATCH_SERVE_DROP_SETTLE_SECONDS": "3"})
     yield running
     if running.proc.poll() is None:
         running.stop()

@@ -3,9 +3,11 @@ that `hawatch sql` uses while a server holds the database file.
 
 Ingest is authenticated with a bearer token from HAWATCH_INGEST_TOKEN; the SQL endpoint with
 the per-run token the server writes, readable by its own user only, beside the database.
-An upload is written to disk and fsynced before it is acknowledged, so a crash after the
-answer loses nothing; while the spool backlog is too long the answer is 503 with Retry-After,
-so senders slow down instead of data being dropped.
+An upload is written to disk and fsynced before it is ingested, and answered with what the
+store took: 200 stored; 4xx refused, with the reason (a body that is not the format it was
+sent as, a pair inventory, more than ingest.max_decompressed_megabytes); 503 with
+Retry-After when it was not stored (the store cannot write now, or the spool backlog is too
+long), so senders slow down and send again instead of data being dropped.
 """
 
 from __future__ import annotations
@@ -67,8 +69,12 @@ def ingest() -> Any:
     body = request.get_data(cache=False)
     if not body.strip():
         abort(400, "empty body")
-    report = service.ingest_upload(body, kind)
-    return jsonify(report), 200
+    status, report = service.ingest_upload(body, kind)
+    response = jsonify(report)
+    response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = str(report.get("retry_after", 5))
+    return response
 
 
 @blueprint.post("/api/v1/operator")
