@@ -882,8 +882,9 @@ def test_a_database_from_before_role_changes_gets_them_at_the_next_pass(tmp_path
         analyze(store)
         assert store.cursor().execute("SELECT count(*) FROM role_changes").fetchone() == (1,)
         with store.transaction() as cur:  # as a database from before migration 007 looks
-            cur.execute("DROP TABLE role_changes; DELETE FROM schema_migrations"
-                        " WHERE version >= 7")
+            cur.execute("DROP TABLE role_changes; ALTER TABLE sources DROP quarantined;"
+                        " ALTER TABLE sources DROP parsed; DROP TABLE health_probe;"
+                        " DELETE FROM schema_migrations WHERE version >= 7")
     with Store(db) as store:
         report = analyze(store)
         changes = store.cursor().execute(
