@@ -39,6 +39,7 @@ from hawatch.collector.listener import (
     read_ports,
     read_stats,
 )
+from hawatch.collector.pollers.runner import PollRunner, load_plan
 from hawatch.collector.sources import Input
 from hawatch.collector.spool import closed_files, receive_second, recover_parts
 from hawatch.dashboard.app import create_app
@@ -76,6 +77,7 @@ class Service:
         self.stopping = threading.Event()
         self.started = time.time()
         self._ingest_lock = threading.Lock()
+        self.pollers: PollRunner | None = None
 
     # -- ingest ------------------------------------------------------------------------
     def _ingest_file(self, path: Path, source: str, received_at: datetime | None
@@ -281,6 +283,11 @@ def serve(settings: dict[str, Any]) -> int:
     if settings["serve.drop_dir"]:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)
+    try:
+        poll_targets, poll_profiles = load_plan(settings)  # an unsafe credentials file: stop
+    except HawatchError:
+        store.close()
+        raise
     service = Service(settings, store, spool)
     # bind every port before any thread starts: a port in use must end the command with
     # its one-line error, not leave a half-started server running
@@ -305,6 +312,11 @@ def serve(settings: dict[str, Any]) -> int:
                       seconds=settings["serve.analysis_interval_seconds"], max_instances=1,
                       coalesce=True, next_run_time=datetime.now(UTC))
     _schedule_digest(scheduler, service)
+    if poll_targets:
+        service.pollers = PollRunner(store, settings, poll_targets, poll_profiles,
+                                     service._ingest_lock, service.metrics.record_poll,
+                                     service.metrics.record_poll_skipped)
+        service.pollers.start(scheduler)
     scheduler.start()
     url = f"http://{host}:{web.effective_port}"
     info = _write_server_file(settings, url, service.local_token)
@@ -329,6 +341,8 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
     _stop_listener(service.listener)  # closes its spool files
     ingester.join()
     scheduler.shutdown(wait=True)
+    if service.pollers is not None:
+        service.pollers.stop()
     service.ingest_pending()
     info.unlink(missing_ok=True)
     service.store.close()

@@ -45,6 +45,17 @@ def targets(units: list[PolledUnit], profiles: dict[str, Profile]) -> list[Targe
     return found
 
 
+def _check_identity(result: PollResult) -> None:
+    """A unit answering with another serial is at the wrong address: its reads are not
+    stored (they would be filed under a unit the pair does not have)."""
+    unit = result.unit
+    if result.ok and result.reported_serial and result.reported_serial != unit.serial:
+        result.outcome, result.record = "protocol", None
+        result.reason = (f"{result.address} answers as serial {result.reported_serial}, the"
+                         f" inventory names {unit.serial} ({unit.pair} {unit.role}): check"
+                         " the address")
+
+
 class Poller:
     """Polls targets with one set of profiles and settings; holds what polls share in one
     event loop (the SNMP dispatchers, which system report each unit has)."""
@@ -71,6 +82,7 @@ class Poller:
                 result = await poll_snmp(self.snmp, target.unit, profile, self.timeout)
             if result.outcome not in RETRIED or attempt == self.retries:
                 break
+        _check_identity(result)
         if result.reason:
             result.reason = redact(result.reason, profile.secrets())
         return result
