@@ -58,14 +58,20 @@ class HttpsClient:
             der = self._writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
             seen = hashlib.sha256(der or b"").hexdigest()
             if seen != self.pin:
-                self.close()
+                await self.close()
                 raise PollError("tls", f"certificate is not the pinned one: it presents "
                                 f"sha256 {seen}, pinned {self.pin}")
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
+    async def close(self) -> None:
+        """Close the connection and wait (briefly) until TLS has said goodbye."""
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            try:
+                async with asyncio.timeout(1):
+                    await writer.wait_closed()
+            except (OSError, TimeoutError, ssl.SSLError):
+                pass  # the unit went away first: nothing left to close
 
     async def request(self, method: str, path: str,
                       headers: dict[str, str] | None = None) -> Response:
@@ -77,7 +83,7 @@ class HttpsClient:
             except (ConnectionError, asyncio.IncompleteReadError):
                 if not reused:
                     raise
-                self.close()
+                await self.close()
                 return await self._exchange(method, path, headers or {})
 
     async def _exchange(self, method: str, path: str, headers: dict[str, str]) -> Response:
@@ -94,7 +100,7 @@ class HttpsClient:
         self.cookies.update(response.cookies)
         if response.headers.get("connection", "").lower() == "close" \
                 or response.headers.get("_version") == "HTTP/1.0":
-            self.close()
+            await self.close()
         return response
 
     async def _read_response(self, reader: asyncio.StreamReader) -> Response:

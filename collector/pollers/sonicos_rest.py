@@ -166,7 +166,7 @@ class RestPoll:
             finally:
                 await self._logout(http)
         finally:
-            http.close()
+            await http.close()
 
 
 def _sync_setting(base: dict[str, Any] | None) -> bool | None:

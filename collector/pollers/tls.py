@@ -62,8 +62,11 @@ async def presented_fingerprint(host: str, port: int, timeout: float) -> str | N
             _, writer = await asyncio.open_connection(host, port, ssl=_no_check())
     except (OSError, TimeoutError, ssl.SSLError):
         return None
+    der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    writer.close()
     try:
-        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
-        return hashlib.sha256(der).hexdigest() if der else None
-    finally:
-        writer.close()
+        async with asyncio.timeout(1):
+            await writer.wait_closed()
+    except (OSError, TimeoutError, ssl.SSLError):
+        pass
+    return hashlib.sha256(der).hexdigest() if der else None

@@ -177,11 +177,17 @@ class DeviceFarm:
         async def close_all() -> None:
             for device in self.devices.values():
                 await self._close(device)
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:  # connections in progress (a silent unit holds them)
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         if self._thread.is_alive():
             self._run(close_all())
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
+        if not self._thread.is_alive() and not self.loop.is_closed():
+            self.loop.close()
 
     def __enter__(self) -> DeviceFarm:
         return self.start()

@@ -97,5 +97,7 @@ class UnitHttps:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, ValueError):
             return
+        except asyncio.CancelledError:
+            return  # the farm stops or the unit changes mode: drop the connection
         finally:
             writer.close()
