@@ -318,3 +318,25 @@ def test_polls_inside_serve_land_as_samples_and_nothing_secret_leaks(farm, tmp_p
                             ("sql", json.dumps(everything)), ("database", stored.decode(
                                 "latin-1"))):
             assert secret not in text, (secret, where)
+
+
+def test_snmp_reads_identity_at_the_first_poll_then_counts_only(farm, tmp_path):
+    """Model, serial and firmware change only with a reboot: read at a unit's first poll
+    (and every tenth, and after a reboot), not at every poll."""
+    from hawatch.collector.pollers.cycle import Poller
+
+    targets_, profiles = setup(farm, tmp_path, "sim-snmp")
+
+    async def twice() -> list:
+        poller = Poller(profiles, 5.0, 0)
+        try:
+            return [await poll_all(targets_[:1], profiles, 5.0, 0, 1, poller=poller)
+                    for _ in range(2)]
+        finally:
+            poller.close()
+
+    (first,), (second,) = asyncio.run(twice())
+    assert first.ok and second.ok
+    assert {"model", "firmware", "connections", "max_connections"} <= set(first.record)
+    assert "model" not in second.record and second.record["connections"] >= 0
+    assert second.record["serial"] == targets_[0].unit.serial  # the inventory's

@@ -93,10 +93,13 @@ class Poller:
 
 async def poll_all(targets_: list[Target], profiles: dict[str, Profile], timeout: float,
                    retries: int, concurrency: int,
-                   done: Callable[[PollResult], None] | None = None) -> list[PollResult]:
-    """Poll every target once, at most `concurrency` at once; results in the targets' order."""
+                   done: Callable[[PollResult], None] | None = None,
+                   poller: Poller | None = None) -> list[PollResult]:
+    """Poll every target once, at most `concurrency` at once; results in the targets' order.
+    A `poller` given is kept open (what it learnt serves the next cycle in this loop)."""
     gate = asyncio.Semaphore(max(1, concurrency))
-    poller = Poller(profiles, timeout, retries)
+    own = poller is None
+    poller = poller or Poller(profiles, timeout, retries)
 
     async def one(target: Target) -> PollResult:
         async with gate:
@@ -108,4 +111,5 @@ async def poll_all(targets_: list[Target], profiles: dict[str, Profile], timeout
     try:
         return list(await asyncio.gather(*(one(t) for t in targets_)))
     finally:
-        poller.close()
+        if own:
+            poller.close()

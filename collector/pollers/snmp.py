@@ -11,6 +11,11 @@ No public SonicWall MIB has an HA role, state or sync object, so SNMP gives coun
 uptime (reboots) and identity, never HA state: Zabbix's "HA Primary/Secondary Status" items
 poll the two connection OIDs above under wrong names.
 
+Identity (model, serial, firmware, sysDescr) changes only with a reboot, so it is read at a
+unit's first poll, every `IDENTITY_EVERY`-th poll and whenever sysUpTime went backwards (a
+reboot: a firmware upgrade is one); other polls read counts, capacity and uptime only. BER
+decoding in pyasn1 is most of an SNMP poll's CPU, and it grows with the varbinds.
+
 v2c goes through pysnmp's v1arch dispatcher (no per-community engine state: measured here,
 the v3arch engine costs 40-90 ms of CPU per poll with thousands of distinct communities,
 v1arch about 1.5 ms); v3 through one v3arch engine. Both are made inside the running loop
@@ -28,15 +33,19 @@ from hawatch.collector.inventory import PolledUnit
 from hawatch.collector.pollers.credentials import Profile
 from hawatch.collector.pollers.outcome import PollError, PollResult, classify, one_line
 
-OIDS = {
+COUNTS = {
     "connections": "1.3.6.1.4.1.8741.1.3.1.2.0",
     "max_connections": "1.3.6.1.4.1.8741.1.3.1.1.0",
     "sys_uptime": "1.3.6.1.2.1.1.3.0",
+}
+IDENTITY = {
     "sys_descr": "1.3.6.1.2.1.1.1.0",
     "model": "1.3.6.1.4.1.8741.2.1.1.1.0",
     "serial": "1.3.6.1.4.1.8741.2.1.1.2.0",
     "firmware": "1.3.6.1.4.1.8741.2.1.1.3.0",
 }
+OIDS = {**COUNTS, **IDENTITY}
+IDENTITY_EVERY = 10
 _AUTH_ERRORS = ("WrongDigest", "UnknownUserName", "UnknownSecurityName", "DecryptionError",
                 "AuthenticationFailure", "NotInTimeWindow", "UnsupportedSecurityLevel")
 
@@ -47,6 +56,17 @@ class SnmpClient:
     def __init__(self) -> None:
         self._v1: Any = None
         self._v3: Any = None
+        self.seen: dict[str, tuple[int, int]] = {}  # address -> (polls, last sysUpTime)
+
+    def wants_identity(self, address: str) -> bool:
+        polls, _ = self.seen.get(address, (0, 0))
+        return polls % IDENTITY_EVERY == 0
+
+    def saw(self, address: str, uptime: int | None) -> None:
+        """Count a successful poll; a smaller uptime (a reboot) makes the next read all."""
+        polls, last = self.seen.get(address, (0, 0))
+        rebooted = uptime is not None and uptime < last
+        self.seen[address] = (0 if rebooted else polls + 1, uptime or 0)
 
     def v1(self) -> Any:
         if self._v1 is None:
@@ -86,20 +106,20 @@ def _usm(profile: Profile) -> Any:
 
 
 async def _get(client: SnmpClient, unit: PolledUnit, profile: Profile, port: int,
-               timeout: float) -> tuple[Any, Any, Any, Any]:
+               timeout: float, oids: dict[str, str]) -> tuple[Any, Any, Any, Any]:
     if profile.snmp_version == "3":
         from pysnmp.hlapi.v3arch import asyncio as v3
 
         target = await v3.UdpTransportTarget.create((unit.host, port), timeout=timeout,
                                                     retries=0)
         return await v3.get_cmd(client.v3(), _usm(profile), target, v3.ContextData(),
-                                *(v3.ObjectType(v3.ObjectIdentity(o)) for o in OIDS.values()),
+                                *(v3.ObjectType(v3.ObjectIdentity(o)) for o in oids.values()),
                                 lookupMib=False)
     from pysnmp.hlapi.v1arch import asyncio as v1
 
     target = await v1.UdpTransportTarget.create((unit.host, port), timeout=timeout, retries=0)
     return await v1.get_cmd(client.v1(), v1.CommunityData(profile.community, mpModel=1),
-                            target, *((o, None) for o in OIDS.values()), lookupMib=False)
+                            target, *((o, None) for o in oids.values()), lookupMib=False)
 
 
 def _values(binds: Any) -> dict[str, Any]:
@@ -148,8 +168,10 @@ async def poll_snmp(client: SnmpClient, unit: PolledUnit, profile: Profile,
     began = time.perf_counter()
     port = unit.port or profile.snmp_port
     result = PollResult(unit, "snmp", f"{unit.host}:{port}", started)
+    oids = OIDS if client.wants_identity(result.address) else COUNTS
     try:
-        indication, status, index, binds = await _get(client, unit, profile, port, timeout)
+        indication, status, index, binds = await _get(client, unit, profile, port, timeout,
+                                                      oids)
         if error := _failure(indication, status, index):
             raise error
         values = _values(binds)
@@ -160,6 +182,7 @@ async def poll_snmp(client: SnmpClient, unit: PolledUnit, profile: Profile,
         result.reported_serial = result.record["serial"] if "serial" in values else None
         if "sys_uptime" in values:
             result.uptime_seconds = values["sys_uptime"] // 100
+        client.saw(result.address, values.get("sys_uptime"))
     except Exception as exc:  # noqa: BLE001 - every failure becomes the unit's outcome
         error = classify(exc)
         result.outcome, result.reason = error.kind, one_line(error)

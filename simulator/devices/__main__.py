@@ -5,7 +5,8 @@
 
 Writes DIR/inventory.csv (each unit's address and its pair's profile), DIR/pollers.toml
 (mode 0600) and DIR/ca.pem, prints `ready` once every unit listens, and serves until
-SIGTERM or SIGINT. `mixed`: even pairs over the REST API, odd ones over SNMP. The plans
+SIGTERM or SIGINT. `mixed`: half the pairs over the REST API, half over SNMP, each half
+with both SonicOS generations (pairs 0, 1, 4, 5, ... REST: sites alternate 7.x and 6.5). The plans
 start `--days` days before now and run on at `--speed` simulated seconds per second.
 """
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     def profile(plan: object) -> str:
         if args.profile != "mixed":
             return args.profile
-        return "sim-rest" if plans.index(plan) % 2 == 0 else "sim-snmp"  # type: ignore[arg-type]
+        return "sim-rest" if plans.index(plan) % 4 < 2 else "sim-snmp"  # type: ignore[arg-type]
 
     farm.write_inventory(args.out / "inventory.csv", profile)
     farm.write_credentials(args.out / "pollers.toml", farm.write_ca(args.out / "ca.pem"))
