@@ -340,3 +340,50 @@ def test_snmp_reads_identity_at_the_first_poll_then_counts_only(farm, tmp_path):
     assert {"model", "firmware", "connections", "max_connections"} <= set(first.record)
     assert "model" not in second.record and second.record["connections"] >= 0
     assert second.record["serial"] == targets_[0].unit.serial  # the inventory's
+
+
+def test_the_ingest_page_shows_failing_units_with_their_reason(farm, tmp_path):
+    from hawatch.dashboard.credentials import Credentials
+
+    from tests.conftest import dashboard_app, log_in
+
+    targets_, profiles = setup(farm, tmp_path, "sim-rest")
+    farm.set_mode(targets_[0].unit.serial, "refused")
+    with Store(tmp_path / "h.duckdb") as store:
+        store_results(store, poll(targets_, profiles), "UTC")
+        Credentials(store.path).add("v", "viewer", "viewer-password-1")
+        client, status = log_in(dashboard_app(store), "v", "viewer-password-1")
+        assert status == 302
+        page = client.get("/ingest").get_data(as_text=True)
+        health = client.get("/api/v1/ingest-health").get_json()
+    assert 'class="poll-unit-row outcome-refused"' in page
+    assert "connection refused (nothing listens on the port)" in page
+    assert {(o["protocol"], o["outcome"], o["units"]) for o in health["poll_outcomes"]} == {
+        ("rest", "ok", 3), ("rest", "refused", 1)}
+    assert health["poll_units"][0]["serial"] == targets_[0].unit.serial  # failing first
+
+
+@pytest.mark.parametrize(("row", "error"), [
+    ("p,AA1,AA2,10.0.0.1,,", "primary_address needs a poll_profile"),
+    ("p,AA1,,,10.0.0.2,prof", "secondary_address needs secondary_serial"),
+    ("p,AA1,AA2,10.0.0.1:99999,,prof", "is not host, host:port or [v6]:port"),
+    ("p,AA1,AA2,[::1]:443,,prof,abc", "tls_sha256 must be 64 hex digits"),
+])
+def test_inventory_poll_columns_are_checked(tmp_path, row, error):
+    path = tmp_path / "inv.csv"
+    path.write_text("pair,primary_serial,secondary_serial,primary_address,secondary_address,"
+                    f"poll_profile,primary_tls_sha256\n{row}\n")
+    with pytest.raises(HawatchError, match=error.replace("[", r"\[").replace("]", r"\]")):
+        polled_units(path)
+
+
+def test_inventory_poll_columns_in_toml(tmp_path):
+    path = tmp_path / "inv.toml"
+    pin = "AB:" * 31 + "CD"
+    path.write_text('[[pairs]]\npair = "p"\nprimary_serial = "aa1"\nsecondary_serial = "AA2"\n'
+                    f'primary_address = "[::1]:8443"\nsecondary_address = "fw-b.example"\n'
+                    f'poll_profile = "prof"\nprimary_tls_sha256 = "{pin}"\n')
+    first, second = polled_units(path)
+    assert (first.serial, first.host, first.port, first.tls_sha256) == (
+        "AA1", "::1", 8443, pin.replace(":", "").lower())
+    assert (second.host, second.port, second.tls_sha256) == ("fw-b.example", None, None)
