@@ -111,6 +111,39 @@ async def start_v2c(sock: socket.socket, agent: V2cAgent) -> asyncio.DatagramTra
     return transport
 
 
+def _export_live(mib: Any, unit: Callable[[], UnitReport | None]) -> None:
+    """The unit's objects in the engine's MIB, each read from `unit()` at every GET
+    (pysnmp's implementing-scalar-mib-objects example; its own sysDescr and sysUpTime are
+    replaced by the unit's)."""
+    from pysnmp.proto.api import v2c
+
+    scalar, instance = mib.import_symbols("SNMPv2-SMI", "MibScalar", "MibScalarInstance")
+
+    class Live(instance):  # type: ignore[misc, valid-type]
+        """A scalar read from the unit at every GET (a syntax must carry a value)."""
+
+        def __init__(self, oid: tuple[int, ...], syntax: Any) -> None:
+            super().__init__(oid[:-1], (0,), syntax)
+            self._oid = oid
+
+        def getValue(self, name: Any, **kwargs: Any) -> Any:  # noqa: N802 - pysnmp's name
+            report = unit()
+            value = values(report)[self._oid][1] if report is not None else 0
+            return self.getSyntax().clone(value)
+
+    mib.import_symbols("__SNMPv2-MIB", "sysDescr", "sysUpTime")
+    mib.unexport_symbols("__SNMPv2-MIB", "sysDescr", "sysUpTime")
+    mib.export_symbols("__SNMPv2-MIB", Live(SYS_DESCR, v2c.OctetString("")),
+                       Live(SYS_UPTIME, v2c.TimeTicks(0)))
+    objects: list[Any] = []
+    for oid, syntax in ((MAX_CONN, v2c.Integer32(0)), (CURRENT_CONN, v2c.Gauge32(0)),
+                        (MODEL, v2c.OctetString("")), (SERIAL, v2c.OctetString("")),
+                        (FIRMWARE, v2c.OctetString(""))):
+        objects += [scalar(oid[:-1], syntax.clone()).setMaxAccess("read-only"),
+                    Live(oid, syntax)]
+    mib.export_symbols("__HAWATCH_SONICWALL", *objects)
+
+
 def start_v3(sock: socket.socket, user: str, auth_key: str, priv_key: str,
              unit: Callable[[], UnitReport | None]) -> Any:
     """A pysnmp v3arch agent engine (USM SHA/AES128 user `user`) on `sock`, inside the
@@ -119,7 +152,6 @@ def start_v3(sock: socket.socket, user: str, auth_key: str, priv_key: str,
     from pysnmp.carrier.asyncio.dgram import udp
     from pysnmp.entity import config, engine
     from pysnmp.entity.rfc3413 import cmdrsp, context
-    from pysnmp.proto.api import v2c
 
     class Gated(udp.UdpTransport):  # type: ignore[misc]
         """Requests reach the engine only while the unit answers (silent, rebooting: no)."""
@@ -135,33 +167,7 @@ def start_v3(sock: socket.socket, user: str, auth_key: str, priv_key: str,
                        config.USM_PRIV_CFB128_AES, priv_key)
     config.add_vacm_user(eng, 3, user, "authPriv", (1, 3, 6))
     ctx = context.SnmpContext(eng)
-    mib = ctx.get_mib_instrum().get_mib_builder()
-    scalar, instance = mib.import_symbols("SNMPv2-SMI", "MibScalar", "MibScalarInstance")
-
-    class Live(instance):  # type: ignore[misc, valid-type]
-        """A scalar read from the unit at every GET (a syntax must carry a value)."""
-
-        def __init__(self, oid: tuple[int, ...], syntax: Any) -> None:
-            super().__init__(oid[:-1], (0,), syntax)
-            self._oid = oid
-
-        def getValue(self, name: Any, **kwargs: Any) -> Any:  # noqa: N802 - pysnmp's name
-            report = unit()
-            value = values(report)[self._oid][1] if report is not None else 0
-            return self.getSyntax().clone(value)
-
-    descr, uptime = mib.import_symbols("SNMPv2-MIB", "sysDescr", "sysUpTime")
-    mib.import_symbols("__SNMPv2-MIB", "sysDescr", "sysUpTime")
-    mib.unexport_symbols("__SNMPv2-MIB", "sysDescr", "sysUpTime")
-    mib.export_symbols("__SNMPv2-MIB", Live(SYS_DESCR, v2c.OctetString("")),
-                       Live(SYS_UPTIME, v2c.TimeTicks(0)))
-    objects: list[Any] = []
-    for oid, syntax in ((MAX_CONN, v2c.Integer32(0)), (CURRENT_CONN, v2c.Gauge32(0)),
-                        (MODEL, v2c.OctetString("")), (SERIAL, v2c.OctetString("")),
-                        (FIRMWARE, v2c.OctetString(""))):
-        objects += [scalar(oid[:-1], syntax.clone()).setMaxAccess("read-only"),
-                    Live(oid, syntax)]
-    mib.export_symbols("__HAWATCH_SONICWALL", *objects)
+    _export_live(ctx.get_mib_instrum().get_mib_builder(), unit)
     for app in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder):
         app(eng, ctx)
     return eng
