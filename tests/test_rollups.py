@@ -151,6 +151,8 @@ def test_migration_builds_rollups_for_a_database_made_before_them(tmp_path):
             cur.execute("DROP TABLE load_days; DROP TABLE failover_samples;"
                         " DROP TABLE rollup_dirty; ALTER TABLE pairs DROP connections_now;"
                         " ALTER TABLE pairs DROP connections_at; ALTER TABLE sources DROP origin;"
+                        " ALTER TABLE status_samples DROP max_connections;"
+                        " DROP TABLE poll_status;"
                         " DELETE FROM schema_migrations WHERE version >= 5")
     old = tmp_path / "old.duckdb"
     shutil.copy(db, old)
