@@ -387,3 +387,21 @@ def test_inventory_poll_columns_in_toml(tmp_path):
     assert (first.serial, first.host, first.port, first.tls_sha256) == (
         "AA1", "::1", 8443, pin.replace(":", "").lower())
     assert (second.host, second.port, second.tls_sha256) == ("fw-b.example", None, None)
+
+
+def test_serve_refuses_a_credentials_file_others_can_read(tmp_path):
+    inventory = tmp_path / "inv.csv"
+    inventory.write_text("pair,primary_serial,secondary_serial,primary_address,poll_profile\n"
+                         "p,AA1,AA2,127.0.0.1:9,prof\n")
+    credentials = tmp_path / "h.duckdb.pollers.toml"
+    credentials.write_text('[profiles.prof]\nprotocols = ["snmp"]\ncommunity = "zz-secret"\n')
+    credentials.chmod(0o644)
+    done = subprocess.run(["hawatch", "serve", "--db", str(tmp_path / "h.duckdb"),
+                           "--inventory", str(inventory), "--http", "127.0.0.1:0",
+                           "--syslog-udp", "", "--syslog-tcp", ""],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"hawatch: error: credentials {credentials} is readable by others (mode 0644):"
+        f" chmod 600 {credentials}"]
+    assert "zz-secret" not in done.stderr + done.stdout
