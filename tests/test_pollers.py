@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def test_rest_poll_reads_both_generations_then_logs_out(farm, tmp_path):
 def test_a_poll_never_takes_over_a_session_someone_else_holds(farm, tmp_path):
     targets_, profiles = setup(farm, tmp_path)
     device = farm.devices[targets_[0].unit.serial]
-    device.api.holder, device.api.last_used = "an administrator", __import__("time").monotonic()
+    device.api.holder, device.api.last_used = "an administrator", time.monotonic()
     result = poll(targets_[:1], profiles)[0]
     assert result.outcome == "protocol" and "single API session is in use" in result.reason
     assert device.api.holder == "an administrator"
