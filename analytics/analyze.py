@@ -16,6 +16,7 @@ from hawatch.analytics import (
     config_drift,
     failover_test,
     flapping,
+    freshness,
     heartbeat,
     load_detail,
     recovery,
@@ -70,7 +71,8 @@ def analyze(store: Store, thresholds: Thresholds | None = None,
             for detector in SQL_DETECTORS:
                 detector.detect(cur, params)
             flapping.detect(cur, t)
-            reconciled = reconcile(cur)
+        freshness.judge(cur, params)  # every pair, every pass: silence brings no new data
+        reconciled = reconcile(cur)
         cur.execute("DELETE FROM analysis_dirty WHERE marked_at <= ?", [run_started])
         seconds = time.perf_counter() - started
         cur.execute("INSERT INTO analysis_runs VALUES (now(), ?, ?, ?, ?, ?, ?, ?)",

@@ -21,33 +21,91 @@ from hawatch.store.db import execute_script
 # scope each pass. The pairs' whole history is computed (`rc_history`; split_brain looks
 # back to the change that began an episode), and the changes from the scope's start on get
 # their neighbours (`rc_raw`).
+#
+# Two kinds of evidence say which unit is active: HA messages (`role_messages`: syslog and
+# exports' events) and status reports (`status_claims`: polls and exported status, each
+# moment where exactly one unit is reported active). A change of the active unit that two
+# status reports in a row show, and that no message named within crosscheck.window_minutes,
+# is one syslog missed (lost UDP, a log level that drops HA): it joins the messages as one
+# more (`seen_in` 'status'), so the changes are one sequence, whoever saw them.
+_MESSAGES = """
+CREATE OR REPLACE TEMP TABLE role_messages AS
+-- every message that says which unit is active: a unit becoming active (failover or
+-- failback), and m=152 "Active Backup detects Active Primary: Backup rebooting", whose
+-- reporting unit steps down so that its peer is the one active unit. The meaning orders
+-- the messages of one second (`step`): the decision with its cause ("missed heartbeats
+-- ... going Active", "preempting") before the transition it causes ("has transitioned
+-- to Active"), a dual-active report last; then a unit's n= orders its repeats of one
+-- message, and the event key makes the order total, so the same events give the same
+-- changes however they were stored.
+SELECT e.pair, e.time, e.serial AS active, e.kind, e.trigger, e.message_id, e.seq,
+       e.event_key,
+       CASE WHEN e.trigger IS NOT NULL OR e.kind = 'failback' THEN 1 ELSE 2 END AS step,
+       'event' AS seen_in
+FROM ha_events e
+WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
+  AND e.pair IN (SELECT pair FROM scope) AND e.serial IS NOT NULL
+UNION ALL
+SELECT d.pair, d.time, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
+                            ELSE p.primary_serial END,
+       d.kind, NULL, d.message_id, d.seq, d.event_key, 3, 'event'
+FROM ha_events d JOIN pairs p ON p.pair = d.pair
+WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
+  AND p.primary_serial IS NOT NULL AND p.secondary_serial IS NOT NULL;
+
+-- who the status reports name active, from a day before each pair's scope (time bounds
+-- first, so DuckDB's zone maps skip older reports); a moment where both units claim it (a
+-- split brain, each seeing no peer) names nobody
+CREATE OR REPLACE TEMP TABLE status_claims AS
+SELECT s.pair, s.time, any_value(s.serial) AS active
+FROM status_samples s JOIN scope c ON c.pair = s.pair
+WHERE s.state = 'active' AND s.time >= (SELECT min(start) FROM scope) - INTERVAL 1 DAY
+  AND s.time >= c.start - INTERVAL 1 DAY
+GROUP BY s.pair, s.time HAVING count(DISTINCT s.serial) = 1;
+
+-- runs of reports naming one unit; a change is a run of two or more reports after another
+-- such run (one report between others is noise: a poll racing a change, a split brain's
+-- alternating claims)
+CREATE OR REPLACE TEMP TABLE status_role_changes AS
+WITH runs AS (
+    SELECT pair, active, min(time) AS first_at, max(time) AS last_at, count(*) AS reports
+    FROM (SELECT pair, time, active,
+                 sum(CASE WHEN active IS DISTINCT FROM prev THEN 1 ELSE 0 END)
+                     OVER (PARTITION BY pair ORDER BY time) AS run
+          FROM (SELECT *, lag(active) OVER (PARTITION BY pair ORDER BY time) AS prev
+                FROM status_claims))
+    GROUP BY pair, run, active
+), confirmed AS (
+    SELECT *, lag(active) OVER w AS prev_active, lag(last_at) OVER w AS prev_last_at
+    FROM runs WHERE reports >= 2
+    WINDOW w AS (PARTITION BY pair ORDER BY first_at)
+)
+SELECT c.pair, c.first_at AS time, c.active, c.prev_active, c.prev_last_at
+FROM confirmed c
+WHERE c.prev_active IS NOT NULL AND c.prev_active <> c.active
+  AND NOT EXISTS (
+      SELECT 1 FROM role_messages m
+      WHERE m.pair = c.pair AND m.active = c.active
+        AND m.time BETWEEN c.prev_last_at - to_minutes(CAST($crosscheck_window_minutes AS BIGINT))
+                       AND c.first_at + to_minutes(CAST($crosscheck_window_minutes AS BIGINT)));
+
+INSERT INTO role_messages
+SELECT pair, time, active, 'failover', NULL, NULL, NULL, NULL, 2, 'status'
+FROM status_role_changes;
+
+-- changes seen in status reports before the claims' reach, as an earlier pass found them
+INSERT INTO role_messages
+SELECT r.pair, r.time, r.new_active, r.kind, NULL, NULL, NULL, NULL, 2, 'status'
+FROM role_changes r JOIN scope c ON c.pair = r.pair
+WHERE r.seen_in = 'status' AND r.time < c.start - INTERVAL 1 DAY;
+"""
+
 _ROLE_CHANGES = """
 CREATE OR REPLACE TEMP TABLE rc_history AS
 WITH said AS (
-    -- every message that says which unit is active: a unit becoming active (failover or
-    -- failback), and m=152 "Active Backup detects Active Primary: Backup rebooting", whose
-    -- reporting unit steps down so that its peer is the one active unit. The meaning orders
-    -- the messages of one second (`step`): the decision with its cause ("missed heartbeats
-    -- ... going Active", "preempting") before the transition it causes ("has transitioned
-    -- to Active"), a dual-active report last; then a unit's n= orders its repeats of one
-    -- message, and the event key makes the order total, so the same events give the same
-    -- changes however they were stored.
     SELECT *, lag(active) OVER (PARTITION BY pair ORDER BY time, step, seq, active, event_key)
                   AS previous
-    FROM (
-        SELECT e.pair, e.time, e.serial AS active, e.kind, e.trigger, e.message_id, e.seq,
-               e.event_key,
-               CASE WHEN e.trigger IS NOT NULL OR e.kind = 'failback' THEN 1 ELSE 2 END AS step
-        FROM ha_events e
-        WHERE e.state_to = 'active' AND e.kind IN ('failover', 'failback')
-          AND e.pair IN (SELECT pair FROM scope)
-        UNION ALL
-        SELECT d.pair, d.time, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
-                                    ELSE p.primary_serial END,
-               d.kind, NULL, d.message_id, d.seq, d.event_key, 3
-        FROM ha_events d JOIN pairs p ON p.pair = d.pair
-        WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
-    ) WHERE active IS NOT NULL
+    FROM role_messages
 ), known AS (
     -- before a pair's first such message: the newest status report naming an active unit,
     -- strictly before (a poll of the same second already shows the message's outcome). A
@@ -66,7 +124,8 @@ SELECT o.pair, o.time, o.active AS new_active,
                      ELSE p.primary_serial END) AS old_active,
        o.kind, o.trigger, o.message_id, o.event_key,
        row_number() OVER (PARTITION BY o.pair
-                          ORDER BY o.time, o.step, o.seq, o.active, o.event_key) AS change_no
+                          ORDER BY o.time, o.step, o.seq, o.active, o.event_key) AS change_no,
+       o.seen_in
 FROM said o
 JOIN pairs p ON p.pair = o.pair
 LEFT JOIN known k ON k.pair = o.pair AND o.previous IS NULL
@@ -74,14 +133,35 @@ WHERE (o.previous IS NOT NULL AND o.previous <> o.active)
    OR (o.previous IS NULL AND k.status_active IS NOT NULL AND k.status_active <> o.active)
    OR (o.previous IS NULL AND k.status_active IS NULL AND o.step <> 2);
 
+-- does the first status report after a reported change (past the grace, before the next
+-- change, within the window) name the new active unit? Older changes keep what an earlier
+-- pass found, beyond the claims' reach.
+CREATE OR REPLACE TEMP TABLE role_change_checks AS
+SELECT h.pair, h.change_no,
+       CASE WHEN h.time < sc.start - INTERVAL 1 DAY THEN stored.status_agrees
+            WHEN c.time < least(coalesce(nx.time, TIMESTAMPTZ '9999-01-01 00:00:00+00'),
+                                h.time + to_minutes(CAST($crosscheck_window_minutes AS BIGINT)))
+            THEN c.active = h.new_active END AS status_agrees,
+       c.time AS status_at, c.active AS status_active
+FROM rc_history h
+JOIN scope sc ON sc.pair = h.pair
+LEFT JOIN rc_history nx ON nx.pair = h.pair AND nx.change_no = h.change_no + 1
+ASOF LEFT JOIN status_claims c
+  ON c.pair = h.pair
+ AND c.time > h.time + to_seconds(CAST($crosscheck_grace_seconds AS BIGINT))
+LEFT JOIN role_changes stored ON stored.pair = h.pair AND stored.event_key = h.event_key
+WHERE h.seen_in = 'event';
+
 DELETE FROM role_changes WHERE pair IN (SELECT pair FROM scope);
-INSERT INTO role_changes SELECT * FROM rc_history;
+INSERT INTO role_changes BY NAME
+SELECT h.*, k.status_agrees
+FROM rc_history h LEFT JOIN role_change_checks k USING (pair, change_no);
 
 CREATE OR REPLACE TEMP TABLE rc_raw AS
 SELECT c.pair, c.time, c.change_no, c.new_active, c.old_active, c.kind, c.trigger,
        -- samples are read only up to the next change and from the previous one: a unit
        -- that fails back before its next sample must not look like it lost everything
-       lag(c.time) OVER w AS prev_change, lead(c.time) OVER w AS next_change
+       lag(c.time) OVER w AS prev_change, lead(c.time) OVER w AS next_change, c.seen_in
 FROM rc_history c JOIN scope s USING (pair)
 WHERE c.time >= s.start - INTERVAL 2 HOUR
 WINDOW w AS (PARTITION BY c.pair ORDER BY c.change_no)
@@ -117,12 +197,26 @@ WITH monitor AS (
                    4 - coalesce(list_position([{_SYNC_STATES}], state), 5) AS BIGINT)) AS at
         FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
     ) s ON s.pair = r.pair AND s.at < r.time
+), near AS (
+    -- failover_samples (store/rollups.py: the samples within an hour of a unit becoming
+    -- active in the HA messages, a small fraction of all); for the few changes only status
+    -- reports showed, their units' samples around them
+    SELECT time, serial, connections, vpn_sas FROM failover_samples
+    UNION ALL
+    SELECT x.time, x.serial, x.connections, x.vpn_sas
+    FROM session_samples x
+    WHERE x.time BETWEEN (SELECT min(time) FROM rc_raw WHERE seen_in = 'status')
+                         - INTERVAL 1 HOUR
+                     AND (SELECT max(time) FROM rc_raw WHERE seen_in = 'status')
+                         + INTERVAL 1 HOUR
+      AND EXISTS (SELECT 1 FROM rc_raw r
+                  WHERE r.seen_in = 'status' AND x.serial IN (r.old_active, r.new_active)
+                    AND x.time BETWEEN r.time - INTERVAL 1 HOUR AND r.time + INTERVAL 1 HOUR)
 ), before AS (
-    -- from failover_samples (store/rollups.py: the samples within an hour of a role change,
-    -- a small fraction of all), with bounded range joins
+    -- with bounded range joins
     SELECT r.pair, r.change_no, arg_max(b.connections, b.time) AS conn_before,
            arg_max(b.vpn_sas, b.time) AS vpn_before
-    FROM rc_raw r JOIN failover_samples b
+    FROM rc_raw r JOIN near b
       ON b.serial = r.old_active AND b.time < r.time
      AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
      AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
@@ -130,7 +224,7 @@ WITH monitor AS (
 ), after AS (
     SELECT r.pair, r.change_no, arg_min(a.connections, a.time) AS conn_after,
            arg_min(a.vpn_sas, a.time) AS vpn_after
-    FROM rc_raw r JOIN failover_samples a
+    FROM rc_raw r JOIN near a
       ON a.serial = r.new_active AND a.time > r.time
      AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
      AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
@@ -166,5 +260,6 @@ FROM kept
 
 def build_role_changes(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
     """Fill `rc_history` and `rc` for the pairs in `scope` (see module docstring)."""
+    execute_script(cur, _MESSAGES, params)
     execute_script(cur, _ROLE_CHANGES, params)
     execute_script(cur, _CONTEXT, params)

@@ -46,19 +46,40 @@ ANALYTICS_SETTINGS: tuple[Setting, ...] = (
             "A failover test passes when this share of connections survives."),
     Setting("failover_test.min_vpn_kept_percent", 90.0,
             "... and this share of VPN security associations."),
+    Setting("freshness.silent_minutes", 60.0,
+            "A pair whose units are not polled is stale (and `unit_silent` opens) when"
+            " neither unit sent syslog or exports for this long. Units that log only HA"
+            " events may need more, or polling."),
+    Setting("freshness.poll_intervals", 3,
+            "A polled unit is stale after this many poll.interval_seconds without data"
+            " (`unit_silent`) or with every poll failing (`unit_unreachable`)."),
+    Setting("crosscheck.window_minutes", 10,
+            "A role change in the HA messages and one in the status reports (polls, exports)"
+            " this close are the same change; status reports this long after a reported"
+            " change confirm or contradict it."),
+    Setting("crosscheck.grace_seconds", 30,
+            "Status reports this soon after a reported role change may still show the old"
+            " state (a poll under way) and are not read as contradicting it."),
 )
+
+# Read from the pollers' settings (the poll threshold is a number of their intervals); the
+# same default as collector/pollers/settings.py, which analytics may not import.
+POLL_INTERVAL_DEFAULT = 60
 
 
 class Thresholds(dict[str, Any]):
     """Setting name -> value for every analytics setting, defaults filled in.
 
-    One source of truth: the defaults live in ANALYTICS_SETTINGS only.
+    One source of truth: the defaults live in ANALYTICS_SETTINGS only (plus the poll
+    interval, which the freshness threshold of polled units counts in).
     """
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None = None) -> Thresholds:
         values = {s.name: s.default for s in ANALYTICS_SETTINGS}
         values.update({k: v for k, v in (settings or {}).items() if k in values})
+        values["poll.interval_seconds"] = max(1, int((settings or {}).get(
+            "poll.interval_seconds", POLL_INTERVAL_DEFAULT)))
         for name in ("unsynced.before_minutes", "unsynced.after_minutes"):
             if not 0 < values[name] <= CONTEXT_MINUTES:
                 raise HawatchError(f"{name} = {values[name]}: must be between 1 and"

@@ -175,6 +175,47 @@ WHERE serial NOT IN (SELECT serial FROM devices);
 """
 
 
+# When each unit was last heard from, per source kind (syslog, poll, export): the newest data
+# time, and hawatch's clock for when it arrived. Data arrives "live" from a listener or a
+# poll, or when it was no older than LIVE_WITHIN on arrival; last month's files never do, so
+# they never make a unit look silent now (analytics/freshness.py). A poll's status row with
+# nothing but a state is what the polled unit said about its peer, not a sign of the peer.
+LIVE_WITHIN = "INTERVAL 1 HOUR"
+LIVE_ORIGINS = ("udp", "tcp", "poll")
+
+_LAST_SEEN = f"""
+CREATE OR REPLACE TEMP TABLE seen_now AS
+SELECT serial, max(time) AS last_seen FROM (
+    SELECT serial, minute AS time FROM stg_counts
+    UNION ALL SELECT coalesce(reported_serial, serial), time FROM stg_events
+    UNION ALL SELECT serial, time FROM stg_samples
+    UNION ALL SELECT serial, time FROM stg_status
+    WHERE NOT $poll OR coalesce(stateful_sync, model, firmware, ha_mode) IS NOT NULL
+       OR max_connections IS NOT NULL
+) WHERE serial IS NOT NULL AND serial <> '' AND time IS NOT NULL GROUP BY serial;
+
+UPDATE unit_last_seen u
+SET last_seen = greatest(u.last_seen, s.last_seen), last_received = now(),
+    last_live = CASE WHEN $live OR s.last_seen >= now() - {LIVE_WITHIN} THEN now()
+                     ELSE u.last_live END
+FROM seen_now s WHERE u.serial = s.serial AND u.source = $source;
+
+INSERT INTO unit_last_seen
+SELECT serial, $source, last_seen, now(),
+       CASE WHEN $live OR last_seen >= now() - {LIVE_WITHIN} THEN now() END
+FROM seen_now WHERE serial NOT IN (SELECT serial FROM unit_last_seen WHERE source = $source);
+"""
+
+
+def _source_kind(cur: duckdb.DuckDBPyConnection, source_id: int) -> tuple[str, bool]:
+    """(syslog | poll | export, whether its data arrives live) for the batch's source."""
+    row = cur.execute("SELECT origin, format FROM sources WHERE source_id = ?",
+                      [source_id]).fetchone()
+    origin, fmt = row if row else (None, None)
+    kind = "poll" if origin == "poll" else "syslog" if fmt == "syslog" else "export"
+    return kind, origin in LIVE_ORIGINS
+
+
 # Pairs with new HA data, and from when: the next incremental analysis looks at these only.
 _DIRTY = """
 INSERT INTO analysis_dirty
@@ -223,6 +264,8 @@ def commit_batch(
     cur.execute("INSERT INTO clock_skew SELECT minute, serial, samples, skew_seconds,"
                 " $source_id FROM stg_skew", ids)
     execute_script(cur, _DEVICES)
+    kind, live = _source_kind(cur, source_id)
+    execute_script(cur, _LAST_SEEN, {"source": kind, "live": live, "poll": kind == "poll"})
     cur.execute(_DIRTY)
     cur.execute(MARK_FROM_STAGES)
     refresh_rollups(cur)

@@ -58,6 +58,27 @@ def log_in(app: Flask, name: str, password: str) -> tuple[FlaskClient, int]:
     return client, response.status_code
 
 
+# pair_health as migration 002 made it (010 redefines it)
+PAIR_HEALTH_BEFORE_010 = """
+WITH open_incidents AS (
+    SELECT pair, count(*) FILTER (WHERE severity = 'critical') AS critical,
+           count(*) FILTER (WHERE severity = 'warning') AS warning,
+           string_agg(kind || ': ' || summary, '; ' ORDER BY severity, opened_at) AS reasons
+    FROM incidents WHERE status = 'open' GROUP BY pair
+)
+SELECT p.pair, p.site,
+       CASE WHEN coalesce(o.critical, 0) > 0 THEN 'critical'
+            WHEN coalesce(o.warning, 0) > 0 OR p.stateful_sync IN ('disabled', 'not_synced')
+                 THEN 'warning' ELSE 'ok' END AS health,
+       greatest(0, 100 - 40 * coalesce(o.critical, 0) - 15 * coalesce(o.warning, 0)
+                   - CASE WHEN p.stateful_sync IN ('disabled', 'not_synced') THEN 10 ELSE 0 END)
+           AS score,
+       coalesce(o.critical, 0) AS open_critical, coalesce(o.warning, 0) AS open_warning,
+       concat_ws('; ', o.reasons, CASE WHEN p.stateful_sync IN ('disabled', 'not_synced')
+                                       THEN 'stateful sync ' || p.stateful_sync END) AS reasons
+FROM pairs p LEFT JOIN open_incidents o USING (pair);
+"""
+
 # How to take each migration (from 005 on) back out of a database, so a test can make a
 # store look as one from before it did; tests/test_migrations.py fails when a new migration
 # has no entry here.
@@ -69,6 +90,12 @@ UNDO_MIGRATION: dict[int, str] = {
     8: "ALTER TABLE sources DROP quarantined; ALTER TABLE sources DROP parsed;"
        " DROP TABLE health_probe;",
     9: "ALTER TABLE status_samples DROP max_connections; DROP TABLE poll_status;",
+    10: "DROP VIEW pair_health; DROP VIEW pair_freshness; DROP TABLE unit_last_seen;"
+        " DROP TABLE unit_freshness; ALTER TABLE poll_status DROP ok_since;"
+        " DELETE FROM role_changes WHERE event_key IS NULL;"
+        " ALTER TABLE role_changes DROP seen_in; ALTER TABLE role_changes DROP status_agrees;"
+        " ALTER TABLE role_changes ALTER COLUMN event_key SET NOT NULL;"
+        " CREATE VIEW pair_health AS " + PAIR_HEALTH_BEFORE_010,
 }
 
 
