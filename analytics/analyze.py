@@ -14,6 +14,7 @@ from datetime import datetime
 
 from hawatch.analytics import (
     config_drift,
+    crosscheck,
     failover_test,
     flapping,
     freshness,
@@ -34,7 +35,8 @@ from hawatch.store.db import Store
 # split_brain first: role changes during a split brain belong to it, not to unsynced_failover.
 # Detectors that need to know when a pair's load came back ask first, and are answered
 # together (analytics/recovery.py) from buckets read once (analytics/load_detail.py).
-SQL_DETECTORS = (unsynced_failover, failover_test, session_drop, heartbeat, config_drift)
+SQL_DETECTORS = (unsynced_failover, failover_test, session_drop, heartbeat, config_drift,
+                 crosscheck)
 
 
 @dataclass
@@ -59,7 +61,6 @@ def analyze(store: Store, thresholds: Thresholds | None = None,
             mode = "full"  # a first pass looks at everything
         pairs = build_scope(cur, mode, since, t["analysis.lookback_hours"])
         reset_candidates(cur)
-        reconciled = Reconciled()
         if pairs:
             build_role_changes(cur, params)
             split_brain.detect(cur, params)
