@@ -40,7 +40,10 @@ SELECT n.serial, n.protocol, n.pair, n.role, n.address, n.profile, n.outcome, n.
        CASE WHEN n.outcome = 'ok' THEN n.uptime_seconds ELSE o.uptime_seconds END
            AS uptime_seconds,
        coalesce(o.attempts, 0) + 1 AS attempts,
-       coalesce(o.successes, 0) + CASE WHEN n.outcome = 'ok' THEN 1 ELSE 0 END AS successes
+       coalesce(o.successes, 0) + CASE WHEN n.outcome = 'ok' THEN 1 ELSE 0 END AS successes,
+       -- the first success of the current run: when an unreachable unit came back
+       CASE WHEN n.outcome = 'ok' AND o.outcome = 'ok' THEN coalesce(o.ok_since, n.attempted)
+            WHEN n.outcome = 'ok' THEN n.attempted END AS ok_since
 FROM poll_new n LEFT JOIN poll_status o USING (serial, protocol);
 
 DELETE FROM poll_status WHERE (serial, protocol) IN (SELECT (serial, protocol) FROM poll_merged);
