@@ -4,6 +4,10 @@ ingest is "which pairs failed over, are they in sync, and which units are unpair
 The same query feeds the CLI report, the dashboard's fleet page and its JSON API; callers
 narrow it by site, health or a search term (bound parameters) and sort it by a column from
 `SORT_COLUMNS` (an allow-list, since a column name cannot be a bound parameter).
+
+A pair whose units went silent is `stale` (pair_health, from analytics/freshness.py), and
+its row says when it was last heard from and through what (`last_seen`, `last_source`), and
+how old `connections_now` is (`connections_at`): a silent pair's last count is not current.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ SELECT p.pair, p.site, h.health, h.score, p.ha_mode, p.active_serial AS active_u
        coalesce(c.failovers, 0) AS failovers, coalesce(c.failbacks, 0) AS failbacks,
        coalesce(ev.heartbeat_losses, 0) AS heartbeat_losses,
        coalesce(ev.sync_events, 0) AS sync_events, c.last_role_change,
-       p.connections_now,
+       p.connections_now, p.connections_at,
        round(100.0 * loss.missing / nullif(loss.lines + loss.missing, 0), 2) AS syslog_loss_pct,
-       coalesce(open_inc.open_incidents, 0) AS open_incidents
+       coalesce(open_inc.open_incidents, 0) AS open_incidents,
+       coalesce(h.stale, false) AS stale, h.last_seen, h.last_source
 FROM pairs p
 LEFT JOIN pair_health h USING (pair)
 LEFT JOIN ev USING (pair) LEFT JOIN changes c USING (pair) LEFT JOIN loss USING (pair)
@@ -56,9 +61,10 @@ SORT_COLUMNS: dict[str, str] = {
     name: name for name in (
         "pair", "site", "score", "ha_mode", "active_unit", "active_role", "stateful_sync",
         "role_changes", "failovers", "failbacks", "heartbeat_losses", "sync_events",
-        "last_role_change", "connections_now", "syslog_loss_pct", "open_incidents")}
-SORT_COLUMNS["health"] = ("CASE health WHEN 'critical' THEN 0 WHEN 'warning' THEN 1"
-                          " WHEN 'ok' THEN 2 ELSE 3 END")
+        "last_role_change", "connections_now", "syslog_loss_pct", "open_incidents",
+        "last_seen")}
+SORT_COLUMNS["health"] = ("CASE health WHEN 'critical' THEN 0 WHEN 'stale' THEN 1"
+                          " WHEN 'warning' THEN 2 WHEN 'ok' THEN 3 ELSE 4 END")
 
 
 def pair_summary_sql(site: str | None = None, health: str | None = None,

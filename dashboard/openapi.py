@@ -71,8 +71,16 @@ SCHEMAS: dict[str, Any] = {
         "stateful_sync": {"type": ["boolean", "string", "null"]},
         "failovers": {"type": "integer"}, "failbacks": {"type": "integer"},
         "heartbeat_losses": {"type": "integer"}, "sync_events": {"type": "integer"},
-        "last_role_change": _TIME, "connections_now": _INT, "syslog_loss_pct": _NUM,
-        "open_incidents": {"type": "integer"}}, ["pair"], extra=True),
+        "last_role_change": _TIME, "connections_now": _INT,
+        "connections_at": {**_TIME, "description": "when connections_now was counted: a"
+                           " stale pair's count is not current"},
+        "syslog_loss_pct": _NUM, "open_incidents": {"type": "integer"},
+        "stale": {"type": "boolean", "description": "a unit of the pair is silent or"
+                  " unreachable (health is then stale or critical, never ok)"},
+        "last_seen": {**_TIME, "description": "newest data from the pair's units"},
+        "last_source": {"type": ["string", "null"], "enum": ["syslog", "poll", "export", None],
+                        "description": "where that data came from"}},
+        ["pair"], extra=True),
     "Incident": _obj({
         "incident_id": {"type": "integer"}, "pair": {"type": "string"}, "site": _STR,
         "kind": {"type": "string"}, "severity": {"type": "string", "enum": list(SEVERITIES)},

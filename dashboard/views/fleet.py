@@ -34,7 +34,8 @@ blueprint = Blueprint("fleet", __name__)
 COLUMNS = (("pair", "Pair"), ("health", "Health"), ("score", "Score"), ("site", "Site"),
            ("ha_mode", "HA mode"), ("active_unit", "Active unit"),
            ("stateful_sync", "Stateful sync"), ("last_role_change", "Last role change"),
-           ("open_incidents", "Open incidents"), ("connections_now", "Connections now"))
+           ("open_incidents", "Open incidents"), ("connections_now", "Connections now"),
+           ("last_seen", "Last seen"))
 
 
 def _filters() -> dict[str, Any]:
