@@ -1,5 +1,7 @@
-"""One pair in depth, for the dashboard's pair page and its JSON API: both units, the
-pair's incidents (open first), and its connection counts and HA events over a time window.
+"""One pair in depth, for the dashboard's pair page and its JSON API: both units (and when
+each was last heard from), the pair's health and incidents (open first), and its connection
+counts, HA events and role changes (with where each was seen: an HA message, or only the
+status reports when syslog missed it) over a time window.
 
 The window ends at the pair's newest data rather than at the wall clock, so a pair whose
 logs stopped (or sample data from the past) still shows its last days instead of nothing.
@@ -40,6 +42,9 @@ class PairDetail:
     samples: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     active_at_start: str | None = None
+    health: dict[str, Any] = field(default_factory=dict)  # the pair's pair_health row
+    freshness: dict[str, dict[str, Any]] = field(default_factory=dict)  # by serial
+    role_changes: list[dict[str, Any]] = field(default_factory=list)  # in the window
 
 
 def _incidents(cur: duckdb.DuckDBPyConnection, pair: str) -> list[dict[str, Any]]:
@@ -114,6 +119,7 @@ def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0,
         "SELECT serial, role, model, firmware, first_seen, last_seen FROM devices"
         " WHERE pair = ? ORDER BY role, serial", [pair]))
     detail = PairDetail(pairs[0], units, _incidents(cur, pair))
+    _freshness(cur, detail)
     end = _newest(cur, pair)
     if end is None:
         return detail
@@ -126,8 +132,25 @@ def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0,
         " WHERE pair = ? AND time BETWEEN ? AND ?"
         " AND (kind IN (SELECT unnest(?)) OR state_to = 'active') ORDER BY time",
         [*window, list(MARKED_EVENTS)]))
+    detail.role_changes = fetch_dicts(cur.execute(
+        "SELECT time, old_active, new_active, kind, trigger, message_id, seen_in,"
+        " status_agrees FROM role_changes WHERE pair = ? AND time BETWEEN ? AND ?"
+        " ORDER BY change_no", window))
     before = cur.execute(
+        "SELECT new_active FROM role_changes WHERE pair = ? AND time < ?"
+        " ORDER BY change_no DESC LIMIT 1", [pair, detail.start]).fetchone() or \
+        cur.execute(
         "SELECT serial FROM ha_events WHERE pair = ? AND state_to = 'active' AND time < ?"
         " ORDER BY time DESC LIMIT 1", [pair, detail.start]).fetchone()
     detail.active_at_start = before[0] if before else None
     return detail
+
+
+def _freshness(cur: duckdb.DuckDBPyConnection, detail: PairDetail) -> None:
+    """The pair's health (stale or not, and why) and each unit's freshness, as of the last
+    analysis pass (analytics/freshness.py)."""
+    pair = detail.pair["pair"]
+    found = fetch_dicts(cur.execute("SELECT * FROM pair_health WHERE pair = ?", [pair]))
+    detail.health = found[0] if found else {}
+    detail.freshness = {row["serial"]: row for row in fetch_dicts(cur.execute(
+        "SELECT * FROM unit_freshness WHERE pair = ?", [pair]))}

@@ -25,19 +25,29 @@ MARKERS: dict[str, tuple[str, str, float]] = {
     "heartbeat loss": ("x", "#ff7f0e", 0.84),
     "sync change": ("diamond", "#2ca02c", 0.78),
 }
+# a role change no HA message reported: only the status reports (polls) showed it
+UNREPORTED = ("failover seen by polls only", "triangle-up-open", "#d62728", 0.96)
 BAND_COLOURS = ("rgba(31,119,180,0.12)", "rgba(140,86,75,0.12)")
 
 
+def _unreported(detail: PairDetail) -> list[dict[str, Any]]:
+    return [c for c in detail.role_changes if c["seen_in"] == "status"]
+
+
 def _active_spans(detail: PairDetail) -> list[tuple[datetime, datetime, str]]:
-    """(from, to, serial) for who was active, from role changes inside the window."""
+    """(from, to, serial) for who was active, from role changes inside the window (the HA
+    messages', and those only the status reports showed)."""
     assert detail.start is not None and detail.end is not None
     current = detail.active_at_start or detail.pair.get("primary_serial")
     spans, since = [], detail.start
-    for event in detail.events:
-        if event["state_to"] == "active" and event["serial"] != current:
+    becoming = sorted([(e["time"], e["serial"]) for e in detail.events
+                       if e["state_to"] == "active"]
+                      + [(c["time"], c["new_active"]) for c in _unreported(detail)])
+    for at, serial in becoming:
+        if serial != current:
             if current:
-                spans.append((since, event["time"], current))
-            current, since = event["serial"], event["time"]
+                spans.append((since, at, current))
+            current, since = serial, at
     if current:
         spans.append((since, detail.end, current))
     return spans
@@ -73,6 +83,16 @@ def _marker_traces(detail: PairDetail) -> list[dict[str, Any]]:
             mode="markers", name=group,
             marker={"symbol": symbol, "color": colour, "size": 11},
             text=[escape(f"{e['kind']} {e['serial']}: {e['detail'] or ''}") for e in events],
+            hovertemplate="%{x}<br>%{text}<extra></extra>"))
+    unreported = _unreported(detail)
+    if unreported:
+        name, symbol, colour, height = UNREPORTED
+        traces.append(dict(
+            type="scatter", x=[c["time"] for c in unreported], y=[height] * len(unreported),
+            yaxis="y2", mode="markers", name=name,
+            marker={"symbol": symbol, "color": colour, "size": 13, "line": {"width": 2}},
+            text=[escape(f"{c['old_active']} -> {c['new_active']}: only the status reports"
+                         " show it (syslog missed a failover)") for c in unreported],
             hovertemplate="%{x}<br>%{text}<extra></extra>"))
     return traces
 

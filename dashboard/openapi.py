@@ -110,8 +110,31 @@ SCHEMAS: dict[str, Any] = {
                        {"time": _TIME, "connections": {"type": "integer"}},
                        ["time", "connections"])}},
         "events": {"type": "array", "items": _ref("HaEvent")},
-        "active_at_start": {**_STR, "description": "serial of the unit active at start"}},
-        ["pair", "units", "incidents", "window", "series", "events", "active_at_start"]),
+        "active_at_start": {**_STR, "description": "serial of the unit active at start"},
+        "health": {"type": "object", "description": "the pair's pair_health row (health,"
+                   " score, reasons, stale, last_seen, last_source); empty before any"
+                   " analysis", "additionalProperties": True},
+        "freshness": {"type": "array", "items": _ref("UnitFreshness")},
+        "role_changes": {"type": "array", "items": _ref("RoleChange")}},
+        ["pair", "units", "incidents", "window", "series", "events", "active_at_start",
+         "health", "freshness", "role_changes"]),
+    "UnitFreshness": _obj({
+        "serial": {"type": "string"}, "role": _STR, "last_seen": _TIME,
+        "last_source": {"type": ["string", "null"], "enum": ["syslog", "poll", "export", None]},
+        "heard_at": {**_TIME, "description": "when current data last arrived"},
+        "polled": {"type": "boolean"}, "live": {"type": "boolean"},
+        "threshold_seconds": {"type": "integer"}, "silent": {"type": "boolean"},
+        "silent_since": _TIME, "unreachable_since": _TIME, "poll_problem": _STR},
+        ["serial", "polled", "silent"], extra=True),
+    "RoleChange": _obj({
+        "time": _TIME, "old_active": _STR, "new_active": {"type": "string"},
+        "kind": {"type": "string"}, "trigger": _STR, "message_id": _INT,
+        "seen_in": {"type": "string", "enum": ["event", "status"],
+                    "description": "status: only the status reports (polls) showed it"},
+        "status_agrees": {"type": ["boolean", "null"],
+                          "description": "the first status report after it names the new"
+                          " active unit (false: it contradicts the HA message)"}},
+        ["time", "new_active", "seen_in"]),
     "IngestReport": _obj({
         "status": {"type": "string"}, "records": {"type": "integer"},
         "events": {"type": "integer"}, "events_new": {"type": "integer"},
