@@ -11,6 +11,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hawatch.analytics.alerts.pipeline import evaluate
+from hawatch.analytics.alerts.settings import alert_settings
 from hawatch.analytics.analyze import analyze
 from hawatch.analytics.thresholds import Thresholds
 from hawatch.collector.ingest import ingest_paths
@@ -69,6 +71,9 @@ def test_a_pair_that_went_quiet_is_stale_and_unit_silent_opens_then_resolves(tmp
         analyze(store, thresholds)
         quiet = health(store)
         opened = freshness_incidents(store)
+        evaluate(store, alert_settings({"alerts.to": "noc@example.com",
+                                        "alerts.group_wait_seconds": 0}), datetime.now(UTC))
+        (mail,) = store.cursor().execute("SELECT text_body FROM notifications").fetchone()
         ingest_paths(store, [syslog(tmp_path / "3.log", [("AA0000000002", datetime.now(UTC))])])
         analyze(store, thresholds)
         back = health(store)
@@ -78,6 +83,9 @@ def test_a_pair_that_went_quiet_is_stale_and_unit_silent_opens_then_resolves(tmp
     assert "silent since" in reasons and "AA000000000" in reasons
     assert quiet["fw-b"][0] == "ok"
     assert [(p, k, s) for p, k, s, _, _ in opened] == [("fw-a", "unit_silent", "open")]
+    # the e-mail says the pair is stale and since when: no figure in it reads as current
+    assert "unit_silent" in mail and "pair health now: STALE: AA000000000" in mail, mail
+    assert "last data from the pair: " + f"{now:%Y-%m-%d %H:%M:%S}"[:16] in mail
     assert back["fw-a"][0] == "ok"
     (_, _, status, opened_at, resolved_at), = closed
     assert status == "resolved" and resolved_at >= opened_at

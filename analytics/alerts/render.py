@@ -21,7 +21,11 @@ FIGURES = (("connections_before", "connections before"), ("connections_after",
            "connections after"), ("kept_percent", "kept %"), ("vpn_kept_percent",
            "VPN SAs kept %"), ("stateful_sync", "stateful sync"), ("from_serial", "from unit"),
            ("to_serial", "to unit"), ("trigger", "trigger"), ("transitions", "transitions"),
-           ("unsynced_transitions", "unsynced transitions"), ("final_active", "now active"))
+           ("unsynced_transitions", "unsynced transitions"), ("final_active", "now active"),
+           ("serial", "unit"), ("silent_since", "silent since"),
+           ("failing_since", "polls failing since"), ("poll_problem", "poll outcome"),
+           ("last_seen", "last data"), ("last_source", "last data from"),
+           ("threshold_seconds", "threshold (s)"), ("status_active", "status reports show"))
 
 
 @dataclass

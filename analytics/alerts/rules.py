@@ -6,7 +6,9 @@
 - a failover test is a verdict (`info`/`warning`), never followed by a "resolved" page;
 - a flapping pair: one flapping e-mail; other findings meanwhile are held back (recorded),
   and when the flapping ends one summary says the state, the transitions, how many were
-  unsynced and how many notifications were held back.
+  unsynced and how many notifications were held back;
+- a stale pair (a unit silent or unreachable, pair_freshness): every e-mail about it says so,
+  with when it was last heard from, so no figure in it reads as current.
 """
 
 from __future__ import annotations
@@ -55,11 +57,26 @@ def _flapping_facts(cur: duckdb.DuckDBPyConnection, pair: str, item: Item
             ("notifications held back", str(held))]
 
 
+def _stale_facts(cur: duckdb.DuckDBPyConnection, pair: str) -> list[tuple[str, str]]:
+    """What an e-mail about a stale pair must say first (analytics/freshness.py)."""
+    row = cur.execute("SELECT reason, last_seen, last_source FROM pair_freshness"
+                      " WHERE pair = ? AND stale", [pair]).fetchone()
+    if row is None:
+        return []
+    reason, seen, source = row
+    last = f"{seen:%Y-%m-%d %H:%M:%S} UTC ({source})" if seen else "never"
+    return [("pair health now", f"STALE: {reason}"), ("last data from the pair", last)]
+
+
 def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: dict[str, Any],
                now: datetime) -> list[Draft]:
     """The drafts one pair gets in this cycle."""
-    def notice(kind: str, items: list[Item], **extra: Any) -> Notice:
-        return Notice(kind, due.pair, due.site, due.zone, items, **extra)
+    stale = _stale_facts(cur, due.pair)
+
+    def notice(kind: str, items: list[Item], facts: list[tuple[str, str]] | None = None,
+               **extra: Any) -> Notice:
+        return Notice(kind, due.pair, due.site, due.zone, items,
+                      facts=stale + (facts or []), **extra)
 
     out: list[tuple[Notice, str | None]] = []  # notice, suppression reason
     held = [i for i in due.new if due.flapping_open and i.kind != "flapping"]
