@@ -62,7 +62,7 @@ SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,
                    'kept_percent', r.kept_pct, 'stateful_sync', r.sync_state),
        'drop@' || CAST(d.started_at AS VARCHAR)
 FROM (
-    SELECT d.*, r.change_no AS rc_change,
+    SELECT d.*, r.change_no AS nearest_change_no,
            CASE WHEN r.time IS NOT NULL AND r.unsynced AND coalesce(r.kept_pct, 100) > 5
                      THEN 'after_unsynced_failover'
                 WHEN r.time IS NOT NULL AND coalesce(r.kept_pct, 100) <= 5
@@ -73,15 +73,16 @@ FROM (
                 WHEN b.time IS NOT NULL THEN 'after_reboot'
                 ELSE 'no_failover' END AS cause
     FROM sd_ctx d
-    LEFT JOIN rc r ON r.pair = d.pair AND abs(epoch(r.time) - epoch(d.started_at))
-                      <= 60 * $session_drop_failover_minutes
+    LEFT JOIN role_changes_in_scope r
+           ON r.pair = d.pair AND abs(epoch(r.time) - epoch(d.started_at))
+                                  <= 60 * $session_drop_failover_minutes
     LEFT JOIN ha_events b ON b.pair = d.pair AND b.kind = 'reboot'
                          AND abs(epoch(b.time) - epoch(d.started_at)) <= 900
     QUALIFY row_number() OVER (PARTITION BY d.pair, d.started_at
                                ORDER BY abs(epoch(r.time) - epoch(d.started_at)), r.change_no,
                                         b.time, b.event_key) = 1
 ) d
-LEFT JOIN rc r ON r.pair = d.pair AND r.change_no = d.rc_change
+LEFT JOIN role_changes_in_scope r ON r.pair = d.pair AND r.change_no = d.nearest_change_no
 JOIN scope s ON s.pair = d.pair
 WHERE d.started_at >= s.start;
 """

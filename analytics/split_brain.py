@@ -87,7 +87,8 @@ WITH reported AS (
                AS started_at
     FROM ha_events d
     JOIN pairs p ON p.pair = d.pair
-    ASOF LEFT JOIN (SELECT pair, new_active, time FROM rc_history WHERE kind <> 'dual_active') r
+    ASOF LEFT JOIN (SELECT pair, new_active, time FROM role_change_history
+                    WHERE kind <> 'dual_active') r
       ON r.pair = d.pair AND r.new_active = d.serial AND r.time <= d.time
     WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
     QUALIFY row_number() OVER (PARTITION BY d.pair, started_at
