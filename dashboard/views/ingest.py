@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 from hawatch.collector.ingest_health import ingest_health
+from hawatch.dashboard.app_state import get_cursor
 from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable
 
@@ -18,8 +19,7 @@ SOURCES_SHOWN = 200
 
 
 def _health() -> dict[str, Any]:
-    return ingest_health(current_app.config["HAWATCH_STORE"].cursor(), SOURCES_SHOWN,
-                         NEWEST_QUARANTINED)
+    return ingest_health(get_cursor(), SOURCES_SHOWN, NEWEST_QUARANTINED)
 
 
 @blueprint.get("/ingest")
