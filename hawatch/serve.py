@@ -38,6 +38,7 @@ from hawatch.collector.drop_folder import DropFile, DropFolder
 from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
 from hawatch.collector.limits import IngestLimits
 from hawatch.collector.listener import ListenerConfig, parse_address, read_stats
+from hawatch.collector.pollers.runner import PollRunner, load_plan
 from hawatch.collector.sources import Input
 from hawatch.collector.spool import (
     NAME_RE,
@@ -100,6 +101,7 @@ class Service:
         self.analysis_job = ScheduledJob("analysis", self._analyze, log)
         self.alert_job = ScheduledJob("alert cycle", self.run_alerts, log)
         self.digest_job = ScheduledJob("digest", self._send_digest, log, most_skipped=0)
+        self.pollers: PollRunner | None = None
         _recover_uploads(self.uploads)
         _retry_parked(spool, self.uploads)
 
@@ -374,6 +376,11 @@ def listener_config(settings: dict[str, Any], spool: Path) -> ListenerConfig | N
                           exit_with_parent=True)
 
 
+def _poll_log(line: str) -> None:
+    """The pollers' lines (a unit's outcome changed, results not stored) in serve's log."""
+    logging.getLogger("hawatch.collector.pollers").warning("%s", line)
+
+
 def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
     at = str(service.settings["alerts.digest_time"]).strip()
     if not at or not service.settings["alerts.enabled"]:
@@ -418,6 +425,11 @@ def serve(settings: dict[str, Any]) -> int:
     if settings["serve.drop_dir"]:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)
+    try:
+        poll_targets, poll_profiles = load_plan(settings)  # an unsafe credentials file: stop
+    except HawatchError:
+        store.close()
+        raise
     service = Service(settings, store, spool)
     # bind every port before any thread starts: a port in use must end the command with
     # its one-line error, not leave a half-started server running
@@ -444,6 +456,11 @@ def serve(settings: dict[str, Any]) -> int:
                       seconds=settings["serve.analysis_interval_seconds"], max_instances=1,
                       coalesce=True, next_run_time=datetime.now(UTC))
     _schedule_digest(scheduler, service)
+    if poll_targets:
+        service.pollers = PollRunner(store, settings, poll_targets, poll_profiles,
+                                     service._ingest_lock, service.metrics.record_poll,
+                                     service.metrics.record_poll_skipped, log=_poll_log)
+        service.pollers.start(scheduler)
     scheduler.start()
     url = web.url
     info = _write_server_file(settings, url, service.local_token)
@@ -470,6 +487,8 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
         service.listener.stop()  # no more restarts; the child closes its spool files
     ingester.join()
     scheduler.shutdown(wait=True)
+    if service.pollers is not None:
+        service.pollers.stop()
     service.ingest_pending()
     waiting = len(service.pending_files())
     why = service.guard.problem() if waiting else None
