@@ -30,7 +30,7 @@ SELECT r.pair, 'syslog_missed_failover', 'warning', r.time, nx.time,
                    'to_serial', r.new_active, 'seen_in', 'status',
                    'syslog_last_seen', sy.last_seen, 'next_reported_change', nx.time),
        'missed@' || CAST(r.time AS VARCHAR)
-FROM rc_raw r
+FROM role_change_neighbours r
 JOIN scope s ON s.pair = r.pair
 JOIN (SELECT p.pair, max(l.last_seen) AS last_seen
       FROM pairs p JOIN unit_last_seen l
@@ -39,7 +39,7 @@ JOIN (SELECT p.pair, max(l.last_seen) AS last_seen
   -- syslog was flowing around the change (traffic is counted per minute)
   ON sy.pair = r.pair
  AND sy.last_seen >= r.time - to_minutes(CAST($crosscheck_window_minutes AS BIGINT))
-ASOF LEFT JOIN (SELECT pair, time FROM rc_history
+ASOF LEFT JOIN (SELECT pair, time FROM role_change_history
                 WHERE seen_in = 'event' AND message_id IS NOT NULL) nx
   ON nx.pair = r.pair AND nx.time > r.time
 WHERE r.seen_in = 'status' AND r.time >= s.start;
@@ -54,10 +54,10 @@ SELECT h.pair, 'polls_contradict_syslog', 'warning', h.time,
                    'message_id', h.message_id, 'status_at', k.status_at,
                    'status_active', k.status_active, 'confirmed_at', b.time),
        'contradicted@' || CAST(h.time AS VARCHAR)
-FROM rc_history h
+FROM role_change_history h
 JOIN role_change_checks k ON k.pair = h.pair AND k.change_no = h.change_no
 JOIN scope s ON s.pair = h.pair
-LEFT JOIN rc_history nx ON nx.pair = h.pair AND nx.change_no = h.change_no + 1
+LEFT JOIN role_change_history nx ON nx.pair = h.pair AND nx.change_no = h.change_no + 1
 ASOF LEFT JOIN status_claims b
   ON b.pair = h.pair AND b.active = h.new_active AND b.time > k.status_at
 WHERE k.status_agrees = false AND h.message_id IS NOT NULL AND h.time >= s.start;

@@ -100,7 +100,7 @@ WITH dark AS (
 )
 SELECT j.pair, 'unit_unreachable' AS kind,
        CASE WHEN d.all_dark THEN 'critical' ELSE 'warning' END AS severity,
-       j.unreachable_since AS opened_at,
+       j.unreachable_since AS opened_at, CAST(NULL AS TIMESTAMPTZ) AS resolved_at,
        printf('%s (%s) has not answered polls since %s: %s', j.serial, j.role,
               strftime(j.unreachable_since, '%Y-%m-%d %H:%M:%S UTC'), j.poll_problem)
            AS summary,
@@ -112,7 +112,7 @@ SELECT j.pair, 'unit_unreachable' AS kind,
 FROM unit_judgements j JOIN dark d USING (pair)
 WHERE j.unreachable_since IS NOT NULL
 UNION ALL
-SELECT j.pair, 'unit_silent', 'warning', j.quiet_since,
+SELECT j.pair, 'unit_silent', 'warning', j.quiet_since, NULL,
        printf('no data from %s since %s (last: %s at %s); expected within %d minutes',
               CASE WHEN j.polled THEN j.serial || ' (' || j.role || ')'
                    ELSE 'the pair''s units' END,
@@ -129,8 +129,7 @@ WHERE j.live AND j.silent AND j.unreachable_since IS NULL
 QUALIFY j.polled OR row_number() OVER (PARTITION BY j.pair, j.polled
                                        ORDER BY j.heard_at DESC NULLS LAST, j.serial) = 1;
 
-INSERT INTO candidates
-SELECT pair, kind, severity, opened_at, NULL, summary, evidence, key FROM freshness_findings;
+INSERT INTO candidates SELECT * FROM freshness_findings;
 
 -- an open one no longer found is over: when its unit answered again or data arrived again
 -- (the pass's time when the unit is gone from the inventory or from polling)

@@ -4,9 +4,10 @@ trigger or a monitor failure just before), the stateful-sync state at the time, 
 connections and VPN SAs on the old active just before and on the new active just after.
 
 Built once per pass, with as-of joins (sorted merges), never a per-failover query:
-- `rc_history`: every role change of the pairs in scope (written to `role_changes`);
-- `rc`: those from the scope's start (minus two hours) with their context, one row per
-  (pair, change_no), read by the detectors.
+- `role_change_history`: every role change of the pairs in scope (written to the stored
+  table `role_changes`), from the HA messages and the status reports (`role_messages`);
+- `role_changes_in_scope`: those from the scope's start (minus two hours) with their
+  context, one row per (pair, change_no), read by the detectors.
 Nothing depends on the order rows were stored in: ties in one second are broken by meaning
 (the view's order; the root cause; sync off over on).
 """
@@ -18,9 +19,9 @@ from hawatch.store.db import execute_script
 
 # What a role change is, written once: the table `role_changes` (docs/schema.md) that the
 # fleet page and the SQL examples count holds exactly these rows, rewritten for the pairs in
-# scope each pass. The pairs' whole history is computed (`rc_history`; split_brain looks
-# back to the change that began an episode), and the changes from the scope's start on get
-# their neighbours (`rc_raw`).
+# scope each pass. The pairs' whole history is computed (`role_change_history`; split_brain
+# looks back to the change that began an episode), and the changes from the scope's start on
+# get their neighbours (`role_change_neighbours`).
 #
 # Two kinds of evidence say which unit is active: HA messages (`role_messages`: syslog and
 # exports' events) and status reports (`status_claims`: polls and exported status, each
@@ -101,7 +102,7 @@ WHERE r.seen_in = 'status' AND r.time < c.start - INTERVAL 1 DAY;
 """
 
 _ROLE_CHANGES = """
-CREATE OR REPLACE TEMP TABLE rc_history AS
+CREATE OR REPLACE TEMP TABLE role_change_history AS
 WITH said AS (
     SELECT *, lag(active) OVER (PARTITION BY pair ORDER BY time, step, seq, active, event_key)
                   AS previous
@@ -143,9 +144,9 @@ SELECT h.pair, h.change_no,
                                 h.time + to_minutes(CAST($crosscheck_window_minutes AS BIGINT)))
             THEN c.active = h.new_active END AS status_agrees,
        c.time AS status_at, c.active AS status_active
-FROM rc_history h
+FROM role_change_history h
 JOIN scope sc ON sc.pair = h.pair
-LEFT JOIN rc_history nx ON nx.pair = h.pair AND nx.change_no = h.change_no + 1
+LEFT JOIN role_change_history nx ON nx.pair = h.pair AND nx.change_no = h.change_no + 1
 ASOF LEFT JOIN status_claims c
   ON c.pair = h.pair
  AND c.time > h.time + to_seconds(CAST($crosscheck_grace_seconds AS BIGINT))
@@ -155,14 +156,14 @@ WHERE h.seen_in = 'event';
 DELETE FROM role_changes WHERE pair IN (SELECT pair FROM scope);
 INSERT INTO role_changes BY NAME
 SELECT h.*, k.status_agrees
-FROM rc_history h LEFT JOIN role_change_checks k USING (pair, change_no);
+FROM role_change_history h LEFT JOIN role_change_checks k USING (pair, change_no);
 
-CREATE OR REPLACE TEMP TABLE rc_raw AS
+CREATE OR REPLACE TEMP TABLE role_change_neighbours AS
 SELECT c.pair, c.time, c.change_no, c.new_active, c.old_active, c.kind, c.trigger,
        -- samples are read only up to the next change and from the previous one: a unit
        -- that fails back before its next sample must not look like it lost everything
        lag(c.time) OVER w AS prev_change, lead(c.time) OVER w AS next_change, c.seen_in
-FROM rc_history c JOIN scope s USING (pair)
+FROM role_change_history c JOIN scope s USING (pair)
 WHERE c.time >= s.start - INTERVAL 2 HOUR
 WINDOW w AS (PARTITION BY c.pair ORDER BY c.change_no)
 """
@@ -176,10 +177,10 @@ _SYNC_STATES = "'disabled', 'not_synced', 'enabled', 'synced'"
 # One statement: the monitor failure just before, the sync state, the connections before and
 # after, the test window; then the shares kept and the verdict.
 _CONTEXT = f"""
-CREATE OR REPLACE TEMP TABLE rc AS
+CREATE OR REPLACE TEMP TABLE role_changes_in_scope AS
 WITH monitor AS (
     SELECT r.pair, r.change_no, m.kind AS monitor_kind
-    FROM rc_raw r ASOF JOIN (
+    FROM role_change_neighbours r ASOF JOIN (
         SELECT pair, time,
                arg_min(kind, coalesce(list_position([{_CAUSES}], kind), 99)) AS kind
         FROM ha_events
@@ -189,7 +190,7 @@ WITH monitor AS (
     WHERE r.time - m.time <= INTERVAL 2 MINUTE
 ), sync AS (
     SELECT r.pair, r.change_no, s.state AS sync_state
-    FROM rc_raw r ASOF JOIN (
+    FROM role_change_neighbours r ASOF JOIN (
         -- states of one moment ordered by a few microseconds, the off ones last (so taken):
         -- not a GROUP BY, which costs seconds over the status samples of a polled fleet
         SELECT pair, state,
@@ -205,18 +206,18 @@ WITH monitor AS (
     UNION ALL
     SELECT x.time, x.serial, x.connections, x.vpn_sas
     FROM session_samples x
-    WHERE x.time BETWEEN (SELECT min(time) FROM rc_raw WHERE seen_in = 'status')
+    WHERE x.time BETWEEN (SELECT min(time) FROM role_change_neighbours WHERE seen_in = 'status')
                          - INTERVAL 1 HOUR
-                     AND (SELECT max(time) FROM rc_raw WHERE seen_in = 'status')
+                     AND (SELECT max(time) FROM role_change_neighbours WHERE seen_in = 'status')
                          + INTERVAL 1 HOUR
-      AND EXISTS (SELECT 1 FROM rc_raw r
+      AND EXISTS (SELECT 1 FROM role_change_neighbours r
                   WHERE r.seen_in = 'status' AND x.serial IN (r.old_active, r.new_active)
                     AND x.time BETWEEN r.time - INTERVAL 1 HOUR AND r.time + INTERVAL 1 HOUR)
 ), before AS (
     -- with bounded range joins
     SELECT r.pair, r.change_no, arg_max(b.connections, b.time) AS conn_before,
            arg_max(b.vpn_sas, b.time) AS vpn_before
-    FROM rc_raw r JOIN near b
+    FROM role_change_neighbours r JOIN near b
       ON b.serial = r.old_active AND b.time < r.time
      AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
      AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
@@ -224,7 +225,7 @@ WITH monitor AS (
 ), after AS (
     SELECT r.pair, r.change_no, arg_min(a.connections, a.time) AS conn_after,
            arg_min(a.vpn_sas, a.time) AS vpn_after
-    FROM rc_raw r JOIN near a
+    FROM role_change_neighbours r JOIN near a
       ON a.serial = r.new_active AND a.time > r.time
      AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
      AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
@@ -235,7 +236,7 @@ WITH monitor AS (
            any_value(a.conn_after) AS conn_after, any_value(a.vpn_after) AS vpn_after,
            bool_or(w.pair IS NOT NULL) AS in_test_window,
            min(w.starts_at) AS window_start, max(w.ends_at) AS window_end
-    FROM rc_raw r
+    FROM role_change_neighbours r
     LEFT JOIN monitor m USING (pair, change_no)
     LEFT JOIN sync s USING (pair, change_no)
     LEFT JOIN before b USING (pair, change_no)
@@ -259,7 +260,8 @@ FROM kept
 
 
 def build_role_changes(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
-    """Fill `rc_history` and `rc` for the pairs in `scope` (see module docstring)."""
+    """Fill `role_change_history` and `role_changes_in_scope` for the pairs in `scope` (see
+    the module docstring)."""
     execute_script(cur, _MESSAGES, params)
     execute_script(cur, _ROLE_CHANGES, params)
     execute_script(cur, _CONTEXT, params)
