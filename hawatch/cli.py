@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,16 +210,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     _users_parser(sub)
 
-    p = sub.add_parser("demo", help="ingest and analyse the sample logs, serve the dashboard",
-                       description="Ingest sample_logs/ (with its inventory) into a local "
-                       f"database ({DEMO_DB} by default), analyse it, print the per-pair "
-                       "health and the incidents found, then serve the dashboard on "
-                       "localhost until Ctrl-C, with a user `demo` (operator) whose new "
-                       "password is printed (syslog listeners off; `hawatch serve` collects).")
+    p = sub.add_parser("demo", help="a simulated fleet, live: watch incidents open and resolve",
+                       description="Run the sample fleet live on this machine and serve the "
+                       "dashboard on localhost until Ctrl-C, with a user `demo` (operator) "
+                       "whose new password is printed. Its simulated units answer polls "
+                       "(SonicOS API over HTTPS) and send syslog to the server's UDP listener;"
+                       " the last two hours are ingested first, then each scenario happens in "
+                       "the next minutes (an unsynced failover, a split brain, a failover only "
+                       "the polls see, a unit that stops answering, ...), and the printed "
+                       f"schedule says when. Database: {DEMO_DB} by default, its simulated "
+                       "units' files beside it (DB.live/). With --no-serve: ingest sample_logs/"
+                       " (three days of the same fleet), print the per-pair health and the "
+                       "incidents found, and stop.")
     _common(p, fmt=True)
     p.add_argument("--http", default="127.0.0.1:8080",
                    help="dashboard address (default 127.0.0.1:8080)")
-    p.add_argument("--no-serve", action="store_true", help="print the results and stop")
+    p.add_argument("--no-serve", action="store_true",
+                   help="analyse sample_logs/, print the results and stop")
+    p.add_argument("--lead", type=float, default=60.0, metavar="SECONDS",
+                   help="seconds from the start to the first scenario (default 60; the "
+                   "others follow two minutes apart)")
     p.set_defaults(run=cmd_demo)
     return parser
 
@@ -642,33 +653,81 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    settings["db"] = args.db or DEMO_DB
+    if args.no_serve:
+        return _sample_demo(settings, args.format)
+    _check_port_free(args.http)  # before printing a URL and a password that cannot work
+    return _live_demo(settings, args.http, args.format, args.lead)
+
+
+def _analyse_and_print(settings: dict[str, Any], paths: list[str], fmt: str,
+                       incidents: bool = True) -> bool:
+    """Ingest `paths` (a folder's inventory first) into the demo database, analyse it, print
+    the fleet (and the incidents); False if an input failed."""
     from hawatch.analytics.analyze import analyze
     from hawatch.analytics.thresholds import Thresholds
     from hawatch.collector.ingest import ingest_paths
     from hawatch.report import print_ingest_report, print_pair_summary
     from hawatch.store.db import Store
 
-    settings = _settings(args)
-    settings["db"] = args.db or DEMO_DB
-    if not args.no_serve:
-        _check_port_free(args.http)  # before printing a URL and a password that cannot work
     with Store(settings["db"]) as store:
-        # the folder holds its inventory (applied first) and truth.json (skipped)
-        report = ingest_paths(store, [str(sample_logs())], settings["timezone"])
+        report = ingest_paths(store, paths, settings["timezone"])
         print_ingest_report(report, "table")
         analysis = analyze(store, Thresholds.from_settings(settings))
         print(f"\nanalysed {analysis.pairs} pairs in {analysis.seconds:.2f} s")
-        print_pair_summary(store, args.format)
-        columns, rows = incident_rows(store, None)
-        shown = [c for c in columns if c != "evidence"]
-        print("\nincidents:")
-        print(render(shown, [r[: len(shown)] for r in rows], args.format) if rows
-              else "none")
+        print_pair_summary(store, fmt)
+        if incidents:
+            columns, rows = incident_rows(store, None)
+            shown = [c for c in columns if c != "evidence"]
+            print("\nincidents:")
+            print(render(shown, [r[: len(shown)] for r in rows], fmt) if rows else "none")
+    return not report.failed
+
+
+def _sample_demo(settings: dict[str, Any], fmt: str) -> int:
+    """sample_logs/ (the folder holds its inventory, applied first, and truth.json, skipped)."""
+    ok = _analyse_and_print(settings, [str(sample_logs())], fmt)
     print(f"\ndatabase: {settings['db']}  (try: hawatch sql --db {settings['db']} "
           "\"select * from pair_health\")")
-    if report.failed or args.no_serve:
-        return 1 if report.failed else 0
-    return _serve_demo(settings, args.http)
+    return 0 if ok else 1
+
+
+# what the live demo's server does differently: polls and analysis every 10 s (a unit that
+# stops answering is unreachable after 30 s), syslog on a free UDP port, the simulated
+# units' export events through a drop folder
+LIVE_SETTINGS = {"serve.syslog_udp": "127.0.0.1:0", "serve.syslog_tcp": "",
+                 "serve.drop_quiet_seconds": 1.0, "serve.analysis_interval_seconds": 10,
+                 "poll.interval_seconds": 10, "poll.jitter_seconds": 1.0,
+                 "poll.timeout_seconds": 3.0, "poll.retries": 0}
+
+
+def _live_demo(settings: dict[str, Any], http: str, fmt: str, lead: float) -> int:
+    """The sample fleet live (simulator/live.py): its last two hours ingested, then served
+    while its units answer polls and send syslog, until Ctrl-C."""
+    from hawatch.collector.listener import PORTS_FILE
+    from hawatch.simulator.live import LiveFleet
+
+    folder = Path(settings["db"] + ".live")
+    fleet = LiveFleet(folder, lead=lead)
+    try:
+        inventory, credentials = fleet.start_units()
+        history = fleet.write_history(folder / "history", inventory)
+        if not _analyse_and_print(settings, [str(history)], fmt, incidents=False):
+            return 1
+        print("\nwhat happens next (times in UTC):")
+        for happening in fleet.schedule():
+            print(f"  {datetime.fromtimestamp(happening.at, UTC):%H:%M:%S}  "
+                  f"{happening.pair}: {happening.what}")
+        spool = Path(settings["serve.spool_dir"] or settings["db"] + ".spool")
+        (spool / PORTS_FILE).unlink(missing_ok=True)  # a killed server's: not this one's
+        settings.update(LIVE_SETTINGS)
+        settings.update({"inventory": str(inventory), "poll.credentials_file": str(credentials),
+                         "serve.drop_dir": str(folder / "drop")})
+        fleet.go_live(spool / PORTS_FILE, folder / "drop")
+        return _serve_demo(settings, http)
+    finally:
+        fleet.stop()
 
 
 def _check_port_free(http: str) -> None:
@@ -705,7 +764,7 @@ def _serve_demo(settings: dict[str, Any], http: str) -> int:
     else:
         login = f"your users (hawatch users list --db {settings['db']})"
     print(f"\ndashboard: http://{http}/  log in as {login}  (Ctrl-C stops)", flush=True)
-    settings.update({"serve.http": http, "serve.syslog_udp": "", "serve.syslog_tcp": ""})
+    settings["serve.http"] = http
     return serve(settings)
 
 

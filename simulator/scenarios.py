@@ -83,6 +83,7 @@ class Plan:
     events: list[ExportEvent] = field(default_factory=list)
     windows: list[dict[str, Any]] = field(default_factory=list)
     incidents: list[dict[str, Any]] = field(default_factory=list)
+    at: int | None = None  # when the scenario's incident starts; None: at random (pick_time)
 
     def __post_init__(self) -> None:
         self.clock = LocalClock(self.pair.site.timezone)
@@ -188,8 +189,11 @@ def pick_time(rng: random.Random, plan: Plan, span: int) -> int:
     """An incident start at least EDGE from both ends, whose local times are unambiguous.
 
     A local-time site repeats an hour when DST ends; lines in it cannot be placed in UTC
-    exactly (a real ambiguity, left in the traffic), so incidents are kept out of it.
+    exactly (a real ambiguity, left in the traffic), so incidents are kept out of it. A plan
+    given its moment (`plan.at`, the live demo's timeline) takes that.
     """
+    if plan.at is not None:
+        return plan.at
     low = plan.start + EDGE
     high = max(low + 1, plan.end - EDGE - span)
     chosen = rng.randrange(low, high)
@@ -394,9 +398,11 @@ _BUILDERS: dict[str, Callable[[Plan, random.Random], None]] = {
 }
 
 
-def make_plan(seed: int, pair: Pair, scenario: str, start: int, end: int) -> Plan:
-    """The pair's timeline; its own random stream, so pairs do not disturb each other."""
-    plan = Plan(pair, scenario, start, end)
+def make_plan(seed: int, pair: Pair, scenario: str, start: int, end: int,
+              at: int | None = None) -> Plan:
+    """The pair's timeline; its own random stream, so pairs do not disturb each other.
+    `at`: when its incident starts (default: a random moment well inside the period)."""
+    plan = Plan(pair, scenario, start, end, at=at)
     builder = _BUILDERS.get(scenario)
     if builder is not None:
         builder(plan, random.Random(f"{seed}/scenario/{pair.name}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -145,21 +146,25 @@ class SiteWriter:
             return fmt.ntp(t, sn, fw, n)
         return fmt.wlb(t, sn, fw, n, failback=code == "wlb_back")
 
-    def write(self, path: Path, start: int) -> SiteLog:
-        """Hour by hour: queue the hour's lines, then write all due before its end."""
+    def items(self, start: int) -> Iterator[tuple[Any, ...]]:
+        """Every line's item `(t, seq, code, plan, role, extra)` in time order, queued an hour
+        at a time: `render` each as it comes (numbering and loss happen there, in this
+        order). A file takes them all; a live stream (simulator/live.py) as they fall due."""
         self.script()
+        for hour in range(start, self.end, 3600):
+            for plan in self.plans:
+                self.traffic(plan, hour)
+                self.noise(plan, hour)
+            while self.heap and self.heap[0][0] < hour + 3600:
+                yield heapq.heappop(self.heap)
+
+    def write(self, path: Path, start: int) -> SiteLog:
+        """Every line from `start` to the end, in one file."""
         with path.open("w", encoding="utf-8", newline="\n") as handle:
-            for hour in range(start, self.end, 3600):
-                for plan in self.plans:
-                    self.traffic(plan, hour)
-                    self.noise(plan, hour)
-                lines = []
-                while self.heap and self.heap[0][0] < hour + 3600:
-                    line = self.render(heapq.heappop(self.heap))
-                    if line is not None:
-                        lines.append(line)
-                if lines:
-                    handle.write("\n".join(lines) + "\n")
-                    self.log.lines += len(lines)
+            for item in self.items(start):
+                line = self.render(item)
+                if line is not None:
+                    handle.write(line + "\n")
+                    self.log.lines += 1
         return self.log
 
