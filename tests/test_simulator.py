@@ -271,3 +271,28 @@ def test_bench_lines_are_deterministic_mostly_traffic_and_spread() -> None:
     traffic = [line for line in lines if ' msg="Connection ' in line]
     assert len(traffic) + len(ha) == len(lines)
     assert len({FIELD.search(line).group(2) for line in lines}) > 2_000
+
+
+def test_the_live_fleet_writes_its_history_and_loses_one_pairs_ha_messages(tmp_path):
+    """`hawatch demo`'s fleet (simulator/live.py): the last two hours as files, the
+    scenarios in the next minutes, and the HA messages of one pair numbered but never sent
+    (so only the polls see its failover, and the n= gap shows the loss)."""
+    from hawatch.simulator.live import HISTORY, MISSED, LiveFleet
+
+    now = 1_790_000_000
+    fleet = LiveFleet(tmp_path / "live", now=now, lead=30)
+    fleet.stop()  # its units are not needed here (the demo tests run them)
+    (tmp_path / "inventory.csv").write_text("pair,primary_serial,secondary_serial\n")
+    history = fleet.write_history(tmp_path / "history", tmp_path / "inventory.csv")
+    lines = (history / "syslog" / "history.log").read_text().splitlines()
+    assert len(lines) > 100 and (history / "exports" / "sessions.csv").exists()
+    assert all(h.at >= now + 30 for h in fleet.schedule())
+    missed = next(p for p in fleet.plans if p.scenario == MISSED)
+    assert missed.at is not None and missed.ha_lines
+    live = list(fleet._due(now + HISTORY))
+    ha = re.compile(r" m=1(4[2-9]|5[0-2]) ")
+    theirs = [line for (plan, _), line in live if plan is missed]
+    others = [line for (plan, _), line in live if plan is not missed and line]
+    assert theirs.count(None) >= len(missed.ha_lines) == 3
+    assert not [line for line in theirs if line and ha.search(line)]
+    assert [line for line in others if ha.search(line)]  # the other pairs' HA lines go out
