@@ -42,6 +42,7 @@ class PairDetail:
     samples: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     active_at_start: str | None = None
+    active: str | None = None  # the last role change's unit (else pairs.active_serial)
     health: dict[str, Any] = field(default_factory=dict)  # the pair's pair_health row
     freshness: dict[str, dict[str, Any]] = field(default_factory=dict)  # by serial
     role_changes: list[dict[str, Any]] = field(default_factory=list)  # in the window
@@ -150,6 +151,9 @@ def _freshness(cur: duckdb.DuckDBPyConnection, detail: PairDetail) -> None:
     """The pair's health (stale or not, and why) and each unit's freshness, as of the last
     analysis pass (analytics/freshness.py)."""
     pair = detail.pair["pair"]
+    last = cur.execute("SELECT new_active FROM role_changes WHERE pair = ?"
+                       " ORDER BY change_no DESC LIMIT 1", [pair]).fetchone()
+    detail.active = last[0] if last else detail.pair.get("active_serial")
     found = fetch_dicts(cur.execute("SELECT * FROM pair_health WHERE pair = ?", [pair]))
     detail.health = found[0] if found else {}
     detail.freshness = {row["serial"]: row for row in fetch_dicts(cur.execute(

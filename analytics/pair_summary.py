@@ -31,7 +31,10 @@ WITH ev AS (
     SELECT pair, count(*) AS role_changes,
            count(*) FILTER (WHERE kind = 'failover') AS failovers,
            count(*) FILTER (WHERE kind = 'failback') AS failbacks,
-           max(time) AS last_role_change
+           max(time) AS last_role_change,
+           -- the active unit is the last role change's, whoever saw it (a failover only
+           -- the polls saw too); pairs.active_serial before the first change
+           arg_max(new_active, change_no) AS last_active
     FROM role_changes GROUP BY pair
 ), open_inc AS (
     SELECT pair, count(*) AS open_incidents FROM incidents WHERE status = 'open' GROUP BY pair
@@ -39,8 +42,10 @@ WITH ev AS (
     SELECT d.pair, sum(g.missing) AS missing, sum(g.lines) AS lines
     FROM sequence_gaps g JOIN devices d USING (serial) GROUP BY d.pair
 )
-SELECT p.pair, p.site, h.health, h.score, p.ha_mode, p.active_serial AS active_unit,
-       (SELECT role FROM devices d WHERE d.serial = p.active_serial) AS active_role,
+SELECT p.pair, p.site, h.health, h.score, p.ha_mode,
+       coalesce(c.last_active, p.active_serial) AS active_unit,
+       (SELECT role FROM devices d
+        WHERE d.serial = coalesce(c.last_active, p.active_serial)) AS active_role,
        p.stateful_sync, coalesce(c.role_changes, 0) AS role_changes,
        coalesce(c.failovers, 0) AS failovers, coalesce(c.failbacks, 0) AS failbacks,
        coalesce(ev.heartbeat_losses, 0) AS heartbeat_losses,

@@ -47,16 +47,18 @@ def _connections(p: dict[str, Any], now: datetime) -> str:
     if not p.get("stale") or p.get("connections_at") is None:
         return f"{connections:,}"
     at = p["connections_at"]
-    return (f'<span class="stale-value">{connections:,}</span> <span class="age">as of '
-            f'{at:%Y-%m-%d %H:%M} UTC, {ago(at, now)} ago</span>')
+    return (f'<span class="stale-value" title="as of {at:%Y-%m-%d %H:%M} UTC">'
+            f'{connections:,}</span> <span class="age">as of {ago(at, now)} ago</span>')
 
 
 def _last_seen(p: dict[str, Any], now: datetime) -> str:
+    """How long ago the pair's newest data is, and where it came from (the time itself in
+    the cell's title)."""
     seen = p.get("last_seen")
     if seen is None:
         return "never" if p.get("stale") else NONE
-    return (f'{seen:%Y-%m-%d %H:%M:%S} UTC <span class="age">({_text(p["last_source"])},'
-            f' {ago(seen, now)} ago)</span>')
+    return (f'<span title="{seen:%Y-%m-%d %H:%M:%S} UTC">{ago(seen, now)} ago</span>'
+            f' <span class="age">{_text(p["last_source"])}</span>')
 
 
 def _row(p: dict[str, Any], pair_prefix: str, now: datetime) -> str:

@@ -111,13 +111,15 @@ SCHEMAS: dict[str, Any] = {
                        ["time", "connections"])}},
         "events": {"type": "array", "items": _ref("HaEvent")},
         "active_at_start": {**_STR, "description": "serial of the unit active at start"},
+        "active": {**_STR, "description": "the active unit: the last role change's (one"
+                   " only the polls saw too), else the pair's active_serial"},
         "health": {"type": "object", "description": "the pair's pair_health row (health,"
                    " score, reasons, stale, last_seen, last_source); empty before any"
                    " analysis", "additionalProperties": True},
         "freshness": {"type": "array", "items": _ref("UnitFreshness")},
         "role_changes": {"type": "array", "items": _ref("RoleChange")}},
         ["pair", "units", "incidents", "window", "series", "events", "active_at_start",
-         "health", "freshness", "role_changes"]),
+         "active", "health", "freshness", "role_changes"]),
     "UnitFreshness": _obj({
         "serial": {"type": "string"}, "role": _STR, "last_seen": _TIME,
         "last_source": {"type": ["string", "null"], "enum": ["syslog", "poll", "export", None]},

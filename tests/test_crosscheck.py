@@ -84,6 +84,20 @@ def incidents(store: Store, pair: str) -> dict[str, tuple]:
                                    " WHERE pair = ?", [pair]).fetchall()}
 
 
+def pages(store: Store, pair: str) -> tuple[str, dict]:
+    """The pair's dashboard page and its row of /api/v1/pairs, as a logged-in viewer."""
+    from hawatch.dashboard.credentials import Credentials
+
+    from tests.conftest import dashboard_app, log_in
+
+    Credentials(store.path).add("v", "viewer", "viewer-password-1")
+    client, status = log_in(dashboard_app(store), "v", "viewer-password-1")
+    assert status == 302
+    page = client.get(f"/pairs/{pair}").get_data(as_text=True)
+    rows = client.get("/api/v1/pairs").get_json()["pairs"]
+    return page, next(r for r in rows if r["pair"] == pair)
+
+
 def test_a_failover_only_the_polls_saw_is_found_and_syslog_missed_it(tmp_path):
     plan = scenario_plan("unsynced_failover")
     pair = plan.pair
@@ -108,7 +122,12 @@ def test_a_failover_only_the_polls_saw_is_found_and_syslog_missed_it(tmp_path):
         analyze(store, Thresholds.from_settings())
         changes = role_changes(store, pair.name)
         found = incidents(store, pair.name)
+        page, fleet = pages(store, pair.name)
     assert changes == [(pair.primary, pair.secondary, "status", None)]
+    # the dashboard: the pair page says so, and the active unit is the one the polls saw
+    assert "status reports only: syslog missed a failover" in page
+    assert "failover seen by polls only" in page  # the chart's marker
+    assert fleet["active_unit"] == pair.secondary and fleet["open_incidents"] == 2
     status, evidence = found["unsynced_failover"]
     assert evidence["stateful_sync"] == "disabled" and evidence["kept_percent"] < 10, evidence
     assert evidence["from_serial"] == pair.primary and evidence["to_serial"] == pair.secondary

@@ -89,7 +89,8 @@ def _payload(pair: str, days: float) -> Prepared | None:
         "series": {serial: [{"time": t, "connections": c} for t, c in points]
                    for serial, points in detail.samples.items()},
         "events": detail.events, "active_at_start": detail.active_at_start,
-        "health": detail.health, "freshness": list(detail.freshness.values()),
+        "active": detail.active, "health": detail.health,
+        "freshness": list(detail.freshness.values()),
         "role_changes": detail.role_changes})).get_data(),
         "application/json")
 
