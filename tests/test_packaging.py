@@ -36,7 +36,7 @@ def test_sdist_and_wheel_with_one_top_level_package(dist: Path):
     assert top == {"hawatch"}, top
     for needed in ("hawatch/store/migrations/001_initial.sql", "hawatch/sample_logs/inventory.csv",
                    "hawatch/sample_logs/syslog/fra1.log", "hawatch/dashboard/templates/base.html",
-                   "hawatch/dashboard/static/chart.js", "hawatch/collector/listener.py",
+                   "hawatch/dashboard/static/chart.js", "hawatch/collector/syslog/listener.py",
                    "hawatch/analytics/alerts/pipeline.py"):
         assert needed in names, needed
     assert not [n for n in names if n.startswith("hawatch/tests") or n.endswith(".duckdb")]
