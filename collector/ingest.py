@@ -18,7 +18,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from hawatch.collector import export_records
+from hawatch.collector.exports import records as export_records
+from hawatch.collector.exports.stage import stage_export
 from hawatch.collector.inventory import load_inventory
 from hawatch.collector.limits import IngestLimits
 from hawatch.collector.pairing import refresh_pairs
@@ -38,7 +39,6 @@ from hawatch.collector.sources import (
     read_batches,
     sniff_format,
 )
-from hawatch.collector.stage_export import stage_export
 from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
 from hawatch.store.db import Store, insert_rows, transient_error
 from hawatch.store.errors import HawatchError, RefusedInput

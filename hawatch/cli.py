@@ -317,7 +317,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from hawatch.analytics.analyze import analyze
     from hawatch.analytics.thresholds import Thresholds
-    from hawatch.collector.parse_export import Reject, parse_time
+    from hawatch.collector.exports.parse import Reject, parse_time
     from hawatch.store.db import Store
 
     settings = _settings(args)

@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from hawatch.collector import export_records
+from hawatch.collector.exports import records as export_records
 from hawatch.collector.ingest import ingest_one
 from hawatch.collector.limits import IngestLimits
 from hawatch.collector.sources import Input, _Peekable, discover

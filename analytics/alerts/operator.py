@@ -13,7 +13,7 @@ from hawatch.store.errors import HawatchError
 
 def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
     """Acknowledge an incident, silence a pair or declare a window; one-line confirmation."""
-    from hawatch.collector.parse_export import Reject, parse_time
+    from hawatch.collector.exports.parse import Reject, parse_time
 
     action = payload.get("action")
     if action == "ack":
@@ -44,7 +44,7 @@ WINDOW_KINDS = ("failover_test", "maintenance")
 
 
 def _utc_time(value: Any, name: str, now: datetime) -> datetime:
-    from hawatch.collector.parse_export import Reject, parse_time
+    from hawatch.collector.exports.parse import Reject, parse_time
 
     try:
         when, is_utc = parse_time(str(value or "").strip())
