@@ -7,8 +7,8 @@ adds exactly one top-level package. Sub-packages are found by walking each folde
 one (collector/pollers/, ...) needs no edit here.
 
 `optional=True`: on a machine without a C compiler the install still succeeds and ingest
-uses the SQL field extraction (hawatch.collector.parse_sonicos._FIELDS), same rows, slower;
-`hawatch --version` says which is active.
+uses the SQL field extraction (hawatch.collector.vendors.sonicos.parse._FIELDS), same rows,
+slower; `hawatch --version` says which is active.
 """
 
 from pathlib import Path
@@ -41,6 +41,7 @@ setup(
         "hawatch.dashboard": ["templates/*.html", "static/*"],
         "hawatch.sample_logs": ["*.csv", "*.json", "syslog/*", "exports/*"],
     },
-    ext_modules=[Extension("hawatch.collector._fastscan", ["collector/fastscan.c"],
+    ext_modules=[Extension("hawatch.collector.vendors.sonicos._fastscan",
+                           ["collector/vendors/sonicos/fastscan.c"],
                            extra_compile_args=["-O3"], optional=True)],
 )

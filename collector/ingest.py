@@ -23,8 +23,6 @@ from hawatch.collector.exports.stage import stage_export
 from hawatch.collector.inventory import load_inventory
 from hawatch.collector.limits import IngestLimits
 from hawatch.collector.pairing import refresh_pairs
-from hawatch.collector.parse_sonicos import stage_sonicos
-from hawatch.collector.sonicos_catalog import catalog_rows
 from hawatch.collector.sources import (
     BATCH_BYTES,
     FINGERPRINT_BYTES,
@@ -39,6 +37,8 @@ from hawatch.collector.sources import (
     read_batches,
     sniff_format,
 )
+from hawatch.collector.vendors.sonicos.catalog import catalog_rows
+from hawatch.collector.vendors.sonicos.parse import stage_sonicos
 from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
 from hawatch.store.db import Store, insert_rows, transient_error
 from hawatch.store.errors import HawatchError, RefusedInput

@@ -22,8 +22,8 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 import pyarrow as pa
-from hawatch.collector import fastscan
-from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES
+from hawatch.collector.vendors.sonicos import fastscan
+from hawatch.collector.vendors.sonicos.catalog import COUNTED_MESSAGES
 from hawatch.store.errors import InputError, RefusedInput
 
 T = TypeVar("T")
@@ -276,10 +276,10 @@ def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
     """Lines of a chunk as an Arrow table, blank lines (empty, or only "\\r") dropped and
     counted.
 
-    With the C scanner (collector.fastscan) the table holds each line's fields, and its text
-    only where later steps read it. Without it, `pos, line` sharing the chunk's memory (no
-    object per line); each line keeps its newline: the parsers' patterns do not care, and
-    cutting it out would cost a copy of the whole chunk.
+    With the C scanner (collector.vendors.sonicos.fastscan) the table holds each line's
+    fields, and its text only where later steps read it. Without it, `pos, line` sharing the
+    chunk's memory (no object per line); each line keeps its newline: the parsers' patterns do
+    not care, and cutting it out would cost a copy of the whole chunk.
     """
     if fastscan.available() and len(chunk) <= fastscan.MAX_CHUNK_BYTES:
         return fastscan.scan_table(chunk, first_line,

@@ -37,7 +37,7 @@ def version_line() -> str:
     rows, slower): the scanner is optional at build time, so an install may lack it."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from hawatch.collector import fastscan
+    from hawatch.collector.vendors.sonicos import fastscan
 
     try:
         number = version("hawatch")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hawatch.collector.sonicos_catalog import BY_ID, message_for_text
+from hawatch.collector.vendors.sonicos.catalog import BY_ID, message_for_text
 from hawatch.store.kinds import HA_MODES, KIND_NAMES
 
 _SYNC_WORDS = {

@@ -1,7 +1,7 @@
-"""The C line scanner (collector/fastscan.c): a chunk of syslog straight to typed fields.
+"""The C line scanner (fastscan.c beside this file): a chunk of syslog straight to typed fields.
 
-The SQL in collector.parse_sonicos (`_FIELDS`) extracts sn, m, n and the times from every
-line; over a whole file that per-line work is most of the ingest. The C scanner computes the
+The SQL in collector.vendors.sonicos.parse (`_FIELDS`) extracts sn, m, n and the times from
+every line; over a whole file that per-line work is most of the ingest. The C scanner computes the
 same fields in one pass over the chunk, in the reader thread and without the GIL, so DuckDB
 only aggregates. The SQL stays the reference, and the fallback when the extension is not
 built or HAWATCH_NO_FASTSCAN=1 (tests compare both).
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 try:
-    from hawatch.collector import _fastscan
+    from hawatch.collector.vendors.sonicos import _fastscan
 except ImportError:  # not built (e.g. no compiler): the SQL path does the work
     _fastscan = None
 
@@ -50,7 +50,7 @@ def scan_table(chunk: memoryview | bytes, first_line: int, counted_ids: Iterable
     from hawatch.collector.sources import SCAN_ROWS  # here: collector.sources imports this module
 
     if _fastscan is None:
-        raise RuntimeError("collector._fastscan is not built")
+        raise RuntimeError("collector.vendors.sonicos._fastscan is not built")
     rows, lines, fixed, sn_data, line_data = _fastscan.scan(
         chunk, first_line, tuple(counted_ids))
     (pos, m, n, ts, received, sn_offsets, line_offsets,
