@@ -9,6 +9,7 @@ from the source tree."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -40,6 +41,9 @@ def test_sdist_and_wheel_with_one_top_level_package(dist: Path):
                    "hawatch/analytics/alerts/pipeline.py"):
         assert needed in names, needed
     assert not [n for n in names if n.startswith("hawatch/tests") or n.endswith(".duckdb")]
+    if shutil.which("cc"):  # the C line scanner, beside the parser it stands in for
+        assert [n for n in names if n.startswith("hawatch/collector/vendors/sonicos/_fastscan.")
+                and n.endswith(".so")], "the C extension is not in the wheel"
 
 
 def test_a_fresh_virtualenv_runs_the_wheel(dist: Path, tmp_path: Path):
@@ -63,6 +67,8 @@ def test_a_fresh_virtualenv_runs_the_wheel(dist: Path, tmp_path: Path):
     assert all(line.startswith(str(venv)) for line in where.stdout.splitlines()), where.stdout
     version = run("--version")
     assert version.returncode == 0 and version.stdout.startswith("hawatch 0.1.0 ("), version
+    if shutil.which("cc"):  # the extension is optional: built wherever a compiler is
+        assert "C line scanner active" in version.stdout, version.stdout
     demo = run("demo", "--db", str(tmp_path / "demo.duckdb"), "--no-serve")
     assert demo.returncode == 0, demo.stderr
     assert "fra1-ha01" in demo.stdout and "incidents:" in demo.stdout
