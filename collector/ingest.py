@@ -20,10 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from hawatch.collector.exports import records as export_records
 from hawatch.collector.exports.stage import stage_export
-from hawatch.collector.inventory import load_inventory
-from hawatch.collector.limits import IngestLimits
-from hawatch.collector.pairing import refresh_pairs
-from hawatch.collector.sources import (
+from hawatch.collector.inputs import (
     BATCH_BYTES,
     FINGERPRINT_BYTES,
     STDIN,
@@ -37,6 +34,9 @@ from hawatch.collector.sources import (
     read_batches,
     sniff_format,
 )
+from hawatch.collector.inventory import load_inventory
+from hawatch.collector.limits import IngestLimits
+from hawatch.collector.pairing import refresh_pairs
 from hawatch.collector.vendors.sonicos.catalog import catalog_rows
 from hawatch.collector.vendors.sonicos.parse import stage_sonicos
 from hawatch.collector.writer import BatchResult, commit_batch, reset_stages

@@ -35,8 +35,8 @@ from hawatch.analytics.analyze import analyze
 from hawatch.analytics.thresholds import Thresholds
 from hawatch.collector.drop_folder import DropFile, DropFolder
 from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
+from hawatch.collector.inputs import Input
 from hawatch.collector.limits import IngestLimits
-from hawatch.collector.sources import Input
 from hawatch.collector.syslog.listener import ListenerConfig, parse_address, read_stats
 from hawatch.collector.syslog.spool import (
     NAME_RE,

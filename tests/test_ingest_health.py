@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hawatch.collector.ingest import ingest_one, ingest_paths
 from hawatch.collector.ingest_health import ingest_health
-from hawatch.collector.sources import Input
+from hawatch.collector.inputs import Input
 
 # SonicOS "Connection Closed" (m=537) as in FORMATS.md §1.5 / the elastic sonicwall fixture:
 # counted per unit and minute, no HA event

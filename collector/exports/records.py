@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from hawatch.collector.sources import _Peekable
+from hawatch.collector.inputs import _Peekable
 
 BATCH_RECORDS = 20_000
 MAX_RECORD_CHARS = 1024 * 1024
