@@ -21,21 +21,18 @@ import pyarrow.compute as pc
 from hawatch.collector.exports import records as export_records
 from hawatch.collector.exports.stage import stage_export
 from hawatch.collector.inputs import (
-    BATCH_BYTES,
     FINGERPRINT_BYTES,
     STDIN,
     Input,
-    LineBatch,
     _Peekable,
     discover,
     fingerprint,
     open_input,
-    prefetch,
-    read_batches,
     sniff_format,
 )
 from hawatch.collector.inventory import load_inventory
 from hawatch.collector.limits import IngestLimits
+from hawatch.collector.line_batches import BATCH_BYTES, LineBatch, prefetch, read_batches
 from hawatch.collector.pairing import refresh_pairs
 from hawatch.collector.vendors.sonicos.catalog import catalog_rows
 from hawatch.collector.vendors.sonicos.parse import stage_sonicos

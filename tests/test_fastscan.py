@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 from hawatch.collector.ingest import ingest_paths
-from hawatch.collector.inputs import SCAN_ROWS, _to_table
 from hawatch.collector.inventory import load_inventory
+from hawatch.collector.line_batches import SCAN_ROWS, _to_table
 from hawatch.collector.vendors.sonicos import fastscan
 from hawatch.collector.vendors.sonicos.catalog import COUNTED_MESSAGES
 from hawatch.collector.vendors.sonicos.parse import stage_fields

@@ -148,7 +148,7 @@ def test_a_batch_holds_a_bounded_number_of_lines():
     """10.9: memory per batch grows with its rows; 32 MiB of two-byte lines (50 KiB of gzip)
     took 3 GB in one batch. Batches now end after MAX_BATCH_LINES lines too, and still
     follow each other exactly (a resumed run cuts the same ones)."""
-    from hawatch.collector.inputs import MAX_BATCH_LINES, read_batches
+    from hawatch.collector.line_batches import MAX_BATCH_LINES, read_batches
 
     count = 2 * MAX_BATCH_LINES + 12_345
     body = b"x\n" * count + b"tail without a newline"

@@ -47,7 +47,7 @@ def scan_table(chunk: memoryview | bytes, first_line: int, counted_ids: Iterable
     `line` is NULL where the fields say everything (a valid line of a counted id); elsewhere
     it is the text without its line ending, invalid UTF-8 bytes written as \\xNN.
     """
-    from hawatch.collector.inputs import SCAN_ROWS  # here: collector.inputs imports this module
+    from hawatch.collector.line_batches import SCAN_ROWS  # line_batches imports this module
 
     if _fastscan is None:
         raise RuntimeError("collector.vendors.sonicos._fastscan is not built")
