@@ -56,8 +56,9 @@ def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
     not care, and cutting it out would cost a copy of the whole chunk.
     """
     if fastscan.available() and len(chunk) <= fastscan.MAX_CHUNK_BYTES:
-        return fastscan.scan_table(chunk, first_line,
-                                   [m.message_id for m in COUNTED_MESSAGES])
+        table, lines = fastscan.scan_table(chunk, first_line,
+                                           [m.message_id for m in COUNTED_MESSAGES])
+        return _record_batches(table), lines
     buf = np.frombuffer(chunk, np.uint8)
     ends = np.flatnonzero(buf == 10) + 1
     if len(buf) and buf[-1] != 10:
@@ -78,9 +79,12 @@ def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
                                                  == 13))
     if blank.any():
         table = table.filter(pa.array(~blank))
-    # Several record batches, so DuckDB scans the batch on all its threads.
-    table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS), table.schema)
-    return table, len(ends)
+    return _record_batches(table), len(ends)
+
+
+def _record_batches(table: pa.Table) -> pa.Table:
+    """The table in record batches of SCAN_ROWS rows, so DuckDB scans it on all its threads."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS), table.schema)
 
 
 class _BufferRing:

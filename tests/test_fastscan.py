@@ -187,9 +187,14 @@ def test_mutated_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_same(_chunk(mutated), monkeypatch)
 
 
-def test_record_batches_and_line_numbers() -> None:
+@pytest.mark.parametrize("scanner", ["C", "SQL"])
+def test_record_batches_and_line_numbers(scanner: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hand DuckDB the same record batches (it scans one per thread)."""
+    if scanner == "SQL":
+        monkeypatch.setenv(fastscan.DISABLE_ENV, "1")
+    assert fastscan.available() == (scanner == "C")
     chunk = _chunk([b"x m=1"] * (SCAN_ROWS + 5) + [b""] + [b"y"])
-    table, lines = fastscan.scan_table(chunk, 41, IDS)
+    table, lines = _to_table(memoryview(chunk), 41)
     assert lines == SCAN_ROWS + 7
     assert [len(b) for b in table.to_batches()] == [SCAN_ROWS, 6]
     assert table.column("pos")[-1].as_py() == 41 + SCAN_ROWS + 6

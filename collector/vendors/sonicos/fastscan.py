@@ -42,13 +42,12 @@ def available() -> bool:
 def scan_table(chunk: memoryview | bytes, first_line: int, counted_ids: Iterable[int]
                ) -> tuple[pa.Table, int]:
     """The fields of every non-blank line of `chunk` as a table (SCHEMA), and the number of
-    lines, blank ones included.
+    lines, blank ones included. The table is one record batch: the reader cuts it
+    (collector/line_batches.py) as it cuts the SQL path's.
 
     `line` is NULL where the fields say everything (a valid line of a counted id); elsewhere
     it is the text without its line ending, invalid UTF-8 bytes written as \\xNN.
     """
-    from hawatch.collector.line_batches import SCAN_ROWS  # line_batches imports this module
-
     if _fastscan is None:
         raise RuntimeError("collector.vendors.sonicos._fastscan is not built")
     rows, lines, fixed, sn_data, line_data = _fastscan.scan(
@@ -66,6 +65,4 @@ def scan_table(chunk: memoryview | bytes, first_line: int, counted_ids: Iterable
         pa.Array.from_buffers(pa.string(), rows,
                               [line_ok, line_offsets, pa.py_buffer(line_data)]),
     ]
-    table = pa.Table.from_arrays(columns, schema=SCHEMA)
-    # Several record batches, so DuckDB scans the batch on all its threads.
-    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS), SCHEMA), lines
+    return pa.Table.from_arrays(columns, schema=SCHEMA), lines
