@@ -37,8 +37,9 @@ from hawatch.collector.pairing import refresh_pairs
 from hawatch.collector.vendors.sonicos.catalog import catalog_rows
 from hawatch.collector.vendors.sonicos.parse import stage_sonicos
 from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
-from hawatch.store.db import Store, insert_rows, transient_error
+from hawatch.store.db import Store, transient_error
 from hawatch.store.errors import HawatchError, RefusedInput
+from hawatch.store.execute import insert_rows
 
 
 @dataclass

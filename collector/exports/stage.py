@@ -15,7 +15,7 @@ import pyarrow as pa
 from hawatch.collector.exports.parse import Reject, Row, normalise
 from hawatch.collector.exports.records import Bad, Item
 from hawatch.collector.pairing import apply_pairing
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _ROW_SCHEMA = pa.schema(
     [("pos", pa.int64())]

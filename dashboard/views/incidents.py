@@ -24,8 +24,8 @@ from hawatch.dashboard.credentials import RANK
 from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable
 from hawatch.dashboard.views.responses import Prepared, prepare, send
-from hawatch.store.db import fetch_dicts
 from hawatch.store.errors import HawatchError
+from hawatch.store.execute import fetch_dicts
 
 blueprint = Blueprint("incidents", __name__)
 

@@ -21,7 +21,7 @@ from hawatch.collector.vendors.sonicos.catalog import (
     HA_TEXT_RE,
     REUSED_MESSAGES,
 )
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _COUNTED_IDS = ", ".join(str(m.message_id) for m in COUNTED_MESSAGES)
 
