@@ -24,6 +24,7 @@ import duckdb
 from hawatch.store.errors import HawatchError, StoreBusy
 from hawatch.store.execute import insert_rows
 from hawatch.store.kinds import EVENT_KINDS
+from hawatch.store.lockdown import lock_down
 from hawatch.store.rollups import refresh_rollups
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
@@ -149,8 +150,6 @@ class Store:
         For a serving process whose analysts' SQL runs on this instance: ingest still works,
         it reads files in Python and hands DuckDB Arrow tables.
         """
-        from hawatch.store.readonly import lock_down
-
         lock_down(self._con, allowed_directories)
         self._locked_down = list(allowed_directories or [])
 
@@ -167,8 +166,6 @@ class Store:
             self._con = connect(self.path, self.read_only)
             self._con.execute("SET GLOBAL TimeZone = 'UTC'")
             if self._locked_down is not None:
-                from hawatch.store.readonly import lock_down
-
                 lock_down(self._con, self._locked_down or None)
 
     def probe(self, wait_seconds: float = 1.0) -> str | None:

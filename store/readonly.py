@@ -11,9 +11,9 @@ Layers, because each alone leaks:
    holds the file read-write (`access_mode` is fixed when the file is opened, and a second
    open of the same file is a "unique file handle conflict"); `hawatch sql` without a
    server does open the file read-only;
-3. the instance's `enable_external_access=false` plus `lock_configuration=true` (table
-   functions cannot read or write files, and a query cannot switch that back); a query on
-   an instance that is not locked down is refused.
+3. the instance's `enable_external_access=false` plus `lock_configuration=true`
+   (store/lockdown.py: table functions cannot read or write files, and a query cannot switch
+   that back); a query on an instance that is not locked down is refused.
 
 Limits: DuckDB has no statement timeout, so a watchdog timer calls `interrupt()`; the
 deadline also covers fetching, and the result carries it so the web views count writing
@@ -43,10 +43,11 @@ from typing import Any
 import duckdb
 from hawatch.store.db import connect
 from hawatch.store.errors import InvalidQuery, QueryBusy, QueryTimeout
+from hawatch.store.lockdown import lock_down
 from hawatch.store.sql_check import check_statement, first_line
 
-__all__ = ["Limits", "QueryResult", "Sandbox", "check_statement", "lock_down",
-           "open_for_analysts", "plain_value", "run_query"]
+__all__ = ["Limits", "QueryResult", "Sandbox", "check_statement", "open_for_analysts",
+           "plain_value", "run_query"]
 
 FIRST_CHUNK = 64  # rows fetched before the row size is known
 MAX_CHUNK = 2048
@@ -112,21 +113,6 @@ def value_bytes(value: Any) -> int:
     if isinstance(value, list | tuple):
         return 8 + sum(value_bytes(v) for v in value)
     return 16
-
-
-def lock_down(con: duckdb.DuckDBPyConnection, allowed_directories: list[str] | None = None
-              ) -> None:
-    """Refuse file and network access for the whole instance, for good.
-
-    Global to the database instance: every cursor of the process loses file access, so a
-    serving process ingests through registered Arrow tables, and lists the spool folder in
-    `allowed_directories` (set before the lock) for its own `read_csv`.
-    """
-    if allowed_directories:
-        quoted = ", ".join("'" + d.replace("'", "''") + "'" for d in allowed_directories)
-        con.execute(f"SET allowed_directories = [{quoted}]")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
 
 
 def open_for_analysts(path: str) -> duckdb.DuckDBPyConnection:
