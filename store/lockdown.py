@@ -20,7 +20,6 @@ def lock_down(con: duckdb.DuckDBPyConnection, allowed_directories: list[str] | N
     `allowed_directories` (set before the lock) for its own `read_csv`.
     """
     if allowed_directories:
-        quoted = ", ".join("'" + d.replace("'", "''") + "'" for d in allowed_directories)
-        con.execute(f"SET allowed_directories = [{quoted}]")
+        con.execute("SET allowed_directories = ?", [list(allowed_directories)])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
