@@ -411,7 +411,7 @@ def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from hawatch.analytics.alerts import deliver_pending, send_test
+    from hawatch.analytics.alerts.pipeline import deliver_pending, send_test
     from hawatch.store.db import Store
 
     settings = _settings(args)
