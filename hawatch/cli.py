@@ -317,15 +317,15 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from hawatch.analytics.analyze import analyze
     from hawatch.analytics.thresholds import Thresholds
-    from hawatch.collector.exports.parse import Reject, parse_time
     from hawatch.store.db import Store
+    from hawatch.store.times import BadTime, parse_time
 
     settings = _settings(args)
     since = None
     if args.since:
         try:
             since = parse_time(args.since)[0]
-        except Reject as exc:
+        except BadTime as exc:
             raise HawatchError(f"--since: {exc}") from None
     if not Path(settings["db"]).exists():
         raise HawatchError(f"no database at {settings['db']} (run `hawatch ingest` first)")
