@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
-from hawatch.analytics.alerts.operator import WINDOW_KINDS
 from hawatch.analytics.pair_summary import SORT_COLUMNS
 from hawatch.dashboard.views.fleet import HEALTH_WORDS
 from hawatch.dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
 from hawatch.dashboard.views.pair import MAX_DAYS
+from hawatch.store.kinds import WINDOW_KINDS
 
 PATH = "/api/v1/openapi.json"
 

@@ -20,6 +20,7 @@ import duckdb
 from hawatch.config import load_config
 from hawatch.output import FORMATS, render
 from hawatch.store.errors import HawatchError
+from hawatch.store.kinds import WINDOW_KINDS
 
 DEMO_DB = "hawatch-demo.duckdb"
 
@@ -181,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("pair", metavar="PAIR")
     a.add_argument("--start", required=True, help="start, ISO 8601 with zone")
     a.add_argument("--end", required=True, help="end, ISO 8601 with zone")
-    a.add_argument("--kind", choices=("failover_test", "maintenance"), default="failover_test",
+    a.add_argument("--kind", choices=WINDOW_KINDS, default="failover_test",
                    help="default: failover_test")
     a.add_argument("--comment", default="", help="what is being tested or done")
     a.set_defaults(run=cmd_windows_add)

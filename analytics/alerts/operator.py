@@ -9,6 +9,7 @@ from hawatch.analytics.alerts.acknowledgements import acknowledge
 from hawatch.analytics.alerts.silences import add_silence
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.kinds import WINDOW_KINDS
 from hawatch.store.times import BadTime, parse_time
 
 
@@ -37,9 +38,6 @@ def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
     if action == "window":
         return declare_window(store, payload, now)
     raise HawatchError(f"unknown action {action!r}")
-
-
-WINDOW_KINDS = ("failover_test", "maintenance")
 
 
 def _utc_time(value: Any, name: str, now: datetime) -> datetime:

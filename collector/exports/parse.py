@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from hawatch.collector.vendors.sonicos.catalog import BY_ID, message_for_text
-from hawatch.store.kinds import HA_MODES, KIND_NAMES
+from hawatch.store.kinds import HA_MODES, KIND_NAMES, WINDOW_KINDS
 from hawatch.store.times import BadTime, parse_time
 
 _SYNC_WORDS = {
@@ -166,9 +166,6 @@ def _api_rows(record: dict[str, Any], base: dict[str, Any]) -> list[Row]:
         raise Reject("API poll without a unit state or connections hawatch understands: "
                      f"status {str(record.get('status'))[:40]!r}")
     return rows
-
-
-WINDOW_KINDS = ("failover_test", "maintenance")
 
 
 def _window(record: dict[str, Any]) -> Row:

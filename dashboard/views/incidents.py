@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from hawatch.analytics.alerts.operator import WINDOW_KINDS, apply_action
+from hawatch.analytics.alerts.operator import apply_action
 from hawatch.dashboard.cache import cached
 from hawatch.dashboard.credentials import RANK
 from hawatch.dashboard.views.auth import require
@@ -26,6 +26,7 @@ from hawatch.dashboard.views.jsonable import jsonable
 from hawatch.dashboard.views.responses import Prepared, prepare, send
 from hawatch.store.errors import HawatchError
 from hawatch.store.execute import fetch_dicts
+from hawatch.store.kinds import WINDOW_KINDS
 
 blueprint = Blueprint("incidents", __name__)
 
