@@ -26,7 +26,6 @@ from hawatch.collector.inputs import (
     Input,
     _Peekable,
     discover,
-    fingerprint,
     open_input,
     sniff_format,
 )
@@ -34,9 +33,10 @@ from hawatch.collector.inventory import load_inventory
 from hawatch.collector.limits import IngestLimits
 from hawatch.collector.line_batches import BATCH_BYTES, LineBatch, prefetch, read_batches
 from hawatch.collector.pairing import refresh_pairs
+from hawatch.collector.source_table import _claim_source, _commit, _Source
 from hawatch.collector.vendors.sonicos.catalog import catalog_rows
 from hawatch.collector.vendors.sonicos.parse import stage_sonicos
-from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
+from hawatch.collector.writer import BatchResult, reset_stages
 from hawatch.store.db import Store, transient_error
 from hawatch.store.errors import HawatchError, RefusedInput
 from hawatch.store.execute import insert_rows
@@ -94,13 +94,6 @@ class IngestReport:
         return [s for s in self.sources if s.unusable]
 
 
-@dataclass
-class _Source:
-    source_id: int
-    offset: int
-    lines: int
-    known: bool
-
 
 def sync_catalog(store: Store) -> None:
     """Refresh the `sonicos_messages` reference table from the code's catalog."""
@@ -109,71 +102,6 @@ def sync_catalog(store: Store) -> None:
         insert_rows(cur, "sonicos_messages", catalog_rows())
 
 
-def _claim_source(store: Store, name: str, head: bytes, fmt: str,
-                  identity: str | None = None) -> _Source:
-    """The stored source with this content (or, given an `identity`, this identity), or a
-    new one. A listener's spool files are identified by name: two seconds of traffic may
-    begin with the same bytes, and must not be taken for one file. The identity's key holds
-    the first bytes too: a file that reuses an ingested file's name is then a new source,
-    read from its start, not the old one resumed at its offset."""
-    if identity is not None:
-        head, lengths = identity.encode() + b"\0" + head, [(0,)]
-    with store.transaction() as cur:
-        if identity is None:
-            lengths = cur.execute(
-                "SELECT DISTINCT fingerprint_bytes FROM sources"
-                " WHERE fingerprint_bytes BETWEEN 1 AND ?", [len(head)]).fetchall()
-        for (length,) in lengths:
-            row = cur.execute(
-                "SELECT source_id, committed_offset, committed_lines FROM sources"
-                " WHERE fingerprint = ? AND fingerprint_bytes = ?",
-                [fingerprint(head, length or None), length],
-            ).fetchone()
-            if row:
-                return _Source(int(row[0]), int(row[1]), int(row[2]), True)
-        (next_id,) = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
-        # serve's identities are `<origin>:<file name>` (udp, tcp, http)
-        origin = identity.split(":", 1)[0] if identity and ":" in identity else "file"
-        cur.execute(
-            "INSERT INTO sources (source_id, name, fingerprint, fingerprint_bytes, format,"
-            " committed_offset, committed_lines, complete, first_ingest, last_ingest, origin,"
-            " quarantined, parsed) VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now(), ?, 0, 0)",
-            [next_id, name, fingerprint(head), 0 if identity else len(head), fmt, origin],
-        )
-        return _Source(int(next_id), 0, 0, False)
-
-
-# rows a staged batch would store from good lines or records
-_STAGED_USABLE = """
-SELECT (SELECT count(*) FROM stg_events) + (SELECT coalesce(sum(lines), 0) FROM stg_counts)
-     + (SELECT count(*) FROM stg_samples) + (SELECT count(*) FROM stg_status)
-     + (SELECT count(*) FROM stg_windows)
-"""
-
-
-def _quarantine_room(cur: duckdb.DuckDBPyConnection, source_id: int,
-                     limits: IngestLimits) -> int | None:
-    """How many of the batch's rejected lines may still be stored with their text (None:
-    the batch has none)."""
-    (rejects,) = cur.execute("SELECT count(*) FROM stg_rejects").fetchone()
-    if not rejects:
-        return None
-    stored, parsed = cur.execute(
-        "SELECT (SELECT count(*) FROM quarantine WHERE source_id = $id),"
-        " (SELECT parsed FROM sources WHERE source_id = $id)", {"id": source_id}).fetchone()
-    usable = bool(parsed) or bool(cur.execute(_STAGED_USABLE).fetchone()[0])
-    return limits.quarantine_room(int(stored), usable)
-
-
-def _commit(cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
-            offset: int, lines: int, limits: IngestLimits) -> BatchResult:
-    result = commit_batch(cur, source.source_id, name,
-                          _quarantine_room(cur, source.source_id, limits))
-    cur.execute(
-        "UPDATE sources SET committed_offset = ?, committed_lines = ?, last_ingest = now(),"
-        " quarantined = quarantined + ?, parsed = parsed + ? WHERE source_id = ?",
-        [offset, lines, result.quarantined, result.usable, source.source_id])
-    return result
 
 
 def _stage_syslog(store: Store, table: pa.Table, default_tz: str
