@@ -24,7 +24,7 @@ from hawatch.collector.inputs import (
     FINGERPRINT_BYTES,
     STDIN,
     Input,
-    _Peekable,
+    Peekable,
     discover,
     open_input,
     sniff_format,
@@ -33,7 +33,7 @@ from hawatch.collector.inventory import load_inventory
 from hawatch.collector.limits import IngestLimits
 from hawatch.collector.line_batches import BATCH_BYTES, LineBatch, prefetch, read_batches
 from hawatch.collector.pairing import refresh_pairs
-from hawatch.collector.source_table import _claim_source, _commit, _Source
+from hawatch.collector.source_table import Source, claim_source, commit_and_advance
 from hawatch.collector.vendors.sonicos.catalog import catalog_rows
 from hawatch.collector.vendors.sonicos.parse import stage_sonicos
 from hawatch.collector.writer import BatchResult, reset_stages
@@ -119,10 +119,10 @@ def _stage_syslog(store: Store, table: pa.Table, default_tz: str
     return cur
 
 
-def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
+def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: Source, name: str,
                    offset: int, lines_done: int, limits: IngestLimits) -> BatchResult:
     with store.transaction(cur) as tx:
-        return _commit(tx, source, name, offset, lines_done, limits)
+        return commit_and_advance(tx, source, name, offset, lines_done, limits)
 
 
 def _with_receive_time(table: pa.Table, received_at: datetime | None) -> pa.Table:
@@ -160,7 +160,7 @@ class _Stopped(Exception):
     """The run was asked to stop between two batches (server shutting down)."""
 
 
-def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
+def _ingest_syslog(store: Store, stream: Peekable, source: Source, report: SourceReport,
                    run: _Run) -> None:
     """Read ahead, parse batch k+1 while batch k commits: three stages on two cores.
 
@@ -195,7 +195,7 @@ def _committed(report: SourceReport, commit: Future[BatchResult], batch: LineBat
     report.bytes += batch.end_offset - batch.start_offset
 
 
-def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
+def _ingest_export(store: Store, stream: Peekable, source: Source, report: SourceReport,
                    run: _Run) -> None:
     """Records in batches, one transaction each: between two, other writers (syslog, the
     analysis) take their turn, however long the export."""
@@ -206,7 +206,8 @@ def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: Sou
         with store.transaction() as cur:
             reset_stages(cur)
             stage_export(cur, items, run.default_tz)
-            report.result.add(_commit(cur, source, report.name, 0, items[-1][0], run.limits))
+            report.result.add(commit_and_advance(cur, source, report.name, 0, items[-1][0],
+                                                 run.limits))
         report.lines += len(items)
 
 
@@ -272,7 +273,7 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
     return report
 
 
-def _ingest_stream(store: Store, item: Input, stream: _Peekable, report: SourceReport,
+def _ingest_stream(store: Store, item: Input, stream: Peekable, report: SourceReport,
                    run: _Run, identity: str | None, formats: Collection[str] | None,
                    force_format: str | None) -> None:
     report.format = force_format or sniff_format(stream.head)
@@ -286,7 +287,7 @@ def _ingest_stream(store: Store, item: Input, stream: _Peekable, report: SourceR
         report.lines = load_inventory(store, item.name)
         report.status = "inventory"
         return
-    source = _claim_source(store, item.name, stream.head, report.format, identity)
+    source = claim_source(store, item.name, stream.head, report.format, identity)
     if report.format == "syslog":
         _ingest_syslog(store, stream, source, report, run)
     else:
@@ -309,7 +310,7 @@ def ingest_lines(store: Store, lines: list[str], name: str,
     report = SourceReport(name, format="syslog")
     started = time.perf_counter()
     body = "\n".join(lines).encode("utf-8", "surrogateescape")
-    source = _claim_source(store, name, body[:FINGERPRINT_BYTES] + name.encode(), "syslog")
+    source = claim_source(store, name, body[:FINGERPRINT_BYTES] + name.encode(), "syslog")
     if source.known and source.offset >= len(body):
         report.status = "unchanged"
         return report

@@ -121,7 +121,7 @@ def _check_plain(found: os.stat_result, folder: os.stat_result) -> None:
                            " file elsewhere): not read; copy it in instead", "not_regular")
 
 
-class _Peekable:
+class Peekable:
     """A binary stream whose first bytes were read to fingerprint and sniff it."""
 
     def __init__(self, raw: BinaryIO) -> None:
@@ -200,7 +200,7 @@ class _Gunzip:
         self._raw.close()
 
 
-def open_input(item: Input, max_decompressed: int = 0) -> _Peekable:
+def open_input(item: Input, max_decompressed: int = 0) -> Peekable:
     """Open a file or stdin, transparently gunzipping by content (not by name); compressed
     input stops with RefusedInput past `max_decompressed` bytes (0: no limit)."""
     try:
@@ -209,11 +209,11 @@ def open_input(item: Input, max_decompressed: int = 0) -> _Peekable:
         elif item.opener is not None:
             raw = item.opener()
         else:
-            raw = open(item.name, "rb")  # noqa: SIM115 - closed by the caller via _Peekable
+            raw = open(item.name, "rb")  # noqa: SIM115 - closed by the caller via Peekable
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         if magic == b"\x1f\x8b":
             raw = _Gunzip(raw, max_decompressed)  # type: ignore[assignment]
-        return _Peekable(raw)
+        return Peekable(raw)
     except OSError as exc:
         raise InputError(f"cannot read {item.name}: {exc.strerror or exc}") from None
     except (EOFError, zlib.error) as exc:

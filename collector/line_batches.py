@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
-from hawatch.collector.inputs import _Peekable
+from hawatch.collector.inputs import Peekable
 from hawatch.collector.vendors.sonicos import fastscan
 from hawatch.collector.vendors.sonicos.catalog import COUNTED_MESSAGES
 from hawatch.store.errors import InputError
@@ -112,7 +112,7 @@ class _BufferRing:
         return buffer
 
 
-def _fill(stream: _Peekable, ring: _BufferRing, rest: bytes, size: int
+def _fill(stream: Peekable, ring: _BufferRing, rest: bytes, size: int
           ) -> tuple[memoryview, bool, str | None]:
     """`rest` plus up to `size` new bytes, read in place into a ring buffer; at the end of
     the stream, whether it ended cleanly (None) or broke off (the reason)."""
@@ -131,7 +131,7 @@ def _fill(stream: _Peekable, ring: _BufferRing, rest: bytes, size: int
 
 
 def read_batches(
-    stream: _Peekable, skip_bytes: int, skip_lines: int, batch_bytes: int = BATCH_BYTES,
+    stream: Peekable, skip_bytes: int, skip_lines: int, batch_bytes: int = BATCH_BYTES,
     final: bool = True,
 ) -> Iterator[LineBatch]:
     """Whole-line batches from `skip_bytes` on, each at most `batch_bytes` and

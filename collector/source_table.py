@@ -18,15 +18,17 @@ from hawatch.store.db import Store
 
 
 @dataclass
-class _Source:
+class Source:
+    """A row of `sources` as ingest needs it: where the next batch starts."""
+
     source_id: int
-    offset: int
-    lines: int
-    known: bool
+    offset: int  # bytes committed (a syslog source); exports resume by record
+    lines: int  # lines or records committed
+    known: bool  # stored before this run: resumed, or unchanged
 
 
-def _claim_source(store: Store, name: str, head: bytes, fmt: str,
-                  identity: str | None = None) -> _Source:
+def claim_source(store: Store, name: str, head: bytes, fmt: str,
+                 identity: str | None = None) -> Source:
     """The stored source with this content (or, given an `identity`, this identity), or a
     new one. A listener's spool files are identified by name: two seconds of traffic may
     begin with the same bytes, and must not be taken for one file. The identity's key holds
@@ -46,7 +48,7 @@ def _claim_source(store: Store, name: str, head: bytes, fmt: str,
                 [fingerprint(head, length or None), length],
             ).fetchone()
             if row:
-                return _Source(int(row[0]), int(row[1]), int(row[2]), True)
+                return Source(int(row[0]), int(row[1]), int(row[2]), True)
         (next_id,) = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
         # serve's identities are `<origin>:<file name>` (udp, tcp, http)
         origin = identity.split(":", 1)[0] if identity and ":" in identity else "file"
@@ -56,7 +58,7 @@ def _claim_source(store: Store, name: str, head: bytes, fmt: str,
             " quarantined, parsed) VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now(), ?, 0, 0)",
             [next_id, name, fingerprint(head), 0 if identity else len(head), fmt, origin],
         )
-        return _Source(int(next_id), 0, 0, False)
+        return Source(int(next_id), 0, 0, False)
 
 
 # rows a staged batch would store from good lines or records
@@ -81,8 +83,10 @@ def _quarantine_room(cur: duckdb.DuckDBPyConnection, source_id: int,
     return limits.quarantine_room(int(stored), usable)
 
 
-def _commit(cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
-            offset: int, lines: int, limits: IngestLimits) -> BatchResult:
+def commit_and_advance(cur: duckdb.DuckDBPyConnection, source: Source, name: str,
+                       offset: int, lines: int, limits: IngestLimits) -> BatchResult:
+    """Store the staged batch and move the source's committed offset past it, in the
+    caller's transaction: both or neither."""
     result = commit_batch(cur, source.source_id, name,
                           _quarantine_room(cur, source.source_id, limits))
     cur.execute(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hawatch.collector.exports import records as export_records
 from hawatch.collector.ingest import ingest_one
-from hawatch.collector.inputs import Input, _Peekable, discover
+from hawatch.collector.inputs import Input, Peekable, discover
 from hawatch.collector.limits import IngestLimits
 from hawatch.store import Store
 
@@ -21,8 +21,8 @@ from tests.test_serve import LINE
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
-def _stream(data: bytes) -> _Peekable:
-    return _Peekable(io.BytesIO(data))
+def _stream(data: bytes) -> Peekable:
+    return Peekable(io.BytesIO(data))
 
 
 def test_a_csv_line_without_end_is_cut_not_gathered(tmp_path):
