@@ -145,7 +145,10 @@ SCHEMAS: dict[str, Any] = {
         "timeout": {"type": "number", "exclusiveMinimum": 0,
                     "description": "seconds; default: the sql.timeout_seconds setting"},
         "max_rows": {"type": "integer", "minimum": 1,
-                     "description": "default: the sql.max_rows setting"}}, ["query"]),
+                     "description": "default: the sql.max_rows setting"},
+        "params": {"type": "array", "items": {"type": ["string", "number", "boolean", "null"]},
+                   "description": "values bound to the query's ? placeholders, in order"}},
+        ["query"]),
     "SqlResult": _obj({
         "columns": {"type": "array", "items": {"type": "string"}},
         "rows": {"type": "array", "items": {"type": "array", "items": _CELL}},

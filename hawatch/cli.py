@@ -399,11 +399,13 @@ def _server_call(db: str, path: str, payload: dict[str, Any], timeout: float
         return None  # a stale file: the server is gone
 
 
-def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None
-                ) -> tuple[list[str], list[Any], bool] | None:
-    """Run the query on the server that holds `db`, if one does."""
+def _ask_server(db: str, query: str, timeout: float | None, max_rows: int | None,
+                params: list[Any] | None = None) -> tuple[list[str], list[Any], bool] | None:
+    """Run the query (`params` bound to its `?`s) on the server that holds `db`, if one
+    does."""
     answer = _server_call(db, "/api/v1/sql", {"query": query, "timeout": timeout,
-                                               "max_rows": max_rows}, (timeout or 10) + 30)
+                                               "max_rows": max_rows, "params": params or []},
+                          (timeout or 10) + 30)
     if answer is None:
         return None
     return answer["columns"], answer["rows"], answer["truncated"]
@@ -431,25 +433,24 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_rows(db: str, query: str) -> list[tuple[Any, ...]]:
-    """Rows of a read query: from the running server when one holds the database (DuckDB
-    lets one process open it), else from the file."""
+def _read_rows(db: str, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a read query, `params` bound to its `?`s: from the running server when one
+    holds the database (DuckDB lets one process open it), else from the file."""
     from hawatch.store.db import Store
 
-    remote = _ask_server(db, query, None, None)
+    remote = _ask_server(db, query, None, None, params)
     if remote is not None:
         return list(remote[1])
     if not Path(db).exists():
         raise HawatchError(f"no database at {db}")
     with Store(db, read_only=True) as store:
-        return store.cursor().execute(query).fetchall()
+        return store.cursor().execute(query, params).fetchall()
 
 
 def cmd_alerts_log(args: argparse.Namespace) -> int:
     from hawatch.analytics.alerts.outbox import LOG_COLUMNS, LOG_QUERY
 
-    rows = _read_rows(_settings(args)["db"],
-                      LOG_QUERY.replace("$limit", str(max(0, args.limit))))
+    rows = _read_rows(_settings(args)["db"], LOG_QUERY, [max(0, args.limit)])
     print(render(LOG_COLUMNS, rows, args.format) if rows or args.format != "table"
           else "no notifications")
     return 0
@@ -491,22 +492,10 @@ def cmd_windows_add(args: argparse.Namespace) -> int:
     return 0
 
 
-WINDOW_COLUMNS = ["pair", "kind", "starts_at", "ends_at", "origin", "comment", "verdicts"]
-# the verdicts of the failover tests inside each window (analytics/failover_test.py)
-WINDOW_QUERY = """
-SELECT w.pair, w.kind, w.starts_at, w.ends_at, w.origin, w.comment,
-       string_agg(i.summary, '; ' ORDER BY i.opened_at) AS verdicts
-FROM windows w LEFT JOIN incidents i
-  ON i.pair = w.pair AND i.kind = 'failover_test' AND i.status <> 'withdrawn'
- AND i.opened_at BETWEEN w.starts_at AND w.ends_at
-WHERE $pair IS NULL OR w.pair = $pair
-GROUP BY ALL ORDER BY w.starts_at DESC
-"""
-
-
 def cmd_windows_list(args: argparse.Namespace) -> int:
-    pair = "NULL" if args.pair is None else "'" + args.pair.replace("'", "''") + "'"
-    rows = _read_rows(_settings(args)["db"], WINDOW_QUERY.replace("$pair", pair))
+    from hawatch.analytics.window_list import WINDOW_COLUMNS, WINDOW_QUERY
+
+    rows = _read_rows(_settings(args)["db"], WINDOW_QUERY, [args.pair])
     print(render(WINDOW_COLUMNS, rows, args.format) if rows or args.format != "table"
           else "no windows")
     return 0

@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 from hawatch.dashboard.views.auth import require
 from hawatch.store.errors import HawatchError, QueryBusy
-from hawatch.store.readonly import Limits, QueryResult, Sandbox, plain_value
+from hawatch.store.readonly import Limits, Param, QueryResult, Sandbox, plain_value
 
 blueprint = Blueprint("sql", __name__)
 
@@ -53,11 +53,12 @@ def init_app(app: Flask) -> None:
 
 
 def run_analyst_query(query: str, timeout: float | None = None,
-                      max_rows: int | None = None) -> QueryResult:
-    """Run `query` in the app's sandbox within the settings' limits (or tighter ones)."""
+                      max_rows: int | None = None, params: Sequence[Param] = ()) -> QueryResult:
+    """Run `query` (with `params` bound to its `?`s) in the app's sandbox within the settings'
+    limits (or tighter ones)."""
     limits = Limits.from_settings(current_app.config["HAWATCH_SETTINGS"], timeout, max_rows)
     sandbox: Sandbox = current_app.extensions["hawatch_sql"]
-    return sandbox.run(query, limits)
+    return sandbox.run(query, limits, params)
 
 
 def busy_headers() -> dict[str, str]:
