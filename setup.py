@@ -3,8 +3,8 @@
 One installed namespace: the product's folders stay at the top of the repository (store/,
 collector/, analytics/, dashboard/, simulator/, sample_logs/) and install as sub-packages of
 `hawatch` through package_dir, for wheels and editable installs alike, so installing hawatch
-adds exactly one top-level package. Sub-packages are found by walking each folder, so a new
-one (collector/pollers/, ...) needs no edit here.
+adds exactly one top-level package. Sub-packages are found by walking each folder (hawatch/
+too), so a new one (collector/pollers/, hawatch/commands/, ...) needs no edit here.
 
 `optional=True`: on a machine without a C compiler the install still succeeds and ingest
 uses the SQL field extraction (hawatch.collector.vendors.sonicos.parse._FIELDS), same rows,
@@ -20,8 +20,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def packages() -> tuple[list[str], dict[str, str]]:
-    names, dirs = ["hawatch", "hawatch.sample_logs"], {"hawatch": "hawatch",
-                                                       "hawatch.sample_logs": "sample_logs"}
+    names, dirs = ["hawatch.sample_logs"], {"hawatch": "hawatch",
+                                            "hawatch.sample_logs": "sample_logs"}
+    for init in sorted((HERE / "hawatch").rglob("__init__.py")):  # hawatch/commands/, ...
+        parts = init.parent.relative_to(HERE).parts
+        if "__pycache__" not in parts:
+            names.append(".".join(parts))
     for folder in FOLDERS:
         dirs[f"hawatch.{folder}"] = folder
         for init in sorted((HERE / folder).rglob("__init__.py")):

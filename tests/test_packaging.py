@@ -60,8 +60,9 @@ def test_a_fresh_virtualenv_runs_the_wheel(dist: Path, tmp_path: Path):
                               capture_output=True, text=True, timeout=300)
 
     where = subprocess.run([str(venv / "bin/python"), "-c",
-                            "import hawatch.store, hawatch.cli; print(hawatch.store.__file__);"
-                            " print(hawatch.cli.sample_logs())"],
+                            "import hawatch.store, hawatch.commands.demo;"
+                            " print(hawatch.store.__file__);"
+                            " print(hawatch.commands.demo.sample_logs())"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert where.returncode == 0, where.stderr
     assert all(line.startswith(str(venv)) for line in where.stdout.splitlines()), where.stdout
