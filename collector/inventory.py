@@ -1,8 +1,14 @@
-"""The pair inventory: which serials form which pair, at which site, in which time zone.
+"""The pair inventory: which serials form which pair, at which site, in which time zone,
+and where the pollers reach each unit.
 
 CSV (one row per pair) or TOML (`[[pairs]]` tables, plus `[sites.NAME] timezone = ...` for a
 site-wide zone). A time zone is an IANA name (Europe/Berlin), UTC, or a fixed offset such as
 +05:30; per-unit zones (`primary_timezone`, `secondary_timezone`) override the pair's.
+Polling (collector/pollers/): `primary_address` / `secondary_address` (`host` or
+`host:port`, each unit's own management address, e.g. its HA monitoring IP), the pair's
+credential profile `poll_profile`, and optionally each unit's pinned certificate
+`primary_tls_sha256` / `secondary_tls_sha256`. Only the profile's name is here: credentials
+never are.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import io
 import re
 import tomllib
 import zoneinfo
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +30,9 @@ from hawatch.store.errors import InputError
 from hawatch.store.kinds import HA_MODES
 
 _OFFSET = re.compile(r"^[+-]\d\d:\d\d$")
+_HOST = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_.-]+))"
+                   r"(?::(?P<port>\d{1,5}))?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FIELDS = ("pair", "site", "primary_serial", "secondary_serial", "timezone",
            "primary_timezone", "secondary_timezone", "ha_mode", "preempt")
 
@@ -115,3 +125,54 @@ def load_inventory(store: Store, path: str | Path) -> int:
             cur.unregister("inventory_rows")
         apply_pairing(cur, "inventory")
     return len({u["pair"] for u in units})
+
+
+@dataclass(frozen=True)
+class PolledUnit:
+    """A unit the pollers reach: its pair, role, serial, address and credential profile."""
+
+    pair: str
+    role: str
+    serial: str
+    host: str
+    port: int | None  # None: the protocol's port from the profile (443, 161)
+    profile: str
+    tls_sha256: str | None  # pinned certificate (hex SHA-256 of its DER bytes)
+
+
+def _address(value: str, where: str) -> tuple[str, int | None]:
+    found = _HOST.match(value)
+    if not found or (found["port"] and not 0 < int(found["port"]) < 65536):
+        raise InputError(f"{where}: address {value!r} is not host, host:port or [v6]:port")
+    return found["v6"] or found["host"], int(found["port"]) if found["port"] else None
+
+
+def _pin(value: str, where: str) -> str | None:
+    text = value.strip().lower().replace(":", "").removeprefix("sha256/")
+    if not text:
+        return None
+    if not _SHA256.match(text):
+        raise InputError(f"{where}: tls_sha256 must be 64 hex digits (colons allowed)")
+    return text
+
+
+def polled_units(path: str | Path) -> list[PolledUnit]:
+    """Every unit with an address whose pair names a credential profile."""
+    found = []
+    for number, row in enumerate(_rows_from_file(Path(path)), start=1):
+        where = f"inventory {path}, pair #{number}"
+        profile = str(row.get("poll_profile") or "").strip()
+        for role in ("primary", "secondary"):
+            address = str(row.get(f"{role}_address") or "").strip()
+            serial = str(row.get(f"{role}_serial") or "").strip().upper()
+            if not address:
+                continue
+            if not profile:
+                raise InputError(f"{where}: {role}_address needs a poll_profile")
+            if not serial:
+                raise InputError(f"{where}: {role}_address needs {role}_serial")
+            host, port = _address(address, where)
+            found.append(PolledUnit(str(row["pair"]).strip(), role, serial, host, port,
+                                    profile, _pin(str(row.get(f"{role}_tls_sha256") or ""),
+                                                  where)))
+    return found

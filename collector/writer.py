@@ -31,7 +31,7 @@ STAGES: dict[str, str] = {
         vpn_sas BIGINT, source_pos BIGINT""",
     "stg_status": """time TIMESTAMPTZ, pair VARCHAR, serial VARCHAR, state VARCHAR,
         stateful_sync VARCHAR, model VARCHAR, firmware VARCHAR, ha_mode VARCHAR,
-        source_pos BIGINT""",
+        source_pos BIGINT, max_connections BIGINT""",
     "stg_windows": """pair VARCHAR, starts_at TIMESTAMPTZ, ends_at TIMESTAMPTZ, kind VARCHAR,
         comment VARCHAR, source_pos BIGINT""",
     "stg_pairing": PAIRING_COLUMNS,
@@ -108,7 +108,8 @@ WHERE (s.serial, s.time) NOT IN (
 
 _INSERT_STATUS = """
 INSERT INTO status_samples
-SELECT time, pair, serial, state, stateful_sync, model, firmware, ha_mode, $source_id
+SELECT time, pair, serial, state, stateful_sync, model, firmware, ha_mode, $source_id,
+       max_connections
 FROM (SELECT DISTINCT ON (serial, time) * FROM stg_status ORDER BY serial, time, source_pos) s
 WHERE (s.serial, s.time) NOT IN (
     SELECT (serial, time) FROM status_samples

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from hawatch.analytics.pair_summary import SORT_COLUMNS
+from hawatch.collector.pollers.outcome import OUTCOMES
 from hawatch.dashboard.views.fleet import HEALTH_WORDS
 from hawatch.dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
 from hawatch.dashboard.views.pair import MAX_DAYS
@@ -120,7 +121,7 @@ SCHEMAS: dict[str, Any] = {
             "quarantined": _INT, "last_ingest": _TIME}, ["format", "sources"])},
         "by_origin": {"type": "array", "items": _obj({
             "origin": {"type": ["string", "null"],
-                       "enum": ["udp", "tcp", "http", "file", None]},
+                       "enum": ["udp", "tcp", "http", "file", "poll", None]},
             "sources": {"type": "integer"}, "lines": _INT,
             "lines_last_hour": {"type": "integer"}, "lines_per_second": _NUM,
             "quarantined": _INT, "last_ingest": _TIME}, ["origin", "sources"])},
@@ -137,9 +138,24 @@ SCHEMAS: dict[str, Any] = {
         "quarantine_newest": {"type": "array", "items": _obj({
             "source": _STR, "position": _INT, "reason": {"type": "string"},
             "raw": {"type": "string"}, "raw_length": _INT, "ingested_at": _TIME},
-            ["reason", "raw"])}},
+            ["reason", "raw"])},
+        "poll_outcomes": {"type": "array", "items": _obj({
+            "protocol": {"type": "string", "enum": ["rest", "snmp"]},
+            "outcome": {"type": "string", "enum": list(OUTCOMES)},
+            "units": {"type": "integer"}, "last_attempt": _TIME, "avg_latency_ms": _NUM},
+            ["protocol", "outcome", "units"])},
+        "poll_units": {"type": "array", "description": "failing units first; at most 200",
+                       "items": _obj({
+                           "pair": _STR, "role": _STR, "serial": {"type": "string"},
+                           "protocol": {"type": "string"}, "address": {"type": "string"},
+                           "profile": _STR,
+                           "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                           "reason": _STR, "last_attempt": _TIME, "last_success": _TIME,
+                           "failing_since": _TIME, "failures": _INT, "latency_ms": _NUM},
+                           ["serial", "protocol", "outcome"])},
+        "poll_units_total": {"type": "integer"}},
         ["by_format", "by_origin", "sources", "sources_total", "quarantine_reasons",
-         "quarantine_newest"]),
+         "quarantine_newest", "poll_outcomes", "poll_units", "poll_units_total"]),
     "SqlRequest": _obj({
         "query": {"type": "string", "description": "one read-only SELECT"},
         "timeout": {"type": "number", "exclusiveMinimum": 0,

@@ -15,6 +15,7 @@ from typing import Any
 from hawatch.analytics.alerts.settings import ALERT_SETTINGS
 from hawatch.analytics.thresholds import ANALYTICS_SETTINGS
 from hawatch.collector.limits import INGEST_SETTINGS
+from hawatch.collector.pollers.settings import POLL_SETTINGS
 from hawatch.store.errors import HawatchError
 from hawatch.store.settings import Setting
 
@@ -88,6 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
             " further failure, at most the window)."),
     Setting("dashboard.login_window_minutes", 15,
             "How long a failed login counts against its account and address."),
+    *POLL_SETTINGS,
     *ANALYTICS_SETTINGS,
     *ALERT_SETTINGS,
 )

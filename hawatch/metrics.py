@@ -2,7 +2,8 @@
 
 Per source (udp, tcp, http, drop): lines or records received (from the listener's own
 counters for syslog), parsed into events or counts, quarantined, dropped by the kernel
-(UDP receive-buffer overflows), the ingest backlog, and batch write latency.
+(UDP receive-buffer overflows), the ingest backlog, and batch write latency. Polls: per
+protocol and outcome (a fixed, small set of labels: never per unit, never a credential).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections import defaultdict
 from typing import Any
 
 from hawatch.collector.ingest import SourceReport
+from hawatch.collector.pollers.credentials import PROTOCOLS
+from hawatch.collector.pollers.outcome import OUTCOMES, PollResult
 
 
 class Metrics:
@@ -30,6 +33,10 @@ class Metrics:
         self.analysis_runs = 0
         self.analysis_seconds = 0.0
         self.incidents_opened = 0
+        self.polls: dict[tuple[str, str], int] = defaultdict(int)
+        self.poll_seconds: dict[str, float] = defaultdict(float)
+        self.poll_last: dict[tuple[str, str], str] = {}  # (serial, protocol) -> outcome
+        self.polls_skipped = 0
 
     def record_ingest(self, source: str, report: SourceReport, seconds: float) -> None:
         """One ingest of a file. A file the store could not take (disk full) is not a
@@ -59,6 +66,40 @@ class Metrics:
             self.analysis_runs += 1
             self.analysis_seconds += seconds
             self.incidents_opened += opened
+
+    def record_poll(self, result: PollResult) -> None:
+        with self._lock:
+            self.polls[(result.protocol, result.outcome)] += 1
+            self.poll_seconds[result.protocol] += result.latency_ms / 1000
+            self.poll_last[(result.unit.serial, result.protocol)] = result.outcome
+
+    def record_poll_skipped(self) -> None:
+        with self._lock:
+            self.polls_skipped += 1
+
+    def _poll_lines(self) -> list[str]:
+        """Poll counters; caller holds the lock."""
+        units = {o: 0 for o in OUTCOMES}
+        for outcome in self.poll_last.values():
+            units[outcome] += 1
+        return [
+            "# HELP hawatch_polls_total Polls finished, by protocol and outcome.",
+            "# TYPE hawatch_polls_total counter",
+            *(f'hawatch_polls_total{{protocol="{p}",outcome="{o}"}} {self.polls[(p, o)]}'
+              for p in PROTOCOLS for o in OUTCOMES),
+            "# HELP hawatch_poll_seconds_total Time polls took, retries included.",
+            "# TYPE hawatch_poll_seconds_total counter",
+            *(f'hawatch_poll_seconds_total{{protocol="{p}"}} '
+              f'{sample_value(self.poll_seconds[p])}' for p in PROTOCOLS),
+            "# HELP hawatch_poll_units Polled units (per protocol) whose last poll had this"
+            " outcome.",
+            "# TYPE hawatch_poll_units gauge",
+            *(f'hawatch_poll_units{{outcome="{o}"}} {n}' for o, n in units.items()),
+            "# HELP hawatch_polls_skipped_total Polls not started: the unit's previous poll"
+            " was still running.",
+            "# TYPE hawatch_polls_skipped_total counter",
+            f"hawatch_polls_skipped_total {self.polls_skipped}",
+        ]
 
     def render(self, listener: dict[str, Any], backlog: int) -> str:
         lines: list[str] = []
@@ -107,6 +148,7 @@ class Metrics:
                    self.analysis_seconds)
             metric("incidents_opened_total", "counter", "Incidents opened by analysis.",
                    float(self.incidents_opened))
+            lines.extend(self._poll_lines())
         return "\n".join(lines) + "\n"
 
 

@@ -37,6 +37,7 @@ from hawatch.collector.drop_folder import DropFile, DropFolder
 from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
 from hawatch.collector.inputs import Input
 from hawatch.collector.limits import IngestLimits
+from hawatch.collector.pollers.runner import PollRunner, load_plan
 from hawatch.collector.syslog.listener import ListenerConfig, parse_address, read_stats
 from hawatch.collector.syslog.spool import (
     NAME_RE,
@@ -92,6 +93,7 @@ class Service:
         self.limits = IngestLimits.from_settings(settings)
         self.guard = StoreGuard(store)
         self.drop = _drop_folder(settings, spool)
+        self.pollers: PollRunner | None = None
         _recover_uploads(self.uploads)
         _retry_parked(spool, self.uploads)
 
@@ -426,6 +428,11 @@ def serve(settings: dict[str, Any]) -> int:
     if settings["serve.drop_dir"]:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)
+    try:
+        poll_targets, poll_profiles = load_plan(settings)  # an unsafe credentials file: stop
+    except HawatchError:
+        store.close()
+        raise
     service = Service(settings, store, spool)
     # bind every port before any thread starts: a port in use must end the command with
     # its one-line error, not leave a half-started server running
@@ -452,6 +459,11 @@ def serve(settings: dict[str, Any]) -> int:
                       seconds=settings["serve.analysis_interval_seconds"], max_instances=1,
                       coalesce=True, next_run_time=datetime.now(UTC))
     _schedule_digest(scheduler, service)
+    if poll_targets:
+        service.pollers = PollRunner(store, settings, poll_targets, poll_profiles,
+                                     service._ingest_lock, service.metrics.record_poll,
+                                     service.metrics.record_poll_skipped)
+        service.pollers.start(scheduler)
     scheduler.start()
     url = web.url
     info = _write_server_file(settings, url, service.local_token)
@@ -478,6 +490,8 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
         service.listener.stop()  # no more restarts; the child closes its spool files
     ingester.join()
     scheduler.shutdown(wait=True)
+    if service.pollers is not None:
+        service.pollers.stop()
     service.ingest_pending()
     waiting = len(service.pending_files())
     why = service.guard.problem() if waiting else None

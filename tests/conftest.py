@@ -58,6 +58,30 @@ def log_in(app: Flask, name: str, password: str) -> tuple[FlaskClient, int]:
     return client, response.status_code
 
 
+# How to take each migration (from 005 on) back out of a database, so a test can make a
+# store look as one from before it did; tests/test_migrations.py fails when a new migration
+# has no entry here.
+UNDO_MIGRATION: dict[int, str] = {
+    5: "DROP TABLE load_days; DROP TABLE failover_samples; DROP TABLE rollup_dirty;"
+       " ALTER TABLE pairs DROP connections_now; ALTER TABLE pairs DROP connections_at;",
+    6: "ALTER TABLE sources DROP origin;",
+    7: "DROP TABLE role_changes;",  # message_counts.message_id stays nullable: harmless
+    8: "ALTER TABLE sources DROP quarantined; ALTER TABLE sources DROP parsed;"
+       " DROP TABLE health_probe;",
+    9: "ALTER TABLE status_samples DROP max_connections; DROP TABLE poll_status;",
+}
+
+
+def as_before_migration(store: Store, version: int) -> None:
+    """Undo migration `version` and every later one: the store then looks like a database
+    made before it, and the next open applies them again."""
+    newest = max(UNDO_MIGRATION)
+    with store.transaction() as cur:
+        for undo in range(newest, version - 1, -1):
+            cur.execute(UNDO_MIGRATION[undo])
+        cur.execute("DELETE FROM schema_migrations WHERE version >= ?", [version])
+
+
 class Terminal(io.StringIO):
     """Standard input that is a terminal: `hawatch users` asks for the password instead of
     reading it from standard input."""

@@ -30,6 +30,8 @@ from hawatch.simulator.run import simulate
 from hawatch.simulator.scenarios import INCIDENT_KINDS, SCENARIOS
 from hawatch.store import Store
 
+from tests.conftest import as_before_migration
+
 SEEDS = (7, 11, 23, 42)
 CLI_SEED = 7  # this fleet goes through `hawatch ingest` and `hawatch analyze --format json`
 PAIRS, DAYS = 8, 3
@@ -881,10 +883,7 @@ def test_a_database_from_before_role_changes_gets_them_at_the_next_pass(tmp_path
         ingest(store, *files.values())
         analyze(store)
         assert store.cursor().execute("SELECT count(*) FROM role_changes").fetchone() == (1,)
-        with store.transaction() as cur:  # as a database from before migration 007 looks
-            cur.execute("DROP TABLE role_changes; ALTER TABLE sources DROP quarantined;"
-                        " ALTER TABLE sources DROP parsed; DROP TABLE health_probe;"
-                        " DELETE FROM schema_migrations WHERE version >= 7")
+        as_before_migration(store, 7)  # a database from before role_changes
     with Store(db) as store:
         report = analyze(store)
         changes = store.cursor().execute(

@@ -353,3 +353,52 @@ def test_pair_state_reflects_the_newest_evidence_whatever_the_file_order(tmp_pat
     ingest(db, *files, inventory=inventory(tmp_path))
     assert query(db, "SELECT pair, active_serial, stateful_sync FROM pairs ORDER BY pair") == [
         ("berlin-1", BER_P, "disabled"), ("mumbai-1", BOM_S, None)]
+
+
+# -- a record with connections and status fields keeps both (issue 13 item 4) ------------------
+
+BOTH = [
+    # a poll as hawatch's own record: counts plus the unit's state, sync, model, firmware
+    {"time": "2024-07-01T14:00:00Z", "serial": BER_S, "role": "secondary", "state": "active",
+     "connections": 5100, "vpn_sas": 7, "max_connections": 750000, "stateful_sync": "synced",
+     "model": "NSa 4700", "firmware": "7.1.1-7058"},
+    # only firmware beside the count (a drifted unit seen by a counter-only poll)
+    {"time": "2024-07-01T14:01:00Z", "serial": BER_P, "connections": 0,
+     "firmware": "7.0.1-5145"},
+]
+
+
+def test_a_record_with_connections_and_status_fields_keeps_both(tmp_path):
+    db = tmp_path / "x.duckdb"
+    result = ingest(db, write(tmp_path / "both.json", BOTH, "ndjson"),
+                    inventory=inventory(tmp_path))
+    assert ", 0 quarantined;" in result.stdout
+    assert query(db, SAMPLES_SQL) == [
+        (utc("2024-07-01T14:00:00Z"), "berlin-1", BER_S, 5100, 7),
+        (utc("2024-07-01T14:01:00Z"), "berlin-1", BER_P, 0, None)]
+    assert query(db, "SELECT time, serial, state, stateful_sync, model, firmware,"
+                     " max_connections FROM status_samples ORDER BY time") == [
+        (utc("2024-07-01T14:00:00Z"), BER_S, "active", "synced", "NSa 4700", "7.1.1-7058",
+         750000),
+        (utc("2024-07-01T14:01:00Z"), BER_P, None, None, None, "7.0.1-5145", None)]
+    assert query(db, "SELECT active_serial, stateful_sync FROM pairs WHERE pair = 'berlin-1'"
+                 ) == [(BER_S, "synced")]
+
+
+def test_a_rest_poll_gives_model_and_firmware_to_the_polled_unit_only(tmp_path):
+    """The HA report names both units' states, but model, firmware and counts are the
+    polled unit's: the peer's status row must not take them (a firmware mismatch would
+    vanish). 6.5's `connections` string holds Peak, Current and Max: Current is the count."""
+    poll = {"polled_at": "2024-07-01T14:00:00Z", "serial_number": BOM_P, "role": "primary",
+            "model": "NSa 2650", "firmware_version": "SonicOS Enhanced 6.5.4.4-44n",
+            "connections": "Peak: 6843 Current: 5433 Max Allowed: 90000 Max: 90000",
+            "status": "Primary Active", "primary_state": "ACTIVE",
+            "secondary_state": "STANDBY", "stateful_synchronization": True}
+    db = tmp_path / "x.duckdb"
+    ingest(db, write(tmp_path / "poll.json", [poll], "json_array"),
+           inventory=inventory(tmp_path))
+    assert query(db, "SELECT serial, state, stateful_sync, model, firmware, max_connections"
+                     " FROM status_samples ORDER BY serial") == [
+        (BOM_P, "active", "enabled", "NSa 2650", "SonicOS Enhanced 6.5.4.4-44n", 90000),
+        (BOM_S, "standby", None, None, None, None)]
+    assert query(db, "SELECT serial, connections FROM session_samples") == [(BOM_P, 5433)]

@@ -12,7 +12,7 @@ from hawatch.collector.writer import BatchResult
 from hawatch import metrics as metrics_module
 from hawatch.metrics import Metrics
 
-SAMPLE = re.compile(r'^hawatch_[a-z_]+(\{source="[a-z]+"\})? (\S+)$')
+SAMPLE = re.compile(r'^hawatch_[a-z_]+(\{[a-z]+="[a-z_]+"(,[a-z]+="[a-z_]+")*\})? (\S+)$')
 
 
 def rendered(lines: int, seconds: float) -> dict[str, str]:

@@ -20,7 +20,7 @@ from hawatch.collector.ingest import ingest_paths
 from hawatch.store import Store
 from hawatch.store.rollups import refresh_rollups
 
-from tests.conftest import rows, scalar
+from tests.conftest import as_before_migration, rows, scalar
 
 P, S = "C0EFE33057B0", "C0EFE33057B1"
 INVENTORY = f"pair,site,primary_serial,secondary_serial,timezone\nber-1,BER,{P},{S},UTC\n"
@@ -146,15 +146,7 @@ def test_migration_builds_rollups_for_a_database_made_before_them(tmp_path):
                              str(write_csv(tmp_path / "s.csv", samples)),
                              str(failover_log(tmp_path / "f.log", T0 + timedelta(hours=4)))])
         before = [rows(store, q) for q in ROLLUPS]
-        # undo migrations 005 and later, as a database from before them looks
-        with store.transaction() as cur:
-            cur.execute("DROP TABLE load_days; DROP TABLE failover_samples;"
-                        " DROP TABLE rollup_dirty; ALTER TABLE pairs DROP connections_now;"
-                        " ALTER TABLE pairs DROP connections_at; ALTER TABLE sources DROP origin;"
-                        " DROP TABLE role_changes;"
-                        " ALTER TABLE sources DROP quarantined; ALTER TABLE sources DROP parsed;"
-                        " DROP TABLE health_probe;"
-                        " DELETE FROM schema_migrations WHERE version >= 5")
+        as_before_migration(store, 5)  # a database from before the rollups
     old = tmp_path / "old.duckdb"
     shutil.copy(db, old)
     with Store(old) as store:

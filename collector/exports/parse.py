@@ -3,14 +3,20 @@
 Two shapes are accepted (docs/formats.md shows both):
 - hawatch's export record: `time`, `serial`, `event` (a kind name, a SonicOS message id or
   text), optional `pair`, `role`, `state`, `peer_serial`, `connections`, `vpn_sas`,
-  `stateful_sync`, `model`, `firmware`, `ha_mode`, `detail`. No `event` but `connections`
-  makes a session-count sample; no `event` and no `connections` but a state, sync state,
-  model or firmware makes a status sample.
-- a SonicOS REST API poll, as a poller saves it: the keys of
-  `GET /api/sonicos/reporting/high-availability` (`status`, `primary_state`,
-  `secondary_state`, `active_up_time`) and/or of the system status report (`serial_number`,
-  `model`, `firmware_version`, `current_connections`, which SonicOS 7.3 returns as a string
-  such as "Current: 6374"), plus `polled_at` or `system_time` for the time.
+  `max_connections`, `stateful_sync`, `model`, `firmware`, `ha_mode`, `detail`. No `event`
+  but `connections` makes a session-count sample; no `event` but a state, sync state, model,
+  firmware or maximum makes a status sample; a record with both (a poll) makes both.
+- a SonicOS REST API poll, as hawatch's poller (collector/pollers/sonicos_rest.py) saves it:
+  the keys of `GET /api/sonicos/reporting/high-availability` (`status`, `primary_state`,
+  `secondary_state`, `active_up_time`; sonicwall/sonicos-automation reset_credentials.py)
+  and/or of the system status report (`serial_number`, `model`, `firmware_version`,
+  `current_connections` and `max_connections`, strings such as "Current: 6374" in the 7.x
+  `/reporting/status/system` schema of tuysnwl/sonicos7api's OpenAPI file; 6.5's
+  `/reporting/system` has one `connections` string "Peak: 6843 Current: 5433 Max Allowed:
+  90000 Max: 90000", mjryan253/homeassistant-sonicwall README), `stateful_synchronization`
+  (the HA configuration, `/high-availability/base`), plus `polled_at` or `system_time` for
+  the time and the polled unit's `role`. The HA states name both units; model, firmware,
+  counts and the sync setting belong to the polled unit only.
 
 `normalise` is pure: a record in, rows or a reject reason out. Times without an offset are
 the unit's local time and are converted in SQL with the unit's time zone, as for syslog.
@@ -41,7 +47,12 @@ _STATE_WORDS = {"active": "active", "standby": "standby", "idle": "standby",
                 "none": "none", "disabled": "none",
                 # SonicOS GUI/API status words (HELP-6200): a unit between states
                 "not_in_a_steady_state": "election"}
-_CURRENT = re.compile(r"(\d+)")
+_NUMBER = re.compile(r"(\d+)")
+# SonicOS API count strings: "Current: 6374" (7.x), "Peak: 6843 Current: 5433 Max Allowed:
+# 90000 Max: 90000" (6.5): the labelled number, never the first (that is the peak)
+_LABELLED = {"connections": re.compile(r"\bCurrent:\s*(\d+)", re.I),
+             "current_connections": re.compile(r"\bCurrent:\s*(\d+)", re.I),
+             "max_connections": re.compile(r"\bMax:\s*(\d+)", re.I)}
 _MESSAGE_ID = re.compile(r"[0-9]{1,9}")
 _INT64_MAX = 2**63 - 1
 _API_STATUS = re.compile(
@@ -66,6 +77,7 @@ class Row:
     peer_serial: str | None = None
     connections: int | None = None
     vpn_sas: int | None = None
+    max_connections: int | None = None  # capacity (a poll's sonicMaxConnCacheEntries)
     stateful_sync: str | None = None
     model: str | None = None
     firmware: str | None = None
@@ -95,6 +107,7 @@ def _time(value: str) -> tuple[datetime, bool]:
 
 
 def _int(record: dict[str, Any], key: str) -> int | None:
+    """A count: a number, or the labelled number of a SonicOS API string."""
     value = record.get(key)
     if value is None or str(value).strip() == "":
         return None
@@ -105,13 +118,25 @@ def _int(record: dict[str, Any], key: str) -> int | None:
     if isinstance(value, int | float):
         number = int(value)
     else:
-        match = _CURRENT.search(str(value))  # "Current: 6374" from SonicOS 7.3's API
+        text = str(value)
+        match = (_LABELLED[key].search(text) if key in _LABELLED else None) or \
+            _NUMBER.search(text)
         if not match:
             raise Reject(f"{key} is not a number: {str(value)[:40]!r}")
         number = int(match.group(1))
     if not 0 <= number <= _INT64_MAX:
         raise Reject(f"{key} out of range: {str(value)[:40]}")
     return number
+
+
+def _max_connections(record: dict[str, Any]) -> int | None:
+    """The unit's capacity: `max_connections`, or the Max in 6.5's `connections` string."""
+    if "max_connections" in record:
+        return _int(record, "max_connections")
+    combined = record.get("connections")
+    if isinstance(combined, str) and (found := _LABELLED["max_connections"].search(combined)):
+        return int(found.group(1))
+    return None
 
 
 def _word(record: dict[str, Any], key: str, words: dict[str, str]) -> str | None:
@@ -146,22 +171,37 @@ def _event(record: dict[str, Any], base: dict[str, Any]) -> Row:
                message_id=message.message_id, **base)
 
 
+# What a poll reads about the polled unit itself (never about its peer)
+_OWN_FIELDS = ("stateful_sync", "model", "firmware", "max_connections", "ha_mode")
+
+
 def _api_rows(record: dict[str, Any], base: dict[str, Any]) -> list[Row]:
-    """A SonicOS REST API poll: HA status for both units, connections for the polled one."""
-    rows = []
+    """A SonicOS REST API poll: HA states of both units, the rest for the polled one.
+
+    The polled unit's row is its own serial (`serial_number`) with its `role`, when the
+    record names it; the peer's state is resolved like a shared-serial syslog line (the
+    polled serial plus primary/secondary). Rows of one record for one unit are merged when
+    staged.
+    """
+    own = base.pop("role")
+    base.pop("state")
+    states: dict[str, str] = {}
     for subject, key in (("primary", "primary_state"), ("secondary", "secondary_state")):
         state = _word(record, key, _STATE_WORDS)
         if state is not None:
-            rows.append(Row("status", subject=subject, state_to=state, by_subject=True,
-                            **base))
-    if not rows and (status := _text(record, "status")):
+            states[subject] = state
+    if not states and (status := _text(record, "status")):
         match = _API_STATUS.match(status)
         if match:
-            state = _STATE_WORDS[match.group(2).lower().replace(" ", "_")]
-            rows.append(Row("status", subject=_ROLE_WORDS[match.group(1).lower()],
-                            state_to=state, by_subject=True, **base))
+            states[_ROLE_WORDS[match.group(1).lower()]] = \
+                _STATE_WORDS[match.group(2).lower().replace(" ", "_")]
+    peer_base = {**base, **dict.fromkeys(_OWN_FIELDS), "connections": None, "vpn_sas": None}
+    rows = [Row("status", subject=subject, state_to=state, by_subject=True, **peer_base)
+            for subject, state in states.items() if subject != own]
+    if own in states or any(base[f] is not None for f in _OWN_FIELDS):
+        rows.append(Row("status", subject=own, state_to=states.get(own), **base))
     if base.get("connections") is not None:
-        rows.append(Row("sample", **base))
+        rows.append(Row("sample", subject=own, **base))
     if not rows:  # e.g. "HIGH AVAILABILITY DISABLED": kept and counted, never dropped
         raise Reject("API poll without a unit state or connections hawatch understands: "
                      f"status {str(record.get('status'))[:40]!r}")
@@ -205,25 +245,30 @@ def normalise(record: dict[str, Any]) -> list[Row]:
         "connections": _int(record, "connections") if "connections" in record
         else _int(record, "current_connections"),
         "vpn_sas": _int(record, "vpn_sas"),
-        "stateful_sync": _word(record, "stateful_sync", _SYNC_WORDS),
+        "max_connections": _max_connections(record),
+        "stateful_sync": _word(record, "stateful_sync", _SYNC_WORDS)
+        or _word(record, "stateful_synchronization", _SYNC_WORDS),
         "model": _text(record, "model"),
         "firmware": _text(record, "firmware", "firmware_version"),
         "ha_mode": ha_mode.lower() if ha_mode else None,
     }
-    if "primary_state" in record or "secondary_state" in record or "active_up_time" in record:
-        return _api_rows(record, base)
     base["role"] = _word(record, "role", _ROLE_WORDS)
     base["state"] = _word(record, "state", _STATE_WORDS)
+    if "primary_state" in record or "secondary_state" in record or "active_up_time" in record:
+        return _api_rows(record, base)
     if _text(record, "event") is not None:
         row = _event(record, base)
         return [row, Row("sample", **_sample_fields(row))] if row.connections is not None \
             else [row]
     role, state = base.pop("role"), base.pop("state")
+    rows = []
     if base["connections"] is not None:
-        return [Row("sample", subject=role, **base)]
-    if state or base["stateful_sync"] or base["model"] or base["firmware"]:
-        return [Row("status", subject=role, state_to=state, **base)]
-    raise Reject("record has no event, connections or status fields")
+        rows.append(Row("sample", subject=role, **base))
+    if state or any(base[f] is not None for f in _OWN_FIELDS if f != "ha_mode"):
+        rows.append(Row("status", subject=role, state_to=state, **base))
+    if not rows:
+        raise Reject("record has no event, connections or status fields")
+    return rows
 
 
 def _sample_fields(row: Row) -> dict[str, Any]:

@@ -21,7 +21,8 @@ _ROW_SCHEMA = pa.schema(
     [("pos", pa.int64())]
     + [(f.name, pa.timestamp("us") if f.name in ("time", "ends") else
         pa.bool_() if f.name in ("is_utc", "by_subject") else
-        pa.int64() if f.name in ("connections", "vpn_sas", "message_id") else pa.string())
+        pa.int64() if f.name in ("connections", "vpn_sas", "max_connections", "message_id")
+        else pa.string())
        for f in fields(Row)]
 )
 
@@ -69,9 +70,12 @@ SELECT pair, utc, local_to_utc(ends, CASE WHEN is_utc THEN 'UTC' ELSE tz END), k
        pos
 FROM ex_norm WHERE type = 'window';
 
+-- one record's rows about one unit are one status (a poll's own fields and, resolved
+-- through the shared serial, its state)
 INSERT INTO stg_status
-SELECT utc, unit_pair, unit, state_to, stateful_sync, model, firmware, ha_mode, pos
-FROM ex_norm WHERE type = 'status';
+SELECT utc, any_value(unit_pair), unit, any_value(state_to), any_value(stateful_sync),
+       any_value(model), any_value(firmware), any_value(ha_mode), pos, any_value(max_connections)
+FROM ex_norm WHERE type = 'status' GROUP BY unit, utc, pos;
 
 """
 

@@ -1,6 +1,7 @@
 """Ingest health: lines and rates per origin, sources (spool files summed per hour), the
-quarantine's counts by reason, and its newest lines (escaped: they are untrusted input).
-The same data as JSON at /api/v1/ingest-health."""
+quarantine's counts by reason, and its newest lines (escaped: they are untrusted input);
+polling: units per outcome and the units whose last poll failed, with why. The same data as
+JSON at /api/v1/ingest-health."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 from hawatch.analytics.ingest_health import ingest_health
+from hawatch.collector.pollers.health import poll_health
 from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable
 
@@ -17,9 +19,13 @@ NEWEST_QUARANTINED = 50
 SOURCES_SHOWN = 200
 
 
+POLLED_SHOWN = 200
+
+
 def _health() -> dict[str, Any]:
-    return ingest_health(current_app.config["HAWATCH_STORE"].cursor(), SOURCES_SHOWN,
-                         NEWEST_QUARANTINED)
+    cur = current_app.config["HAWATCH_STORE"].cursor()
+    return {**ingest_health(cur, SOURCES_SHOWN, NEWEST_QUARANTINED),
+            **poll_health(cur, POLLED_SHOWN)}
 
 
 @blueprint.get("/ingest")
