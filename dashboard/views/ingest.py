@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 from hawatch.analytics.ingest_health import ingest_health
-from hawatch.collector.pollers.health import poll_health
+from hawatch.analytics.poll_health import poll_health
 from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable
 
