@@ -55,3 +55,5 @@ HA_MODES: tuple[str, ...] = ("active_standby", "active_active_dpi", "active_acti
 ROLES: tuple[str, ...] = ("primary", "secondary")
 # declared windows (the `windows` table): exports, `hawatch windows add`, the dashboard
 WINDOW_KINDS: tuple[str, ...] = ("failover_test", "maintenance")
+# how a unit's last poll ended (poll_status.outcome; collector/pollers/outcome.py classifies)
+POLL_OUTCOMES: tuple[str, ...] = ("ok", "timeout", "refused", "tls", "auth", "protocol")
