@@ -1,10 +1,11 @@
-"""The collector: syslog, export files and uploads in; normalised rows in the store out.
+"""The collector: syslog, export files, uploads and polls in; normalised rows in the store out.
 
 By role, in sub-packages:
 
     syslog/           the listener child (UDP and TCP receivers, framing, spool files); it
                       never imports DuckDB: `hawatch serve` ingests its closed spool files
     exports/          API-style export records (JSON, NDJSON, CSV): read, normalise, stage
+    pollers/          asking the firewalls (SonicOS REST, SNMP): a poll becomes an export record
     vendors/sonicos/  the SonicOS syslog parser, its message catalog, the C line scanner
 
 and the ingest core, here:
