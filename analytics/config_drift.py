@@ -14,15 +14,15 @@ import duckdb
 from hawatch.store.execute import execute_script
 
 _DETECT = """
-CREATE OR REPLACE TEMP TABLE cd_points AS
+CREATE OR REPLACE TEMP TABLE config_report_times AS
 SELECT DISTINCT x.pair, x.time
 FROM status_samples x JOIN scope s ON s.pair = x.pair
 WHERE x.model IS NOT NULL OR x.firmware IS NOT NULL;
 
-CREATE OR REPLACE TEMP TABLE cd_state AS
+CREATE OR REPLACE TEMP TABLE unit_configs_by_report AS
 SELECT c.pair, c.time, pv.model AS p_model, pv.firmware AS p_fw,
        sv.model AS s_model, sv.firmware AS s_fw
-FROM cd_points c JOIN pairs p ON p.pair = c.pair
+FROM config_report_times c JOIN pairs p ON p.pair = c.pair
 ASOF LEFT JOIN (SELECT serial, time, model, firmware FROM status_samples
                 WHERE model IS NOT NULL OR firmware IS NOT NULL) pv
   ON pv.serial = p.primary_serial AND pv.time <= c.time
@@ -30,12 +30,12 @@ ASOF LEFT JOIN (SELECT serial, time, model, firmware FROM status_samples
                 WHERE model IS NOT NULL OR firmware IS NOT NULL) sv
   ON sv.serial = p.secondary_serial AND sv.time <= c.time;
 
-CREATE OR REPLACE TEMP TABLE cd_runs AS
+CREATE OR REPLACE TEMP TABLE config_mismatch_runs AS
 WITH flagged AS (
     SELECT *, (p_fw IS DISTINCT FROM s_fw AND p_fw IS NOT NULL AND s_fw IS NOT NULL)
               OR (p_model IS DISTINCT FROM s_model AND p_model IS NOT NULL
                   AND s_model IS NOT NULL) AS differs
-    FROM cd_state
+    FROM unit_configs_by_report
 ), runs AS (
     SELECT *, sum(CASE WHEN differs THEN 0 ELSE 1 END) OVER (PARTITION BY pair ORDER BY time)
               AS run
@@ -56,8 +56,8 @@ SELECT d.pair, 'config_mismatch', 'warning', d.started_at, min(ok.time),
                    'primary_firmware', d.p_fw, 'secondary_firmware', d.s_fw,
                    'primary_model', d.p_model, 'secondary_model', d.s_model),
        NULL
-FROM cd_runs d
-LEFT JOIN cd_state ok ON ok.pair = d.pair AND ok.time > d.last_differs
+FROM config_mismatch_runs d
+LEFT JOIN unit_configs_by_report ok ON ok.pair = d.pair AND ok.time > d.last_differs
                      AND ok.p_fw IS NOT DISTINCT FROM ok.s_fw
                      AND ok.p_model IS NOT DISTINCT FROM ok.s_model
 GROUP BY ALL;
@@ -72,7 +72,7 @@ WHERE e.kind IN ('model_mismatch', 'firmware_mismatch', 'hardware_id_mismatch',
                  'incompatible_peer')
   AND e.time >= s.start
   -- a mismatch the status history already shows is that stretch's incident
-  AND e.pair NOT IN (SELECT pair FROM cd_runs);
+  AND e.pair NOT IN (SELECT pair FROM config_mismatch_runs);
 """
 
 

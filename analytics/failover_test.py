@@ -9,7 +9,7 @@ import duckdb
 from hawatch.store.execute import execute_script
 
 _DETECT = """
-CREATE OR REPLACE TEMP TABLE ft AS
+CREATE OR REPLACE TEMP TABLE failover_tests AS
 SELECT w.pair, w.starts_at, w.ends_at, w.comment,
        count(r.time) AS role_changes, min(r.time) AS first_at, max(r.time) AS last_at,
        min(r.kept_pct) AS kept_pct, min(r.vpn_kept_pct) AS vpn_kept_pct,
@@ -20,7 +20,7 @@ SELECT w.pair, w.starts_at, w.ends_at, w.comment,
            AS conn_after,
        bool_or(r.sync_state IN ('disabled', 'not_synced')) AS sync_off
 FROM windows w JOIN scope s ON s.pair = w.pair
-LEFT JOIN rc r ON r.pair = w.pair AND r.time BETWEEN w.starts_at AND w.ends_at
+LEFT JOIN role_changes_in_scope r ON r.pair = w.pair AND r.time BETWEEN w.starts_at AND w.ends_at
 WHERE w.kind = 'failover_test' AND w.ends_at >= s.start
 GROUP BY ALL;
 
@@ -43,7 +43,7 @@ FROM (
     SELECT *, role_changes > 0 AND coalesce(kept_pct, 0) >= $failover_test_min_kept_percent
               AND coalesce(vpn_kept_pct, 100) >= $failover_test_min_vpn_kept_percent
               AS passed
-    FROM ft
+    FROM failover_tests
 ) WHERE role_changes > 0 OR ends_at < (SELECT max(time) FROM ha_events);
 """
 

@@ -116,13 +116,14 @@ def _summary(evidence: dict[str, Any]) -> str:
 _CHANGES = """
 SELECT r.pair, r.time, r.new_active, r.kind, coalesce(r.trigger, r.monitor), r.unsynced,
        d.role, s.start
-FROM rc r JOIN scope s USING (pair) LEFT JOIN devices d ON d.serial = r.new_active
+FROM role_changes_in_scope r JOIN scope s USING (pair)
+LEFT JOIN devices d ON d.serial = r.new_active
 WHERE r.pair IN (
     SELECT pair FROM (
         SELECT pair, count(*) OVER (PARTITION BY pair ORDER BY time RANGE BETWEEN
                                     to_minutes(CAST($window AS BIGINT)) PRECEDING
                                     AND CURRENT ROW) AS n
-        FROM rc)
+        FROM role_changes_in_scope)
     WHERE n >= $least)
 ORDER BY r.pair, r.change_no
 """

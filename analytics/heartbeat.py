@@ -14,7 +14,7 @@ from hawatch.store.execute import execute_script
 _DETECT = """
 -- one loss reported three ways in one second (heartbeat_loss, peer_lost, a failover on
 -- missed heartbeats) is one loss
-CREATE OR REPLACE TEMP TABLE hb_losses AS
+CREATE OR REPLACE TEMP TABLE heartbeat_losses AS
 SELECT e.pair, date_trunc('second', e.time) AS time,
        CASE WHEN bool_or(e.kind = 'failover') THEN 'failover' ELSE 'loss' END AS kind,
        any_value(e.serial) AS serial
@@ -42,12 +42,12 @@ FROM (
         FROM (SELECT *, coalesce(time - lag(time) OVER (PARTITION BY pair ORDER BY time)
                                  > to_minutes(CAST($heartbeat_window_minutes AS BIGINT)),
                                  true) AS gap
-              FROM hb_losses)
+              FROM heartbeat_losses)
     ) GROUP BY pair, burst
 ) b JOIN scope s ON s.pair = b.pair
 WHERE b.losses >= $heartbeat_max_losses AND b.last_at >= s.start;
 
-CREATE OR REPLACE TEMP TABLE hb_link AS
+CREATE OR REPLACE TEMP TABLE ha_link_changes AS
 SELECT e.pair, e.time, e.kind,
        lag(e.kind) OVER (PARTITION BY e.pair ORDER BY e.time) AS prev_kind
 FROM ha_events e JOIN scope s ON s.pair = e.pair
@@ -60,9 +60,9 @@ SELECT d.pair, 'ha_link_down', 'warning', d.time, u.time,
                         CAST(ceil(epoch(u.time - d.time) / 60) AS BIGINT)) END,
        json_object('down_at', d.time, 'up_at', u.time),
        'down@' || CAST(d.time AS VARCHAR)
-FROM hb_link d
+FROM ha_link_changes d
 JOIN scope s ON s.pair = d.pair
-ASOF LEFT JOIN (SELECT pair, time FROM hb_link WHERE kind = 'ha_link_up') u
+ASOF LEFT JOIN (SELECT pair, time FROM ha_link_changes WHERE kind = 'ha_link_up') u
   ON u.pair = d.pair AND u.time >= d.time
 WHERE d.kind = 'ha_link_down' AND coalesce(d.prev_kind, '') <> 'ha_link_down'
   AND coalesce(u.time, d.time) >= s.start;

@@ -16,11 +16,11 @@ import duckdb
 from hawatch.store.execute import execute_script
 
 _MATCH = """
-CREATE OR REPLACE TEMP TABLE cand AS
+CREATE OR REPLACE TEMP TABLE candidates_unique AS
 SELECT DISTINCT ON (pair, kind, coalesce(key, CAST(opened_at AS VARCHAR))) *
 FROM candidates ORDER BY pair, kind, coalesce(key, CAST(opened_at AS VARCHAR)), resolved_at;
 
-CREATE OR REPLACE TEMP TABLE cand_matched AS
+CREATE OR REPLACE TEMP TABLE candidates_matched AS
 SELECT c.*, (
     SELECT min(i.incident_id) FROM incidents i
     WHERE i.pair = c.pair AND i.kind = c.kind AND i.status <> 'withdrawn'
@@ -31,10 +31,10 @@ SELECT c.*, (
                      AND c.opened_at <= coalesce(i.resolved_at, TIMESTAMPTZ '9999-01-01')
                                         + INTERVAL 1 MINUTE END)
 ) AS incident_id
-FROM cand c;
+FROM candidates_unique c;
 
 -- several findings may continue one stored incident (an episode seen in two passes)
-CREATE OR REPLACE TEMP TABLE cand_merged AS
+CREATE OR REPLACE TEMP TABLE incident_updates AS
 SELECT incident_id, any_value(pair) AS pair, any_value(kind) AS kind,
        min(opened_at) AS opened_at,
        CASE WHEN bool_or(resolved_at IS NULL) THEN NULL ELSE max(resolved_at) END
@@ -42,7 +42,7 @@ SELECT incident_id, any_value(pair) AS pair, any_value(kind) AS kind,
        CASE WHEN bool_or(severity = 'critical') THEN 'critical'
             WHEN bool_or(severity = 'warning') THEN 'warning' ELSE 'info' END AS severity,
        arg_max(summary, opened_at) AS summary, arg_max(evidence, opened_at) AS evidence
-FROM cand_matched WHERE incident_id IS NOT NULL GROUP BY incident_id;
+FROM candidates_matched WHERE incident_id IS NOT NULL GROUP BY incident_id;
 """
 
 _UPDATE = """
@@ -51,7 +51,7 @@ UPDATE incidents i SET
     resolved_at = m.resolved_at,
     status = CASE WHEN m.resolved_at IS NULL THEN 'open' ELSE 'resolved' END,
     severity = m.severity, summary = m.summary, evidence = m.evidence, last_updated = now()
-FROM cand_merged m
+FROM incident_updates m
 WHERE i.incident_id = m.incident_id
   AND (i.resolved_at IS DISTINCT FROM m.resolved_at OR i.summary <> m.summary
        OR i.severity <> m.severity OR m.opened_at < i.opened_at
@@ -65,7 +65,7 @@ INSERT INTO incidents (pair, kind, incident_key, severity, opened_at, resolved_a
 SELECT pair, kind, key, severity, opened_at, resolved_at,
        CASE WHEN resolved_at IS NULL THEN 'open' ELSE 'resolved' END, summary, evidence,
        now(), now()
-FROM cand_matched WHERE incident_id IS NULL
+FROM candidates_matched WHERE incident_id IS NULL
 """
 
 _WITHDRAW = """
@@ -73,7 +73,7 @@ UPDATE incidents i SET status = 'withdrawn', resolved_at = coalesce(i.resolved_a
                        last_updated = now()
 FROM scope s
 WHERE i.pair = s.pair AND i.opened_at >= s.start AND i.status <> 'withdrawn'
-  AND i.incident_id NOT IN (SELECT incident_id FROM cand_merged)
+  AND i.incident_id NOT IN (SELECT incident_id FROM incident_updates)
 """
 
 
@@ -93,7 +93,7 @@ def _count(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
 def reconcile(cur: duckdb.DuckDBPyConnection) -> Reconciled:
     execute_script(cur, _MATCH)
     resolving = _count(cur, """
-        SELECT count(*) FROM cand_merged m JOIN incidents i USING (incident_id)
+        SELECT count(*) FROM incident_updates m JOIN incidents i USING (incident_id)
         WHERE i.status = 'open' AND m.resolved_at IS NOT NULL""")
     result = Reconciled(resolved=resolving)
     result.updated = _count(cur, _UPDATE)

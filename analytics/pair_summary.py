@@ -100,3 +100,9 @@ def pair_summary(cur: duckdb.DuckDBPyConnection, site: str | None = None,
 def unpaired_serials(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in cur.execute(
         "SELECT serial FROM unpaired_devices ORDER BY serial").fetchall()]
+
+
+def fleet_sites(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every site of the inventory, for the pages' site filters."""
+    return [s for (s,) in cur.execute(
+        "SELECT DISTINCT site FROM pairs WHERE site IS NOT NULL ORDER BY site").fetchall()]

@@ -15,23 +15,23 @@ from hawatch.analytics.load_detail import NEAR_DAYS
 from hawatch.store.execute import execute_script
 
 _NEAR = """
-CREATE OR REPLACE TEMP TABLE rec_wanted AS
+CREATE OR REPLACE TEMP TABLE recovery_questions AS
 SELECT DISTINCT asker, pair, after, until, level,
        date_trunc('day', after) + to_days(CAST($near_days AS INTEGER)) AS near_until
 FROM recovery_wanted;
 
 CREATE OR REPLACE TEMP TABLE recovered AS
 SELECT w.asker, w.pair, w.after, min(d.t) AS back_at
-FROM rec_wanted w JOIN load_detail d
+FROM recovery_questions w JOIN load_detail d
   ON d.pair = w.pair AND d.t > w.after AND d.t < least(w.until, w.near_until)
  AND d.conn >= w.level
 GROUP BY ALL;
 
 -- the rest: the first later day that can hold the answer
-CREATE OR REPLACE TEMP TABLE rec_later AS
+CREATE OR REPLACE TEMP TABLE recovery_later_days AS
 SELECT w.asker, w.pair, w.after, any_value(w.until) AS until, any_value(w.level) AS level,
        min(l.day_start) AS day_start
-FROM rec_wanted w JOIN load_days l
+FROM recovery_questions w JOIN load_days l
   ON l.pair = w.pair AND l.day_start >= w.near_until AND l.day_start < w.until
  AND l.max_conn >= w.level
 WHERE (w.asker, w.pair, w.after) NOT IN (SELECT (asker, pair, after) FROM recovered)
@@ -42,7 +42,7 @@ _LATER = """
 INSERT INTO recovered
 SELECT asker, pair, after, min(b.t)
 FROM (SELECT x.*, unnest(l.buckets) AS b
-      FROM rec_later x JOIN load_days l ON l.pair = x.pair AND l.day_start = x.day_start)
+      FROM recovery_later_days x JOIN load_days l ON l.pair = x.pair AND l.day_start = x.day_start)
 WHERE b.t < until AND b.conn >= level
 GROUP BY ALL
 """
@@ -58,6 +58,6 @@ def resolve(cur: duckdb.DuckDBPyConnection) -> None:
     """Answer every request: `recovered(asker, pair, after, back_at)`; loads that never came
     back have no row. Needs `load_detail` (analytics/load_detail.py)."""
     execute_script(cur, _NEAR, {"near_days": NEAR_DAYS})
-    (later,) = cur.execute("SELECT count(*) FROM rec_later").fetchone()
+    (later,) = cur.execute("SELECT count(*) FROM recovery_later_days").fetchone()
     if later:
         cur.execute(_LATER)

@@ -4,9 +4,10 @@ trigger or a monitor failure just before), the stateful-sync state at the time, 
 connections and VPN SAs on the old active just before and on the new active just after.
 
 Built once per pass, with as-of joins (sorted merges), never a per-failover query:
-- `rc_history`: every role change of the pairs in scope (written to `role_changes`);
-- `rc`: those from the scope's start (minus two hours) with their context, one row per
-  (pair, change_no), read by the detectors.
+- `role_change_history`: every role change of the pairs in scope (written to the stored
+  table `role_changes`);
+- `role_changes_in_scope`: those from the scope's start (minus two hours) with their
+  context, one row per (pair, change_no), read by the detectors.
 Nothing depends on the order rows were stored in: ties in one second are broken by meaning
 (the view's order; the root cause; sync off over on).
 """
@@ -18,11 +19,11 @@ from hawatch.store.execute import execute_script
 
 # What a role change is, written once: the table `role_changes` (docs/schema.md) that the
 # fleet page and the SQL examples count holds exactly these rows, rewritten for the pairs in
-# scope each pass. The pairs' whole history is computed (`rc_history`; split_brain looks
+# scope each pass. The pairs' whole history is computed (`role_change_history`; split_brain looks
 # back to the change that began an episode), and the changes from the scope's start on get
-# their neighbours (`rc_raw`).
+# their neighbours (`role_change_neighbours`).
 _ROLE_CHANGES = """
-CREATE OR REPLACE TEMP TABLE rc_history AS
+CREATE OR REPLACE TEMP TABLE role_change_history AS
 WITH said AS (
     -- every message that says which unit is active: a unit becoming active (failover or
     -- failback), and m=152 "Active Backup detects Active Primary: Backup rebooting", whose
@@ -75,14 +76,14 @@ WHERE (o.previous IS NOT NULL AND o.previous <> o.active)
    OR (o.previous IS NULL AND k.status_active IS NULL AND o.step <> 2);
 
 DELETE FROM role_changes WHERE pair IN (SELECT pair FROM scope);
-INSERT INTO role_changes SELECT * FROM rc_history;
+INSERT INTO role_changes SELECT * FROM role_change_history;
 
-CREATE OR REPLACE TEMP TABLE rc_raw AS
+CREATE OR REPLACE TEMP TABLE role_change_neighbours AS
 SELECT c.pair, c.time, c.change_no, c.new_active, c.old_active, c.kind, c.trigger,
        -- samples are read only up to the next change and from the previous one: a unit
        -- that fails back before its next sample must not look like it lost everything
        lag(c.time) OVER w AS prev_change, lead(c.time) OVER w AS next_change
-FROM rc_history c JOIN scope s USING (pair)
+FROM role_change_history c JOIN scope s USING (pair)
 WHERE c.time >= s.start - INTERVAL 2 HOUR
 WINDOW w AS (PARTITION BY c.pair ORDER BY c.change_no)
 """
@@ -96,10 +97,10 @@ _SYNC_STATES = "'disabled', 'not_synced', 'enabled', 'synced'"
 # One statement: the monitor failure just before, the sync state, the connections before and
 # after, the test window; then the shares kept and the verdict.
 _CONTEXT = f"""
-CREATE OR REPLACE TEMP TABLE rc AS
+CREATE OR REPLACE TEMP TABLE role_changes_in_scope AS
 WITH monitor AS (
     SELECT r.pair, r.change_no, m.kind AS monitor_kind
-    FROM rc_raw r ASOF JOIN (
+    FROM role_change_neighbours r ASOF JOIN (
         SELECT pair, time,
                arg_min(kind, coalesce(list_position([{_CAUSES}], kind), 99)) AS kind
         FROM ha_events
@@ -109,7 +110,7 @@ WITH monitor AS (
     WHERE r.time - m.time <= INTERVAL 2 MINUTE
 ), sync AS (
     SELECT r.pair, r.change_no, s.state AS sync_state
-    FROM rc_raw r ASOF JOIN (
+    FROM role_change_neighbours r ASOF JOIN (
         -- states of one moment ordered by a few microseconds, the off ones last (so taken):
         -- not a GROUP BY, which costs seconds over the status samples of a polled fleet
         SELECT pair, state,
@@ -122,7 +123,7 @@ WITH monitor AS (
     -- a small fraction of all), with bounded range joins
     SELECT r.pair, r.change_no, arg_max(b.connections, b.time) AS conn_before,
            arg_max(b.vpn_sas, b.time) AS vpn_before
-    FROM rc_raw r JOIN failover_samples b
+    FROM role_change_neighbours r JOIN failover_samples b
       ON b.serial = r.old_active AND b.time < r.time
      AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
      AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
@@ -130,7 +131,7 @@ WITH monitor AS (
 ), after AS (
     SELECT r.pair, r.change_no, arg_min(a.connections, a.time) AS conn_after,
            arg_min(a.vpn_sas, a.time) AS vpn_after
-    FROM rc_raw r JOIN failover_samples a
+    FROM role_change_neighbours r JOIN failover_samples a
       ON a.serial = r.new_active AND a.time > r.time
      AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
      AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
@@ -141,7 +142,7 @@ WITH monitor AS (
            any_value(a.conn_after) AS conn_after, any_value(a.vpn_after) AS vpn_after,
            bool_or(w.pair IS NOT NULL) AS in_test_window,
            min(w.starts_at) AS window_start, max(w.ends_at) AS window_end
-    FROM rc_raw r
+    FROM role_change_neighbours r
     LEFT JOIN monitor m USING (pair, change_no)
     LEFT JOIN sync s USING (pair, change_no)
     LEFT JOIN before b USING (pair, change_no)
@@ -165,6 +166,7 @@ FROM kept
 
 
 def build_role_changes(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
-    """Fill `rc_history` and `rc` for the pairs in `scope` (see module docstring)."""
+    """Fill `role_change_history` and `role_changes_in_scope` for the pairs in `scope` (see
+    the module docstring)."""
     execute_script(cur, _ROLE_CHANGES, params)
     execute_script(cur, _CONTEXT, params)

@@ -20,7 +20,7 @@ from hawatch.store.execute import execute_script
 _DETECT = """
 -- low buckets: below the previous clock hour's mean by session_drop.drop_percent, from the
 -- days analytics/load_detail.py unnested (every day with a bucket that low)
-CREATE OR REPLACE TEMP TABLE sd_low AS
+CREATE OR REPLACE TEMP TABLE session_low_buckets AS
 SELECT d.pair, d.t, d.conn, d.ref AS baseline
 FROM load_detail d JOIN scope s ON s.pair = d.pair
 WHERE d.t >= s.start - INTERVAL 2 HOUR AND d.ref >= $session_drop_min_connections
@@ -28,11 +28,11 @@ WHERE d.t >= s.start - INTERVAL 2 HOUR AND d.ref >= $session_drop_min_connection
 
 -- runs of low buckets no more than two sample intervals apart (only the few low rows are
 -- sorted); a run lasting session_drop.min_minutes is a drop
-CREATE OR REPLACE TEMP TABLE sd_drops AS
+CREATE OR REPLACE TEMP TABLE session_drops AS
 WITH marked AS (
     SELECT *, sum(CASE WHEN gap THEN 1 ELSE 0 END) OVER (PARTITION BY pair ORDER BY t) AS run
     FROM (SELECT *, coalesce(t - lag(t) OVER (PARTITION BY pair ORDER BY t)
-                             > INTERVAL 30 MINUTE, true) AS gap FROM sd_low)
+                             > INTERVAL 30 MINUTE, true) AS gap FROM session_low_buckets)
 )
 SELECT pair, min(t) AS started_at, max(t) AS last_low, count(*) AS buckets,
        arg_min(baseline, t) AS level_before, min(conn) AS lowest
@@ -42,13 +42,13 @@ HAVING epoch(max(t) - min(t)) / 60 + 5 >= $session_drop_min_minutes;
 -- recovery requests (analytics/recovery.py): back to 80% of the level before, within a day
 INSERT INTO recovery_wanted
 SELECT 'session_drop', pair, last_low, last_low + INTERVAL 1 DAY, 0.8 * level_before
-FROM sd_drops;
+FROM session_drops;
 """
 
 _REPORT = """
-CREATE OR REPLACE TEMP TABLE sd_ctx AS
+CREATE OR REPLACE TEMP TABLE session_drops_recovered AS
 SELECT d.*, b.back_at AS recovered_at
-FROM sd_drops d LEFT JOIN recovered b
+FROM session_drops d LEFT JOIN recovered b
   ON b.asker = 'session_drop' AND b.pair = d.pair AND b.after = d.last_low;
 
 INSERT INTO candidates
@@ -62,7 +62,7 @@ SELECT d.pair, 'session_drop', 'critical', d.started_at, d.recovered_at,
                    'kept_percent', r.kept_pct, 'stateful_sync', r.sync_state),
        'drop@' || CAST(d.started_at AS VARCHAR)
 FROM (
-    SELECT d.*, r.change_no AS rc_change,
+    SELECT d.*, r.change_no AS nearest_change_no,
            CASE WHEN r.time IS NOT NULL AND r.unsynced AND coalesce(r.kept_pct, 100) > 5
                      THEN 'after_unsynced_failover'
                 WHEN r.time IS NOT NULL AND coalesce(r.kept_pct, 100) <= 5
@@ -72,16 +72,17 @@ FROM (
                 WHEN r.time IS NOT NULL THEN 'after_failover'
                 WHEN b.time IS NOT NULL THEN 'after_reboot'
                 ELSE 'no_failover' END AS cause
-    FROM sd_ctx d
-    LEFT JOIN rc r ON r.pair = d.pair AND abs(epoch(r.time) - epoch(d.started_at))
-                      <= 60 * $session_drop_failover_minutes
+    FROM session_drops_recovered d
+    LEFT JOIN role_changes_in_scope r
+           ON r.pair = d.pair AND abs(epoch(r.time) - epoch(d.started_at))
+                                  <= 60 * $session_drop_failover_minutes
     LEFT JOIN ha_events b ON b.pair = d.pair AND b.kind = 'reboot'
                          AND abs(epoch(b.time) - epoch(d.started_at)) <= 900
     QUALIFY row_number() OVER (PARTITION BY d.pair, d.started_at
                                ORDER BY abs(epoch(r.time) - epoch(d.started_at)), r.change_no,
                                         b.time, b.event_key) = 1
 ) d
-LEFT JOIN rc r ON r.pair = d.pair AND r.change_no = d.rc_change
+LEFT JOIN role_changes_in_scope r ON r.pair = d.pair AND r.change_no = d.nearest_change_no
 JOIN scope s ON s.pair = d.pair
 WHERE d.started_at >= s.start;
 """

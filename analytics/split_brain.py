@@ -15,37 +15,38 @@ import duckdb
 from hawatch.store.execute import execute_script
 
 _DETECT = """
-CREATE OR REPLACE TEMP TABLE sb_states AS
+CREATE OR REPLACE TEMP TABLE split_brain_unit_states AS
 SELECT e.pair, e.serial, e.time, e.state_to AS state, e.kind
 FROM ha_events e JOIN scope s ON s.pair = e.pair
 WHERE e.state_to IN ('active', 'standby', 'reboot') AND e.time >= s.start - INTERVAL 1 DAY;
 
-CREATE OR REPLACE TEMP TABLE sb_overlap AS
+CREATE OR REPLACE TEMP TABLE split_brain_overlaps AS
 SELECT a.pair, a.serial, a.time AS started_at, o.serial AS peer
-FROM sb_states a
+FROM split_brain_unit_states a
 JOIN pairs p ON p.pair = a.pair
-ASOF JOIN sb_states o
+ASOF JOIN split_brain_unit_states o
   ON o.pair = a.pair AND o.time <= a.time
  AND o.serial = CASE WHEN a.serial = p.primary_serial THEN p.secondary_serial
                      ELSE p.primary_serial END
 WHERE a.state = 'active' AND o.state = 'active';
 
-CREATE OR REPLACE TEMP TABLE sb_end AS
+CREATE OR REPLACE TEMP TABLE split_brain_overlap_ends AS
 SELECT v.pair, v.started_at, min(x.time) AS ended_at
-FROM sb_overlap v LEFT JOIN sb_states x ON x.pair = v.pair AND x.time > v.started_at
-                                        AND x.state IN ('standby', 'reboot')
+FROM split_brain_overlaps v
+LEFT JOIN split_brain_unit_states x ON x.pair = v.pair AND x.time > v.started_at
+                                   AND x.state IN ('standby', 'reboot')
 GROUP BY ALL;
 
 -- several "became active" messages (147, 143, 142) during one overlap are one split brain
-DELETE FROM sb_overlap v USING sb_end e
+DELETE FROM split_brain_overlaps v USING split_brain_overlap_ends e
 WHERE e.pair = v.pair AND e.started_at = v.started_at
-  AND EXISTS (SELECT 1 FROM sb_end f
+  AND EXISTS (SELECT 1 FROM split_brain_overlap_ends f
               WHERE f.pair = e.pair AND f.started_at < e.started_at
                 AND f.ended_at IS NOT DISTINCT FROM e.ended_at);
 
-CREATE OR REPLACE TEMP TABLE sb_link AS
+CREATE OR REPLACE TEMP TABLE split_brain_link_states AS
 SELECT v.pair, v.started_at, l.kind AS link_state, l.time AS link_at
-FROM sb_overlap v ASOF JOIN (
+FROM split_brain_overlaps v ASOF JOIN (
     SELECT pair, time, kind FROM ha_events
     WHERE kind IN ('ha_link_down', 'ha_link_up', 'peer_lost', 'peer_found')
 ) l ON l.pair = v.pair AND l.time <= v.started_at;
@@ -59,10 +60,10 @@ SELECT v.pair, 'split_brain', 'critical', v.started_at, e.ended_at,
                    'overlap_ended', e.ended_at, 'link_state', l.link_state,
                    'link_changed_at', l.link_at, 'dual_active_reported', d.time IS NOT NULL),
        'overlap@' || CAST(v.started_at AS VARCHAR)
-FROM sb_overlap v
+FROM split_brain_overlaps v
 JOIN scope s ON s.pair = v.pair
-LEFT JOIN sb_end e ON e.pair = v.pair AND e.started_at = v.started_at
-LEFT JOIN sb_link l ON l.pair = v.pair AND l.started_at = v.started_at
+LEFT JOIN split_brain_overlap_ends e ON e.pair = v.pair AND e.started_at = v.started_at
+LEFT JOIN split_brain_link_states l ON l.pair = v.pair AND l.started_at = v.started_at
 LEFT JOIN (SELECT pair, min(time) AS time, any_value(x) AS x FROM (
               SELECT pair, time, 1 AS x FROM ha_events WHERE kind = 'dual_active')
            GROUP BY pair, time) d
@@ -87,7 +88,8 @@ WITH reported AS (
                AS started_at
     FROM ha_events d
     JOIN pairs p ON p.pair = d.pair
-    ASOF LEFT JOIN (SELECT pair, new_active, time FROM rc_history WHERE kind <> 'dual_active') r
+    ASOF LEFT JOIN (SELECT pair, new_active, time FROM role_change_history
+                    WHERE kind <> 'dual_active') r
       ON r.pair = d.pair AND r.new_active = d.serial AND r.time <= d.time
     WHERE d.kind = 'dual_active' AND d.pair IN (SELECT pair FROM scope)
     QUALIFY row_number() OVER (PARTITION BY d.pair, started_at

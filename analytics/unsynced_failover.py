@@ -14,8 +14,8 @@ import duckdb
 from hawatch.store.execute import execute_script
 
 _DETECT = """
-CREATE OR REPLACE TEMP TABLE uf AS
-SELECT r.* FROM rc r JOIN scope s USING (pair)
+CREATE OR REPLACE TEMP TABLE unsynced_failovers AS
+SELECT r.* FROM role_changes_in_scope r JOIN scope s USING (pair)
 WHERE r.unsynced AND NOT r.in_test_window AND r.time >= s.start
   -- role changes while both units were active belong to the split-brain incident
   AND NOT EXISTS (SELECT 1 FROM candidates b
@@ -29,7 +29,7 @@ INSERT INTO recovery_wanted
 SELECT 'unsynced_failover', pair, time,
        coalesce(next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00') AS until,
        0.8 * conn_before AS level
-FROM uf WHERE conn_before > 0;
+FROM unsynced_failovers WHERE conn_before > 0;
 """
 
 _REPORT = """
@@ -49,7 +49,7 @@ SELECT u.pair, 'unsynced_failover', 'critical', u.time,
                    'vpn_sas_before', u.vpn_before, 'vpn_sas_after', u.vpn_after,
                    'vpn_kept_percent', u.vpn_kept_pct, 'recovered_at', v.back_at),
        'failover@' || CAST(u.time AS VARCHAR)
-FROM uf u LEFT JOIN recovered v
+FROM unsynced_failovers u LEFT JOIN recovered v
   ON v.asker = 'unsynced_failover' AND v.pair = u.pair AND v.after = u.time;
 """
 

@@ -151,7 +151,7 @@ def main() -> None:
             for name, label, paths in runs:
                 if name == "fleet-cold":
                     for kind in ("fleet", "pages"):
-                        app.extensions["hawatch_cache"][kind].max_entries = 0
+                        app.extensions["hawatch"].caches[kind].max_entries = 0
                 hammer(port, cookie, paths[:1], args.clients, 1.0)  # warm-up
                 lat, wall, bad = hammer(port, cookie, paths, args.clients, args.seconds)
                 ms = sorted(x * 1000 for x in lat)

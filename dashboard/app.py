@@ -2,7 +2,8 @@
 
 `create_app(settings, store, service)` takes everything it serves from its arguments, so
 tests build it around a real store in a temp folder, and `hawatch serve` around the one
-store its process owns.
+store its process owns. What the views need of them is one typed object,
+dashboard/app_state.py's `AppState`, with the request's one cursor beside it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from hawatch.dashboard import cache, csrf, headers, openapi
+from hawatch.dashboard import app_state, cache, csrf, headers, openapi
+from hawatch.dashboard.app_state import AppState, ServerHooks
 from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
@@ -37,13 +39,15 @@ def error_response(code: int, name: str, message: str) -> Any:
     return render_template("error.html", code=code, name=name, message=message), code
 
 
-def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> Flask:
+def create_app(settings: dict[str, Any], store: Store,
+               service: ServerHooks | None = None) -> Flask:
     app = Flask(__name__)
     upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)
-    app.config.update(HAWATCH_SETTINGS=settings, HAWATCH_STORE=store,
-                      HAWATCH_SERVICE=service, MAX_CONTENT_LENGTH=upload)
+    app.config.update(MAX_CONTENT_LENGTH=upload)
     app.jinja_env.filters["utc"] = utc
-    cache.init_app(app)
+    app_state.init_app(app, AppState(
+        settings=settings, store=store, service=service, caches=cache.new_caches(),
+        sql=sql.new_sandbox(store, settings), auth=auth.new_state(settings)))
     headers.init_app(app)
     app.register_blueprint(service_api.blueprint)
     openapi.init_app(app)
@@ -53,7 +57,7 @@ def create_app(settings: dict[str, Any], store: Store, service: Any = None) -> F
     app.register_blueprint(fleet.blueprint)
     app.register_blueprint(pair.blueprint)
     app.register_blueprint(incidents.blueprint)
-    sql.init_app(app)
+    app.register_blueprint(sql.blueprint)
     app.register_blueprint(ingest.blueprint)
 
     @app.errorhandler(HawatchError)

@@ -6,13 +6,9 @@ an ingest commits, an analysis run ends or an operator acts, so a fragment is ca
 a *data version* read from a few small tables in about a millisecond, and rebuilt once (by
 one thread while the others wait for it) when that version moves.
 
-The version is a tuple of counters and newest times, each kept up to date by the code that
-writes the data: `sources.last_ingest` and `committed_lines` (every ingest commit, which is
-also when pairs, units, samples and HA events change), `analysis_runs` (every analysis
-pass), `pairs` (inventory), `incidents` (`last_updated`, row count) and `acknowledgements`.
-The rows carry a number and are sorted here, as UNION ALL promises no order. A writer that
-touched none of them would leave a stale page until the next one; `MAX_AGE_SECONDS` bounds
-that.
+The version (store/data_version.py) changes whenever an ingest commits, an analysis run
+ends or an operator acts; a writer it does not see would leave a stale page until the next
+one, and `MAX_AGE_SECONDS` bounds that.
 """
 
 from __future__ import annotations
@@ -23,27 +19,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-import duckdb
+from hawatch.dashboard.app_state import app_state, get_cursor
+from hawatch.store.data_version import data_version
 
 T = TypeVar("T")
 
-# one statement over small tables, a UNION of plain aggregates (measured 0.8 ms at 2,000
-# pairs; the same values as scalar subqueries took 2-16 ms)
-DATA_VERSION_SQL = """
-SELECT 1, count(*), epoch_us(max(run_at)) FROM analysis_runs
-UNION ALL SELECT 2, sum(committed_lines), epoch_us(max(last_ingest)) FROM sources
-UNION ALL SELECT 3, count(*), epoch_us(max(updated_at)) FROM pairs
-UNION ALL SELECT 4, count(*), epoch_us(max(last_updated)) FROM incidents
-UNION ALL SELECT 5, count(*), count(cleared_at) FROM acknowledgements
-"""
-
 # a backstop for a writer the version does not see; the fleet page refreshes every 60 s
 MAX_AGE_SECONDS = 30.0
-
-
-def data_version(cur: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """A value that changes whenever the data the dashboard shows may have changed."""
-    return tuple(sorted(cur.execute(DATA_VERSION_SQL).fetchall()))
 
 
 class RenderCache:
@@ -102,17 +84,14 @@ class RenderCache:
 CACHE_SIZES = {"fleet": 16, "pair": 64, "api": 16, "pair_api": 4, "pages": 32}
 
 
-def init_app(app: Any, enabled: bool = True) -> None:
+def new_caches(enabled: bool = True) -> dict[str, RenderCache]:
     """One cache per kind of page, so browsing many pairs cannot evict the fleet page."""
-    app.extensions["hawatch_cache"] = {
-        name: RenderCache(size if enabled else 0) for name, size in CACHE_SIZES.items()}
+    return {name: RenderCache(size if enabled else 0) for name, size in CACHE_SIZES.items()}
 
 
 def cached(kind: str, key: Hashable, build: Callable[[], T]) -> T:
     """`build()`'s value for `key` under the current data version, built once per version."""
-    from flask import current_app
-
-    cache: RenderCache = current_app.extensions["hawatch_cache"][kind]
+    cache = app_state().caches[kind]
     if cache.max_entries <= 0:
         return build()
     return cache.get((key, request_version()), build)
@@ -121,9 +100,9 @@ def cached(kind: str, key: Hashable, build: Callable[[], T]) -> T:
 def request_version() -> tuple[Any, ...]:
     """The data version, read once per request: a page built from two caches must not mix
     two versions, and the read is the one cost every cached request pays."""
-    from flask import current_app, g
+    from flask import g
 
     if "data_version" not in g:
-        g.data_version = data_version(current_app.config["HAWATCH_STORE"].cursor())
+        g.data_version = data_version(get_cursor())
     version: tuple[Any, ...] = g.data_version
     return version

@@ -16,6 +16,7 @@ from hawatch.analytics.alerts.settings import ALERT_SETTINGS
 from hawatch.analytics.thresholds import ANALYTICS_SETTINGS
 from hawatch.collector.limits import INGEST_SETTINGS
 from hawatch.collector.pollers.settings import POLL_SETTINGS
+from hawatch.logs import LOG_SETTINGS
 from hawatch.store.errors import HawatchError
 from hawatch.store.settings import Setting
 
@@ -77,6 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("serve.max_pending_files", 600,
             "Spooled files waiting for ingest above which HTTP ingest answers 503 (back-"
             "pressure)."),
+    *LOG_SETTINGS,
     Setting("dashboard.session_hours", 12,
             "Hours a dashboard login lasts (users are in DB path + .users.json, see "
             "`hawatch users`)."),

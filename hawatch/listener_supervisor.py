@@ -10,8 +10,9 @@ or its ticker have not moved for STALL_SECONDS).
 
 The child's stderr is a pipe this side reads all the time: once nobody read it, 64 KiB of
 warnings over a server's life blocked the child's next log call for good. Its lines are
-relayed to serve's stderr, at most RELAY_LINES per RELAY_SECONDS and RELAY_LINE_BYTES each
-(a count of the rest is printed), so a chatty child cannot flood serve's log either.
+relayed into serve's log (hawatch/logs.py: its format, the child's levels and logger names),
+at most RELAY_LINES per RELAY_SECONDS and RELAY_LINE_BYTES each (a count of the rest is
+logged), so a chatty child cannot flood serve's log either.
 
 The child faces the network, so it gets a scrubbed environment: what Python and the C library
 need (PATH, PYTHON*, locale, time zone, HOME, TMPDIR, LD_LIBRARY_PATH), none of serve's
@@ -22,15 +23,17 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from hawatch.background import Backoff
 from hawatch.collector.syslog.listener import (
     PORTS_FILE,
     ListenerConfig,
@@ -39,6 +42,7 @@ from hawatch.collector.syslog.listener import (
     read_stats,
 )
 from hawatch.collector.syslog.spool import recover_parts
+from hawatch.logs import relay_line
 from hawatch.store.errors import HawatchError
 
 START_SECONDS = 15.0  # a child that has not bound its ports by then failed
@@ -49,6 +53,8 @@ STOP_SECONDS = 10.0
 RELAY_LINES, RELAY_SECONDS, RELAY_LINE_BYTES = 50, 10.0, 2000
 ENV_NAMES = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "LD_LIBRARY_PATH")
 ENV_PREFIXES = ("PYTHON", "LC_")
+
+log = logging.getLogger(__name__)
 
 
 class StartFailed(Exception):
@@ -72,13 +78,14 @@ def describe_exit(code: int, last_line: str) -> str:
 
 
 class LogRelay:
-    """Reads a child's stderr to its end in a thread and relays it, rate-limited.
+    """Reads a child's stderr to its end in a thread and relays it, rate-limited, to
+    `relay` (one call per line: hawatch.logs.relay_line logs it).
 
     Until `release()` the lines are only kept: a child that fails to start is reported in
     one line by whoever started it, not by its log as well."""
 
-    def __init__(self, pipe: IO[bytes], out: IO[str] | None = None) -> None:
-        self.pipe, self.out = pipe, out or sys.stderr
+    def __init__(self, pipe: IO[bytes], relay: Callable[[str], None] = relay_line) -> None:
+        self.pipe, self.relay = pipe, relay
         self.last: collections.deque[str] = collections.deque(maxlen=20)
         self._held: list[str] | None = []
         self._lock = threading.Lock()  # orders release() against the reader thread
@@ -105,7 +112,7 @@ class LogRelay:
                 text = chunk.decode("utf-8", "replace").rstrip("\r\n")
                 if text and not rest_of_long_line:
                     text += "" if chunk.endswith(b"\n") else " [cut]"
-                    self._take(text)
+                    self._take_safely(text)
                 rest_of_long_line = not chunk.endswith(b"\n")
         except (OSError, ValueError):
             pass  # the pipe was closed under us: the child is gone
@@ -113,6 +120,14 @@ class LogRelay:
             with self._lock:
                 if self._held is None:
                     self._relay("")  # say what was suppressed
+
+    def _take_safely(self, text: str) -> None:
+        """A line that cannot be relayed must not end the reading: an unread pipe blocks
+        the child."""
+        try:
+            self._take(text)
+        except Exception:  # noqa: BLE001 - keep draining the pipe
+            log.exception("relaying a line of the listener's log failed; carrying on")
 
     def _take(self, text: str) -> None:
         with self._lock:
@@ -127,19 +142,15 @@ class LogRelay:
         lines = []
         if now - self._window >= RELAY_SECONDS or not text:
             if self._suppressed:
-                lines.append(f"hawatch serve: {self._suppressed} more lines of the listener's"
-                             " log suppressed")
+                log.warning("%d more lines of the listener's log suppressed", self._suppressed)
             self._window, self._shown, self._suppressed = now, 0, 0
         if text and self._shown < RELAY_LINES:
             self._shown += 1
             lines.append(text)
         elif text:
             self._suppressed += 1
-        try:
-            for line in lines:
-                print(line, file=self.out, flush=True)
-        except (OSError, ValueError):
-            pass  # our own stderr is gone; the child must not notice
+        for line in lines:
+            self.relay(line)  # logging never raises: a failed write is its handler's business
 
 
 @dataclasses.dataclass
@@ -227,21 +238,33 @@ class ListenerSupervisor:
 
     # -- watching -------------------------------------------------------------------------
     def _watch(self) -> None:
-        """Until stopped: notice a dead child, publish its files, start another."""
-        delay = BACKOFF_FIRST
+        """Until stopped: notice a dead child, publish its files, start another. Never dies:
+        a failure of its own is logged with its traceback and the watch goes on."""
+        delay, backoff = BACKOFF_FIRST, Backoff(BACKOFF_FIRST, BACKOFF_MAX)
         while not self._stopping.wait(WATCH_SECONDS):
-            child, relay = self._child, self._relay
-            if child is None or child.poll() is None:
-                continue
-            ran = time.time() - self.state.started
-            self._died(describe_exit(child.returncode, relay.last_line() if relay else ""))
-            delay = BACKOFF_FIRST if ran >= HEALTHY_RUN else delay
-            delay = self._restart(delay)
+            try:
+                delay = self._check(delay)
+            except Exception:  # noqa: BLE001 - the supervisor must outlive its errors
+                pause = backoff.failed()
+                log.exception("watching the syslog listener failed (%d in a row); looking"
+                              " again in %g s", backoff.failures, pause)
+                self._stopping.wait(pause)
+            else:
+                backoff.succeeded()
+
+    def _check(self, delay: float) -> float:
+        """Restart a dead child (after `delay`); the delay before the next restart."""
+        child, relay = self._child, self._relay
+        if child is None or child.poll() is None:
+            return delay
+        ran = time.time() - self.state.started
+        self._died(describe_exit(child.returncode, relay.last_line() if relay else ""))
+        delay = BACKOFF_FIRST if ran >= HEALTHY_RUN else delay
+        return self._restart(delay)
 
     def _died(self, how: str) -> None:
         self.state.phase, self.state.last_exit = "restarting", how
-        print(f"hawatch serve: the syslog listener died ({how}); restarting it", file=sys.stderr,
-              flush=True)
+        log.warning("the syslog listener died (%s); restarting it", how)
         (Path(self.config.spool_dir) / PORTS_FILE).unlink(missing_ok=True)  # names a dead pid
         self._publish_leftovers()
 
@@ -250,8 +273,7 @@ class ListenerSupervisor:
         try:
             recover_parts(self.config.spool_dir)
         except OSError as exc:
-            print(f"hawatch serve: publishing the listener's last spool files failed: {exc}",
-                  file=sys.stderr, flush=True)
+            log.error("publishing the listener's last spool files failed: %s", exc)
 
     def _restart(self, delay: float) -> float:
         """Start a child again after `delay`, doubling it on each failure; the next delay."""
@@ -261,12 +283,12 @@ class ListenerSupervisor:
             except StartFailed as exc:
                 self.state.last_exit = str(exc)
                 delay = min(delay * 2, BACKOFF_MAX)
-                print(f"hawatch serve: the syslog listener did not start ({exc}); trying again"
-                      f" in {delay:g} s", file=sys.stderr, flush=True)
+                log.warning("the syslog listener did not start (%s); trying again in %g s",
+                            exc, delay)
                 self._publish_leftovers()
                 continue
             self.state.restarts += 1
-            print("hawatch serve: the syslog listener is back", file=sys.stderr, flush=True)
+            log.warning("the syslog listener is back")
             return min(delay * 2, BACKOFF_MAX)
         return delay
 

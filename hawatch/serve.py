@@ -16,10 +16,10 @@ its log read and relayed, its state in /healthz and /metrics.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -33,6 +33,7 @@ from hawatch.analytics.alerts.digest import send_digest
 from hawatch.analytics.alerts.pipeline import run_alert_cycle
 from hawatch.analytics.analyze import analyze
 from hawatch.analytics.thresholds import Thresholds
+from hawatch.background import ScheduledJob, run_forever
 from hawatch.collector.drop_folder import DropFile, DropFolder
 from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
 from hawatch.collector.inputs import Input
@@ -48,6 +49,7 @@ from hawatch.collector.syslog.spool import (
 )
 from hawatch.dashboard.app import create_app
 from hawatch.listener_supervisor import ListenerSupervisor
+from hawatch.logs import configure_logging
 from hawatch.metrics import Metrics
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
@@ -62,6 +64,8 @@ UPLOAD_FORMATS = {"json": ("json", "truth"), "csv": ("csv",),
                   "log": ("syslog", "json", "csv", "truth")}
 DROP_FORMATS = ("syslog", "json", "csv", "truth")
 REFUSAL_STATUS = {"format": 400, "inventory": 403, "too_large": 413, "not_regular": 400}
+
+log = logging.getLogger(__name__)
 
 
 def host_port(value: str, what: str) -> tuple[str, int]:
@@ -93,6 +97,10 @@ class Service:
         self.limits = IngestLimits.from_settings(settings)
         self.guard = StoreGuard(store)
         self.drop = _drop_folder(settings, spool)
+        # scheduled jobs that never raise, and skip runs while they keep failing
+        self.analysis_job = ScheduledJob("analysis", self._analyze, log)
+        self.alert_job = ScheduledJob("alert cycle", self.run_alerts, log)
+        self.digest_job = ScheduledJob("digest", self._send_digest, log, most_skipped=0)
         self.pollers: PollRunner | None = None
         _recover_uploads(self.uploads)
         _retry_parked(spool, self.uploads)
@@ -110,8 +118,8 @@ class Service:
         self.metrics.record_ingest(source, report, time.perf_counter() - started)
         if report.transient:
             self.guard.failed(report.error)
-            print(f"hawatch serve: {Path(item.name).name}: {report.error}; kept, tried again"
-                  f" in {self.guard.retry_after()} s", file=sys.stderr)
+            log.warning("%s: %s; kept, tried again in %s s", Path(item.name).name,
+                        report.error, self.guard.retry_after())
         elif report.status in ("ingested", "resumed", "unchanged"):
             self.guard.succeeded()
         return report
@@ -158,7 +166,7 @@ class Service:
         failed.mkdir(exist_ok=True)
         path.replace(failed / path.name)
         (failed / (path.name + WHY)).write_text(f"{report.error}\n")
-        print(f"hawatch serve: {path.name}: {report.error}; kept in {failed}", file=sys.stderr)
+        log.warning("%s: %s; kept in %s", path.name, report.error, failed)
 
     def ingest_upload(self, body: bytes, kind: str) -> tuple[int, dict[str, Any]]:
         """Store an HTTP upload durably, ingest it now, answer with a status and what it held.
@@ -196,27 +204,13 @@ class Service:
         if drop:
             drop.start()
         try:
-            while not self.stopping.is_set():
-                try:
-                    if not self.ingest_pending():
-                        self.stopping.wait(0.2)
-                except Exception as exc:  # noqa: BLE001 - a background loop must carry on
-                    print(f"hawatch serve: ingest loop: {type(exc).__name__}: {exc}",
-                          file=sys.stderr)
-                    self.stopping.wait(2)
+            run_forever("ingest loop", self.ingest_pending, self.stopping, log, idle=0.2)
         finally:
             if drop:
                 drop.join()
 
     def run_drop_folder(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                if not self.ingest_drop_folder():
-                    self.stopping.wait(0.5)
-            except Exception as exc:  # noqa: BLE001 - a background loop must carry on
-                print(f"hawatch serve: drop folder: {type(exc).__name__}: {exc}",
-                      file=sys.stderr)
-                self.stopping.wait(2)
+        run_forever("drop folder", self.ingest_drop_folder, self.stopping, log, idle=0.5)
 
     def ingest_drop_folder(self) -> int:
         """Act on every drop-folder file that is due; returns how many were."""
@@ -251,30 +245,27 @@ class Service:
         assert self.drop is not None
         target = self.drop.file_away(name, failed=True, why=why)
         if target is not None:
-            print(f"hawatch serve: drop folder: {name}: {why}; moved to {target.parent}",
-                  file=sys.stderr)
+            log.warning("drop folder: %s: %s; moved to %s", name, why, target.parent)
 
     # -- analysis ----------------------------------------------------------------------
     def run_analysis(self) -> None:
-        try:
-            with self._ingest_lock:
-                report = analyze(self.store, Thresholds.from_settings(self.settings))
-            self.metrics.record_analysis(report.seconds, report.reconciled.opened)
-        except Exception as exc:  # noqa: BLE001 - the next run tries again
-            print(f"hawatch serve: analysis: {type(exc).__name__}: {exc}", file=sys.stderr)
-        self.run_alerts()
+        """The scheduled job: an analysis pass, then the alert cycle (each never raises)."""
+        self.analysis_job()
+        self.alert_job()
+
+    def _analyze(self) -> None:
+        with self._ingest_lock:
+            report = analyze(self.store, Thresholds.from_settings(self.settings))
+        self.metrics.record_analysis(report.seconds, report.reconciled.opened)
 
     def run_alerts(self) -> None:
-        """After each analysis: incidents into the outbox, due e-mails out (never raises)."""
+        """After each analysis: incidents into the outbox, due e-mails out."""
         with self._ingest_lock:
             run_alert_cycle(self.store, self.settings)
 
-    def run_digest(self) -> None:
-        try:
-            with self._ingest_lock:
-                send_digest(self.store, self.settings, datetime.now(UTC))
-        except Exception as exc:  # noqa: BLE001 - tomorrow's digest tries again
-            print(f"hawatch serve: digest: {type(exc).__name__}: {exc}", file=sys.stderr)
+    def _send_digest(self) -> None:
+        with self._ingest_lock:
+            send_digest(self.store, self.settings, datetime.now(UTC))
 
     # -- observability -----------------------------------------------------------------
     def listener_stats(self) -> dict[str, Any]:
@@ -385,6 +376,11 @@ def listener_config(settings: dict[str, Any], spool: Path) -> ListenerConfig | N
                           exit_with_parent=True)
 
 
+def _poll_log(line: str) -> None:
+    """The pollers' lines (a unit's outcome changed, results not stored) in serve's log."""
+    logging.getLogger("hawatch.collector.pollers").warning("%s", line)
+
+
 def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
     at = str(service.settings["alerts.digest_time"]).strip()
     if not at or not service.settings["alerts.enabled"]:
@@ -392,7 +388,7 @@ def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
     hour, _, minute = at.partition(":")
     if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
         raise HawatchError(f"alerts.digest_time: expected HH:MM, got {at!r}")
-    scheduler.add_job(service.run_digest, "cron", hour=int(hour), minute=int(minute),
+    scheduler.add_job(service.digest_job, "cron", hour=int(hour), minute=int(minute),
                       max_instances=1, coalesce=True)
 
 
@@ -418,6 +414,7 @@ def _write_server_file(settings: dict[str, Any], url: str, token: str) -> Path:
 
 def serve(settings: dict[str, Any]) -> int:
     """Run until SIGTERM or SIGINT; then flush everything received and stop."""
+    configure_logging(settings["log.level"])
     host, port = host_port(settings["serve.http"], "serve.http")
     spool = Path(settings["serve.spool_dir"] or settings["db"] + ".spool")
     try:
@@ -462,7 +459,7 @@ def serve(settings: dict[str, Any]) -> int:
     if poll_targets:
         service.pollers = PollRunner(store, settings, poll_targets, poll_profiles,
                                      service._ingest_lock, service.metrics.record_poll,
-                                     service.metrics.record_poll_skipped)
+                                     service.metrics.record_poll_skipped, log=_poll_log)
         service.pollers.start(scheduler)
     scheduler.start()
     url = web.url
@@ -472,7 +469,7 @@ def serve(settings: dict[str, Any]) -> int:
         signal.signal(signum, lambda *_: service.stopping.set())
     warning = plain_http_warning(settings)
     if warning:
-        print(f"hawatch serve: {warning}", file=sys.stderr, flush=True)
+        log.warning("%s", warning)
     print(f"hawatch serve: {url}  syslog {json.dumps(listening) if listening else 'off'}"
           f"  spool {spool}  database {settings['db']}", flush=True)
     try:

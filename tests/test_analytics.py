@@ -912,7 +912,7 @@ def test_failovers_count_role_changes_not_messages(tmp_path):
     over once (149, 143, 144): the fleet's failover and failback counts, the role_changes
     table, the flapping incident and the SQL console's example all say the same."""
     from hawatch.analytics.pair_summary import pair_summary
-    from hawatch.dashboard.views.sql import EXAMPLES
+    from hawatch.analytics.sql_examples import EXAMPLES
 
     other_p, other_s = "C0EAE4B10001", "C0EAE4B10002"
     folder = tmp_path / "data"

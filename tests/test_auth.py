@@ -139,7 +139,7 @@ def test_a_failed_login_is_counted_and_says_nothing_about_the_user(app, client, 
     response = login(client, name, password)
     assert response.status_code == 401
     assert "Wrong user name or password." in response.get_data(as_text=True)
-    assert app.extensions["hawatch_auth"].failed_logins == 1
+    assert app.extensions["hawatch"].auth.failed_logins == 1
     assert client.get("/").status_code == 302
 
 

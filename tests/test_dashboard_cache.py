@@ -15,9 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hawatch.analytics.pair_detail import pair_detail
-from hawatch.dashboard.cache import RenderCache, data_version
+from hawatch.dashboard.cache import RenderCache
 from hawatch.dashboard.credentials import Credentials
 from hawatch.store import Store
+from hawatch.store.data_version import data_version
 
 from tests.conftest import dashboard_app, log_in
 

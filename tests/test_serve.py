@@ -29,7 +29,7 @@ LINE = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10
 
 class Server:
     def __init__(self, tmp: Path, syslog: bool = True,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, log: Path | None = None) -> None:
         self.db = tmp / "serve.duckdb"
         self.drop = tmp / "drop"
         args = ["hawatch", "serve", "--db", str(self.db), "--http", "127.0.0.1:0",
@@ -38,8 +38,10 @@ class Server:
                  else ["--syslog-udp", "", "--syslog-tcp", ""])
         env = {**os.environ, "HAWATCH_INGEST_TOKEN": TOKEN,
                "HAWATCH_SERVE_ANALYSIS_INTERVAL_SECONDS": "2", **(env or {})}
-        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        # serve's log into a file to read while it runs, or a pipe read at the end
+        with open(log or os.devnull, "w") as log_file:
+            self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True,
+                                         stderr=log_file if log else subprocess.PIPE)
         info = Path(str(self.db) + ".serve.json")
         # its own file: a server killed before it may have left one (and a ports file); this
         # one is written once the listener is up, so the ports file is then current too
@@ -54,7 +56,7 @@ class Server:
     def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
         self.proc.send_signal(signum)
         out, err = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out + err
+        return self.proc.returncode, out + (err or "")
 
 
 def wait_for(probe, what: str, proc: subprocess.Popen | None = None, seconds: float = 30):

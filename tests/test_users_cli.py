@@ -105,7 +105,7 @@ def login(app: Flask, password: str) -> tuple[FlaskClient, int]:
 
 def test_passwd_from_stdin_changes_the_password_and_ends_old_sessions(app, monkeypatch,
                                                                         capsys):
-    db = app.config["HAWATCH_SETTINGS"]["db"]
+    db = app.extensions["hawatch"].settings["db"]
     old_session, status = login(app, OLD)
     assert status == 302 and old_session.get("/").status_code == 200
     monkeypatch.setattr("sys.stdin", io.StringIO(NEW + "\n"))
@@ -119,7 +119,7 @@ def test_passwd_from_stdin_changes_the_password_and_ends_old_sessions(app, monke
 
 
 def test_passwd_asks_twice_at_the_prompt(app, monkeypatch, capsys):
-    db = str(app.config["HAWATCH_SETTINGS"]["db"])
+    db = str(app.extensions["hawatch"].settings["db"])
     answers = iter([NEW, NEW + "x"])
     monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
@@ -136,7 +136,7 @@ def test_passwd_asks_twice_at_the_prompt(app, monkeypatch, capsys):
     ("vera", "short", "password too short"),
 ])
 def test_passwd_refusals(app, monkeypatch, capsys, name, password, message):
-    db = str(app.config["HAWATCH_SETTINGS"]["db"])
+    db = str(app.extensions["hawatch"].settings["db"])
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
     assert main(["users", "passwd", name, "--password-stdin", "--db", db]) == 1
     assert message in capsys.readouterr().err

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -31,6 +30,7 @@ from flask import (
     session,
     url_for,
 )
+from hawatch.dashboard.app_state import AuthState, app_state
 from hawatch.dashboard.credentials import (
     RANK,
     Credentials,
@@ -54,19 +54,8 @@ PUBLIC_BLUEPRINTS = frozenset({"service_api"})
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-@dataclass
-class AuthState:
-    credentials: Credentials
-    throttle: LoginThrottle
-
-    @property
-    def failed_logins(self) -> int:
-        return self.throttle.failed
-
-
 def _state() -> AuthState:
-    state: AuthState = current_app.extensions["hawatch_auth"]
-    return state
+    return app_state().auth
 
 
 def secure_cookie(settings: dict[str, Any]) -> bool:
@@ -79,8 +68,15 @@ def secure_cookie(settings: dict[str, Any]) -> bool:
     return choice in ("1", "true", "yes", "on")
 
 
+def new_state(settings: dict[str, Any]) -> AuthState:
+    """The credential store beside the database, and the login throttle."""
+    throttle = LoginThrottle(int(settings["dashboard.login_max_failures"]),
+                             60.0 * float(settings["dashboard.login_window_minutes"]))
+    return AuthState(Credentials(settings["db"]), throttle)
+
+
 def init_app(app: Flask, settings: dict[str, Any]) -> None:
-    """Session cookies, the credential store, and the login check before every request."""
+    """Session cookies and the login check before every request."""
     app.config.update(
         SECRET_KEY=session_secret(settings["db"]),
         SESSION_COOKIE_NAME="hawatch_session",
@@ -88,9 +84,6 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure_cookie(settings),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["dashboard.session_hours"]))
-    throttle = LoginThrottle(int(settings["dashboard.login_max_failures"]),
-                             60.0 * float(settings["dashboard.login_window_minutes"]))
-    app.extensions["hawatch_auth"] = AuthState(Credentials(settings["db"]), throttle)
     app.register_blueprint(blueprint)
     app.before_request(_load_user)
     app.context_processor(lambda: {"user": g.get("user")})
@@ -194,9 +187,9 @@ def login() -> Any:
     return _login_page(None, 200)
 
 
-def metrics_text(app: Flask) -> str:
+def metrics_text() -> str:
     """The dashboard's counters in Prometheus text format, for /metrics."""
-    throttle = app.extensions["hawatch_auth"].throttle
+    throttle = _state().throttle
     return (
         "# HELP hawatch_dashboard_failed_logins_total Dashboard logins with a wrong user name"
         " or password.\n# TYPE hawatch_dashboard_failed_logins_total counter\n"

@@ -14,14 +14,14 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     jsonify,
     render_template,
     request,
     url_for,
 )
-from hawatch.analytics.pair_summary import SORT_COLUMNS, pair_summary
+from hawatch.analytics.pair_summary import SORT_COLUMNS, fleet_sites, pair_summary
+from hawatch.dashboard.app_state import get_cursor
 from hawatch.dashboard.cache import cached
 from hawatch.dashboard.fleet_rows import HEALTH_WORDS, fleet_rows
 from hawatch.dashboard.views.auth import require
@@ -47,15 +47,8 @@ def _filters() -> dict[str, Any]:
 
 
 def _summary(filters: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = current_app.config["HAWATCH_STORE"].cursor()
-    columns, rows = pair_summary(cur, **filters)
+    columns, rows = pair_summary(get_cursor(), **filters)
     return [dict(zip(columns, row, strict=True)) for row in rows]
-
-
-def _sites() -> list[str]:
-    cur = current_app.config["HAWATCH_STORE"].cursor()
-    return [s for (s,) in cur.execute(
-        "SELECT DISTINCT site FROM pairs WHERE site IS NOT NULL ORDER BY site").fetchall()]
 
 
 def _filter_key(filters: dict[str, Any]) -> tuple[Any, ...]:
@@ -67,8 +60,8 @@ def _body(filters: dict[str, Any]) -> Markup:
     pairs = _summary(filters)
     rows = fleet_rows(pairs, url_for("pair.page", pair="x")[:-1], len(COLUMNS))
     return Markup(render_template(
-        "_fleet_body.html", rows=rows, count=len(pairs), filters=filters, sites=_sites(),
-        health_words=HEALTH_WORDS, columns=COLUMNS))
+        "_fleet_body.html", rows=rows, count=len(pairs), filters=filters,
+        sites=fleet_sites(get_cursor()), health_words=HEALTH_WORDS, columns=COLUMNS))
 
 
 @blueprint.get("/")

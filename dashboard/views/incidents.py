@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     g,
     jsonify,
@@ -19,18 +18,20 @@ from flask import (
     url_for,
 )
 from hawatch.analytics.alerts.operator import apply_action
+from hawatch.analytics.incident_list import FILTER_COLUMNS, incident_kinds, list_incidents
+from hawatch.analytics.pair_summary import fleet_sites
+from hawatch.dashboard.app_state import app_state, get_cursor
 from hawatch.dashboard.cache import cached
 from hawatch.dashboard.credentials import RANK
 from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable
 from hawatch.dashboard.views.responses import Prepared, prepare, send
 from hawatch.store.errors import HawatchError
-from hawatch.store.execute import fetch_dicts
 from hawatch.store.kinds import WINDOW_KINDS
 
 blueprint = Blueprint("incidents", __name__)
 
-FILTERS = ("kind", "site", "severity", "status")
+FILTERS = tuple(FILTER_COLUMNS)
 SEVERITIES = ("critical", "warning", "info")
 STATUSES = ("open", "resolved", "withdrawn")
 MAX_ROWS = 2000
@@ -41,31 +42,13 @@ def _filters() -> dict[str, str | None]:
 
 
 def _incidents(filters: dict[str, str | None]) -> list[dict[str, Any]]:
-    where, params = [], []
-    for name, column in (("kind", "i.kind"), ("site", "p.site"),
-                         ("severity", "i.severity"), ("status", "i.status")):
-        if filters[name] is not None:
-            where.append(f"{column} = ?")
-            params.append(filters[name])
-    sql = ("SELECT i.incident_id, i.pair, p.site, i.kind, i.severity, i.status,"
-           " i.opened_at, i.resolved_at, i.summary,"
-           " EXISTS (SELECT 1 FROM acknowledgements a WHERE a.incident_id = i.incident_id"
-           "         AND a.cleared_at IS NULL) AS acknowledged"
-           " FROM incidents i LEFT JOIN pairs p USING (pair)"
-           + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY i.opened_at DESC, i.incident_id DESC LIMIT ?")
-    cur = current_app.config["HAWATCH_STORE"].cursor()
-    return fetch_dicts(cur.execute(sql, [*params, MAX_ROWS]))
+    return list_incidents(get_cursor(), filters, MAX_ROWS)
 
 
 def _choices() -> dict[str, list[str]]:
-    cur = current_app.config["HAWATCH_STORE"].cursor()
-    return {
-        "kind": [k for (k,) in cur.execute(
-            "SELECT DISTINCT kind FROM incidents ORDER BY kind").fetchall()],
-        "site": [s for (s,) in cur.execute(
-            "SELECT DISTINCT site FROM pairs WHERE site IS NOT NULL ORDER BY site").fetchall()],
-        "severity": list(SEVERITIES), "status": list(STATUSES)}
+    cur = get_cursor()
+    return {"kind": incident_kinds(cur), "site": fleet_sites(cur),
+            "severity": list(SEVERITIES), "status": list(STATUSES)}
 
 
 def _is_operator() -> bool:
@@ -99,7 +82,7 @@ def api_incidents() -> Any:
 
 def _act(payload: dict[str, Any]) -> Any:
     try:
-        done = apply_action(current_app.config["HAWATCH_STORE"], payload, datetime.now(UTC))
+        done = apply_action(app_state().store, payload, datetime.now(UTC))
     except (HawatchError, KeyError, ValueError) as exc:
         flash(f"Refused: {exc}", "error")
     else:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 from hawatch.analytics.ingest_health import ingest_health
 from hawatch.analytics.poll_health import poll_health
+from hawatch.dashboard.app_state import get_cursor
 from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable
 
@@ -23,7 +24,7 @@ POLLED_SHOWN = 200
 
 
 def _health() -> dict[str, Any]:
-    cur = current_app.config["HAWATCH_STORE"].cursor()
+    cur = get_cursor()
     return {**ingest_health(cur, SOURCES_SHOWN, NEWEST_QUARANTINED),
             **poll_health(cur, POLLED_SHOWN)}
 

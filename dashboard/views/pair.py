@@ -15,7 +15,6 @@ import plotly
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     jsonify,
     render_template,
@@ -23,6 +22,7 @@ from flask import (
     send_file,
 )
 from hawatch.analytics.pair_detail import PairDetail, pair_detail
+from hawatch.dashboard.app_state import get_cursor
 from hawatch.dashboard.cache import cached
 from hawatch.dashboard.figures import connections_figure, figure_div
 from hawatch.dashboard.views.auth import require
@@ -49,7 +49,7 @@ def _days() -> float:
 
 
 def _detail(pair: str, days: float, buckets: int | None = None) -> PairDetail | None:
-    return pair_detail(current_app.config["HAWATCH_STORE"].cursor(), pair, days, buckets)
+    return pair_detail(get_cursor(), pair, days, buckets)
 
 
 def _body(pair: str, days: float) -> Markup | None:

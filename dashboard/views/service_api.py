@@ -15,7 +15,8 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
+from hawatch.dashboard.app_state import ServerHooks, app_state
 from hawatch.dashboard.views import auth
 from hawatch.dashboard.views import sql as sql_views
 from hawatch.store.errors import HawatchError, QueryBusy
@@ -27,8 +28,8 @@ _KINDS = {"application/json": "json", "application/x-ndjson": "json", "text/csv"
           "text/plain": "log"}
 
 
-def _service() -> Any:
-    return current_app.config["HAWATCH_SERVICE"]
+def _service() -> ServerHooks | None:
+    return app_state().service
 
 
 def _bearer_ok(expected: str) -> bool:
@@ -47,19 +48,21 @@ def healthz() -> Any:
 def metrics() -> Response:
     service = _service()
     text = service.metrics_text() if service else ""
-    return Response(text + auth.metrics_text(current_app),
+    return Response(text + auth.metrics_text(),
                     mimetype="text/plain; version=0.0.4")
 
 
 @blueprint.post("/api/v1/ingest")
 def ingest() -> Any:
-    service = _service()
-    token = current_app.config["HAWATCH_SETTINGS"].get("serve.ingest_token", "")
+    service, settings = _service(), app_state().settings
+    token = settings.get("serve.ingest_token", "")
     if not token:
         abort(503, "ingest is disabled: set HAWATCH_INGEST_TOKEN on the server")
     if not _bearer_ok(token):
         abort(401, "missing or wrong bearer token")
-    if service.backlog() > current_app.config["HAWATCH_SETTINGS"]["serve.max_pending_files"]:
+    if service is None:
+        abort(503, "ingest needs the running server (hawatch serve)")
+    if service.backlog() > settings["serve.max_pending_files"]:
         response = jsonify(error="ingest is behind; retry later")
         response.status_code, response.headers["Retry-After"] = 503, "5"
         return response
@@ -87,8 +90,8 @@ def operator() -> Any:
     service = _service()
     if not _bearer_ok(service.local_token if service else ""):
         abort(401, "missing or wrong bearer token")
-    done = apply_action(current_app.config["HAWATCH_STORE"], request.get_json(silent=True)
-                        or {}, datetime.now(UTC))
+    done = apply_action(app_state().store, request.get_json(silent=True) or {},
+                        datetime.now(UTC))
     return jsonify(done=done)
 
 

@@ -15,50 +15,31 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
+from hawatch.analytics.sql_examples import EXAMPLES
+from hawatch.dashboard.app_state import app_state
 from hawatch.dashboard.views.auth import require
+from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError, QueryBusy
 from hawatch.store.readonly import Limits, Param, QueryResult, Sandbox, plain_value
 
 blueprint = Blueprint("sql", __name__)
 
-EXAMPLES = [
-    ("Top flapping pairs",
-     "SELECT pair, count(*) AS flapping_incidents, max(opened_at) AS last_opened\n"
-     "FROM incidents WHERE kind = 'flapping'\nGROUP BY pair ORDER BY flapping_incidents DESC,"
-     " pair\nLIMIT 20"),
-    ("Failovers that lost sessions",
-     "SELECT incident_id, pair, opened_at,\n"
-     "       CAST(evidence->>'kept_percent' AS DOUBLE) AS kept_percent, summary\n"
-     "FROM incidents WHERE kind = 'unsynced_failover'\nORDER BY kept_percent NULLS LAST,"
-     " opened_at DESC"),
-    # role changes, not messages: one failover is often three lines (docs/schema.md)
-    ("Failovers per month",
-     "SELECT date_trunc('month', time) AS month, count(*) AS role_changes,\n"
-     "       count(*) FILTER (WHERE kind = 'failback') AS failbacks,\n"
-     "       count(*) FILTER (WHERE kind = 'failover') AS failovers\n"
-     "FROM role_changes\nGROUP BY month ORDER BY month"),
-]
-
 RETRY_AFTER_SECONDS = 2
 
 
-def init_app(app: Flask) -> None:
+def new_sandbox(store: Store, settings: dict[str, Any]) -> Sandbox:
     """The app's one Sandbox: every analyst query (console, downloads, the SQL API) takes a
     slot of it."""
-    settings = app.config["HAWATCH_SETTINGS"]
-    app.extensions["hawatch_sql"] = Sandbox(app.config["HAWATCH_STORE"].cursor,
-                                            int(settings["sql.max_concurrent"]))
-    app.register_blueprint(blueprint)
+    return Sandbox(store.cursor, int(settings["sql.max_concurrent"]))
 
 
 def run_analyst_query(query: str, timeout: float | None = None,
                       max_rows: int | None = None, params: Sequence[Param] = ()) -> QueryResult:
     """Run `query` (with `params` bound to its `?`s) in the app's sandbox within the settings'
     limits (or tighter ones)."""
-    limits = Limits.from_settings(current_app.config["HAWATCH_SETTINGS"], timeout, max_rows)
-    sandbox: Sandbox = current_app.extensions["hawatch_sql"]
-    return sandbox.run(query, limits, params)
+    state = app_state()
+    return state.sql.run(query, Limits.from_settings(state.settings, timeout, max_rows), params)
 
 
 def busy_headers() -> dict[str, str]:
