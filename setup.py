@@ -3,12 +3,12 @@
 One installed namespace: the product's folders stay at the top of the repository (store/,
 collector/, analytics/, dashboard/, simulator/, sample_logs/) and install as sub-packages of
 `hawatch` through package_dir, for wheels and editable installs alike, so installing hawatch
-adds exactly one top-level package. Sub-packages are found by walking each folder, so a new
-one (collector/pollers/, ...) needs no edit here.
+adds exactly one top-level package. Sub-packages are found by walking each folder (hawatch/
+too), so a new one (collector/pollers/, hawatch/commands/, ...) needs no edit here.
 
 `optional=True`: on a machine without a C compiler the install still succeeds and ingest
-uses the SQL field extraction (hawatch.collector.parse_sonicos._FIELDS), same rows, slower;
-`hawatch --version` says which is active.
+uses the SQL field extraction (hawatch.collector.vendors.sonicos.parse._FIELDS), same rows,
+slower; `hawatch --version` says which is active.
 """
 
 from pathlib import Path
@@ -20,8 +20,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def packages() -> tuple[list[str], dict[str, str]]:
-    names, dirs = ["hawatch", "hawatch.sample_logs"], {"hawatch": "hawatch",
-                                                       "hawatch.sample_logs": "sample_logs"}
+    names, dirs = ["hawatch.sample_logs"], {"hawatch": "hawatch",
+                                            "hawatch.sample_logs": "sample_logs"}
+    for init in sorted((HERE / "hawatch").rglob("__init__.py")):  # hawatch/commands/, ...
+        parts = init.parent.relative_to(HERE).parts
+        if "__pycache__" not in parts:
+            names.append(".".join(parts))
     for folder in FOLDERS:
         dirs[f"hawatch.{folder}"] = folder
         for init in sorted((HERE / folder).rglob("__init__.py")):
@@ -41,6 +45,7 @@ setup(
         "hawatch.dashboard": ["templates/*.html", "static/*"],
         "hawatch.sample_logs": ["*.csv", "*.json", "syslog/*", "exports/*"],
     },
-    ext_modules=[Extension("hawatch.collector._fastscan", ["collector/fastscan.c"],
+    ext_modules=[Extension("hawatch.collector.vendors.sonicos._fastscan",
+                           ["collector/vendors/sonicos/fastscan.c"],
                            extra_compile_args=["-O3"], optional=True)],
 )

@@ -11,7 +11,7 @@ too, merged with the stretch they fall in.
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _DETECT = """
 CREATE OR REPLACE TEMP TABLE config_report_times AS

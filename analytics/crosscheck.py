@@ -16,7 +16,7 @@ other did not, and a monitor that trusts only one of them is blind where it is.
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 KINDS = ("syslog_missed_failover", "polls_contradict_syslog")
 

@@ -6,7 +6,7 @@ not happen, reported as such."""
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _DETECT = """
 CREATE OR REPLACE TEMP TABLE failover_tests AS

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-from hawatch.store.db import insert_rows
+from hawatch.store.execute import insert_rows
 
 
 @dataclass

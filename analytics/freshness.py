@@ -28,7 +28,7 @@ and resolved when data arrives again (or a poll succeeds, `poll_status.ok_since`
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 KINDS = ("unit_silent", "unit_unreachable")
 

@@ -9,7 +9,7 @@ failover and no state synchronization.
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _DETECT = """
 -- one loss reported three ways in one second (heartbeat_loss, peer_lost, a failover on

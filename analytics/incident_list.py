@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import duckdb
-from hawatch.store.db import fetch_dicts
+from hawatch.store.execute import fetch_dicts
 
 # filter name -> the column it narrows (names come from here, values are bound)
 FILTER_COLUMNS = {"kind": "i.kind", "site": "p.site", "severity": "i.severity",

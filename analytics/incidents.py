@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _MATCH = """
 CREATE OR REPLACE TEMP TABLE candidates_unique AS

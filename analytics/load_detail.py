@@ -10,7 +10,7 @@ looks further only for the few loads that took longer to come back).
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 # Recovery questions are answered from load_detail within this many days of their start.
 NEAR_DAYS = 2

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-from hawatch.store.db import fetch_dicts
+from hawatch.store.execute import fetch_dicts
 
 # the HA events the chart marks, by the group they are drawn in
 MARKED_EVENTS: dict[str, str] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 from hawatch.analytics.load_detail import NEAR_DAYS
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _NEAR = """
 CREATE OR REPLACE TEMP TABLE recovery_questions AS

@@ -15,7 +15,7 @@ Nothing depends on the order rows were stored in: ties in one second are broken 
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 # What a role change is, written once: the table `role_changes` (docs/schema.md) that the
 # fleet page and the SQL examples count holds exactly these rows, rewritten for the pairs in

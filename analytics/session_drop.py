@@ -15,7 +15,7 @@ or without any failover (an upstream outage).
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _DETECT = """
 -- low buckets: below the previous clock hour's mean by session_drop.drop_percent, from the

@@ -12,7 +12,7 @@ says both were active.
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _DETECT = """
 CREATE OR REPLACE TEMP TABLE split_brain_unit_states AS

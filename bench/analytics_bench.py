@@ -32,7 +32,7 @@ from hawatch.analytics.analyze import analyze  # noqa: E402
 from hawatch.collector.ingest import ingest_paths  # noqa: E402
 from hawatch.collector.inventory import load_inventory  # noqa: E402
 from hawatch.store import Store  # noqa: E402
-from hawatch.store.db import execute_script  # noqa: E402
+from hawatch.store.execute import execute_script  # noqa: E402
 from hawatch.store.rollups import refresh_rollups  # noqa: E402
 
 START = datetime(2026, 10, 1, tzinfo=UTC)

@@ -1,10 +1,10 @@
 """UDP syslog benchmark: the listener child at fixed rates, counting what reaches the spool.
 
-Starts `python3 -m collector.listener` on 127.0.0.1 (port 0) with a spool in a temporary
-folder, and sends real-shaped SonicOS lines (`simulator.sonicos_lines.bench_lines`, about 310
-bytes each, a pre-generated pool sent round-robin) from a separate sender process, paced by a
-token bucket in batches. After the sender stops and the listener goes quiet, the listener is
-stopped with SIGTERM and the lines in its closed spool files are counted:
+Starts `python3 -m hawatch.collector.syslog.listener` on 127.0.0.1 (port 0) with a spool in a
+temporary folder, and sends real-shaped SonicOS lines (`simulator.sonicos_lines.bench_lines`,
+about 310 bytes each, a pre-generated pool sent round-robin) from a separate sender process,
+paced by a token bucket in batches. After the sender stops and the listener goes quiet, the
+listener is stopped with SIGTERM and the lines in its closed spool files are counted:
 
     udp 100000 msg/s, 60 s: sent N, stored M (lines in closed spool files), lost K (x %),
     rate held R msg/s, kernel drops D, listener CPU C %
@@ -52,7 +52,7 @@ def start_listener(spool: Path) -> tuple[subprocess.Popen, dict]:
     spool.mkdir(parents=True, exist_ok=True)
     with open(spool.parent / "listener-stderr.txt", "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(spool),
+            [sys.executable, "-m", "hawatch.collector.syslog.listener", "--spool", str(spool),
              "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0"], cwd=ROOT, stderr=err)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

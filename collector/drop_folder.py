@@ -3,7 +3,7 @@ them away.
 
 Whoever can write to the folder decides what is in it, so nothing in it is trusted: only
 regular files are read, opened through the folder without following links (see
-`collector.sources.open_in_folder`); a link, pipe, device or a store's own file is filed
+`collector.inputs.open_in_folder`); a link, pipe, device or a store's own file is filed
 into `failed/` unread, with the reason beside it (`NAME.why`).
 
 A file may still be being written. It is ingested once nobody has written to it for
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hawatch.collector.sources import STORE_FILE_SUFFIXES, Input, open_in_folder
+from hawatch.collector.inputs import STORE_FILE_SUFFIXES, Input, open_in_folder
 
 PROCESSED, FAILED = "processed", "failed"
 WHY = ".why"

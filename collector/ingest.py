@@ -18,30 +18,28 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from hawatch.collector import export_records
-from hawatch.collector.inventory import load_inventory
-from hawatch.collector.limits import IngestLimits
-from hawatch.collector.pairing import refresh_pairs
-from hawatch.collector.parse_sonicos import stage_sonicos
-from hawatch.collector.sonicos_catalog import catalog_rows
-from hawatch.collector.sources import (
-    BATCH_BYTES,
+from hawatch.collector.exports import records as export_records
+from hawatch.collector.exports.stage import stage_export
+from hawatch.collector.inputs import (
     FINGERPRINT_BYTES,
     STDIN,
     Input,
-    LineBatch,
-    _Peekable,
+    Peekable,
     discover,
-    fingerprint,
     open_input,
-    prefetch,
-    read_batches,
     sniff_format,
 )
-from hawatch.collector.stage_export import stage_export
-from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
-from hawatch.store.db import Store, insert_rows, transient_error
+from hawatch.collector.inventory import load_inventory
+from hawatch.collector.limits import IngestLimits
+from hawatch.collector.line_batches import BATCH_BYTES, LineBatch, prefetch, read_batches
+from hawatch.collector.pairing import refresh_pairs
+from hawatch.collector.source_table import Source, claim_source, commit_and_advance
+from hawatch.collector.vendors.sonicos.catalog import catalog_rows
+from hawatch.collector.vendors.sonicos.parse import stage_sonicos
+from hawatch.collector.writer import BatchResult, reset_stages
+from hawatch.store.db import Store, transient_error
 from hawatch.store.errors import HawatchError, RefusedInput
+from hawatch.store.execute import insert_rows
 
 
 @dataclass
@@ -96,13 +94,6 @@ class IngestReport:
         return [s for s in self.sources if s.unusable]
 
 
-@dataclass
-class _Source:
-    source_id: int
-    offset: int
-    lines: int
-    known: bool
-
 
 def sync_catalog(store: Store) -> None:
     """Refresh the `sonicos_messages` reference table from the code's catalog."""
@@ -111,71 +102,6 @@ def sync_catalog(store: Store) -> None:
         insert_rows(cur, "sonicos_messages", catalog_rows())
 
 
-def _claim_source(store: Store, name: str, head: bytes, fmt: str,
-                  identity: str | None = None) -> _Source:
-    """The stored source with this content (or, given an `identity`, this identity), or a
-    new one. A listener's spool files are identified by name: two seconds of traffic may
-    begin with the same bytes, and must not be taken for one file. The identity's key holds
-    the first bytes too: a file that reuses an ingested file's name is then a new source,
-    read from its start, not the old one resumed at its offset."""
-    if identity is not None:
-        head, lengths = identity.encode() + b"\0" + head, [(0,)]
-    with store.transaction() as cur:
-        if identity is None:
-            lengths = cur.execute(
-                "SELECT DISTINCT fingerprint_bytes FROM sources"
-                " WHERE fingerprint_bytes BETWEEN 1 AND ?", [len(head)]).fetchall()
-        for (length,) in lengths:
-            row = cur.execute(
-                "SELECT source_id, committed_offset, committed_lines FROM sources"
-                " WHERE fingerprint = ? AND fingerprint_bytes = ?",
-                [fingerprint(head, length or None), length],
-            ).fetchone()
-            if row:
-                return _Source(int(row[0]), int(row[1]), int(row[2]), True)
-        (next_id,) = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
-        # serve's identities are `<origin>:<file name>` (udp, tcp, http)
-        origin = identity.split(":", 1)[0] if identity and ":" in identity else "file"
-        cur.execute(
-            "INSERT INTO sources (source_id, name, fingerprint, fingerprint_bytes, format,"
-            " committed_offset, committed_lines, complete, first_ingest, last_ingest, origin,"
-            " quarantined, parsed) VALUES (?, ?, ?, ?, ?, 0, 0, false, now(), now(), ?, 0, 0)",
-            [next_id, name, fingerprint(head), 0 if identity else len(head), fmt, origin],
-        )
-        return _Source(int(next_id), 0, 0, False)
-
-
-# rows a staged batch would store from good lines or records
-_STAGED_USABLE = """
-SELECT (SELECT count(*) FROM stg_events) + (SELECT coalesce(sum(lines), 0) FROM stg_counts)
-     + (SELECT count(*) FROM stg_samples) + (SELECT count(*) FROM stg_status)
-     + (SELECT count(*) FROM stg_windows)
-"""
-
-
-def _quarantine_room(cur: duckdb.DuckDBPyConnection, source_id: int,
-                     limits: IngestLimits) -> int | None:
-    """How many of the batch's rejected lines may still be stored with their text (None:
-    the batch has none)."""
-    (rejects,) = cur.execute("SELECT count(*) FROM stg_rejects").fetchone()
-    if not rejects:
-        return None
-    stored, parsed = cur.execute(
-        "SELECT (SELECT count(*) FROM quarantine WHERE source_id = $id),"
-        " (SELECT parsed FROM sources WHERE source_id = $id)", {"id": source_id}).fetchone()
-    usable = bool(parsed) or bool(cur.execute(_STAGED_USABLE).fetchone()[0])
-    return limits.quarantine_room(int(stored), usable)
-
-
-def _commit(cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
-            offset: int, lines: int, limits: IngestLimits) -> BatchResult:
-    result = commit_batch(cur, source.source_id, name,
-                          _quarantine_room(cur, source.source_id, limits))
-    cur.execute(
-        "UPDATE sources SET committed_offset = ?, committed_lines = ?, last_ingest = now(),"
-        " quarantined = quarantined + ?, parsed = parsed + ? WHERE source_id = ?",
-        [offset, lines, result.quarantined, result.usable, source.source_id])
-    return result
 
 
 def _stage_syslog(store: Store, table: pa.Table, default_tz: str
@@ -193,10 +119,10 @@ def _stage_syslog(store: Store, table: pa.Table, default_tz: str
     return cur
 
 
-def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: _Source, name: str,
+def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: Source, name: str,
                    offset: int, lines_done: int, limits: IngestLimits) -> BatchResult:
     with store.transaction(cur) as tx:
-        return _commit(tx, source, name, offset, lines_done, limits)
+        return commit_and_advance(tx, source, name, offset, lines_done, limits)
 
 
 def _with_receive_time(table: pa.Table, received_at: datetime | None) -> pa.Table:
@@ -234,7 +160,7 @@ class _Stopped(Exception):
     """The run was asked to stop between two batches (server shutting down)."""
 
 
-def _ingest_syslog(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
+def _ingest_syslog(store: Store, stream: Peekable, source: Source, report: SourceReport,
                    run: _Run) -> None:
     """Read ahead, parse batch k+1 while batch k commits: three stages on two cores.
 
@@ -269,7 +195,7 @@ def _committed(report: SourceReport, commit: Future[BatchResult], batch: LineBat
     report.bytes += batch.end_offset - batch.start_offset
 
 
-def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: SourceReport,
+def _ingest_export(store: Store, stream: Peekable, source: Source, report: SourceReport,
                    run: _Run) -> None:
     """Records in batches, one transaction each: between two, other writers (syslog, the
     analysis) take their turn, however long the export."""
@@ -280,7 +206,8 @@ def _ingest_export(store: Store, stream: _Peekable, source: _Source, report: Sou
         with store.transaction() as cur:
             reset_stages(cur)
             stage_export(cur, items, run.default_tz)
-            report.result.add(_commit(cur, source, report.name, 0, items[-1][0], run.limits))
+            report.result.add(commit_and_advance(cur, source, report.name, 0, items[-1][0],
+                                                 run.limits))
         report.lines += len(items)
 
 
@@ -346,7 +273,7 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
     return report
 
 
-def _ingest_stream(store: Store, item: Input, stream: _Peekable, report: SourceReport,
+def _ingest_stream(store: Store, item: Input, stream: Peekable, report: SourceReport,
                    run: _Run, identity: str | None, formats: Collection[str] | None,
                    force_format: str | None) -> None:
     report.format = force_format or sniff_format(stream.head)
@@ -360,7 +287,7 @@ def _ingest_stream(store: Store, item: Input, stream: _Peekable, report: SourceR
         report.lines = load_inventory(store, item.name)
         report.status = "inventory"
         return
-    source = _claim_source(store, item.name, stream.head, report.format, identity)
+    source = claim_source(store, item.name, stream.head, report.format, identity)
     if report.format == "syslog":
         _ingest_syslog(store, stream, source, report, run)
     else:
@@ -383,7 +310,7 @@ def ingest_lines(store: Store, lines: list[str], name: str,
     report = SourceReport(name, format="syslog")
     started = time.perf_counter()
     body = "\n".join(lines).encode("utf-8", "surrogateescape")
-    source = _claim_source(store, name, body[:FINGERPRINT_BYTES] + name.encode(), "syslog")
+    source = claim_source(store, name, body[:FINGERPRINT_BYTES] + name.encode(), "syslog")
     if source.known and source.offset >= len(body):
         report.status = "unchanged"
         return report

@@ -9,7 +9,7 @@ inventory after the logs gives the same store as loading it first.
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 from hawatch.store.rollups import refresh_rollups
 
 PAIRING_COLUMNS = """serial VARCHAR, pair VARCHAR, role VARCHAR, peer_serial VARCHAR,

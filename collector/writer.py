@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 from hawatch.collector.pairing import PAIRING_COLUMNS
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 from hawatch.store.rollups import MARK_FROM_STAGES, refresh_rollups
 
 # Every stage a parser may fill; missing ones are created empty so the writer needs no cases.

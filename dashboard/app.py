@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from hawatch.dashboard import app_state, cache, csrf, headers, openapi
+from hawatch.dashboard import app_state, csrf, headers, openapi
 from hawatch.dashboard.app_state import AppState, ServerHooks
+from hawatch.dashboard.render_cache import new_caches
 from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
@@ -46,7 +47,7 @@ def create_app(settings: dict[str, Any], store: Store,
     app.config.update(MAX_CONTENT_LENGTH=upload)
     app.jinja_env.filters["utc"] = utc
     app_state.init_app(app, AppState(
-        settings=settings, store=store, service=service, caches=cache.new_caches(),
+        settings=settings, store=store, service=service, caches=new_caches(),
         sql=sql.new_sandbox(store, settings), auth=auth.new_state(settings)))
     headers.init_app(app)
     app.register_blueprint(service_api.blueprint)

@@ -15,17 +15,15 @@ the garbage collector.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import duckdb
 from flask import Flask, current_app, g
 from hawatch.dashboard.credentials import Credentials
+from hawatch.dashboard.render_cache import RenderCache
 from hawatch.dashboard.throttle import LoginThrottle
 from hawatch.store.db import Store
 from hawatch.store.readonly import Sandbox
-
-if TYPE_CHECKING:
-    from hawatch.dashboard.cache import RenderCache
 
 EXTENSION = "hawatch"
 
@@ -60,7 +58,7 @@ class AppState:
     settings: dict[str, Any]
     store: Store
     service: ServerHooks | None
-    caches: dict[str, RenderCache]  # one per kind of page (dashboard/cache.py)
+    caches: dict[str, RenderCache]  # one per kind of page (dashboard/render_cache.py)
     sql: Sandbox  # every analyst query takes a slot of it
     auth: AuthState
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
-from hawatch.analytics.alerts.operator import WINDOW_KINDS
 from hawatch.analytics.pair_summary import SORT_COLUMNS
-from hawatch.collector.pollers.outcome import OUTCOMES
 from hawatch.dashboard.views.fleet import HEALTH_WORDS
 from hawatch.dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
 from hawatch.dashboard.views.pair import MAX_DAYS
+from hawatch.store.kinds import POLL_OUTCOMES, WINDOW_KINDS
 
 PATH = "/api/v1/openapi.json"
 
@@ -174,7 +173,7 @@ SCHEMAS: dict[str, Any] = {
             ["reason", "raw"])},
         "poll_outcomes": {"type": "array", "items": _obj({
             "protocol": {"type": "string", "enum": ["rest", "snmp"]},
-            "outcome": {"type": "string", "enum": list(OUTCOMES)},
+            "outcome": {"type": "string", "enum": list(POLL_OUTCOMES)},
             "units": {"type": "integer"}, "last_attempt": _TIME, "avg_latency_ms": _NUM},
             ["protocol", "outcome", "units"])},
         "poll_units": {"type": "array", "description": "failing units first; at most 200",
@@ -182,7 +181,7 @@ SCHEMAS: dict[str, Any] = {
                            "pair": _STR, "role": _STR, "serial": {"type": "string"},
                            "protocol": {"type": "string"}, "address": {"type": "string"},
                            "profile": _STR,
-                           "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                           "outcome": {"type": "string", "enum": list(POLL_OUTCOMES)},
                            "reason": _STR, "last_attempt": _TIME, "last_success": _TIME,
                            "failing_since": _TIME, "failures": _INT, "latency_ms": _NUM},
                            ["serial", "protocol", "outcome"])},
@@ -194,7 +193,10 @@ SCHEMAS: dict[str, Any] = {
         "timeout": {"type": "number", "exclusiveMinimum": 0,
                     "description": "seconds; default: the sql.timeout_seconds setting"},
         "max_rows": {"type": "integer", "minimum": 1,
-                     "description": "default: the sql.max_rows setting"}}, ["query"]),
+                     "description": "default: the sql.max_rows setting"},
+        "params": {"type": "array", "items": {"type": ["string", "number", "boolean", "null"]},
+                   "description": "values bound to the query's ? placeholders, in order"}},
+        ["query"]),
     "SqlResult": _obj({
         "columns": {"type": "array", "items": {"type": "string"}},
         "rows": {"type": "array", "items": {"type": "array", "items": _CELL}},

@@ -21,6 +21,19 @@ def _help(parser: argparse.ArgumentParser) -> str:
     return parser.format_help().rstrip()
 
 
+def _sections(parser: argparse.ArgumentParser, path: str, level: int) -> list[str]:
+    """A section per command under `parser`, then its own actions' sections one level down
+    (`hawatch alerts`, then `hawatch alerts test`, ...), each with its full --help."""
+    parts: list[str] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                title = f"{path} {name}"
+                parts += ["", f"{'#' * level} {title}", "", "```", _help(sub), "```"]
+                parts += _sections(sub, title, level + 1)
+    return parts
+
+
 def cli_markdown() -> str:
     parser = build_parser()
     parts = ["# hawatch command line", "",
@@ -28,10 +41,7 @@ def cli_markdown() -> str:
              "Every command exits 0 on success and non-zero on failure, with a one-line",
              "`hawatch: error: ...` on stderr. Options also come from the configuration file",
              "(`--config`, see configuration.md) and `HAWATCH_*` variables.", "",
-             "```", _help(parser), "```"]
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    for name, sub in subparsers.choices.items():
-        parts += ["", f"## hawatch {name}", "", "```", _help(sub), "```"]
+             "```", _help(parser), "```", *_sections(parser, "hawatch", 2)]
     return "\n".join(parts) + "\n"
 
 

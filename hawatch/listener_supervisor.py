@@ -1,6 +1,6 @@
 """The syslog listener child, supervised: started, watched, restarted, its log relayed.
 
-`hawatch serve` runs the listener as a child process (collector/listener.py). A child that
+`hawatch serve` runs the listener as a child process (collector/syslog/listener.py). A child that
 dies (a crash, the OOM killer, a SIGKILL) is started again on the same ports, after 0.5 s,
 then after twice as long on each failure in a row (at most 30 s; a child that ran a minute
 counts as a fresh start). Before that, the `.part` files it left are published, so the lines
@@ -34,14 +34,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from hawatch.background import Backoff
-from hawatch.collector.listener import (
+from hawatch.collector.syslog.listener import (
     PORTS_FILE,
     ListenerConfig,
     listener_argv,
     read_ports,
     read_stats,
 )
-from hawatch.collector.spool import recover_parts
+from hawatch.collector.syslog.spool import recover_parts
 from hawatch.logs import relay_line
 from hawatch.store.errors import HawatchError
 

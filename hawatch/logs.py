@@ -27,7 +27,7 @@ LOG_SETTINGS: tuple[Setting, ...] = (
 )
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CHATTY = ("apscheduler",)  # INFO at every job run
-# the listener child's format (collector/listener_log.py)
+# the listener child's format (collector/syslog/listener_log.py)
 _CHILD_LINE = re.compile(r"hawatch-listener\[(\d+)\] (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
                          r"(hawatch(?:\.\w+)*): (.*)", re.S)
 

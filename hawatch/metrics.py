@@ -15,7 +15,8 @@ from typing import Any
 
 from hawatch.collector.ingest import SourceReport
 from hawatch.collector.pollers.credentials import PROTOCOLS
-from hawatch.collector.pollers.outcome import OUTCOMES, PollResult
+from hawatch.collector.pollers.outcome import PollResult
+from hawatch.store.kinds import POLL_OUTCOMES
 
 
 class Metrics:
@@ -79,14 +80,14 @@ class Metrics:
 
     def _poll_lines(self) -> list[str]:
         """Poll counters; caller holds the lock."""
-        units = {o: 0 for o in OUTCOMES}
+        units = {o: 0 for o in POLL_OUTCOMES}
         for outcome in self.poll_last.values():
             units[outcome] += 1
         return [
             "# HELP hawatch_polls_total Polls finished, by protocol and outcome.",
             "# TYPE hawatch_polls_total counter",
             *(f'hawatch_polls_total{{protocol="{p}",outcome="{o}"}} {self.polls[(p, o)]}'
-              for p in PROTOCOLS for o in OUTCOMES),
+              for p in PROTOCOLS for o in POLL_OUTCOMES),
             "# HELP hawatch_poll_seconds_total Time polls took, retries included.",
             "# TYPE hawatch_poll_seconds_total counter",
             *(f'hawatch_poll_seconds_total{{protocol="{p}"}} '

@@ -36,11 +36,11 @@ from hawatch.analytics.thresholds import Thresholds
 from hawatch.background import ScheduledJob, run_forever
 from hawatch.collector.drop_folder import DropFile, DropFolder
 from hawatch.collector.ingest import SourceReport, ingest_one, sync_catalog
+from hawatch.collector.inputs import Input
 from hawatch.collector.limits import IngestLimits
-from hawatch.collector.listener import ListenerConfig, parse_address, read_stats
 from hawatch.collector.pollers.runner import PollRunner, load_plan
-from hawatch.collector.sources import Input
-from hawatch.collector.spool import (
+from hawatch.collector.syslog.listener import ListenerConfig, parse_address, read_stats
+from hawatch.collector.syslog.spool import (
     NAME_RE,
     closed_files,
     make_private_dir,

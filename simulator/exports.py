@@ -2,7 +2,7 @@
 
 Every writer streams in time order: session samples are computed per 5-minute step from the
 plans, status records per day, so a 2,000-pair, 30-day fleet never sits in memory.
-Field names are the export record fields collector/parse_export.py accepts.
+Field names are the export record fields collector/exports/parse.py accepts.
 """
 
 from __future__ import annotations

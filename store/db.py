@@ -12,58 +12,22 @@ one is narrowed), and `probe()` tells whether it can still be read and written, 
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from hawatch.store.errors import HawatchError, StoreBusy
+from hawatch.store.execute import insert_rows
 from hawatch.store.kinds import EVENT_KINDS
+from hawatch.store.lockdown import lock_down
+from hawatch.store.rollups import refresh_rollups
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
-_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
-
-
-def execute_script(
-    cur: duckdb.DuckDBPyConnection, script: str, params: dict[str, object] | None = None
-) -> None:
-    """Run several statements; DuckDB binds parameters only in a single statement, so each
-    statement gets the named parameters it mentions."""
-    for query, names in _split(script):
-        cur.execute(query, {k: v for k, v in (params or {}).items() if k in names}
-                    if names else None)
-
-
-@functools.lru_cache(maxsize=256)
-def _split(script: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """Statements of a script and the parameters each names, parsed once per script text
-    (the analysis runs the same ~40 statements every pass; splitting them cost 7 ms)."""
-    return tuple((s.query, frozenset(_PARAM.findall(s.query)))
-                 for s in duckdb.extract_statements(script))
-
-
-def insert_rows(cur: duckdb.DuckDBPyConnection, table: str,
-                rows: Sequence[Sequence[object]], chunk: int = 500) -> None:
-    """INSERT many rows with a few multi-row statements: DuckDB's `executemany` runs one
-    statement per row (about 0.4 ms each), which made a 20-row insert cost 9 ms."""
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        width = len(part[0])
-        values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(part))
-        cur.execute(f"INSERT INTO {table} VALUES {values}",
-                    [value for row in part for value in row])
-
-
-def fetch_dicts(relation: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The rows of an executed query as column -> value dicts (for templates and JSON)."""
-    columns = [d[0] for d in relation.description or []]
-    return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -186,8 +150,6 @@ class Store:
         For a serving process whose analysts' SQL runs on this instance: ingest still works,
         it reads files in Python and hands DuckDB Arrow tables.
         """
-        from hawatch.store.readonly import lock_down
-
         lock_down(self._con, allowed_directories)
         self._locked_down = list(allowed_directories or [])
 
@@ -204,8 +166,6 @@ class Store:
             self._con = connect(self.path, self.read_only)
             self._con.execute("SET GLOBAL TimeZone = 'UTC'")
             if self._locked_down is not None:
-                from hawatch.store.readonly import lock_down
-
                 lock_down(self._con, self._locked_down or None)
 
     def probe(self, wait_seconds: float = 1.0) -> str | None:
@@ -311,8 +271,6 @@ class Store:
                     )
                 applied.append(version)
             if applied:
-                from hawatch.store.rollups import refresh_rollups  # it imports this module
-
                 with self.transaction() as cur:
                     refresh_rollups(cur)  # a migration may ask for rollups to be built
             return applied

@@ -53,3 +53,7 @@ UNIT_STATES: tuple[str, ...] = ("active", "standby", "election", "sync", "error"
 SYNC_STATES: tuple[str, ...] = ("enabled", "disabled", "synced", "not_synced")
 HA_MODES: tuple[str, ...] = ("active_standby", "active_active_dpi", "active_active_clustering")
 ROLES: tuple[str, ...] = ("primary", "secondary")
+# declared windows (the `windows` table): exports, `hawatch windows add`, the dashboard
+WINDOW_KINDS: tuple[str, ...] = ("failover_test", "maintenance")
+# how a unit's last poll ended (poll_status.outcome; collector/pollers/outcome.py classifies)
+POLL_OUTCOMES: tuple[str, ...] = ("ok", "timeout", "refused", "tls", "auth", "protocol")

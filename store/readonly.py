@@ -11,9 +11,9 @@ Layers, because each alone leaks:
    holds the file read-write (`access_mode` is fixed when the file is opened, and a second
    open of the same file is a "unique file handle conflict"); `hawatch sql` without a
    server does open the file read-only;
-3. the instance's `enable_external_access=false` plus `lock_configuration=true` (table
-   functions cannot read or write files, and a query cannot switch that back); a query on
-   an instance that is not locked down is refused.
+3. the instance's `enable_external_access=false` plus `lock_configuration=true`
+   (store/lockdown.py: table functions cannot read or write files, and a query cannot switch
+   that back); a query on an instance that is not locked down is refused.
 
 Limits: DuckDB has no statement timeout, so a watchdog timer calls `interrupt()`; the
 deadline also covers fetching, and the result carries it so the web views count writing
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,11 +44,13 @@ from typing import Any
 import duckdb
 from hawatch.store.db import connect
 from hawatch.store.errors import InvalidQuery, QueryBusy, QueryTimeout
+from hawatch.store.lockdown import lock_down
 from hawatch.store.sql_check import check_statement, first_line
 
-__all__ = ["Limits", "QueryResult", "Sandbox", "check_statement", "lock_down",
+__all__ = ["Limits", "Param", "QueryResult", "Sandbox", "bound_values", "check_statement",
            "open_for_analysts", "plain_value", "run_query"]
 
+Param = str | int | float | bool | None  # a value bound to a `?` of an analyst query
 FIRST_CHUNK = 64  # rows fetched before the row size is known
 MAX_CHUNK = 2048
 
@@ -114,21 +117,6 @@ def value_bytes(value: Any) -> int:
     return 16
 
 
-def lock_down(con: duckdb.DuckDBPyConnection, allowed_directories: list[str] | None = None
-              ) -> None:
-    """Refuse file and network access for the whole instance, for good.
-
-    Global to the database instance: every cursor of the process loses file access, so a
-    serving process ingests through registered Arrow tables, and lists the spool folder in
-    `allowed_directories` (set before the lock) for its own `read_csv`.
-    """
-    if allowed_directories:
-        quoted = ", ".join("'" + d.replace("'", "''") + "'" for d in allowed_directories)
-        con.execute(f"SET allowed_directories = [{quoted}]")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-
-
 def open_for_analysts(path: str) -> duckdb.DuckDBPyConnection:
     """A read-only, locked-down connection to a database no server holds."""
     con = connect(path, read_only=True)
@@ -189,10 +177,26 @@ def _fetch(relation: duckdb.DuckDBPyConnection, limits: Limits, deadline: float
                            limits.max_rows - len(rows) + 1))
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: str, limits: Limits) -> QueryResult:
-    """Run one checked SELECT on `con` (a locked-down connection or cursor), in a read-only
-    transaction that is rolled back whatever happens."""
-    sql = check_statement(query)
+def bound_values(params: Any) -> list[Param]:
+    """The values for a query's `?` placeholders, in order: numbers, strings, true/false or
+    null. They reach DuckDB as bound values, never as SQL text, so the statement check above
+    holds whatever they hold; lists and objects are refused rather than turned into DuckDB
+    LISTs and STRUCTs."""
+    if not isinstance(params, list | tuple):
+        raise InvalidQuery("params must be a list of values, one per ? in the query")
+    for value in params:
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise InvalidQuery(f"params: a {type(value).__name__} is not a value (numbers,"
+                               " strings, true/false and null are)")
+    return list(params)
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: str, limits: Limits,
+              params: Sequence[Param] = ()) -> QueryResult:
+    """Run one checked SELECT on `con` (a locked-down connection or cursor), with `params`
+    bound to its `?` placeholders, in a read-only transaction that is rolled back whatever
+    happens."""
+    sql, values = check_statement(query), bound_values(params)
     _require_locked_down(con)
     timeout = limits.timeout_seconds
     timer = threading.Timer(timeout, con.interrupt)
@@ -201,7 +205,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, limits: Limits) -> Que
     try:
         _begin_read_only(con)
         try:
-            relation = con.execute(sql)
+            relation = con.execute(sql, values)
             columns = [d[0] for d in relation.description or []]
             rows, cut_by = _fetch(relation, limits, started + timeout)
         finally:
@@ -230,14 +234,14 @@ class Sandbox:
         self.slots = max(1, int(slots))
         self._free = threading.BoundedSemaphore(self.slots)
 
-    def run(self, query: str, limits: Limits) -> QueryResult:
+    def run(self, query: str, limits: Limits, params: Sequence[Param] = ()) -> QueryResult:
         if not self._free.acquire(blocking=False):
             raise QueryBusy(f"{self.slots} queries are running already (sql.max_concurrent):"
                             " try again in a few seconds")
         try:
             cur = self._cursor()
             try:
-                return run_query(cur, query, limits)
+                return run_query(cur, query, limits, params)
             finally:
                 cur.close()
         finally:

@@ -14,7 +14,7 @@ needs no merge logic: a rebuild from the source rows is always right.
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 # failover_samples holds the samples this close to a role change; the role-change context
 # (unsynced.before_minutes / after_minutes) may look no further.

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from hawatch.analytics.alerts import evaluate, run_alert_cycle, send_digest, send_test
+from hawatch.analytics.alerts.digest import send_digest
+from hawatch.analytics.alerts.pipeline import evaluate, run_alert_cycle, send_test
 from hawatch.analytics.alerts.render import both_times
 from hawatch.analytics.alerts.settings import alert_settings
 from hawatch.analytics.alerts.silences import add_silence

@@ -25,6 +25,21 @@ def test_every_command_has_help(command):
     assert result.stdout.startswith(f"usage: hawatch {command}")
 
 
+def test_every_command_module_is_a_command():
+    """A command is a module of hawatch/commands/ with register(): each is listed in
+    cli.COMMANDS (so `hawatch --help` and docs/cli.md have it), and each name listed is one."""
+    import pkgutil
+    from importlib import import_module
+
+    import hawatch.commands
+    from hawatch.cli import COMMANDS as LISTED
+
+    modules = {m.name for m in pkgutil.iter_modules(hawatch.commands.__path__)
+               if hasattr(import_module(f"hawatch.commands.{m.name}"), "register")}
+    assert modules == set(LISTED)
+    assert len(LISTED) == len(set(LISTED))
+
+
 def test_bad_time_zone_is_a_one_line_error(tmp_path):
     log = tmp_path / "a.log"
     log.write_text("x\n")

@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hawatch.analytics.pair_detail import pair_detail
-from hawatch.dashboard.cache import RenderCache
 from hawatch.dashboard.credentials import Credentials
+from hawatch.dashboard.render_cache import RenderCache
 from hawatch.store import Store
 from hawatch.store.data_version import data_version
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hawatch.store.kinds import EVENT_KINDS
 
+from hawatch.cli import build_parser
 from hawatch.docs import cli_markdown, configuration_markdown
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -16,6 +19,38 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def test_cli_and_configuration_docs_are_generated_from_the_code():
     assert (DOCS / "cli.md").read_text() == cli_markdown(), "run: python3 -m hawatch.docs"
     assert (DOCS / "configuration.md").read_text() == configuration_markdown()
+
+
+def _commands(parser: argparse.ArgumentParser, path: str = "hawatch"
+              ) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every command and nested action (`hawatch alerts test`) with its parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{path} {name}", sub
+                yield from _commands(sub, f"{path} {name}")
+
+
+def _section(text: str, title: str) -> str:
+    """The part of cli.md under the heading `title`, up to the next heading."""
+    match = re.search(rf"^#+ {re.escape(title)}\n(.*?)(?=^#|\Z)", text, flags=re.M | re.S)
+    return match.group(1) if match else ""
+
+
+def test_cli_doc_shows_every_command_action_and_option():
+    """Nested actions (alerts test, users passwd, ...) get their own section with their
+    options and arguments, not just their name in the parent's list."""
+    text = (DOCS / "cli.md").read_text()
+    missing = []
+    for title, parser in _commands(build_parser()):
+        section = _section(text, title)
+        wanted = [max(a.option_strings, key=len) if a.option_strings else a.metavar or a.dest
+                  for a in parser._actions if a.dest != "help"
+                  and not isinstance(a, argparse._SubParsersAction)]
+        missing += [f"{title}: {w}" for w in wanted if not section or w not in section]
+        if not section:
+            missing.append(f"{title}: no section")
+    assert missing == [], "run: python3 -m hawatch.docs"
 
 
 def _schema_sections() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Every accepted export shape (collector/parse_export.py, collector/export_records.py),
+"""Every accepted export shape (collector/exports/parse.py, collector/exports/records.py),
 through the real `hawatch ingest` CLI into a real DuckDB file.
 
 Serials: C0EFE33057B0 is the sn= example of FORMATS.md §1.5; 0040103CE114 the unit of E-aws

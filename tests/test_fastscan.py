@@ -1,8 +1,8 @@
-"""The C line scanner (collector/fastscan.c) against the SQL it replaces.
+"""The C line scanner (collector/vendors/sonicos/fastscan.c) against the SQL it replaces.
 
-The SQL in collector.parse_sonicos (`_FIELDS`) is the reference. Each corpus is cut into a
-chunk, turned into `sl_fields` both ways in one DuckDB connection (the C scanner's table, and
-the SQL over the plain `pos, line` table) and every row must be identical. Then whole
+The SQL in collector.vendors.sonicos.parse (`_FIELDS`) is the reference. Each corpus is cut
+into a chunk, turned into `sl_fields` both ways in one DuckDB connection (the C scanner's
+table, and the SQL over the plain `pos, line` table) and every row must be identical. Then whole
 ingests, with and without the extension, must store the same rows.
 """
 
@@ -14,12 +14,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from hawatch.collector import fastscan
 from hawatch.collector.ingest import ingest_paths
 from hawatch.collector.inventory import load_inventory
-from hawatch.collector.parse_sonicos import stage_fields
-from hawatch.collector.sonicos_catalog import COUNTED_MESSAGES
-from hawatch.collector.sources import SCAN_ROWS, _to_table
+from hawatch.collector.line_batches import SCAN_ROWS, _to_table
+from hawatch.collector.vendors.sonicos import fastscan
+from hawatch.collector.vendors.sonicos.catalog import COUNTED_MESSAGES
+from hawatch.collector.vendors.sonicos.parse import stage_fields
 from hawatch.simulator import simulate
 from hawatch.simulator.sonicos_lines import bench_lines
 from hawatch.store import Store
@@ -27,7 +27,7 @@ from hawatch.store import Store
 from tests import test_parse_sonicos as real
 
 pytestmark = pytest.mark.skipif(fastscan._fastscan is None,
-                                reason="collector._fastscan is not built")
+                                reason="collector.vendors.sonicos._fastscan is not built")
 
 IDS = [m.message_id for m in COUNTED_MESSAGES]
 FIELDS = ("sn", "m", "n", "is_utc", "ts", "received_at", "line")
@@ -187,9 +187,14 @@ def test_mutated_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_same(_chunk(mutated), monkeypatch)
 
 
-def test_record_batches_and_line_numbers() -> None:
+@pytest.mark.parametrize("scanner", ["C", "SQL"])
+def test_record_batches_and_line_numbers(scanner: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hand DuckDB the same record batches (it scans one per thread)."""
+    if scanner == "SQL":
+        monkeypatch.setenv(fastscan.DISABLE_ENV, "1")
+    assert fastscan.available() == (scanner == "C")
     chunk = _chunk([b"x m=1"] * (SCAN_ROWS + 5) + [b""] + [b"y"])
-    table, lines = fastscan.scan_table(chunk, 41, IDS)
+    table, lines = _to_table(memoryview(chunk), 41)
     assert lines == SCAN_ROWS + 7
     assert [len(b) for b in table.to_batches()] == [SCAN_ROWS, 6]
     assert table.column("pos")[-1].as_py() == 41 + SCAN_ROWS + 6

@@ -67,7 +67,7 @@ def test_demo_on_a_busy_port_fails_before_printing_a_password(tmp_path):
 
 
 def test_version_says_whether_the_c_scanner_is_active():
-    from hawatch.collector import fastscan
+    from hawatch.collector.vendors.sonicos import fastscan
 
     result = hawatch("--version")
     assert result.returncode == 0

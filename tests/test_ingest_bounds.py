@@ -9,10 +9,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from hawatch.collector import export_records
+from hawatch.collector.exports import records as export_records
 from hawatch.collector.ingest import ingest_one
+from hawatch.collector.inputs import Input, Peekable, discover
 from hawatch.collector.limits import IngestLimits
-from hawatch.collector.sources import Input, _Peekable, discover
 from hawatch.store import Store
 
 from tests.conftest import rows, scalar
@@ -21,8 +21,8 @@ from tests.test_serve import LINE
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
-def _stream(data: bytes) -> _Peekable:
-    return _Peekable(io.BytesIO(data))
+def _stream(data: bytes) -> Peekable:
+    return Peekable(io.BytesIO(data))
 
 
 def test_a_csv_line_without_end_is_cut_not_gathered(tmp_path):
@@ -148,7 +148,7 @@ def test_a_batch_holds_a_bounded_number_of_lines():
     """10.9: memory per batch grows with its rows; 32 MiB of two-byte lines (50 KiB of gzip)
     took 3 GB in one batch. Batches now end after MAX_BATCH_LINES lines too, and still
     follow each other exactly (a resumed run cuts the same ones)."""
-    from hawatch.collector.sources import MAX_BATCH_LINES, read_batches
+    from hawatch.collector.line_batches import MAX_BATCH_LINES, read_batches
 
     count = 2 * MAX_BATCH_LINES + 12_345
     body = b"x\n" * count + b"tail without a newline"

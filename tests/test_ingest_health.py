@@ -1,4 +1,4 @@
-"""Ingest health (collector/ingest_health.py) on a real store: files are listed one by one,
+"""Ingest health (analytics/ingest_health.py) on a real store: files are listed one by one,
 the listeners' one-second spool files are summed per origin and hour (a day of them would
 otherwise be 170,000 rows), the list is capped with its total, and the last hour's rate is
 per origin. Spool files are ingested as `hawatch serve` ingests them: named like its
@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hawatch.analytics.ingest_health import ingest_health
 from hawatch.collector.ingest import ingest_one, ingest_paths
-from hawatch.collector.ingest_health import ingest_health
-from hawatch.collector.sources import Input
+from hawatch.collector.inputs import Input
 
 # SonicOS "Connection Closed" (m=537) as in FORMATS.md §1.5 / the elastic sonicwall fixture:
 # counted per unit and minute, no HA event

@@ -1,6 +1,7 @@
-"""The syslog listener child, for real: a `python3 -m collector.listener` process, real sockets on
-127.0.0.1, real senders (Python's SysLogHandler, util-linux `logger`), real signals; and the
-same child inside a real `hawatch serve` (supervision, its log, its environment, TCP limits).
+"""The syslog listener child, for real: a `python3 -m hawatch.collector.syslog.listener`
+process, real sockets on 127.0.0.1, real senders (Python's SysLogHandler, util-linux `logger`),
+real signals; and the same child inside a real `hawatch serve` (supervision, its log, its
+environment, TCP limits).
 
 Every wait is a bounded poll with a deadline; nothing is mocked.
 """
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hawatch.collector.listener import (
+from hawatch.collector.syslog.listener import (
     PORTS_FILE,
     STATS_FILE,
     ListenerConfig,
@@ -30,7 +31,7 @@ from hawatch.collector.listener import (
     read_ports,
     read_stats,
 )
-from hawatch.collector.spool import SpoolWriter, closed_files, receive_second, recover_parts
+from hawatch.collector.syslog.spool import SpoolWriter, closed_files, receive_second, recover_parts
 
 from tests.test_parse_sonicos import E_AWS_537
 
@@ -62,8 +63,8 @@ class Child:
     def __init__(self, spool: Path, *extra: str) -> None:
         self.spool = spool
         self.stderr_path = spool.parent / f"{spool.name}-stderr.txt"
-        cmd = [sys.executable, "-X", "importtime", "-m", "hawatch.collector.listener", "--spool",
-               str(spool), "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", *extra]
+        cmd = [sys.executable, "-X", "importtime", "-m", "hawatch.collector.syslog.listener",
+               "--spool", str(spool), "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", *extra]
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=err)
         ports = wait_until(self._ports, 10, "the ports file")
@@ -281,7 +282,7 @@ def test_framer_gives_the_same_lines_however_the_stream_is_cut(seed: int) -> Non
     """Mixed framings, cut into random pieces (as TCP delivers them): always the same lines."""
     import random
 
-    from hawatch.collector.framing import Framer
+    from hawatch.collector.syslog.framing import Framer
 
     rng = random.Random(seed)
     messages = [b"<13>cut-%d %s" % (i, b"x" * rng.randint(0, 300)) for i in range(300)]
@@ -387,9 +388,9 @@ def test_child_never_imports_the_database(child: Child) -> None:
     child.lines_with(b"imports", 2)
     assert child.terminate() == 0
     importtime = child.stderr()
-    assert "collector.syslog_udp" in importtime  # -X importtime did report
+    assert "collector.syslog.udp" in importtime  # -X importtime did report
     assert not FORBIDDEN.findall(importtime)
-    check = subprocess.run([sys.executable, "-m", "hawatch.collector.listener",
+    check = subprocess.run([sys.executable, "-m", "hawatch.collector.syslog.listener",
                             "--selftest-imports"],
                            cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert check.returncode == 0 and json.loads(check.stdout) == {"forbidden_modules": []}
@@ -406,15 +407,16 @@ def test_address_in_use_is_one_line_and_exit_2(tmp_path: Path, kind: int) -> Non
         port = taken.getsockname()[1]
         flag = "--udp" if kind == socket.SOCK_DGRAM else "--tcp"
         result = subprocess.run(
-            [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(tmp_path / "spool"),
-             flag, f"127.0.0.1:{port}"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+            [sys.executable, "-m", "hawatch.collector.syslog.listener",
+             "--spool", str(tmp_path / "spool"), flag, f"127.0.0.1:{port}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "address already in use" in result.stderr
 
 
 def test_second_listener_on_the_same_spool_exits_2(child: Child) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(child.spool),
+        [sys.executable, "-m", "hawatch.collector.syslog.listener", "--spool", str(child.spool),
          "--udp", "127.0.0.1:0"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert f"in use by another listener (pid {child.proc.pid})" in result.stderr
@@ -476,7 +478,7 @@ def test_spool_writer_rotates_by_receive_second(tmp_path: Path) -> None:
 
 def test_spool_files_and_folder_are_private(tmp_path: Path) -> None:
     """Issue 10 item 16: raw syslog is readable by the service's user only."""
-    from hawatch.collector.spool import make_private_dir
+    from hawatch.collector.syslog.spool import make_private_dir
 
     spool = tmp_path / "spool"
     spool.mkdir(mode=0o755)
@@ -716,7 +718,7 @@ def test_the_child_keeps_receiving_when_nobody_reads_its_log(tmp_path: Path) -> 
     blocking the thread that logs."""
     spool = tmp_path / "spool"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(spool), "--tcp",
+        [sys.executable, "-m", "hawatch.collector.syslog.listener", "--spool", str(spool), "--tcp",
          "127.0.0.1:0"], cwd=ROOT, stderr=subprocess.PIPE)
     try:
         ports = wait_until(lambda: read_ports(spool, proc.pid), 10, "the ports file")

@@ -9,6 +9,7 @@ from the source tree."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -36,10 +37,13 @@ def test_sdist_and_wheel_with_one_top_level_package(dist: Path):
     assert top == {"hawatch"}, top
     for needed in ("hawatch/store/migrations/001_initial.sql", "hawatch/sample_logs/inventory.csv",
                    "hawatch/sample_logs/syslog/fra1.log", "hawatch/dashboard/templates/base.html",
-                   "hawatch/dashboard/static/chart.js", "hawatch/collector/listener.py",
+                   "hawatch/dashboard/static/chart.js", "hawatch/collector/syslog/listener.py",
                    "hawatch/analytics/alerts/pipeline.py"):
         assert needed in names, needed
     assert not [n for n in names if n.startswith("hawatch/tests") or n.endswith(".duckdb")]
+    if shutil.which("cc"):  # the C line scanner, beside the parser it stands in for
+        assert [n for n in names if n.startswith("hawatch/collector/vendors/sonicos/_fastscan.")
+                and n.endswith(".so")], "the C extension is not in the wheel"
 
 
 def test_a_fresh_virtualenv_runs_the_wheel(dist: Path, tmp_path: Path):
@@ -56,13 +60,16 @@ def test_a_fresh_virtualenv_runs_the_wheel(dist: Path, tmp_path: Path):
                               capture_output=True, text=True, timeout=300)
 
     where = subprocess.run([str(venv / "bin/python"), "-c",
-                            "import hawatch.store, hawatch.cli; print(hawatch.store.__file__);"
-                            " print(hawatch.cli.sample_logs())"],
+                            "import hawatch.store, hawatch.commands.demo;"
+                            " print(hawatch.store.__file__);"
+                            " print(hawatch.commands.demo.sample_logs())"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert where.returncode == 0, where.stderr
     assert all(line.startswith(str(venv)) for line in where.stdout.splitlines()), where.stdout
     version = run("--version")
     assert version.returncode == 0 and version.stdout.startswith("hawatch 0.1.0 ("), version
+    if shutil.which("cc"):  # the extension is optional: built wherever a compiler is
+        assert "C line scanner active" in version.stdout, version.stdout
     demo = run("demo", "--db", str(tmp_path / "demo.duckdb"), "--no-serve")
     assert demo.returncode == 0, demo.stderr
     assert "fra1-ha01" in demo.stdout and "incidents:" in demo.stdout

@@ -346,7 +346,7 @@ def test_the_same_ha_line_twice_is_stored_once(parse, store):
 def test_many_lines_per_second_across_batches_are_not_loss(store, tmp_path):
     """Busy units log several lines a second; batch boundaries must not invent gaps."""
     from hawatch.collector.ingest import ingest_one
-    from hawatch.collector.sources import Input
+    from hawatch.collector.inputs import Input
 
     log = tmp_path / "busy.log"
     log.write_text("".join(

@@ -297,3 +297,24 @@ def test_analyst_sql_on_a_store_that_is_not_locked_down_is_refused(db, tmp_path)
     copy.write_bytes(db.read_bytes())
     with Store(copy) as opened, pytest.raises(InvalidQuery, match="not locked down"):
         run_query(opened.cursor(), "SELECT 1", Limits())
+
+
+def test_a_locked_down_store_reads_only_the_folders_it_was_given(tmp_path):
+    """The allowed folders reach DuckDB as a bound value: a quote in a path is just a
+    character of it, and every other folder stays closed."""
+    import duckdb
+
+    allowed, other = tmp_path / "it's allowed", tmp_path / "other"
+    for folder in (allowed, other):
+        folder.mkdir()
+        (folder / "a.csv").write_text("x\n1\n")
+    with Store(tmp_path / "locked.duckdb") as store:
+        store.lock_down([str(allowed)])
+        cur = store.cursor()
+        # DuckDB adds its own temporary folder
+        assert f"{allowed}/" in cur.execute(
+            "SELECT current_setting('allowed_directories')").fetchone()[0]
+        assert cur.execute("SELECT x FROM read_csv(?)", [str(allowed / "a.csv")]).fetchall() \
+            == [(1,)]
+        with pytest.raises(duckdb.PermissionException):
+            cur.execute("SELECT x FROM read_csv(?)", [str(other / "a.csv")])

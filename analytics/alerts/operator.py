@@ -9,12 +9,12 @@ from hawatch.analytics.alerts.acknowledgements import acknowledge
 from hawatch.analytics.alerts.silences import add_silence
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.kinds import WINDOW_KINDS
+from hawatch.store.times import BadTime, parse_time
 
 
 def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
     """Acknowledge an incident, silence a pair or declare a window; one-line confirmation."""
-    from hawatch.collector.parse_export import Reject, parse_time
-
     action = payload.get("action")
     if action == "ack":
         incident = int(payload["incident"])
@@ -24,7 +24,7 @@ def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
     if action == "silence":
         try:
             until, is_utc = parse_time(str(payload["until"]))
-        except Reject as exc:
+        except BadTime as exc:
             raise HawatchError(f"--until: {exc}") from None
         if not is_utc:
             raise HawatchError("--until needs a time zone, e.g. 2026-11-26T08:00Z")
@@ -40,15 +40,10 @@ def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
     raise HawatchError(f"unknown action {action!r}")
 
 
-WINDOW_KINDS = ("failover_test", "maintenance")
-
-
 def _utc_time(value: Any, name: str, now: datetime) -> datetime:
-    from hawatch.collector.parse_export import Reject, parse_time
-
     try:
         when, is_utc = parse_time(str(value or "").strip())
-    except Reject as exc:
+    except BadTime as exc:
         raise HawatchError(f"--{name}: {exc}") from None
     if not is_utc:
         raise HawatchError(f"--{name} needs a time zone, e.g. 2026-11-26T08:00Z")

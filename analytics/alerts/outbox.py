@@ -174,9 +174,9 @@ LOG_QUERY = (
     "      WHEN status = 'unconfirmed' THEN 'unconfirmed (may have been delivered)'"
     "      ELSE status END || coalesce(' (' || reason || ')', '') AS status,"
     " attempts, recipients, subject, sent_at, next_attempt_at, last_error"
-    " FROM notifications ORDER BY notification_id DESC LIMIT $limit")
+    " FROM notifications ORDER BY notification_id DESC LIMIT ?")  # ?: how many
 
 
 def log_rows(store: Store, limit: int = 100) -> list[tuple[Any, ...]]:
     """The newest notifications for `hawatch alerts log`, a failed status shown as such."""
-    return store.cursor().execute(LOG_QUERY.replace("$limit", str(int(limit)))).fetchall()
+    return store.cursor().execute(LOG_QUERY, [int(limit)]).fetchall()

@@ -18,8 +18,6 @@ from typing import Any
 
 from hawatch.collector.inventory import PolledUnit
 
-OUTCOMES = ("ok", "timeout", "refused", "tls", "auth", "protocol")
-
 
 class PollError(Exception):
     """A poll that failed in a known way; `str()` is the one-line reason."""

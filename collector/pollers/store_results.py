@@ -1,7 +1,7 @@
 """Store poll results: their records through the export path, their outcomes in poll_status.
 
 A poll's record is an export record (docs/formats.md), so it is staged by
-collector/stage_export.py and written by collector/writer.py like an upload: the same
+collector/exports/stage.py and written by collector/writer.py like an upload: the same
 de-duplication, device bookkeeping, rollups and analysis marks. All polls share one source,
 named `poll` (origin `poll`), whose `committed_lines` counts the records stored. The
 outcomes go to `poll_status`, one current row per unit and protocol (docs/schema.md).
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+from hawatch.collector.exports.stage import stage_export
 from hawatch.collector.pollers.outcome import PollResult
-from hawatch.collector.stage_export import stage_export
 from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
-from hawatch.store.db import Store, execute_script
+from hawatch.store.db import Store
+from hawatch.store.execute import execute_script
 
 SOURCE = "poll"
 

@@ -17,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from hawatch.analytics.alerts.operator import WINDOW_KINDS, apply_action
+from hawatch.analytics.alerts.operator import apply_action
 from hawatch.analytics.incident_list import FILTER_COLUMNS, incident_kinds, list_incidents
 from hawatch.analytics.pair_summary import fleet_sites
 from hawatch.dashboard.app_state import app_state, get_cursor
@@ -27,6 +27,7 @@ from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable
 from hawatch.dashboard.views.responses import Prepared, prepare, send
 from hawatch.store.errors import HawatchError
+from hawatch.store.kinds import WINDOW_KINDS
 
 blueprint = Blueprint("incidents", __name__)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template
-from hawatch.collector.ingest_health import ingest_health
-from hawatch.collector.pollers.health import poll_health
+from hawatch.analytics.ingest_health import ingest_health
+from hawatch.analytics.poll_health import poll_health
 from hawatch.dashboard.app_state import get_cursor
 from hawatch.dashboard.views.auth import require
 from hawatch.dashboard.views.jsonable import jsonable

@@ -97,14 +97,18 @@ def operator() -> Any:
 
 @blueprint.post("/api/v1/sql")
 def sql() -> Any:
-    """`hawatch sql` while the server holds the file: the console's sandbox and limits."""
+    """`hawatch sql` while the server holds the file: the console's sandbox and limits; values
+    for the query's `?` placeholders come as `params` (`hawatch windows list`, `alerts log`)."""
     service = _service()
     if not _bearer_ok(service.local_token if service else ""):
         abort(401, "missing or wrong bearer token")
-    payload = request.get_json(silent=True) or {}
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify(error='send a JSON object: {"query": ..., "params": [...]}'), 400
     try:
         result = sql_views.run_analyst_query(str(payload.get("query", "")),
-                                             payload.get("timeout"), payload.get("max_rows"))
+                                             payload.get("timeout"), payload.get("max_rows"),
+                                             payload.get("params", []))
         response = jsonify(columns=result.columns,
                            rows=[[plain_value(v) for v in row] for row in result.rows],
                            truncated=result.truncated)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -21,7 +21,7 @@ from hawatch.dashboard.app_state import app_state
 from hawatch.dashboard.views.auth import require
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError, QueryBusy
-from hawatch.store.readonly import Limits, QueryResult, Sandbox, plain_value
+from hawatch.store.readonly import Limits, Param, QueryResult, Sandbox, plain_value
 
 blueprint = Blueprint("sql", __name__)
 
@@ -35,10 +35,11 @@ def new_sandbox(store: Store, settings: dict[str, Any]) -> Sandbox:
 
 
 def run_analyst_query(query: str, timeout: float | None = None,
-                      max_rows: int | None = None) -> QueryResult:
-    """Run `query` in the app's sandbox within the settings' limits (or tighter ones)."""
+                      max_rows: int | None = None, params: Sequence[Param] = ()) -> QueryResult:
+    """Run `query` (with `params` bound to its `?`s) in the app's sandbox within the settings'
+    limits (or tighter ones)."""
     state = app_state()
-    return state.sql.run(query, Limits.from_settings(state.settings, timeout, max_rows))
+    return state.sql.run(query, Limits.from_settings(state.settings, timeout, max_rows), params)
 
 
 def busy_headers() -> dict[str, str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-from hawatch.store.db import fetch_dicts
+from hawatch.store.execute import fetch_dicts
 
 _BY_FORMAT = """
 SELECT format, count(*) AS sources, sum(committed_lines) AS lines,

@@ -12,10 +12,10 @@ from dataclasses import asdict, fields
 
 import duckdb
 import pyarrow as pa
-from hawatch.collector.export_records import Bad, Item
+from hawatch.collector.exports.parse import Reject, Row, normalise
+from hawatch.collector.exports.records import Bad, Item
 from hawatch.collector.pairing import apply_pairing
-from hawatch.collector.parse_export import Reject, Row, normalise
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _ROW_SCHEMA = pa.schema(
     [("pos", pa.int64())]

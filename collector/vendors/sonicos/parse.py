@@ -14,14 +14,14 @@ with the export parser, which fills the same stages.
 from __future__ import annotations
 
 import duckdb
-from hawatch.collector.sonicos_catalog import (
+from hawatch.collector.vendors.sonicos.catalog import (
     COUNTED_MESSAGES,
     HA_MESSAGES,
     HA_TABLE,
     HA_TEXT_RE,
     REUSED_MESSAGES,
 )
-from hawatch.store.db import execute_script
+from hawatch.store.execute import execute_script
 
 _COUNTED_IDS = ", ".join(str(m.message_id) for m in COUNTED_MESSAGES)
 
@@ -78,8 +78,9 @@ FROM (
 ))
 """
 
-# Batches from the C scanner (collector.fastscan) arrive with the fields extracted. It leaves
-# header times outside the strict RFC 3339 form to DuckDB's cast, keeping those lines' text.
+# Batches from the C scanner (collector.vendors.sonicos.fastscan) arrive with the fields
+# extracted. It leaves header times outside the strict RFC 3339 form to DuckDB's cast, keeping
+# those lines' text.
 _SCANNED_FIELDS = f"""
 CREATE OR REPLACE TEMP TABLE sl_fields AS
 SELECT pos, sn, m, n, is_utc, ts, received_at,

@@ -1,11 +1,13 @@
-/* collector._fastscan: the fields of every SonicOS syslog line of a chunk, in one C pass.
+/* collector.vendors.sonicos._fastscan: the fields of every SonicOS syslog line of a chunk,
+ * in one C pass.
  *
- * It computes exactly what the SQL reference, collector/parse_sonicos._FIELDS, computes from
- * a line (sn, m, n, is_utc, ts, received_at, and whether the text must be kept), so DuckDB
- * only aggregates. Where the SQL runs on text in which invalid UTF-8 bytes became the four
- * characters \xNN, this file counts characters the same way (see char_offset). The GIL is
- * released for the scan; columns are returned as bytes that Python wraps as Arrow arrays.
- * Every read is bounds-checked against the line: nothing reads past the buffer.
+ * It computes exactly what the SQL reference, collector/vendors/sonicos/parse._FIELDS,
+ * computes from a line (sn, m, n, is_utc, ts, received_at, and whether the text must be
+ * kept), so DuckDB only aggregates. Where the SQL runs on text in which invalid UTF-8 bytes
+ * became the four characters \xNN, this file counts characters the same way (see
+ * char_offset). The GIL is released for the scan; columns are returned as bytes that Python
+ * wraps as Arrow arrays. Every read is bounds-checked against the line: nothing reads past
+ * the buffer.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -399,7 +401,7 @@ done:
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(buffer, first_line, counted_ids) -> (rows, lines, fixed-width column buffers,"
-     " sn data, line data); see collector/fastscan.py"},
+     " sn data, line data); see collector/vendors/sonicos/fastscan.py"},
     {NULL, NULL, 0, NULL},
 };
 

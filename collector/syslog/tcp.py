@@ -1,6 +1,6 @@
 """Syslog over TCP into the spool: one thread, a selector over every connection, back-pressure.
 
-Framing (RFC 6587) is decided per frame (collector.framing): octet counting and LF/CRLF/NUL
+Framing (RFC 6587) is decided per frame (collector.syslog.framing): octet counting and LF/CRLF/NUL
 terminated frames may be mixed on one connection, and a frame or line that holds several
 messages is spooled as several lines.
 
@@ -28,8 +28,8 @@ import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from hawatch.collector.framing import MAX_FRAME, Framer
-from hawatch.collector.spool import SpoolWriter
+from hawatch.collector.syslog.framing import MAX_FRAME, Framer
+from hawatch.collector.syslog.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-from hawatch.store.db import fetch_dicts
+from hawatch.store.execute import fetch_dicts
 
 _BY_OUTCOME = """
 SELECT protocol, outcome, count(*) AS units, max(last_attempt) AS last_attempt,

@@ -1,7 +1,7 @@
-"""The C line scanner (collector/fastscan.c): a chunk of syslog straight to typed fields.
+"""The C line scanner (fastscan.c beside this file): a chunk of syslog straight to typed fields.
 
-The SQL in collector.parse_sonicos (`_FIELDS`) extracts sn, m, n and the times from every
-line; over a whole file that per-line work is most of the ingest. The C scanner computes the
+The SQL in collector.vendors.sonicos.parse (`_FIELDS`) extracts sn, m, n and the times from
+every line; over a whole file that per-line work is most of the ingest. The C scanner computes the
 same fields in one pass over the chunk, in the reader thread and without the GIL, so DuckDB
 only aggregates. The SQL stays the reference, and the fallback when the extension is not
 built or HAWATCH_NO_FASTSCAN=1 (tests compare both).
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 try:
-    from hawatch.collector import _fastscan
+    from hawatch.collector.vendors.sonicos import _fastscan
 except ImportError:  # not built (e.g. no compiler): the SQL path does the work
     _fastscan = None
 
@@ -42,15 +42,14 @@ def available() -> bool:
 def scan_table(chunk: memoryview | bytes, first_line: int, counted_ids: Iterable[int]
                ) -> tuple[pa.Table, int]:
     """The fields of every non-blank line of `chunk` as a table (SCHEMA), and the number of
-    lines, blank ones included.
+    lines, blank ones included. The table is one record batch: the reader cuts it
+    (collector/line_batches.py) as it cuts the SQL path's.
 
     `line` is NULL where the fields say everything (a valid line of a counted id); elsewhere
     it is the text without its line ending, invalid UTF-8 bytes written as \\xNN.
     """
-    from hawatch.collector.sources import SCAN_ROWS  # here: collector.sources imports this module
-
     if _fastscan is None:
-        raise RuntimeError("collector._fastscan is not built")
+        raise RuntimeError("collector.vendors.sonicos._fastscan is not built")
     rows, lines, fixed, sn_data, line_data = _fastscan.scan(
         chunk, first_line, tuple(counted_ids))
     (pos, m, n, ts, received, sn_offsets, line_offsets,
@@ -66,6 +65,4 @@ def scan_table(chunk: memoryview | bytes, first_line: int, counted_ids: Iterable
         pa.Array.from_buffers(pa.string(), rows,
                               [line_ok, line_offsets, pa.py_buffer(line_data)]),
     ]
-    table = pa.Table.from_arrays(columns, schema=SCHEMA)
-    # Several record batches, so DuckDB scans the batch on all its threads.
-    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS), SCHEMA), lines
+    return pa.Table.from_arrays(columns, schema=SCHEMA), lines

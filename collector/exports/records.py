@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from hawatch.collector.sources import _Peekable
+from hawatch.collector.inputs import Peekable
 
 BATCH_RECORDS = 20_000
 MAX_RECORD_CHARS = 1024 * 1024
@@ -36,7 +36,7 @@ Item = tuple[int, dict[str, Any] | Bad]
 _GAP = re.compile(r"[ \t\r\n,\[\]]*")
 
 
-def _json_values(stream: _Peekable, final: bool = True) -> Iterator[dict[str, Any] | Bad]:
+def _json_values(stream: Peekable, final: bool = True) -> Iterator[dict[str, Any] | Bad]:
     """Values of a JSON array or of a sequence of JSON values (NDJSON), one at a time.
 
     Array brackets and commas between values are treated as separators, so an array, NDJSON
@@ -90,7 +90,7 @@ def _line_end(buf: str, i: int) -> int:
     return len(buf) if stop < 0 else stop
 
 
-def json_items(stream: _Peekable, skip: int, final: bool = True) -> Iterator[Item]:
+def json_items(stream: Peekable, skip: int, final: bool = True) -> Iterator[Item]:
     for number, value in enumerate(_json_values(stream, final), start=1):
         if number > skip:
             yield number, value
@@ -122,7 +122,7 @@ class _Lines:
         return line
 
 
-def csv_items(stream: _Peekable, skip: int, final: bool = True) -> Iterator[Item]:
+def csv_items(stream: Peekable, skip: int, final: bool = True) -> Iterator[Item]:
     """Rows of a CSV export with a header line; positions are line numbers."""
     text = codecs.iterdecode(iter(lambda: stream.read(_READ), b""), "utf-8", errors="replace")
     lines = _Lines(text, final)

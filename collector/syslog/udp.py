@@ -4,7 +4,7 @@ Measured on a 2-core machine: this shape holds 100k msg/s without loss, where as
 out near 34k and parsing each datagram in Python near 42k. So the loop does the least it can:
 one datagram is one message, trailing CR/LF/NUL are stripped (`logger --udp` sends none,
 SysLogHandler a NUL), and only a datagram that holds a LF, or a batch that holds a CR or NUL,
-goes through `collector.framing.message_lines`: an embedded LF or CRLF becomes a space so a
+goes through `collector.syslog.framing.message_lines`: an embedded LF or CRLF becomes a space so a
 message stays one spool line, unless a `<PRI>` header follows it (a sender that put several
 messages in one datagram: each gets its line). Lines are batched in a preallocated buffer
 that goes to the spool in one write (at most every 50 ms, at every second boundary, and when
@@ -25,8 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from hawatch.collector.framing import message_lines, resplit
-from hawatch.collector.spool import SpoolWriter
+from hawatch.collector.syslog.framing import message_lines, resplit
+from hawatch.collector.syslog.spool import SpoolWriter
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from hawatch.collector.sonicos_catalog import BY_ID, message_for_text
-from hawatch.store.kinds import HA_MODES, KIND_NAMES
+from hawatch.collector.vendors.sonicos.catalog import BY_ID, message_for_text
+from hawatch.store.kinds import HA_MODES, KIND_NAMES, WINDOW_KINDS
+from hawatch.store.times import BadTime, parse_time
 
 _SYNC_WORDS = {
     "enabled": "enabled", "on": "enabled", "true": "enabled", "yes": "synced",
@@ -54,7 +55,6 @@ _LABELLED = {"connections": re.compile(r"\bCurrent:\s*(\d+)", re.I),
              "max_connections": re.compile(r"\bMax:\s*(\d+)", re.I)}
 _MESSAGE_ID = re.compile(r"[0-9]{1,9}")
 _INT64_MAX = 2**63 - 1
-_EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
 _API_STATUS = re.compile(
     r"^(primary|secondary|backup)\s+(active|standby|idle|disabled|not in a steady state)", re.I)
 
@@ -98,23 +98,12 @@ def _text(record: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
-def parse_time(value: str) -> tuple[datetime, bool]:
-    """ISO 8601 (with or without offset), `YYYY-MM-DD HH:MM:SS[ UTC]` or epoch seconds."""
-    text = value.strip()
-    if _EPOCH.match(text):
-        try:
-            return datetime.fromtimestamp(float(text), UTC).replace(tzinfo=None), True
-        except (ValueError, OverflowError, OSError):
-            raise Reject(f"epoch time out of range {text[:40]!r}") from None
-    is_utc = text.endswith((" UTC", "Z"))
-    text = text.removesuffix(" UTC").removesuffix("Z")
+def _time(value: str) -> tuple[datetime, bool]:
+    """parse_time, its refusal a Reject (the record's quarantine reason)."""
     try:
-        parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is not None:
-            return parsed.astimezone(UTC).replace(tzinfo=None), True
-    except (ValueError, OverflowError):
-        raise Reject(f"unparseable time {value[:40]!r}") from None
-    return parsed, is_utc
+        return parse_time(value)
+    except BadTime as exc:
+        raise Reject(str(exc)) from None
 
 
 def _int(record: dict[str, Any], key: str) -> int | None:
@@ -219,17 +208,14 @@ def _api_rows(record: dict[str, Any], base: dict[str, Any]) -> list[Row]:
     return rows
 
 
-WINDOW_KINDS = ("failover_test", "maintenance")
-
-
 def _window(record: dict[str, Any]) -> Row:
     """A declared maintenance or failover-test window: {pair, start, end, kind, comment}."""
     pair = _text(record, "pair")
     kind = (_text(record, "kind") or "").lower()
     if pair is None or kind not in WINDOW_KINDS:
         raise Reject(f"window needs a pair and kind {' or '.join(WINDOW_KINDS)}")
-    start, start_utc = parse_time(str(record["start"]))
-    end, end_utc = parse_time(str(record["end"]))
+    start, start_utc = _time(str(record["start"]))
+    end, end_utc = _time(str(record["end"]))
     if end <= start:
         raise Reject("window ends before it starts")
     return Row("window", serial="", time=start, is_utc=start_utc and end_utc, pair=pair,
@@ -248,7 +234,7 @@ def normalise(record: dict[str, Any]) -> list[Row]:
     when = _text(record, "time", "timestamp", "polled_at", "system_time")
     if when is None:
         raise Reject("no time")
-    time, is_utc = parse_time(when)
+    time, is_utc = _time(when)
     ha_mode = _text(record, "ha_mode")
     if ha_mode is not None and ha_mode.lower() not in HA_MODES:
         raise Reject(f"unknown ha_mode {ha_mode[:40]!r}")

@@ -2,16 +2,17 @@
 
 `hawatch serve` owns the DuckDB file; measured here, receiving in that process loses datagrams
 at 50k msg/s because DuckDB work stalls Python threads. So serve starts this module as a child
-(`python3 -m collector.listener --spool DIR --udp HOST:PORT --tcp HOST:PORT`), which never
-imports duckdb, pyarrow, pandas, store/ or analytics/, and ingests the closed spool files.
+(`python3 -m hawatch.collector.syslog.listener --spool DIR --udp HOST:PORT --tcp HOST:PORT`),
+which never imports duckdb, pyarrow, pandas, store/ or analytics/, and ingests the closed spool
+files.
 
-Files in the spool folder (see collector/spool.py for the spool files themselves):
+Files in the spool folder (see collector/syslog/spool.py for the spool files themselves):
 - `listener-ports.json`: the bound addresses, written as soon as both sockets are bound
   (port 0 picks a free port); removed on a clean exit.
 - `listener-stats.json`: counters, rewritten atomically once a second.
 - `listener.lock`: one listener per folder (flock, released by the kernel even on SIGKILL).
 
-Its log goes to stderr through collector.listener_log, which never blocks a receive loop;
+Its log goes to stderr through collector.syslog.listener_log, which never blocks a receive loop;
 `hawatch serve` reads it and relays it, rate-limited, to its own.
 
 Exit codes: 0 after SIGTERM/SIGINT (sockets closed, spool files closed and renamed), 2 when an
@@ -32,8 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hawatch.collector.listener_log import configure_logging, dropped_records
-from hawatch.collector.spool import (
+from hawatch.collector.syslog.listener_log import configure_logging, dropped_records
+from hawatch.collector.syslog.spool import (
     SpoolWriter,
     atomic_write_json,
     lock_holder,
@@ -41,10 +42,10 @@ from hawatch.collector.spool import (
     make_private_dir,
     publish_leftover_parts,
 )
-from hawatch.collector.syslog_tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
-from hawatch.collector.syslog_udp import DEFAULT_RCVBUF, UdpListener
+from hawatch.collector.syslog.tcp import MAX_CONNECTIONS, MAX_FRAME, TcpListener
+from hawatch.collector.syslog.udp import DEFAULT_RCVBUF, UdpListener
 
-log = logging.getLogger("hawatch.collector.listener")
+log = logging.getLogger("hawatch.collector.syslog.listener")
 
 PORTS_FILE = "listener-ports.json"
 STATS_FILE = "listener-stats.json"
@@ -108,7 +109,8 @@ def parse_address(text: str) -> tuple[str, int]:
 
 def listener_argv(config: ListenerConfig) -> list[str]:
     """The command line that runs `config` as a child (for subprocess.Popen in the parent)."""
-    argv = [sys.executable, "-m", "hawatch.collector.listener", "--spool", str(config.spool_dir),
+    argv = [sys.executable, "-m", "hawatch.collector.syslog.listener",
+            "--spool", str(config.spool_dir),
             "--rotate-seconds", str(config.rotate_seconds), "--rcvbuf", str(config.rcvbuf),
             "--max-connections", str(config.max_connections),
             "--max-frame", str(config.max_frame), "--idle-seconds", str(config.idle_seconds)]
@@ -292,7 +294,7 @@ def _shutdown(spool: Path, running: _Running) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python3 -m collector.listener",
+        prog="python3 -m hawatch.collector.syslog.listener",
         description="Receive syslog over UDP/TCP and spool raw lines to DIR (no database).")
     parser.add_argument("--spool", type=Path, help="spool folder (created if missing)")
     parser.add_argument("--udp", type=parse_address, metavar="HOST:PORT",

@@ -1,0 +1,25 @@
+"""The options every command shares, and the settings they give (docs/configuration.md)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hawatch.config import load_config
+from hawatch.output import FORMATS
+
+
+def add_common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
+    parser.add_argument("--db", help="DuckDB database file (setting: db)")
+    parser.add_argument("--config", help="TOML configuration file")
+    if fmt:
+        parser.add_argument("--format", choices=FORMATS, default="table",
+                            help="output format (default: table)")
+
+
+def load_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings (file, environment), with --db over the `db` setting."""
+    settings = load_config(getattr(args, "config", None))
+    if getattr(args, "db", None):
+        settings["db"] = args.db
+    return settings
