@@ -72,7 +72,7 @@ differ, and checks the declaration against a real pass.
       adds to candidates
 17. freshness                 analytics/freshness.py
       reads   scope
-      own     unit_judgements, freshness_findings
+      own     freshness_findings
       adds to candidates
 18. reconcile                 analytics/incidents.py
       reads   scope, candidates

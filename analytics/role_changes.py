@@ -15,7 +15,7 @@ Nothing depends on the order rows were stored in: ties in one second are broken 
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.execute import execute_script
+from hawatch.store.execute import execute_script, exists
 
 # What a role change is, written once: the table `role_changes` (docs/schema.md) that the
 # fleet page and the SQL examples count holds exactly these rows, rewritten for the pairs in
@@ -64,9 +64,12 @@ WHERE s.state = 'active' AND s.time >= (SELECT min(start) FROM scope) - INTERVAL
   AND s.time >= c.start - INTERVAL 1 DAY
 GROUP BY s.pair, s.time HAVING count(DISTINCT s.serial) = 1;
 
--- runs of reports naming one unit; a change is a run of two or more reports after another
--- such run (one report between others is noise: a poll racing a change, a split brain's
--- alternating claims)
+"""
+
+# runs of reports naming one unit; a change is a run of two or more reports after another
+# such run (one report between others is noise: a poll racing a change, a split brain's
+# alternating claims)
+_STATUS_CHANGES = """
 CREATE OR REPLACE TEMP TABLE status_role_changes AS
 WITH runs AS (
     SELECT pair, active, min(time) AS first_at, max(time) AS last_at, count(*) AS reports
@@ -93,15 +96,23 @@ WHERE c.prev_active IS NOT NULL AND c.prev_active <> c.active
 INSERT INTO role_messages
 SELECT pair, time, active, 'failover', NULL, NULL, NULL, NULL, 2, 'status'
 FROM status_role_changes;
+"""
 
--- changes seen in status reports before the claims' reach, as an earlier pass found them
+# without status reports in reach (a fleet that is not polled): the same table, empty
+_NO_STATUS_CHANGES = """
+CREATE OR REPLACE TEMP TABLE status_role_changes (pair VARCHAR, time TIMESTAMPTZ,
+    active VARCHAR, prev_active VARCHAR, prev_last_at TIMESTAMPTZ)
+"""
+
+# changes seen in status reports before the claims' reach, as an earlier pass found them
+_EARLIER_STATUS_CHANGES = """
 INSERT INTO role_messages
 SELECT r.pair, r.time, r.new_active, r.kind, NULL, NULL, NULL, NULL, 2, 'status'
 FROM role_changes r JOIN scope c ON c.pair = r.pair
 WHERE r.seen_in = 'status' AND r.time < c.start - INTERVAL 1 DAY;
 """
 
-_ROLE_CHANGES = """
+_HISTORY = """
 CREATE OR REPLACE TEMP TABLE role_change_history AS
 WITH said AS (
     SELECT *, lag(active) OVER (PARTITION BY pair ORDER BY time, step, seq, active, event_key)
@@ -133,10 +144,12 @@ LEFT JOIN known k ON k.pair = o.pair AND o.previous IS NULL
 WHERE (o.previous IS NOT NULL AND o.previous <> o.active)
    OR (o.previous IS NULL AND k.status_active IS NOT NULL AND k.status_active <> o.active)
    OR (o.previous IS NULL AND k.status_active IS NULL AND o.step <> 2);
+"""
 
--- does the first status report after a reported change (past the grace, before the next
--- change, within the window) name the new active unit? Older changes keep what an earlier
--- pass found, beyond the claims' reach.
+# Does the first status report after a reported change (past the grace, before the next
+# change, within the window) name the new active unit? Older changes keep what an earlier
+# pass found, beyond the claims' reach.
+_CHECKS = """
 CREATE OR REPLACE TEMP TABLE role_change_checks AS
 SELECT h.pair, h.change_no,
        CASE WHEN h.time < sc.start - INTERVAL 1 DAY THEN stored.status_agrees
@@ -152,7 +165,22 @@ ASOF LEFT JOIN status_claims c
  AND c.time > h.time + to_seconds(CAST($crosscheck_grace_seconds AS BIGINT))
 LEFT JOIN role_changes stored ON stored.pair = h.pair AND stored.event_key = h.event_key
 WHERE h.seen_in = 'event';
+"""
 
+# without status reports in reach: nothing to tell, but what an earlier pass found
+_NO_CHECKS = """
+CREATE OR REPLACE TEMP TABLE role_change_checks AS
+SELECT h.pair, h.change_no,
+       CASE WHEN h.time < sc.start - INTERVAL 1 DAY THEN stored.status_agrees END
+           AS status_agrees,
+       CAST(NULL AS TIMESTAMPTZ) AS status_at, CAST(NULL AS VARCHAR) AS status_active
+FROM role_change_history h
+JOIN scope sc ON sc.pair = h.pair
+LEFT JOIN role_changes stored ON stored.pair = h.pair AND stored.event_key = h.event_key
+WHERE h.seen_in = 'event'
+"""
+
+_STORE = """
 DELETE FROM role_changes WHERE pair IN (SELECT pair FROM scope);
 INSERT INTO role_changes BY NAME
 SELECT h.*, k.status_agrees
@@ -176,15 +204,15 @@ _SYNC_STATES = "'disabled', 'not_synced', 'enabled', 'synced'"
 
 # One statement: the monitor failure just before, the sync state, the connections before and
 # after, the test window; then the shares kept and the verdict.
-_CONTEXT = f"""
+_CONTEXT = """
 CREATE OR REPLACE TEMP TABLE role_changes_in_scope AS
 WITH monitor AS (
     SELECT r.pair, r.change_no, m.kind AS monitor_kind
     FROM role_change_neighbours r ASOF JOIN (
         SELECT pair, time,
-               arg_min(kind, coalesce(list_position([{_CAUSES}], kind), 99)) AS kind
+               arg_min(kind, coalesce(list_position([{causes}], kind), 99)) AS kind
         FROM ha_events
-        WHERE kind IN ({_CAUSES}) AND pair IN (SELECT pair FROM scope)
+        WHERE kind IN ({causes}) AND pair IN (SELECT pair FROM scope)
         GROUP BY pair, time
     ) m ON m.pair = r.pair AND m.time <= r.time
     WHERE r.time - m.time <= INTERVAL 2 MINUTE
@@ -195,29 +223,15 @@ WITH monitor AS (
         -- not a GROUP BY, which costs seconds over the status samples of a polled fleet
         SELECT pair, state,
                time + to_microseconds(CAST(
-                   4 - coalesce(list_position([{_SYNC_STATES}], state), 5) AS BIGINT)) AS at
+                   4 - coalesce(list_position([{sync_states}], state), 5) AS BIGINT)) AS at
         FROM sync_timeline WHERE pair IN (SELECT pair FROM scope)
     ) s ON s.pair = r.pair AND s.at < r.time
-), near AS (
-    -- failover_samples (store/rollups.py: the samples within an hour of a unit becoming
-    -- active in the HA messages, a small fraction of all); for the few changes only status
-    -- reports showed, their units' samples around them
-    SELECT time, serial, connections, vpn_sas FROM failover_samples
-    UNION ALL
-    SELECT x.time, x.serial, x.connections, x.vpn_sas
-    FROM session_samples x
-    WHERE x.time BETWEEN (SELECT min(time) FROM role_change_neighbours WHERE seen_in = 'status')
-                         - INTERVAL 1 HOUR
-                     AND (SELECT max(time) FROM role_change_neighbours WHERE seen_in = 'status')
-                         + INTERVAL 1 HOUR
-      AND EXISTS (SELECT 1 FROM role_change_neighbours r
-                  WHERE r.seen_in = 'status' AND x.serial IN (r.old_active, r.new_active)
-                    AND x.time BETWEEN r.time - INTERVAL 1 HOUR AND r.time + INTERVAL 1 HOUR)
-), before AS (
-    -- with bounded range joins
+{near}), before AS (
+    -- from failover_samples (store/rollups.py: the samples within an hour of a role change,
+    -- a small fraction of all), with bounded range joins
     SELECT r.pair, r.change_no, arg_max(b.connections, b.time) AS conn_before,
            arg_max(b.vpn_sas, b.time) AS vpn_before
-    FROM role_change_neighbours r JOIN near b
+    FROM role_change_neighbours r JOIN {samples} b
       ON b.serial = r.old_active AND b.time < r.time
      AND b.time >= r.time - to_minutes(CAST($unsynced_before_minutes AS BIGINT))
      AND b.time > coalesce(r.prev_change, TIMESTAMPTZ '1970-01-01 00:00:00+00')
@@ -225,7 +239,7 @@ WITH monitor AS (
 ), after AS (
     SELECT r.pair, r.change_no, arg_min(a.connections, a.time) AS conn_after,
            arg_min(a.vpn_sas, a.time) AS vpn_after
-    FROM role_change_neighbours r JOIN near a
+    FROM role_change_neighbours r JOIN {samples} a
       ON a.serial = r.new_active AND a.time > r.time
      AND a.time <= r.time + to_minutes(CAST($unsynced_after_minutes AS BIGINT))
      AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
@@ -259,9 +273,40 @@ FROM kept
 """
 
 
+# the samples around changes only the status reports showed: failover_samples (store/
+# rollups.py) keeps those around the HA messages' changes only, so their units' samples are
+# read from session_samples, within an hour of them (a handful of changes: zone maps skip the
+# rest). Left out of the statement when the scope has none (a fleet that is not polled).
+_NEAR_STATUS_CHANGES = """), near AS (
+    SELECT time, serial, connections, vpn_sas FROM failover_samples
+    UNION ALL
+    SELECT x.time, x.serial, x.connections, x.vpn_sas
+    FROM session_samples x
+    WHERE x.time BETWEEN (SELECT min(time) FROM role_change_neighbours
+                          WHERE seen_in = 'status') - INTERVAL 1 HOUR
+                     AND (SELECT max(time) FROM role_change_neighbours
+                          WHERE seen_in = 'status') + INTERVAL 1 HOUR
+      AND EXISTS (SELECT 1 FROM role_change_neighbours r
+                  WHERE r.seen_in = 'status' AND x.serial IN (r.old_active, r.new_active)
+                    AND x.time BETWEEN r.time - INTERVAL 1 HOUR AND r.time + INTERVAL 1 HOUR)
+"""
+_CONTEXTS = {
+    with_status: _CONTEXT.format(causes=_CAUSES, sync_states=_SYNC_STATES,
+                                 near=_NEAR_STATUS_CHANGES if with_status else "",
+                                 samples="near" if with_status else "failover_samples")
+    for with_status in (False, True)}
+
+
 def build_role_changes(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
     """Fill `role_change_history` and `role_changes_in_scope` for the pairs in `scope` (see
-    the module docstring)."""
+    the module docstring). The status-report steps run only when status reports are in
+    reach: without them (syslog and exports only) the pass costs what it did before."""
     execute_script(cur, _MESSAGES, params)
-    execute_script(cur, _ROLE_CHANGES, params)
-    execute_script(cur, _CONTEXT, params)
+    claims = exists(cur, "SELECT 1 FROM status_claims")
+    execute_script(cur, _STATUS_CHANGES if claims else _NO_STATUS_CHANGES, params)
+    execute_script(cur, _EARLIER_STATUS_CHANGES, params)
+    execute_script(cur, _HISTORY, params)
+    execute_script(cur, _CHECKS if claims else _NO_CHECKS, params)
+    execute_script(cur, _STORE, params)
+    seen_in_status = exists(cur, "SELECT 1 FROM role_change_neighbours WHERE seen_in = 'status'")
+    execute_script(cur, _CONTEXTS[seen_in_status], params)

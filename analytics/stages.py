@@ -259,12 +259,6 @@ TABLES: dict[str, TempTable] = {
         "a stretch of reports where the units differ",
         f"""pair VARCHAR, started_at {_TZ}, p_fw VARCHAR, s_fw VARCHAR, p_model VARCHAR,
         s_model VARCHAR, last_differs {_TZ}""", "config_drift"),
-    "unit_judgements": TempTable(
-        "a unit of a pair as freshness judges it now (what unit_freshness gets)",
-        f"""pair VARCHAR, serial VARCHAR, role VARCHAR, last_seen {_TZ},
-        last_source VARCHAR, heard_at {_TZ}, polled BOOLEAN, live BOOLEAN,
-        threshold_seconds BIGINT, silent BOOLEAN, quiet_since {_TZ},
-        unreachable_since {_TZ}, poll_problem VARCHAR, ok_since {_TZ}""", "freshness"),
     "freshness_findings": TempTable(
         "an open unit_unreachable or unit_silent finding",
         candidates.COLUMNS, "freshness"),

@@ -114,6 +114,9 @@ def fill(store: Store, pairs: int, days: int, folder: Path) -> None:
         cur.execute("INSERT INTO rollup_dirty SELECT pair, min(time), max(time)"
                     " FROM session_samples GROUP BY pair")
         refresh_rollups(cur)
+        # and each unit's last data (collector/writer.py), as from old export files
+        cur.execute("INSERT INTO unit_last_seen SELECT serial, 'export', max(time), now(),"
+                    " NULL FROM session_samples GROUP BY serial")
 
 
 def new_hour(store: Store, folder: Path, days: int) -> list[str]:

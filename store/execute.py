@@ -51,3 +51,10 @@ def fetch_dicts(relation: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The rows of an executed query as column -> value dicts (for templates and JSON)."""
     columns = [d[0] for d in relation.description or []]
     return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def exists(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
+    """Whether `query` returns any row: lets a pass skip statements that would find nothing
+    (a fleet that is not polled has no status reports to cross-check)."""
+    row = cur.execute(f"SELECT EXISTS ({query})").fetchone()
+    return bool(row and row[0])
