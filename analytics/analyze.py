@@ -9,6 +9,7 @@ to that hour, not to the history.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from hawatch.analytics.incidents import Reconciled
 from hawatch.analytics.stages import STAGES, PassRun, Stage
 from hawatch.analytics.thresholds import Thresholds
 from hawatch.store.db import Store
+from hawatch.store.execute import one_row
 
 # Runs one stage (the third argument) its own way: to time it, or, in tests, to check it
 # against the declaration of the temp tables it may touch.
@@ -42,7 +44,7 @@ def run_stages(run: PassRun, watch: StageWatch | None = None) -> None:
         if watch is None:
             stage.run(run)
         else:
-            watch(stage, run.cur, lambda stage=stage: stage.run(run))
+            watch(stage, run.cur, functools.partial(stage.run, run))
 
 
 def analyze(store: Store, thresholds: Thresholds | None = None,
@@ -52,9 +54,9 @@ def analyze(store: Store, thresholds: Thresholds | None = None,
     mode = "since" if since else "full" if full else "incremental"
     started = time.perf_counter()
     with store.transaction() as cur:
-        run_started = cur.execute("SELECT now()").fetchone()[0]
-        if mode == "incremental" and not cur.execute(
-                "SELECT count(*) FROM analysis_runs").fetchone()[0]:
+        run_started = one_row(cur, "SELECT now()")[0]
+        if mode == "incremental" and not one_row(cur,
+                "SELECT count(*) FROM analysis_runs")[0]:
             mode = "full"  # a first pass looks at everything
         run = PassRun(cur, thresholds or Thresholds.from_settings(), mode, since)
         run_stages(run, watch)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 from hawatch.analytics.load_detail import NEAR_DAYS
-from hawatch.store.execute import execute_script
+from hawatch.store.execute import execute_script, one_row
 
 _NEAR = """
 CREATE OR REPLACE TEMP TABLE recovery_questions AS
@@ -58,6 +58,6 @@ def resolve(cur: duckdb.DuckDBPyConnection) -> None:
     """Answer every request: `recovered(asker, pair, after, back_at)`; loads that never came
     back have no row. Needs `load_detail` (analytics/load_detail.py)."""
     execute_script(cur, _NEAR, {"near_days": NEAR_DAYS})
-    (later,) = cur.execute("SELECT count(*) FROM recovery_later_days").fetchone()
+    (later,) = one_row(cur, "SELECT count(*) FROM recovery_later_days")
     if later:
         cur.execute(_LATER)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+from hawatch.store.execute import one_row
 
 EPOCH = datetime(1970, 1, 1)
 
@@ -28,5 +29,5 @@ def build_scope(cur: duckdb.DuckDBPyConnection, mode: str, since: datetime | Non
         cur.execute("CREATE OR REPLACE TEMP TABLE scope AS"
                     " SELECT pair, CAST($since AS TIMESTAMPTZ) AS start FROM pairs",
                     {"since": since or EPOCH})
-    (count,) = cur.execute("SELECT count(*) FROM scope").fetchone()
+    (count,) = one_row(cur, "SELECT count(*) FROM scope")
     return int(count)

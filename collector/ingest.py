@@ -314,11 +314,12 @@ def ingest_lines(store: Store, lines: list[str], name: str,
     if source.known and source.offset >= len(body):
         report.status = "unchanged"
         return report
+    stamp = pa.timestamp("us", tz="UTC")
     table = pa.table({
         "pos": pa.array(range(1, len(lines) + 1), pa.int64()),
         "line": pa.array(lines, pa.string()),
-        "received_at": pa.array(received_at or [None] * len(lines),
-                                pa.timestamp("us", tz="UTC")),
+        "received_at": pa.array(received_at, stamp) if received_at
+        else pa.nulls(len(lines), stamp),
     })
     keep = [i for i, line in enumerate(lines) if line.strip()]
     table = table.take(keep)

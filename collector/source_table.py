@@ -15,6 +15,7 @@ from hawatch.collector.inputs import fingerprint
 from hawatch.collector.limits import IngestLimits
 from hawatch.collector.writer import BatchResult, commit_batch
 from hawatch.store.db import Store
+from hawatch.store.execute import one_row
 
 
 @dataclass
@@ -49,7 +50,7 @@ def claim_source(store: Store, name: str, head: bytes, fmt: str,
             ).fetchone()
             if row:
                 return Source(int(row[0]), int(row[1]), int(row[2]), True)
-        (next_id,) = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
+        (next_id,) = one_row(cur, "SELECT coalesce(max(source_id), 0) + 1 FROM sources")
         # serve's identities are `<origin>:<file name>` (udp, tcp, http)
         origin = identity.split(":", 1)[0] if identity and ":" in identity else "file"
         cur.execute(
@@ -73,13 +74,13 @@ def _quarantine_room(cur: duckdb.DuckDBPyConnection, source_id: int,
                      limits: IngestLimits) -> int | None:
     """How many of the batch's rejected lines may still be stored with their text (None:
     the batch has none)."""
-    (rejects,) = cur.execute("SELECT count(*) FROM stg_rejects").fetchone()
+    (rejects,) = one_row(cur, "SELECT count(*) FROM stg_rejects")
     if not rejects:
         return None
-    stored, parsed = cur.execute(
+    stored, parsed = one_row(cur,
         "SELECT (SELECT count(*) FROM quarantine WHERE source_id = $id),"
-        " (SELECT parsed FROM sources WHERE source_id = $id)", {"id": source_id}).fetchone()
-    usable = bool(parsed) or bool(cur.execute(_STAGED_USABLE).fetchone()[0])
+        " (SELECT parsed FROM sources WHERE source_id = $id)", {"id": source_id})
+    usable = bool(parsed) or bool(one_row(cur, _STAGED_USABLE)[0])
     return limits.quarantine_room(int(stored), usable)
 
 

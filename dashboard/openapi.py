@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from hawatch.analytics.pair_summary import SORT_COLUMNS
 from hawatch.dashboard.views.fleet import HEALTH_WORDS
 from hawatch.dashboard.views.incidents import MAX_ROWS, SEVERITIES, STATUSES
@@ -249,7 +249,7 @@ _NOT_MODIFIED = {"304": {"description": "unchanged since the ETag given in If-No
 
 
 def _paths() -> dict[str, Any]:
-    session = [{"session": []}]
+    session: list[dict[str, list[str]]] = [{"session": []}]
     return {
         "/api/v1/pairs": {"get": {
             "operationId": "listPairs", "summary": "Every pair with its health summary",
@@ -383,7 +383,7 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def spec() -> object:
+def spec() -> Response:
     return jsonify(openapi_document())
 
 

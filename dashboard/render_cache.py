@@ -50,13 +50,13 @@ class RenderCache:
             return build()
         found, value = self._fresh(key)
         if found:
-            return value  # type: ignore[no-any-return]
+            return value
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
         with building:
             found, value = self._fresh(key)  # another thread may have built it meanwhile
             if found:
-                return value  # type: ignore[no-any-return]
+                return value
             value = build()
             with self._lock:
                 self.misses += 1

@@ -192,8 +192,9 @@ class ListenerSupervisor:
                 raise HawatchError(f"syslog listener: {exc}") from None
         bound = {p: ports[p] for p in ("udp", "tcp") if ports.get(p)}
         # a restart must come back where the senders send: the ports bound, not port 0
-        self.config = dataclasses.replace(self.config, **{
-            proto: (address["host"], address["port"]) for proto, address in bound.items()})
+        addresses: dict[str, Any] = {
+            proto: (address["host"], address["port"]) for proto, address in bound.items()}
+        self.config = dataclasses.replace(self.config, **addresses)
         self._watcher.start()
         return bound
 

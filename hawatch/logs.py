@@ -35,12 +35,12 @@ _CHILD_LINE = re.compile(r"hawatch-listener\[(\d+)\] (DEBUG|INFO|WARNING|ERROR|C
 class UtcFormatter(logging.Formatter):
     """ISO 8601 times in UTC, to the millisecond: 2026-11-02T04:41:32.123Z."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # typeshed: no optional argument
     default_time_format = "%Y-%m-%dT%H:%M:%S"
     default_msec_format = "%s.%03dZ"
 
 
-class _ServeHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _ServeHandler(logging.StreamHandler):
     """The one handler; a second configure_logging replaces it instead of adding one."""
 
 

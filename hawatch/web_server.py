@@ -61,7 +61,7 @@ def body_limits(upload_limit: int, token: str) -> type[HTTPRequestParser]:
             super().parse_header(header_plus)
             limit = allowed(self)
             # waitress refuses a body of max_request_body_size bytes or more
-            self.adj = copy.copy(self.adj)
+            self.adj = copy.copy(self.adj)  # type: ignore[has-type]  # waitress is untyped
             self.adj.max_request_body_size = limit + 1
 
     return LimitedParser

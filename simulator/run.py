@@ -39,7 +39,7 @@ def _write_syslog(out: Path, fleet: Fleet, plans: list[Plan], seed: int, start: 
     """One file per site; returns the lines written and what the lossy site dropped."""
     folder = out / "syslog"
     folder.mkdir(parents=True, exist_ok=True)
-    lines, loss = 0, []
+    lines, loss = 0, list[dict[str, Any]]()
     for site in fleet.sites:
         mine = [plan for plan in plans if plan.pair.site is site]
         log = SiteWriter(site, mine, seed, end, traffic_per_hour).write(

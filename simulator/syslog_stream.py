@@ -141,7 +141,8 @@ class SiteWriter:
         if code == "config":
             self.audit[pair.name] += 1
             admin = f"{pair.lan}.5:{50000 + self.audit[pair.name] % 15000}"
-            return fmt.config(t, sn, fw, n, admin, *extra, audit=self.audit[pair.name])
+            setting, old, new = extra
+            return fmt.config(t, sn, fw, n, admin, setting, old, new, audit=self.audit[pair.name])
         if code == "ntp":
             return fmt.ntp(t, sn, fw, n)
         return fmt.wlb(t, sn, fw, n, failback=code == "wlb_back")

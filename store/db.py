@@ -186,7 +186,10 @@ class Store:
             if self.read_only or not self._write_lock.acquire(timeout=wait_seconds):
                 return None
             try:
-                return self._size_problem(cur) or self._write_probe(cur)
+                problem = self._size_problem(cur)
+                if problem is None:
+                    self._write_probe(cur)
+                return problem
             finally:
                 self._write_lock.release()
         except (duckdb.Error, OSError) as exc:
@@ -221,7 +224,6 @@ class Store:
                 pass  # the instance may be invalidated: the first error is the one to tell
             raise
         cur.execute("COMMIT")
-        return None
 
     def interrupt(self) -> None:
         self._con.interrupt()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -18,7 +18,7 @@ _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 def execute_script(
-    cur: duckdb.DuckDBPyConnection, script: str, params: dict[str, object] | None = None
+    cur: duckdb.DuckDBPyConnection, script: str, params: Mapping[str, object] | None = None
 ) -> None:
     """Run several statements; DuckDB binds parameters only in a single statement, so each
     statement gets the named parameters it mentions."""
@@ -58,3 +58,14 @@ def exists(cur: duckdb.DuckDBPyConnection, query: str) -> bool:
     (a fleet that is not polled has no status reports to cross-check)."""
     row = cur.execute(f"SELECT EXISTS ({query})").fetchone()
     return bool(row and row[0])
+
+
+def one_row(cur: duckdb.DuckDBPyConnection, query: str,
+            params: Sequence[object] | dict[str, object] | None = None) -> tuple[Any, ...]:
+    """The single row of a query that always has one (an aggregate, a nextval, an UPDATE's
+    count): `(count,) = one_row(...)` with no Optional to unpack, and a clear error instead of
+    "cannot unpack None" if it ever has none."""
+    row = cur.execute(query, params).fetchone()
+    if row is None:
+        raise LookupError(f"no row from {query.split()[0]} that always has one: {query[:80]}")
+    return row

@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 from hawatch.store.errors import InvalidQuery
+from hawatch.store.execute import one_row
 
 ALLOWED = {duckdb.StatementType.SELECT}
 QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE",
@@ -86,7 +87,7 @@ def _parse_tree(sql: str) -> Any:
     """DuckDB's parse tree of one SELECT, or InvalidQuery when it cannot give one."""
     with duckdb.connect() as parser:
         try:
-            (text,) = parser.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+            (text,) = one_row(parser, "SELECT json_serialize_sql(?)", [sql])
         except duckdb.Error as exc:
             raise InvalidQuery(first_line(exc)) from None
     tree = json.loads(text)

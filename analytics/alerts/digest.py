@@ -14,6 +14,7 @@ from hawatch.analytics.alerts.routing import addresses
 from hawatch.analytics.alerts.settings import alert_settings
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.execute import one_row
 
 _RECENT = ("status <> 'withdrawn' AND (first_detected >= $since OR last_updated >= $since"
            " OR opened_at >= $since)")
@@ -25,8 +26,8 @@ def _lines(cur: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> 
 
 def sections(cur: duckdb.DuckDBPyConnection, now: datetime) -> list[tuple[str, list[str]]]:
     p = {"since": now - timedelta(days=1)}
-    last = cur.execute("SELECT max(created_at) FROM notifications WHERE kind = 'digest'"
-                       ).fetchone()[0]
+    last = one_row(cur, "SELECT max(created_at) FROM notifications WHERE kind = 'digest'"
+                       )[0]
     return [
         ("Fleet health", _lines(cur, "SELECT printf('%s (%s): %s, score %d%s', pair,"
                                 " coalesce(site, '-'), health, score, CASE WHEN reasons <> ''"

@@ -9,6 +9,7 @@ from hawatch.analytics.alerts.acknowledgements import acknowledge
 from hawatch.analytics.alerts.silences import add_silence
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.execute import one_row
 from hawatch.store.kinds import WINDOW_KINDS
 from hawatch.store.times import BadTime, parse_time
 
@@ -30,8 +31,8 @@ def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
             raise HawatchError("--until needs a time zone, e.g. 2026-11-26T08:00Z")
         ends = until.replace(tzinfo=now.tzinfo)
         pair = str(payload["pair"])
-        if not store.cursor().execute("SELECT count(*) FROM pairs WHERE pair = ?",
-                                      [pair]).fetchone()[0]:
+        if not one_row(store.cursor(), "SELECT count(*) FROM pairs WHERE pair = ?",
+                                      [pair])[0]:
             raise HawatchError(f"no pair {pair!r}")
         sid = add_silence(store, pair, ends, now, str(payload.get("comment") or ""))
         return f"silence #{sid}: {pair} silenced until {ends.isoformat()}"
@@ -61,7 +62,7 @@ def declare_window(store: Store, payload: dict[str, Any], now: datetime) -> str:
     if ends <= starts:
         raise HawatchError("a window must end after it starts")
     with store.transaction() as cur:
-        if not cur.execute("SELECT count(*) FROM pairs WHERE pair = ?", [pair]).fetchone()[0]:
+        if not one_row(cur, "SELECT count(*) FROM pairs WHERE pair = ?", [pair])[0]:
             raise HawatchError(f"no pair {pair!r}")
         cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
                     " created_at) VALUES (?, ?, ?, ?, ?, 'cli', ?)",

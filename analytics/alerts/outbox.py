@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 from hawatch.store.db import Store
+from hawatch.store.execute import one_row
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def message_id(notification_id: int, domain: str) -> str:
 def enqueue(cur: duckdb.DuckDBPyConnection, draft: Draft, now: datetime,
             domain: str) -> int:
     """Record one notification (inside the caller's transaction); returns its id."""
-    (nid,) = cur.execute("SELECT nextval('notification_ids')").fetchone()
+    (nid,) = one_row(cur, "SELECT nextval('notification_ids')")
     suppressed = draft.status != "pending"
     cur.execute(
         "INSERT INTO notifications (notification_id, incident_ids, pair, kind, status, reason,"
@@ -85,10 +86,10 @@ def claim(store: Store, notification_id: int, now: datetime) -> bool:
     """Record an attempt before sending: the row becomes `sending` (attempt counted, its
     start in next_attempt_at); False when it is no longer pending (another round has it)."""
     with store.transaction() as cur:
-        (claimed,) = cur.execute(
+        (claimed,) = one_row(cur,
             "UPDATE notifications SET status = 'sending', attempts = attempts + 1,"
             " next_attempt_at = ? WHERE notification_id = ? AND status = 'pending'",
-            [now, notification_id]).fetchone()
+            [now, notification_id])
     return bool(claimed)
 
 
@@ -104,11 +105,11 @@ def mark_failed(store: Store, notification_id: int, now: datetime, error: str,
     """A failed attempt (counted now unless the row was claimed for it); the row is pending
     again with a doubled delay (capped)."""
     with store.transaction() as cur:
-        (attempts,) = cur.execute(
+        (attempts,) = one_row(cur,
             "UPDATE notifications SET attempts = attempts + CASE WHEN status = 'sending'"
             " THEN 0 ELSE 1 END, status = 'pending', last_error = ?"
             " WHERE notification_id = ? RETURNING attempts",
-            [error[:500], notification_id]).fetchone()
+            [error[:500], notification_id])
         delay = min(max_delay, first_delay * 2 ** (attempts - 1))
         cur.execute("UPDATE notifications SET next_attempt_at = ? WHERE notification_id = ?",
                     [now + timedelta(seconds=delay), notification_id])
@@ -133,10 +134,10 @@ def recover_interrupted(store: Store, claimed_before: datetime) -> int:
     still running could have started) are pending again: rather one more copy, with the same
     Message-ID, than a page lost to a crash."""
     with store.transaction() as cur:
-        (count,) = cur.execute(
+        (count,) = one_row(cur,
             "UPDATE notifications SET status = 'pending', last_error = 'delivery interrupted"
             " (the process stopped while sending); sending again' WHERE status = 'sending'"
-            " AND next_attempt_at < ?", [claimed_before]).fetchone()
+            " AND next_attempt_at < ?", [claimed_before])
     return int(count)
 
 

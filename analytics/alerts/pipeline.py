@@ -23,6 +23,7 @@ from hawatch.analytics.alerts.settings import alert_settings
 from hawatch.analytics.alerts.smtp import SmtpConfig, deliver
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.execute import one_row
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ def _domain(settings: dict[str, Any]) -> str:
 def _remember(cur: duckdb.DuckDBPyConnection, draft: Draft, nid: int, now: datetime) -> None:
     """What each incident was notified as: the log de-duplication is decided from."""
     for iid in draft.incident_ids:
-        status, kind = cur.execute("SELECT status, kind FROM incidents WHERE incident_id = ?",
-                                   [iid]).fetchone()
+        status, kind = one_row(cur, "SELECT status, kind FROM incidents WHERE incident_id = ?",
+                               [iid])
         still_open = (draft.kind in ("new", "repeat") and status == "open"
                       and kind != "failover_test")
         cur.execute("DELETE FROM alert_state WHERE incident_id = ?", [iid])

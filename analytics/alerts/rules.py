@@ -22,6 +22,7 @@ from hawatch.analytics.alerts.outbox import Draft
 from hawatch.analytics.alerts.render import SEVERITY_ORDER, Item, Notice, render_notice
 from hawatch.analytics.alerts.routing import recipients
 from hawatch.analytics.alerts.silences import silenced_until, window_at
+from hawatch.store.execute import one_row
 
 HELD = "held back: pair flapping"
 STALE = "ended before alerts.max_age_hours"
@@ -40,15 +41,15 @@ def _flapping_facts(cur: duckdb.DuckDBPyConnection, pair: str, item: Item
                     ) -> list[tuple[str, str]]:
     active, sync = cur.execute("SELECT active_serial, stateful_sync FROM pairs WHERE pair = ?",
                                [pair]).fetchone() or (None, None)
-    (unsynced,) = cur.execute(
+    (unsynced,) = one_row(cur,
         "SELECT count(*) FROM incidents WHERE pair = ? AND kind = 'unsynced_failover'"
         " AND status <> 'withdrawn' AND opened_at BETWEEN ? AND coalesce(?, now())",
-        [pair, item.opened_at, item.resolved_at]).fetchone()
-    (held,) = cur.execute(
+        [pair, item.opened_at, item.resolved_at])
+    (held,) = one_row(cur,
         "SELECT coalesce(sum(len(incident_ids)), 0) FROM notifications WHERE pair = ?"
         " AND reason = ? AND created_at >= (SELECT min(created_at) FROM notifications"
         " WHERE list_contains(incident_ids, ?))",
-        [pair, HELD, item.incident_id]).fetchone()
+        [pair, HELD, item.incident_id])
     return [("current state", f"active unit {active or 'unknown'}, stateful sync "
              f"{sync or 'unknown'}"),
             ("transitions", str(item.evidence.get("transitions", "?"))),

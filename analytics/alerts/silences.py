@@ -11,6 +11,7 @@ from datetime import datetime
 import duckdb
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.execute import one_row
 
 
 def add_silence(store: Store, pair: str, ends_at: datetime, now: datetime,
@@ -18,7 +19,7 @@ def add_silence(store: Store, pair: str, ends_at: datetime, now: datetime,
     if ends_at <= (starts_at or now):
         raise HawatchError("a silence must end after it starts")
     with store.transaction() as cur:
-        (sid,) = cur.execute("SELECT nextval('silence_ids')").fetchone()
+        (sid,) = one_row(cur, "SELECT nextval('silence_ids')")
         cur.execute("INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)",
                     [sid, pair, starts_at or now, ends_at, comment, now])
     return int(sid)
@@ -27,8 +28,8 @@ def add_silence(store: Store, pair: str, ends_at: datetime, now: datetime,
 def silenced_until(cur: duckdb.DuckDBPyConnection, pair: str, now: datetime
                    ) -> datetime | None:
     """The end of the silence covering `pair` at `now`, if one does."""
-    (until,) = cur.execute("SELECT max(ends_at) FROM silences WHERE pair = ?"
-                           " AND starts_at <= ? AND ends_at > ?", [pair, now, now]).fetchone()
+    (until,) = one_row(cur, "SELECT max(ends_at) FROM silences WHERE pair = ?"
+                           " AND starts_at <= ? AND ends_at > ?", [pair, now, now])
     return until
 
 

@@ -26,10 +26,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hawatch.analytics.alerts.outbox import Pending
 from hawatch.store.errors import HawatchError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 SECURITY = ("starttls", "tls", "plain")
 
@@ -94,31 +97,31 @@ def build_message(config: SmtpConfig, item: Pending) -> EmailMessage:
     return msg
 
 
-class _PatientData:
+class _PatientData(smtplib.SMTP):
     """smtplib's DATA, waiting `data_timeout` for the answer to the final dot and telling a
     missing answer (NoFinalReply: the server holds the whole message) from other failures."""
 
-    data_timeout: float
+    data_timeout: float = 60.0
 
-    def data(self, msg: bytes | str) -> tuple[int, bytes]:
-        client: Any = self
-        client.putcmd("data")
-        code, reply = client.getreply()
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.putcmd("data")
+        code, reply = self.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
         if isinstance(msg, str):
             msg = re.sub(r"(?:\r\n|\n|\r(?!\n))", "\r\n", msg).encode("ascii")
-        body = re.sub(rb"(?m)^\.", b"..", msg)  # dot-stuffing, RFC 5321 4.5.2
-        client.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-        client.sock.settimeout(self.data_timeout)
+        body = re.sub(rb"(?m)^\.", b"..", bytes(msg))  # dot-stuffing, RFC 5321 4.5.2
+        self.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        if self.sock is not None:
+            self.sock.settimeout(self.data_timeout)
         try:
-            return client.getreply()
+            return self.getreply()
         except smtplib.SMTPServerDisconnected as exc:
             raise NoFinalReply(f"no answer to the message within {self.data_timeout:g} s"
                                f" ({exc})") from exc
 
 
-class _Smtp(_PatientData, smtplib.SMTP):
+class _Smtp(_PatientData):
     pass
 
 
@@ -129,13 +132,13 @@ class _SmtpTls(_PatientData, smtplib.SMTP_SSL):
 @contextmanager
 def connect(config: SmtpConfig) -> Iterator[smtplib.SMTP]:
     """An open, secured and logged-in session; raises OSError/SMTPException when not."""
-    client: smtplib.SMTP
+    client: _PatientData
     if config.security == "tls":
         client = _SmtpTls(config.host, config.port, timeout=config.timeout,
                           context=config.tls_context())
     else:
         client = _Smtp(config.host, config.port, timeout=config.timeout)
-    client.data_timeout = config.data_timeout  # type: ignore[attr-defined]
+    client.data_timeout = config.data_timeout
     try:
         client.ehlo()
         if config.security == "starttls":

@@ -98,7 +98,7 @@ def _env_prefix(name: str) -> str:
 
 
 def _coerce(name: str, key: str, value: Any) -> Any:
-    kind = type(_KEYS[key].default)
+    kind: type = type(_KEYS[key].default)
     if key == "protocols":
         items = value.split(",") if isinstance(value, str) else value
         found = tuple(str(p).strip().lower() for p in items if str(p).strip())

@@ -15,7 +15,7 @@ from hawatch.collector.exports.stage import stage_export
 from hawatch.collector.pollers.outcome import PollResult
 from hawatch.collector.writer import BatchResult, commit_batch, reset_stages
 from hawatch.store.db import Store
-from hawatch.store.execute import execute_script
+from hawatch.store.execute import execute_script, one_row
 
 SOURCE = "poll"
 
@@ -58,7 +58,7 @@ def _source(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
                         " AND origin = 'poll'", [SOURCE]).fetchone()
     if found:
         return int(found[0]), int(found[1])
-    (next_id,) = cur.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
+    (next_id,) = one_row(cur, "SELECT coalesce(max(source_id), 0) + 1 FROM sources")
     cur.execute(
         "INSERT INTO sources (source_id, name, fingerprint, fingerprint_bytes, format,"
         " committed_offset, committed_lines, complete, first_ingest, last_ingest, origin)"

@@ -210,7 +210,8 @@ class UdpListener:
         self.bytes += counts[1]
         self.empty += counts[2]
         batch: bytes | memoryview = view[:pos]
-        if view.obj.find(b"\x00", 0, pos) >= 0 or view.obj.find(b"\r", 0, pos) >= 0:
+        whole: bytearray = view.obj  # type: ignore[assignment]  # the receive buffer
+        if whole.find(b"\x00", 0, pos) >= 0 or whole.find(b"\r", 0, pos) >= 0:
             batch, lines = resplit(bytes(batch))
         while pos:
             try:

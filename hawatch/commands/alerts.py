@@ -11,6 +11,7 @@ from hawatch.commands.common import add_common, load_settings
 from hawatch.commands.via_server import operator_action, read_rows
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
+from hawatch.store.execute import one_row
 
 
 def register(commands: Any) -> None:
@@ -64,9 +65,9 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     with Store(settings["db"]) as store:
         nid = send_test(store, settings, datetime.now(UTC), args.to)
         deliver_pending(store, settings, datetime.now(UTC))
-        status, error = store.cursor().execute(
-            "SELECT status, last_error FROM notifications WHERE notification_id = ?",
-            [nid]).fetchone()
+        status, error = one_row(
+            store.cursor(), "SELECT status, last_error FROM notifications"
+            " WHERE notification_id = ?", [nid])
     if status != "sent":
         raise HawatchError(f"test e-mail {nid} not accepted: {error} (it stays in the "
                            "outbox and is retried by `hawatch serve`)")

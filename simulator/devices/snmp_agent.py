@@ -153,7 +153,7 @@ def start_v3(sock: socket.socket, user: str, auth_key: str, priv_key: str,
     from pysnmp.entity import config, engine
     from pysnmp.entity.rfc3413 import cmdrsp, context
 
-    class Gated(udp.UdpTransport):  # type: ignore[misc]
+    class Gated(udp.UdpTransport):
         """Requests reach the engine only while the unit answers (silent, rebooting: no)."""
 
         def datagram_received(self, datagram: bytes, address: Any) -> None:

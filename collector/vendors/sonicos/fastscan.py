@@ -9,13 +9,16 @@ built or HAWATCH_NO_FASTSCAN=1 (tests compare both).
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
+from typing import Any
 
 import pyarrow as pa
 
-try:
-    from hawatch.collector.vendors.sonicos import _fastscan
+_fastscan: Any
+try:  # by name: a C extension has no stub for a type checker to read
+    _fastscan = importlib.import_module("hawatch.collector.vendors.sonicos._fastscan")
 except ImportError:  # not built (e.g. no compiler): the SQL path does the work
     _fastscan = None
 
