@@ -4,6 +4,7 @@ thresholds (high 50%, low 25%), a 90% session-survival bar for failover tests.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hawatch.store.errors import HawatchError
@@ -75,7 +76,7 @@ class Thresholds(dict[str, Any]):
     """
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None = None) -> Thresholds:
+    def from_settings(cls, settings: Mapping[str, Any] | None = None) -> Thresholds:
         values = {s.name: s.default for s in ANALYTICS_SETTINGS}
         values.update({k: v for k, v in (settings or {}).items() if k in values})
         values["poll.interval_seconds"] = max(1, int((settings or {}).get(

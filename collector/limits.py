@@ -10,6 +10,7 @@ source. Lines over the limit are still counted (`sources.quarantined`), never si
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ class IngestLimits:
     quarantine_sample_rows: int = 20
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> IngestLimits:
+    def from_settings(cls, settings: Mapping[str, Any]) -> IngestLimits:
         defaults = {s.name: s.default for s in INGEST_SETTINGS}
 
         def value(name: str) -> int:

@@ -18,6 +18,7 @@ from hawatch.dashboard.render_cache import new_caches
 from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
+from hawatch.store.settings_type import Settings
 from werkzeug.exceptions import HTTPException
 
 
@@ -40,7 +41,7 @@ def error_response(code: int, name: str, message: str) -> Any:
     return render_template("error.html", code=code, name=name, message=message), code
 
 
-def create_app(settings: dict[str, Any], store: Store,
+def create_app(settings: Settings, store: Store,
                service: ServerHooks | None = None) -> Flask:
     app = Flask(__name__)
     upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)

@@ -24,6 +24,7 @@ from hawatch.dashboard.render_cache import RenderCache
 from hawatch.dashboard.throttle import LoginThrottle
 from hawatch.store.db import Store
 from hawatch.store.readonly import Sandbox
+from hawatch.store.settings_type import Settings
 
 EXTENSION = "hawatch"
 
@@ -55,7 +56,7 @@ class AuthState:
 
 @dataclass(frozen=True)
 class AppState:
-    settings: dict[str, Any]
+    settings: Settings
     store: Store
     service: ServerHooks | None
     caches: dict[str, RenderCache]  # one per kind of page (dashboard/render_cache.py)

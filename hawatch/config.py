@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hawatch.analytics.alerts.settings import ALERT_SETTINGS
 from hawatch.analytics.thresholds import ANALYTICS_SETTINGS
@@ -19,6 +19,7 @@ from hawatch.collector.pollers.settings import POLL_SETTINGS
 from hawatch.logs import LOG_SETTINGS
 from hawatch.store.errors import HawatchError
 from hawatch.store.settings import Setting
+from hawatch.store.settings_type import Settings
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "hawatch.duckdb", "DuckDB database file."),
@@ -124,7 +125,7 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
 
 
 def load_config(path: str | Path | None = None,
-                env: dict[str, str] | None = None) -> dict[str, Any]:
+                env: dict[str, str] | None = None) -> Settings:
     """Defaults, then the TOML file, then HAWATCH_* variables."""
     values = {s.name: s.default for s in SETTINGS}
     if path:
@@ -146,4 +147,4 @@ def load_config(path: str | Path | None = None,
     for setting in SETTINGS:
         if setting.env in environ:
             values[setting.name] = _coerce(setting, environ[setting.env], setting.env)
-    return values
+    return cast(Settings, values)  # every name is set, each coerced to its default's type

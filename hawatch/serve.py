@@ -54,6 +54,7 @@ from hawatch.metrics import Metrics
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 from hawatch.store.health import StoreGuard
+from hawatch.store.settings_type import Settings
 from hawatch.web_server import bind_web, plain_http_warning
 
 UPLOAD_TIME = "%Y%m%dT%H%M%S"
@@ -84,7 +85,7 @@ def server_file(db: str) -> Path:
 class Service:
     """The running server's state, shared by the web views, the ingester and the jobs."""
 
-    def __init__(self, settings: dict[str, Any], store: Store, spool: Path) -> None:
+    def __init__(self, settings: Settings, store: Store, spool: Path) -> None:
         self.settings, self.store, self.spool = settings, store, spool
         self.uploads = spool / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
@@ -318,7 +319,7 @@ def _write_durably(path: Path, body: bytes) -> None:
         raise
 
 
-def _drop_folder(settings: dict[str, Any], spool: Path) -> DropFolder | None:
+def _drop_folder(settings: Settings, spool: Path) -> DropFolder | None:
     """The drop folder, refused when it is the database's folder or the spool: files there
     are not data to ingest (the session secret and users file live beside the database)."""
     if not settings["serve.drop_dir"]:
@@ -360,13 +361,13 @@ def _retry_parked(spool: Path, uploads: Path) -> None:
         (failed / (path.name + WHY)).unlink(missing_ok=True)
 
 
-def listener_config(settings: dict[str, Any], spool: Path) -> ListenerConfig | None:
+def listener_config(settings: Settings, spool: Path) -> ListenerConfig | None:
     """What the listener child listens on, from the settings; None when syslog is off."""
     addresses = {}
-    for proto in ("udp", "tcp"):
-        if settings[f"serve.syslog_{proto}"]:
-            addresses[proto] = host_port(settings[f"serve.syslog_{proto}"],
-                                         f"serve.syslog_{proto}")
+    for proto, given in (("udp", settings["serve.syslog_udp"]),
+                         ("tcp", settings["serve.syslog_tcp"])):
+        if given:
+            addresses[proto] = host_port(given, f"serve.syslog_{proto}")
     if not addresses:
         return None
     # --exit-with-parent: an orphaned listener (server killed) must not keep the ports
@@ -392,7 +393,7 @@ def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
                       max_instances=1, coalesce=True)
 
 
-def _open_store(settings: dict[str, Any], spool: Path) -> Store:
+def _open_store(settings: Settings, spool: Path) -> Store:
     from hawatch.collector.inventory import load_inventory
 
     store = Store(settings["db"])
@@ -404,7 +405,7 @@ def _open_store(settings: dict[str, Any], spool: Path) -> Store:
     return store
 
 
-def _write_server_file(settings: dict[str, Any], url: str, token: str) -> Path:
+def _write_server_file(settings: Settings, url: str, token: str) -> Path:
     path = server_file(settings["db"])
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -412,7 +413,7 @@ def _write_server_file(settings: dict[str, Any], url: str, token: str) -> Path:
     return path
 
 
-def serve(settings: dict[str, Any]) -> int:
+def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; then flush everything received and stop."""
     configure_logging(settings["log.level"])
     host, port = host_port(settings["serve.http"], "serve.http")

@@ -38,6 +38,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import create_server
 
 from hawatch.store.errors import HawatchError
+from hawatch.store.settings_type import Settings
 from hawatch.tls_front import TlsFront, tls_context
 
 THREADS = 8
@@ -76,7 +77,7 @@ def raise_open_files_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
-def web_server(app: Any, host: str, port: int, settings: dict[str, Any],
+def web_server(app: Any, host: str, port: int, settings: Settings,
                unix_socket: str | None = None) -> Any:
     """A bound (not yet running) waitress server for `app` with hawatch's limits; on
     `unix_socket` instead of host:port when a TLS front feeds it (hawatch.tls_front)."""
@@ -96,7 +97,7 @@ def web_server(app: Any, host: str, port: int, settings: dict[str, Any],
     return server
 
 
-def proxy_adjustments(settings: dict[str, Any]) -> dict[str, Any]:
+def proxy_adjustments(settings: Settings) -> dict[str, Any]:
     """Behind a TLS proxy at `serve.trusted_proxy`, believe its X-Forwarded-For and
     -Proto (the client's address for the login throttle, https for the cookie); drop those
     headers from anyone else."""
@@ -118,7 +119,7 @@ def is_loopback(http: str) -> bool:
         return False
 
 
-def plain_http_warning(settings: dict[str, Any]) -> str | None:
+def plain_http_warning(settings: Settings) -> str | None:
     """The loud warning for a dashboard reachable from the network over plain HTTP (it
     works: the cookie is not HTTPS-only then, but passwords cross the network in clear)."""
     if settings["serve.tls_cert"] or settings["serve.trusted_proxy"] or \
@@ -150,7 +151,7 @@ class Web:
             self.front.sock.close()
 
 
-def bind_web(app: Any, host: str, port: int, settings: dict[str, Any], private: Path) -> Web:
+def bind_web(app: Any, host: str, port: int, settings: Settings, private: Path) -> Web:
     """Bind the dashboard's address: HTTPS when serve.tls_cert and serve.tls_key are given
     (waitress then listens on a socket in the private folder `private`), else HTTP."""
     cert, key = str(settings["serve.tls_cert"]), str(settings["serve.tls_key"])

@@ -45,6 +45,7 @@ import duckdb
 from hawatch.store.db import connect
 from hawatch.store.errors import InvalidQuery, QueryBusy, QueryTimeout
 from hawatch.store.lockdown import lock_down
+from hawatch.store.settings_type import Settings
 from hawatch.store.sql_check import check_statement, first_line
 
 __all__ = ["Limits", "Param", "QueryResult", "Sandbox", "bound_values", "check_statement",
@@ -64,7 +65,7 @@ class Limits:
     max_bytes: int = 16 * 1024 * 1024
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], timeout: float | None = None,
+    def from_settings(cls, settings: Settings, timeout: float | None = None,
                       max_rows: int | None = None) -> Limits:
         try:
             return cls(float(timeout or settings["sql.timeout_seconds"]),

@@ -11,13 +11,19 @@ import pytest
 from hawatch.store.kinds import EVENT_KINDS
 
 from hawatch.cli import build_parser
-from hawatch.docs import cli_markdown, configuration_markdown
+from hawatch.docs import (
+    SETTINGS_TYPE,
+    cli_markdown,
+    configuration_markdown,
+    settings_type_module,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_cli_and_configuration_docs_are_generated_from_the_code():
     assert (DOCS / "cli.md").read_text() == cli_markdown(), "run: python3 -m hawatch.docs"
+    assert SETTINGS_TYPE.read_text() == settings_type_module(), "run: python3 -m hawatch.docs"
     assert (DOCS / "configuration.md").read_text() == configuration_markdown()
 
 

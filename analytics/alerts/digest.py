@@ -15,6 +15,7 @@ from hawatch.analytics.alerts.settings import alert_settings
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 from hawatch.store.execute import one_row
+from hawatch.store.settings_type import Settings
 
 _RECENT = ("status <> 'withdrawn' AND (first_detected >= $since OR last_updated >= $since"
            " OR opened_at >= $since)")
@@ -55,7 +56,7 @@ def sections(cur: duckdb.DuckDBPyConnection, now: datetime) -> list[tuple[str, l
     ]
 
 
-def send_digest(store: Store, settings: dict[str, Any] | None, now: datetime) -> int:
+def send_digest(store: Store, settings: Settings | None, now: datetime) -> int:
     """Record the digest in the outbox (delivered by the next cycle); returns its id."""
     s = alert_settings(settings)
     recipients = addresses(str(s["alerts.to"]))

@@ -13,6 +13,7 @@ transaction as the outbox row), so running a cycle twice records nothing twice:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +48,7 @@ class PairDue:
     flapping_open: bool = False  # a flapping incident is (or is about to be) notified open
 
 
-def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: dict[str, Any], now: datetime
+def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: Mapping[str, Any], now: datetime
                 ) -> list[PairDue]:
     wait = timedelta(seconds=float(settings["alerts.group_wait_seconds"]))
     repeat = timedelta(hours=float(settings["alerts.repeat_interval_hours"]))

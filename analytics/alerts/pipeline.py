@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,11 +25,12 @@ from hawatch.analytics.alerts.smtp import SmtpConfig, deliver
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 from hawatch.store.execute import one_row
+from hawatch.store.settings_type import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _domain(settings: dict[str, Any]) -> str:
+def _domain(settings: Mapping[str, Any]) -> str:
     return str(settings["alerts.from"]).rpartition("@")[2] or "localhost"
 
 
@@ -44,14 +46,14 @@ def _remember(cur: duckdb.DuckDBPyConnection, draft: Draft, nid: int, now: datet
                     [iid, draft.pair, "open" if still_open else "resolved", now, nid])
 
 
-def record(store: Store, drafts: list[Draft], settings: dict[str, Any], now: datetime
+def record(store: Store, drafts: list[Draft], settings: Mapping[str, Any], now: datetime
            ) -> list[int]:
     """Write drafts to the outbox in one transaction; returns their ids."""
     with store.transaction() as cur:
         return _record(cur, drafts, settings, now)
 
 
-def _record(cur: duckdb.DuckDBPyConnection, drafts: list[Draft], settings: dict[str, Any],
+def _record(cur: duckdb.DuckDBPyConnection, drafts: list[Draft], settings: Mapping[str, Any],
             now: datetime) -> list[int]:
     ids = []
     for draft in drafts:
@@ -61,7 +63,7 @@ def _record(cur: duckdb.DuckDBPyConnection, drafts: list[Draft], settings: dict[
     return ids
 
 
-def evaluate(store: Store, settings: dict[str, Any] | None, now: datetime) -> list[int]:
+def evaluate(store: Store, settings: Mapping[str, Any] | None, now: datetime) -> list[int]:
     """Turn what is due into outbox rows (sent later, or suppressed with a reason)."""
     s = alert_settings(settings)
     with store.transaction() as cur:
@@ -71,7 +73,7 @@ def evaluate(store: Store, settings: dict[str, Any] | None, now: datetime) -> li
         return _record(cur, drafts, s, now)
 
 
-def deliver_pending(store: Store, settings: dict[str, Any] | None, now: datetime) -> int:
+def deliver_pending(store: Store, settings: Mapping[str, Any] | None, now: datetime) -> int:
     """Send every pending row that is due; returns how many the server accepted. Raises
     HawatchError (noted on the waiting rows) when the settings forbid sending."""
     s = alert_settings(settings)
@@ -95,7 +97,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def run_alert_cycle(store: Store, settings: dict[str, Any],
+def run_alert_cycle(store: Store, settings: Settings,
                     now: datetime | None = None) -> None:
     """One minute's work for `hawatch serve`: evaluate, then deliver. Never raises, so the
     scheduler's job lives on; failures are logged and retried next cycle."""
@@ -115,7 +117,7 @@ def run_alert_cycle(store: Store, settings: dict[str, Any],
         log.exception("alert delivery failed; retrying next cycle")
 
 
-def send_test(store: Store, settings: dict[str, Any], now: datetime,
+def send_test(store: Store, settings: Settings, now: datetime,
               to: str | None = None) -> int:
     """A test e-mail through the outbox; returns its notification id."""
     s = alert_settings(settings)

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hawatch.store.errors import HawatchError
 
@@ -38,7 +40,7 @@ def parse_routes(text: str) -> list[Route]:
     return routes
 
 
-def recipients(settings: dict[str, object], site: str | None, severity: str) -> list[str]:
+def recipients(settings: Mapping[str, Any], site: str | None, severity: str) -> list[str]:
     facts = {"site": site or "", "severity": severity}
     for route in parse_routes(str(settings["alerts.routes"])):
         if route.matches(facts):

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ HELD = "held back: pair flapping"
 STALE = "ended before alerts.max_age_hours"
 
 
-def _draft(notice: Notice, settings: dict[str, Any], status: str = "pending",
+def _draft(notice: Notice, settings: Mapping[str, Any], status: str = "pending",
            reason: str | None = None) -> Draft:
     severity = min((i.severity for i in notice.items), key=lambda s: SEVERITY_ORDER.get(s, 3))
     subject, text, html = render_notice(notice, str(settings["alerts.base_url"]))
@@ -69,7 +70,7 @@ def _stale_facts(cur: duckdb.DuckDBPyConnection, pair: str) -> list[tuple[str, s
     return [("pair health now", f"STALE: {reason}"), ("last data from the pair", last)]
 
 
-def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: dict[str, Any],
+def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: Mapping[str, Any],
                now: datetime) -> list[Draft]:
     """The drafts one pair gets in this cycle."""
     stale = _stale_facts(cur, due.pair)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hawatch.store.settings import Setting
@@ -55,7 +56,7 @@ ALERT_SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def alert_settings(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+def alert_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every alert setting, defaults filled in, overridden by `settings`; the links' base
     resolved from the server's own settings when alerts.base_url is empty."""
     values = {s.name: s.default for s in ALERT_SETTINGS}
@@ -64,7 +65,7 @@ def alert_settings(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     return values
 
 
-def base_url(settings: dict[str, Any]) -> str:
+def base_url(settings: Mapping[str, Any]) -> str:
     """Where the links in e-mails point: alerts.base_url, else what `hawatch serve`
     listens on, with this host's name for a wildcard address (an e-mail link to 127.0.0.1
     or 0.0.0.0 opens nothing on the reader's machine)."""

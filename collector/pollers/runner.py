@@ -28,9 +28,10 @@ from hawatch.collector.pollers.outcome import PollResult
 from hawatch.collector.pollers.store_results import forget_others, store_results
 from hawatch.collector.pollers.tls import UNVERIFIED_NOTE
 from hawatch.store.db import Store
+from hawatch.store.settings_type import Settings
 
 
-def load_plan(settings: dict[str, Any]) -> tuple[list[Target], dict[str, Profile]]:
+def load_plan(settings: Settings) -> tuple[list[Target], dict[str, Profile]]:
     """The targets of the inventory and the profiles they name (HawatchError on an unsafe
     credentials file or a bad profile: the server must not start half-configured)."""
     if not settings["inventory"]:
@@ -53,7 +54,7 @@ def describe(result: PollResult) -> str:
 
 
 class PollRunner:
-    def __init__(self, store: Store, settings: dict[str, Any], targets_: list[Target],
+    def __init__(self, store: Store, settings: Settings, targets_: list[Target],
                  profiles: dict[str, Profile], lock: threading.Lock,
                  on_result: Callable[[PollResult], None] | None = None,
                  on_skip: Callable[[], None] | None = None,

@@ -42,6 +42,7 @@ from hawatch.dashboard.credentials import (
 )
 from hawatch.dashboard.csrf import HTTPS_ONLY
 from hawatch.dashboard.throttle import LoginThrottle
+from hawatch.store.settings_type import Settings
 
 blueprint = Blueprint("auth", __name__)
 
@@ -58,7 +59,7 @@ def _state() -> AuthState:
     return app_state().auth
 
 
-def secure_cookie(settings: dict[str, Any]) -> bool:
+def secure_cookie(settings: Settings) -> bool:
     """auto: HTTPS-only when the dashboard is reached over HTTPS, i.e. hawatch serves TLS
     itself or a trusted TLS proxy is in front; a cookie the browser will not send back over
     plain HTTP would make every login fail."""
@@ -68,14 +69,14 @@ def secure_cookie(settings: dict[str, Any]) -> bool:
     return choice in ("1", "true", "yes", "on")
 
 
-def new_state(settings: dict[str, Any]) -> AuthState:
+def new_state(settings: Settings) -> AuthState:
     """The credential store beside the database, and the login throttle."""
     throttle = LoginThrottle(int(settings["dashboard.login_max_failures"]),
                              60.0 * float(settings["dashboard.login_window_minutes"]))
     return AuthState(Credentials(settings["db"]), throttle)
 
 
-def init_app(app: Flask, settings: dict[str, Any]) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Session cookies and the login check before every request."""
     app.config.update(
         SECRET_KEY=session_secret(settings["db"]),

@@ -22,13 +22,14 @@ from hawatch.dashboard.views.auth import require
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError, QueryBusy
 from hawatch.store.readonly import Limits, Param, QueryResult, Sandbox, plain_value
+from hawatch.store.settings_type import Settings
 
 blueprint = Blueprint("sql", __name__)
 
 RETRY_AFTER_SECONDS = 2
 
 
-def new_sandbox(store: Store, settings: dict[str, Any]) -> Sandbox:
+def new_sandbox(store: Store, settings: Settings) -> Sandbox:
     """The app's one Sandbox: every analyst query (console, downloads, the SQL API) takes a
     slot of it."""
     return Sandbox(store.cursor, int(settings["sql.max_concurrent"]))

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 from hawatch.commands.via_server import operator_action, read_rows
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
 from hawatch.store.execute import one_row
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("alerts", help="alert e-mails: send a test, show the outbox",
                             description="Alert e-mails (settings alerts.* and smtp.*, see "
                             "configuration.md). Every e-mail goes through the outbox table "

@@ -6,14 +6,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
 
+if TYPE_CHECKING:  # imported when the command runs: `hawatch --help` stays quick
+    from datetime import datetime
 
-def register(commands: Any) -> None:
+    from hawatch.store.db import Store
+
+
+def register(commands: Commands) -> None:
     p = commands.add_parser("analyze", help="detect HA incidents and print them",
                             description="Run every detector (flapping, unsynced failover, "
                             "session drop, split brain, heartbeat loss, HA link down, config "
@@ -58,13 +63,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def incident_rows(store: Any, since: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+def incident_rows(store: Store, since: datetime | None
+                  ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The incidents to show: all but withdrawn ones, or from `since` on."""
     relation = store.cursor().execute(
         "SELECT incident_id AS id, pair, kind, severity, status, opened_at, resolved_at,"
         " summary, evidence FROM incidents WHERE status <> 'withdrawn'"
         " AND (CAST($since AS TIMESTAMPTZ) IS NULL OR coalesce(resolved_at, now()) >= $since)"
         " ORDER BY opened_at, pair", {"since": since})
-    columns = [d[0] for d in relation.description]
+    columns = [d[0] for d in relation.description or []]
     rows = relation.fetchall()
     return columns, rows

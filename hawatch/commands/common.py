@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TypeAlias
 
 from hawatch.config import load_config
 from hawatch.output import FORMATS
+from hawatch.store.settings_type import Settings
+
+# what each command module's register() adds its parser to (`hawatch <command>`)
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
@@ -17,7 +21,7 @@ def add_common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
                             help="output format (default: table)")
 
 
-def load_settings(args: argparse.Namespace) -> dict[str, Any]:
+def load_settings(args: argparse.Namespace) -> Settings:
     """The settings (file, environment), with --db over the `db` setting."""
     settings = load_config(getattr(args, "config", None))
     if getattr(args, "db", None):

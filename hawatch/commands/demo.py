@@ -7,17 +7,17 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from hawatch.commands.analyze import incident_rows
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
+from hawatch.store.settings_type import Settings
 
 DEMO_DB = "hawatch-demo.duckdb"
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("demo", help="a simulated fleet, live: watch incidents open and"
                             " resolve",
                             description="Run the sample fleet live on this machine and serve "
@@ -60,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _live_demo(settings, args.http, args.format, args.lead)
 
 
-def _analyse_and_print(settings: dict[str, Any], paths: list[str], fmt: str,
+def _analyse_and_print(settings: Settings, paths: list[str], fmt: str,
                        incidents: bool = True) -> bool:
     """Ingest `paths` (a folder's inventory first) into the demo database, analyse it, print
     the fleet (and the incidents); False if an input failed."""
@@ -84,7 +84,7 @@ def _analyse_and_print(settings: dict[str, Any], paths: list[str], fmt: str,
     return not report.failed
 
 
-def _sample_demo(settings: dict[str, Any], fmt: str) -> int:
+def _sample_demo(settings: Settings, fmt: str) -> int:
     """sample_logs/ (the folder holds its inventory, applied first, and truth.json, skipped)."""
     ok = _analyse_and_print(settings, [str(sample_logs())], fmt)
     print(f"\ndatabase: {settings['db']}  (try: hawatch sql --db {settings['db']} "
@@ -95,13 +95,15 @@ def _sample_demo(settings: dict[str, Any], fmt: str) -> int:
 # what the live demo's server does differently: polls and analysis every 10 s (a unit that
 # stops answering is unreachable after 30 s), syslog on a free UDP port, the simulated
 # units' export events through a drop folder
-LIVE_SETTINGS = {"serve.syslog_udp": "127.0.0.1:0", "serve.syslog_tcp": "",
-                 "serve.drop_quiet_seconds": 1.0, "serve.analysis_interval_seconds": 10,
-                 "poll.interval_seconds": 10, "poll.jitter_seconds": 1.0,
-                 "poll.timeout_seconds": 3.0, "poll.retries": 0}
+def _live_settings(settings: Settings) -> None:
+    """A live demo's pace: quick polls and analysis, UDP syslog on a free port."""
+    settings.update({"serve.syslog_udp": "127.0.0.1:0", "serve.syslog_tcp": "",
+                     "serve.drop_quiet_seconds": 1.0, "serve.analysis_interval_seconds": 10,
+                     "poll.interval_seconds": 10, "poll.jitter_seconds": 1.0,
+                     "poll.timeout_seconds": 3.0, "poll.retries": 0})
 
 
-def _live_demo(settings: dict[str, Any], http: str, fmt: str, lead: float) -> int:
+def _live_demo(settings: Settings, http: str, fmt: str, lead: float) -> int:
     """The sample fleet live (simulator/live.py): its last two hours ingested, then served
     while its units answer polls and send syslog, until Ctrl-C."""
     from hawatch.collector.syslog.listener import PORTS_FILE
@@ -120,7 +122,7 @@ def _live_demo(settings: dict[str, Any], http: str, fmt: str, lead: float) -> in
                   f"{happening.pair}: {happening.what}")
         spool = Path(settings["serve.spool_dir"] or settings["db"] + ".spool")
         (spool / PORTS_FILE).unlink(missing_ok=True)  # a killed server's: not this one's
-        settings.update(LIVE_SETTINGS)
+        _live_settings(settings)
         settings.update({"inventory": str(inventory), "poll.credentials_file": str(credentials),
                          "serve.drop_dir": str(folder / "drop")})
         fleet.go_live(spool / PORTS_FILE, folder / "drop")
@@ -144,7 +146,7 @@ def _check_port_free(http: str) -> None:
                                "--no-serve)") from None
 
 
-def _serve_demo(settings: dict[str, Any], http: str) -> int:
+def _serve_demo(settings: Settings, http: str) -> int:
     """The dashboard on the demo database, with a `demo` user whose password is new each run
     (only if no other users were set up for it)."""
     import secrets

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("ingest", help="ingest syslog files and HA exports into the store",
                             description="Ingest SonicOS syslog files and JSON/CSV HA exports "
                             "(files, folders recursively, .gz, '-' for stdin). Re-ingesting a "

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("poll", help="poll the firewalls now and print what each answered",
                             description="Poll every unit the inventory gives an address and a "
                             "credential profile (docs/pollers.md) once, now, and print what "

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Literal
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("serve", help="collect syslog and exports, analyse, serve the API",
                             description="Run the service: syslog over UDP and TCP (a listener "
                             "child spools to disk), POST /api/v1/ingest, a watched drop folder,"
@@ -24,13 +24,18 @@ def register(commands: Any) -> None:
     p.set_defaults(run=cmd_serve)
 
 
+_Overridden = Literal["inventory", "serve.http", "serve.syslog_udp", "serve.syslog_tcp",
+                     "serve.drop_dir"]
+_OPTIONS: tuple[tuple[str, _Overridden], ...] = (
+    ("inventory", "inventory"), ("http", "serve.http"), ("syslog_udp", "serve.syslog_udp"),
+    ("syslog_tcp", "serve.syslog_tcp"), ("drop_dir", "serve.drop_dir"))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from hawatch.serve import serve
 
     settings = load_settings(args)
-    for option, name in (("inventory", "inventory"), ("http", "serve.http"),
-                         ("syslog_udp", "serve.syslog_udp"), ("syslog_tcp", "serve.syslog_tcp"),
-                         ("drop_dir", "serve.drop_dir")):
+    for option, name in _OPTIONS:  # options over the settings they name
         if getattr(args, option) is not None:
             settings[name] = getattr(args, option)
     return serve(settings)

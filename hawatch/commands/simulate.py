@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+
+from hawatch.commands.common import Commands
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("simulate", help="write a realistic fleet's logs and truth.json",
                             description="Write SonicOS syslog, JSON/CSV exports, an inventory "
                             "and truth.json (the injected incidents) for a simulated fleet.")

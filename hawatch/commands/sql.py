@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 from hawatch.commands.via_server import ask_server
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("sql", help="run a read-only SQL query against the store",
                             description="Run one read-only SELECT against the documented "
                             "schema (docs/schema.md). File access, writes and settings are "

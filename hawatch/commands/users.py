@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     from hawatch.dashboard.credentials import MIN_PASSWORD, ROLES
 
     p = commands.add_parser("users", help="dashboard users and their roles",

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from hawatch.commands.common import add_common, load_settings
+from hawatch.commands.common import Commands, add_common, load_settings
 from hawatch.commands.via_server import operator_action, read_rows
 from hawatch.output import render
 from hawatch.store.kinds import WINDOW_KINDS
 
 
-def register(commands: Any) -> None:
+def register(commands: Commands) -> None:
     p = commands.add_parser("windows", help="failover-test and maintenance windows",
                             description="Declared windows: failovers inside a failover-test "
                             "window get a verdict (did the sessions and VPN SAs survive?) "
