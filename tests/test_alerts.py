@@ -348,7 +348,8 @@ def test_a_failover_test_is_a_verdict_and_maintenance_is_quiet(lab, settings, ma
         f"[hawatch] INFO failover test passed {LAB} (lab)"]
     with lab.transaction() as cur:
         cur.execute("UPDATE incidents SET status = 'resolved', resolved_at = opened_at")
-        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin, created_at)"
+        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+                    " created_at)"
                     " VALUES (?, ?, ?, 'maintenance', 'CHG-7', 'cli', now())",
                     [LAB, T0 + timedelta(hours=5), T0 + timedelta(hours=6)])
     open_incident(lab, opened_at=T0 + timedelta(hours=5, minutes=10), detected=start)
@@ -356,7 +357,8 @@ def test_a_failover_test_is_a_verdict_and_maintenance_is_quiet(lab, settings, ma
     assert len(mailbox.messages) == 1  # no "resolved" for the verdict, nothing in maintenance
     assert [r for *_, r, _s, _i in notifications(lab)] == [None, "maintenance window: CHG-7"]
     with lab.transaction() as cur:  # a drop during a declared test is the verdict's business
-        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin, created_at)"
+        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+                    " created_at)"
                     " VALUES (?, ?, ?, 'failover_test', 'FT-3', 'cli',"
                     " now())", [LAB, T0 + timedelta(hours=8), T0 + timedelta(hours=9)])
     open_incident(lab, "session_drop", "warning", "connections fell 95%",
