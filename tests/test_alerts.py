@@ -130,8 +130,8 @@ def test_unsynced_failover_reaches_the_mailbox_exactly_once(tmp_path, store, set
     assert msg["Message-ID"] == f"<hawatch.notification.{nid}@example.com>"
     text = body(msg)
     assert "\r\n" in mailbox.envelopes[0].original_content.decode()
-    assert "connections before: 12000" in text
-    assert "stateful sync: disabled" in text
+    assert "connections before: 12,000" in text
+    assert "stateful sync: off" in text
     assert f"https://hawatch.example.com/pairs/{LAB}" in text
     assert "UTC" in text
     assert scalar(store, "SELECT count(*) FROM notifications WHERE status <> 'sent'") == 0
