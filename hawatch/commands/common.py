@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from hawatch.config import load_config
@@ -23,3 +24,9 @@ def load_settings(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "db", None):
         settings["db"] = args.db
     return settings
+
+
+def add_by(parser: argparse.ArgumentParser) -> None:
+    """`--by`: who acted, for the audit log (operators' actions)."""
+    parser.add_argument("--by", default=os.environ.get("USER", "operator"),
+                        help="who, for the audit log (default: $USER)")
