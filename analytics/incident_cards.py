@@ -39,6 +39,15 @@ def _acks(cur: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, dict[str,
     return {iid: {"by": by, "at": at, "comment": comment} for iid, by, at, comment in rows}
 
 
+def _silenced(cur: duckdb.DuckDBPyConnection, pairs: list[str], now: datetime
+              ) -> dict[str, datetime]:
+    """pair -> the end of the silence muting it now."""
+    return dict(cur.execute(
+        "SELECT pair, max(ends_at) FROM silences WHERE starts_at <= ? AND ends_at > ?"
+        " AND pair IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY pair",
+        [now, now, pairs]).fetchall())
+
+
 def age_words(incident: dict[str, Any], now: datetime) -> str:
     """`3 h 12 min` for an open incident (since it opened), `lasted 40 min` for one that
     ended."""
@@ -52,15 +61,19 @@ def age_words(incident: dict[str, Any], now: datetime) -> str:
 
 def incident_cards(cur: duckdb.DuckDBPyConnection, incidents: Iterable[dict[str, Any]],
                    now: datetime, pair: str | None = None) -> list[dict[str, Any]]:
-    """Copies of `incidents` with `facts`, `age`, `ack` (None: not acknowledged now) and
-    `trail` added; `pair` fills in the pair for lists of one pair's incidents."""
+    """Copies of `incidents` with `facts`, `age`, `ack` (None: not acknowledged now),
+    `silenced_until` (None: alerts not silenced now) and `trail` added; `pair` fills in the
+    pair for lists of one pair's incidents."""
     cards = [dict(i) for i in incidents]
+    for card in cards:
+        card.setdefault("pair", pair)
     ids = [int(c["incident_id"]) for c in cards]
     acks = _acks(cur, ids) if ids else {}
+    silenced = _silenced(cur, sorted({str(c["pair"]) for c in cards}), now) if ids else {}
     trail = trails(cur, ids)
     for card in cards:
         iid = int(card["incident_id"])
-        card.setdefault("pair", pair)
+        card["silenced_until"] = silenced.get(str(card["pair"]))
         card["facts"] = facts(_evidence(card.get("evidence")))
         card["age"] = age_words(card, now)
         card["ack"] = acks.get(iid)

@@ -96,15 +96,21 @@ def test_pages_need_a_login(app, path):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_incidents_page_lists_newest_first_with_pair_links(viewer, filled):
+def test_incidents_page_lists_open_ones_newest_first_and_all_on_request(viewer, filled):
+    def newest_first(where: str) -> list[int]:
+        return [i for (i,) in filled.cursor().execute(
+            f"SELECT incident_id FROM incidents WHERE {where}"
+            " ORDER BY opened_at DESC, incident_id DESC").fetchall()]
+
     page = viewer.get("/incidents").get_data(as_text=True)
-    expected = [i for (i,) in filled.cursor().execute(
-        "SELECT incident_id FROM incidents ORDER BY opened_at DESC, incident_id DESC"
-    ).fetchall()]
+    assert newest_first("status = 'open'") and ids(page) == newest_first("status = 'open'")
+    assert "incident-resolved" not in page and 'href="/incidents?status=all"' in page
+    page = viewer.get("/incidents?status=all").get_data(as_text=True)
+    expected = newest_first("true")
     assert expected and ids(page) == expected
     assert "/pairs/fra1-ha02" in page
     assert "incident-open" in page and "incident-resolved" in page
-    body = viewer.get("/api/v1/incidents").get_json()
+    body = viewer.get("/api/v1/incidents").get_json()  # the API's default stays every status
     assert [i["incident_id"] for i in body["incidents"]] == expected
     assert body["count"] == len(expected)
 
@@ -137,7 +143,8 @@ def test_incident_filters(viewer, filled, query, where):
     expected = [i for (i,) in filled.cursor().execute(
         f"SELECT incident_id FROM incidents WHERE {where}"
         " ORDER BY opened_at DESC, incident_id DESC").fetchall()]
-    assert ids(viewer.get(f"/incidents?{query}").get_data(as_text=True)) == expected
+    every = "" if "status=" in query else "&status=all"  # the page shows open ones unless
+    assert ids(viewer.get(f"/incidents?{query}{every}").get_data(as_text=True)) == expected
     api = viewer.get(f"/api/v1/incidents?{query}").get_json()
     assert [i["incident_id"] for i in api["incidents"]] == expected
 
