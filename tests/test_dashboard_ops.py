@@ -346,3 +346,23 @@ def test_a_script_in_a_quarantined_line_renders_escaped(viewer, filled):
         assert "udp-2099" in page and ">7</td>" in page
     finally:
         cur.execute("DELETE FROM quarantine WHERE source_id = 999")
+
+
+def test_the_pair_page_cached_for_a_role_carries_each_sessions_own_csrf_token(app, filled):
+    """The pair page's body is cached per role and data version and shared by sessions: its
+    forms must carry each session's own token, and an action shows at once."""
+    incident, pair = open_incident(filled)
+    first, second = login(app, "operator"), login(app, "operator")
+    pages = [c.get(f"/pairs/{pair}").get_data(as_text=True) for c in (first, second)]
+    tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', p)) for p in pages]
+    assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
+    assert all("csrf-token-of-this-session" not in p for p in pages)
+    assert f'action="/incidents/{incident}/ack"' in pages[1]
+    response = second.post(f"/incidents/{incident}/ack", data={
+        "csrf_token": tokens[1].pop(), "comment": "from the pair page",
+        "next": f"/pairs/{pair}"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/pairs/{pair}"
+    page = first.get(f"/pairs/{pair}").get_data(as_text=True)
+    assert f'action="/incidents/{incident}/ack"' not in page
+    assert "acknowledged by <b class=\"acked-by\">operator</b>" in page
+    assert "from the pair page" in page
