@@ -29,6 +29,14 @@ def _evidence(value: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"value": parsed}
 
 
+def _stored_evidence(cur: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, Any]:
+    """The evidence of incidents listed without it (the fleet's list leaves it out: the
+    JSON API's rows do not carry it)."""
+    return dict(cur.execute("SELECT incident_id, evidence FROM incidents"
+                            " WHERE incident_id IN (SELECT UNNEST(?::BIGINT[]))",
+                            [ids]).fetchall())
+
+
 def _acks(cur: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, dict[str, Any]]:
     """The acknowledgement in force per incident (the first, if ever more than one)."""
     rows = cur.execute(
@@ -71,10 +79,12 @@ def incident_cards(cur: duckdb.DuckDBPyConnection, incidents: Iterable[dict[str,
     acks = _acks(cur, ids) if ids else {}
     silenced = _silenced(cur, sorted({str(c["pair"]) for c in cards}), now) if ids else {}
     trail = trails(cur, ids)
+    missing = [int(c["incident_id"]) for c in cards if "evidence" not in c]
+    stored = _stored_evidence(cur, missing) if missing else {}
     for card in cards:
         iid = int(card["incident_id"])
         card["silenced_until"] = silenced.get(str(card["pair"]))
-        card["facts"] = facts(_evidence(card.get("evidence")))
+        card["facts"] = facts(_evidence(card.get("evidence", stored.get(iid))))
         card["age"] = age_words(card, now)
         card["ack"] = acks.get(iid)
         card["trail"] = trail.get(iid, [])

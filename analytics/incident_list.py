@@ -16,7 +16,7 @@ FILTER_COLUMNS = {"kind": "i.kind", "site": "p.site", "severity": "i.severity",
 
 _LIST = """
 SELECT i.incident_id, i.pair, p.site, i.kind, i.severity, i.status, i.opened_at,
-       i.resolved_at, i.summary, i.evidence,
+       i.resolved_at, i.summary,
        EXISTS (SELECT 1 FROM acknowledgements a WHERE a.incident_id = i.incident_id
                AND a.cleared_at IS NULL) AS acknowledged
 FROM incidents i LEFT JOIN pairs p USING (pair)

@@ -111,6 +111,8 @@ def test_incidents_page_lists_open_ones_newest_first_and_all_on_request(viewer, 
     assert "/pairs/fra1-ha02" in page
     assert "incident-open" in page and "incident-resolved" in page
     body = viewer.get("/api/v1/incidents").get_json()  # the API's default stays every status
+    for incident in body["incidents"]:
+        jsonschema.validate(incident, SCHEMAS["Incident"])
     assert [i["incident_id"] for i in body["incidents"]] == expected
     assert body["count"] == len(expected)
 
