@@ -1,12 +1,14 @@
-"""Declared windows as `hawatch windows list` shows them: newest first, where each came from
-(cli: the command or the dashboard; file: an export), and the verdicts of the failover tests
-inside it (analytics/failover_test.py)."""
+"""Declared windows as `hawatch windows list` shows them: newest first, each with the id that
+`hawatch windows edit|remove` take, where it came from (cli: the command or the dashboard;
+file: an export), and the verdicts of the failover tests inside it
+(analytics/failover_test.py)."""
 
-WINDOW_COLUMNS = ["pair", "kind", "starts_at", "ends_at", "origin", "comment", "verdicts"]
+WINDOW_COLUMNS = ["window_id", "pair", "kind", "starts_at", "ends_at", "origin", "comment",
+                  "verdicts"]
 
 # one `?`: the pair to show, or NULL for every pair
 WINDOW_QUERY = """
-SELECT w.pair, w.kind, w.starts_at, w.ends_at, w.origin, w.comment,
+SELECT w.window_id, w.pair, w.kind, w.starts_at, w.ends_at, w.origin, w.comment,
        string_agg(i.summary, '; ' ORDER BY i.opened_at) AS verdicts
 FROM windows w LEFT JOIN incidents i
   ON i.pair = w.pair AND i.kind = 'failover_test' AND i.status <> 'withdrawn'

@@ -118,7 +118,7 @@ WHERE (s.serial, s.time) NOT IN (
 
 # The same window declared twice is one window.
 _INSERT_WINDOWS = """
-INSERT INTO windows
+INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin, created_at)
 SELECT DISTINCT pair, starts_at, ends_at, kind, comment, 'file', now() FROM stg_windows w
 WHERE (w.pair, w.starts_at, w.ends_at, w.kind) NOT IN (
     SELECT (pair, starts_at, ends_at, kind) FROM windows)

@@ -22,6 +22,16 @@ HTTPS_ONLY = ("this dashboard keeps its login cookie for HTTPS (dashboard.secure
               " TLS proxy in front, docs/deploy.md)")
 
 
+# A cached fragment shared by several sessions (the pair page's body) carries this in place
+# of the token; the page that embeds it puts the session's own token in (`fill`).
+SLOT = "csrf-token-of-this-session"
+
+
+def fill(html: str) -> str:
+    """`html` with this session's token where a shared fragment left the SLOT."""
+    return html.replace(SLOT, token())
+
+
 def token() -> str:
     """This session's token, made on first use."""
     if FIELD not in session:

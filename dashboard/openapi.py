@@ -31,6 +31,9 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+_WHO = {"by": {"type": "string"}, "comment": {"type": "string"}}
+
+
 def _obj(properties: dict[str, Any], required: list[str] | None = None,
          extra: bool = False) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties,
@@ -204,18 +207,28 @@ SCHEMAS: dict[str, Any] = {
                                                           " cap (sql.max_result_megabytes)"
                                                           " cut it short"}},
         ["columns", "rows", "truncated"]),
+    # `by` names who acted and `comment` why, for the audit log (every action)
     "OperatorAction": {"oneOf": [
-        _obj({"action": {"const": "ack"}, "incident": {"type": "integer"},
-              "by": {"type": "string"}, "comment": {"type": "string"}},
+        _obj({"action": {"const": "ack"}, "incident": {"type": "integer"}, **_WHO},
              ["action", "incident"]),
         _obj({"action": {"const": "silence"}, "pair": {"type": "string"},
               "until": {"type": "string", "description": "a time with a zone, "
                                                          "e.g. 2026-11-26T08:00Z"},
-              "comment": {"type": "string"}}, ["action", "pair", "until"]),
+              **_WHO}, ["action", "pair", "until"]),
         _obj({"action": {"const": "window"}, "pair": {"type": "string"},
               "start": {"type": "string"}, "end": {"type": "string"},
               "kind": {"type": "string", "enum": list(WINDOW_KINDS)},
-              "comment": {"type": "string"}}, ["action", "pair", "start", "end", "kind"])]},
+              **_WHO}, ["action", "pair", "start", "end", "kind"]),
+        _obj({"action": {"const": "silence_edit"}, "silence": {"type": "integer"},
+              "until": {"type": "string", "description": "the new end, with a zone"},
+              **_WHO}, ["action", "silence", "until"]),
+        _obj({"action": {"const": "silence_remove"}, "silence": {"type": "integer"}, **_WHO},
+             ["action", "silence"]),
+        _obj({"action": {"const": "window_edit"}, "window": {"type": "integer"},
+              "end": {"type": "string", "description": "the new end, with a zone"},
+              **_WHO}, ["action", "window", "end"]),
+        _obj({"action": {"const": "window_remove"}, "window": {"type": "integer"}, **_WHO},
+             ["action", "window"])]},
     "Health": _obj({
         "status": {"type": "string", "enum": ["ok", "degraded"]},
         "listener": {"type": "string", "enum": ["running", "stalled", "restarting", "starting",
@@ -345,7 +358,8 @@ def _paths() -> dict[str, Any]:
                 **_BEARER_401}}},
         "/api/v1/operator": {"post": {
             "operationId": "operator",
-            "summary": "Acknowledge an incident, silence a pair or declare a window",
+            "summary": "Acknowledge an incident, silence a pair, declare a window, or change"
+                       " the end of or remove a silence or window (kept in the audit log)",
             "security": [{"localToken": []}],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": _ref("OperatorAction")}}},

@@ -22,7 +22,7 @@ from hawatch.store.errors import HawatchError
 # The commands, in the order `hawatch --help` lists them: each is hawatch/commands/NAME.py
 # with register(commands), so a new command is its module plus its name here.
 COMMANDS = ("ingest", "sql", "analyze", "serve", "poll", "simulate", "alerts", "windows",
-            "users", "demo")
+            "silences", "audit", "users", "demo")
 
 
 def version_line() -> str:

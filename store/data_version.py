@@ -4,7 +4,8 @@ about a millisecond: what the dashboard's render caches are keyed on (dashboard/
 It is a tuple of counters and newest times, each kept up to date by the code that writes
 the data: `sources.last_ingest` and `committed_lines` (every ingest commit, which is also
 when pairs, units, samples and HA events change), `analysis_runs` (every analysis pass),
-`pairs` (inventory), `incidents` (`last_updated`, row count) and `acknowledgements`. The
+`pairs` (inventory), `incidents` (`last_updated`, row count), `acknowledgements` and
+`audit_log` (every operator action: silences and windows added, edited or removed). The
 rows carry a number and are sorted here, as UNION ALL promises no order.
 """
 
@@ -22,6 +23,7 @@ UNION ALL SELECT 2, sum(committed_lines), epoch_us(max(last_ingest)) FROM source
 UNION ALL SELECT 3, count(*), epoch_us(max(updated_at)) FROM pairs
 UNION ALL SELECT 4, count(*), epoch_us(max(last_updated)) FROM incidents
 UNION ALL SELECT 5, count(*), count(cleared_at) FROM acknowledgements
+UNION ALL SELECT 6, count(*), max(audit_id) FROM audit_log
 """
 
 

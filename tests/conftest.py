@@ -96,6 +96,8 @@ UNDO_MIGRATION: dict[int, str] = {
         " ALTER TABLE role_changes DROP seen_in; ALTER TABLE role_changes DROP status_agrees;"
         " ALTER TABLE role_changes ALTER COLUMN event_key SET NOT NULL;"
         " CREATE VIEW pair_health AS " + PAIR_HEALTH_BEFORE_010,
+    11: "DROP TABLE audit_log; DROP SEQUENCE audit_ids; ALTER TABLE windows DROP window_id;"
+        " DROP SEQUENCE window_ids;",
 }
 
 

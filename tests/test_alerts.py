@@ -130,8 +130,8 @@ def test_unsynced_failover_reaches_the_mailbox_exactly_once(tmp_path, store, set
     assert msg["Message-ID"] == f"<hawatch.notification.{nid}@example.com>"
     text = body(msg)
     assert "\r\n" in mailbox.envelopes[0].original_content.decode()
-    assert "connections before: 12000" in text
-    assert "stateful sync: disabled" in text
+    assert "connections before: 12,000" in text
+    assert "stateful sync: off" in text
     assert f"https://hawatch.example.com/pairs/{LAB}" in text
     assert "UTC" in text
     assert scalar(store, "SELECT count(*) FROM notifications WHERE status <> 'sent'") == 0
@@ -348,14 +348,18 @@ def test_a_failover_test_is_a_verdict_and_maintenance_is_quiet(lab, settings, ma
         f"[hawatch] INFO failover test passed {LAB} (lab)"]
     with lab.transaction() as cur:
         cur.execute("UPDATE incidents SET status = 'resolved', resolved_at = opened_at")
-        cur.execute("INSERT INTO windows VALUES (?, ?, ?, 'maintenance', 'CHG-7', 'cli', now())",
+        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+                    " created_at)"
+                    " VALUES (?, ?, ?, 'maintenance', 'CHG-7', 'cli', now())",
                     [LAB, T0 + timedelta(hours=5), T0 + timedelta(hours=6)])
     open_incident(lab, opened_at=T0 + timedelta(hours=5, minutes=10), detected=start)
     run_alert_cycle(lab, settings, start + 2 * LATER)
     assert len(mailbox.messages) == 1  # no "resolved" for the verdict, nothing in maintenance
     assert [r for *_, r, _s, _i in notifications(lab)] == [None, "maintenance window: CHG-7"]
     with lab.transaction() as cur:  # a drop during a declared test is the verdict's business
-        cur.execute("INSERT INTO windows VALUES (?, ?, ?, 'failover_test', 'FT-3', 'cli',"
+        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+                    " created_at)"
+                    " VALUES (?, ?, ?, 'failover_test', 'FT-3', 'cli',"
                     " now())", [LAB, T0 + timedelta(hours=8), T0 + timedelta(hours=9)])
     open_incident(lab, "session_drop", "warning", "connections fell 95%",
                   opened_at=T0 + timedelta(hours=8, minutes=5), detected=start)

@@ -136,11 +136,12 @@ def test_the_pair_page_draws_the_plotly_chart(viewer: Page):
 def test_an_operator_acknowledges_an_open_incident(operator: Page, filled: Store):
     operator.goto("/incidents?status=open")
     row = operator.locator("tr[data-incident='9001']")
-    expect(row).not_to_contain_text("acknowledged")
+    expect(row.locator("td.ack-state")).to_have_text("not acknowledged")
     row.locator("form.ack input[name=comment]").fill("on it from the browser")
     row.locator("form.ack button").click()
     operator.wait_for_load_state()
-    expect(operator.locator("tr[data-incident='9001']")).to_contain_text("(acknowledged)")
+    expect(operator.locator("tr[data-incident='9001'] td.ack-state")).to_contain_text(
+        "acknowledged by operator")
     assert filled.cursor().execute(
         "SELECT acked_by, comment FROM acknowledgements WHERE incident_id = 9001"
     ).fetchone() == ("operator", "on it from the browser")

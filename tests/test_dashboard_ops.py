@@ -96,15 +96,23 @@ def test_pages_need_a_login(app, path):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_incidents_page_lists_newest_first_with_pair_links(viewer, filled):
+def test_incidents_page_lists_open_ones_newest_first_and_all_on_request(viewer, filled):
+    def newest_first(where: str) -> list[int]:
+        return [i for (i,) in filled.cursor().execute(
+            f"SELECT incident_id FROM incidents WHERE {where}"
+            " ORDER BY opened_at DESC, incident_id DESC").fetchall()]
+
     page = viewer.get("/incidents").get_data(as_text=True)
-    expected = [i for (i,) in filled.cursor().execute(
-        "SELECT incident_id FROM incidents ORDER BY opened_at DESC, incident_id DESC"
-    ).fetchall()]
+    assert newest_first("status = 'open'") and ids(page) == newest_first("status = 'open'")
+    assert "incident-resolved" not in page and 'href="/incidents?status=all"' in page
+    page = viewer.get("/incidents?status=all").get_data(as_text=True)
+    expected = newest_first("true")
     assert expected and ids(page) == expected
     assert "/pairs/fra1-ha02" in page
     assert "incident-open" in page and "incident-resolved" in page
-    body = viewer.get("/api/v1/incidents").get_json()
+    body = viewer.get("/api/v1/incidents").get_json()  # the API's default stays every status
+    for incident in body["incidents"]:
+        jsonschema.validate(incident, SCHEMAS["Incident"])
     assert [i["incident_id"] for i in body["incidents"]] == expected
     assert body["count"] == len(expected)
 
@@ -137,7 +145,8 @@ def test_incident_filters(viewer, filled, query, where):
     expected = [i for (i,) in filled.cursor().execute(
         f"SELECT incident_id FROM incidents WHERE {where}"
         " ORDER BY opened_at DESC, incident_id DESC").fetchall()]
-    assert ids(viewer.get(f"/incidents?{query}").get_data(as_text=True)) == expected
+    every = "" if "status=" in query else "&status=all"  # the page shows open ones unless
+    assert ids(viewer.get(f"/incidents?{query}{every}").get_data(as_text=True)) == expected
     api = viewer.get(f"/api/v1/incidents?{query}").get_json()
     assert [i["incident_id"] for i in api["incidents"]] == expected
 
@@ -339,3 +348,23 @@ def test_a_script_in_a_quarantined_line_renders_escaped(viewer, filled):
         assert "udp-2099" in page and ">7</td>" in page
     finally:
         cur.execute("DELETE FROM quarantine WHERE source_id = 999")
+
+
+def test_the_pair_page_cached_for_a_role_carries_each_sessions_own_csrf_token(app, filled):
+    """The pair page's body is cached per role and data version and shared by sessions: its
+    forms must carry each session's own token, and an action shows at once."""
+    incident, pair = open_incident(filled)
+    first, second = login(app, "operator"), login(app, "operator")
+    pages = [c.get(f"/pairs/{pair}").get_data(as_text=True) for c in (first, second)]
+    tokens = [set(re.findall(r'name="csrf_token" value="([^"]+)"', p)) for p in pages]
+    assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
+    assert all("csrf-token-of-this-session" not in p for p in pages)
+    assert f'action="/incidents/{incident}/ack"' in pages[1]
+    response = second.post(f"/incidents/{incident}/ack", data={
+        "csrf_token": tokens[1].pop(), "comment": "from the pair page",
+        "next": f"/pairs/{pair}"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/pairs/{pair}"
+    page = first.get(f"/pairs/{pair}").get_data(as_text=True)
+    assert f'action="/incidents/{incident}/ack"' not in page
+    assert "acknowledged by <b class=\"acked-by\">operator</b>" in page
+    assert "from the pair page" in page

@@ -113,7 +113,7 @@ def test_pair_page_shows_units_incidents_and_the_chart(client):
     assert "2CB8ED8C72A3" in page and "18B16948450E" in page and "NSa 3700" in page
     assert "7.1.1-7051" in page and "primary" in page and "secondary" in page
     assert "unsynced_failover" in page and "session_drop" in page
-    assert "kept_percent" in page  # evidence table
+    assert "sessions kept" in page and "kept_percent" not in page  # evidence in words
     assert 'id="connections-chart"' in page and 'data-plotly-for="connections-chart"' in page
     assert "/static/chart.js" in page and "Plotly.newPlot" not in page  # no inline script
     assert "/assets/plotly.min.js" in page and "cdn.plot.ly" not in page

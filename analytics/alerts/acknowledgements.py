@@ -10,20 +10,29 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+from hawatch.analytics.alerts.audit import record
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 
 
 def acknowledge(store: Store, incident_id: int, by: str, comment: str, now: datetime) -> None:
+    """Acknowledge an open incident once (a second acknowledgement is refused: the page
+    offers none), kept in the audit log in the same transaction."""
     with store.transaction() as cur:
-        row = cur.execute("SELECT status FROM incidents WHERE incident_id = ?",
+        row = cur.execute("SELECT status, pair FROM incidents WHERE incident_id = ?",
                           [incident_id]).fetchone()
         if row is None:
             raise HawatchError(f"no incident #{incident_id}")
         if row[0] != "open":
             raise HawatchError(f"incident #{incident_id} is {row[0]}, not open")
+        held = cur.execute("SELECT acked_by FROM acknowledgements WHERE incident_id = ?"
+                           " AND cleared_at IS NULL", [incident_id]).fetchone()
+        if held is not None:
+            raise HawatchError(f"incident #{incident_id} is already acknowledged by {held[0]}")
         cur.execute("INSERT INTO acknowledgements VALUES (?, ?, ?, ?, NULL)",
                     [incident_id, by, comment, now])
+        record(cur, now, by, "acknowledge", ("incident", incident_id), row[1], comment,
+               f"incident #{incident_id} acknowledged")
 
 
 def clear_resolved(cur: duckdb.DuckDBPyConnection, now: datetime) -> None:

@@ -13,19 +13,11 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hawatch.analytics.evidence_text import facts
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-FIGURES = (("connections_before", "connections before"), ("connections_after",
-           "connections after"), ("kept_percent", "kept %"), ("vpn_kept_percent",
-           "VPN SAs kept %"), ("stateful_sync", "stateful sync"), ("from_serial", "from unit"),
-           ("to_serial", "to unit"), ("trigger", "trigger"), ("transitions", "transitions"),
-           ("unsynced_transitions", "unsynced transitions"), ("final_active", "now active"),
-           ("serial", "unit"), ("silent_since", "silent since"),
-           ("failing_since", "polls failing since"), ("poll_problem", "poll outcome"),
-           ("last_seen", "last data"), ("last_source", "last data from"),
-           ("threshold_seconds", "threshold (s)"), ("status_active", "status reports show"))
 
 
 @dataclass
@@ -152,8 +144,9 @@ def render_notice(notice: Notice, base_url: str) -> tuple[str, str, str]:
         "status": i.status, "summary": i.summary,
         "opened": both_times(i.opened_at, notice.zone),
         "resolved": both_times(i.resolved_at, notice.zone) if i.resolved_at else "",
-        "figures": [(label, i.evidence[key]) for key, label in FIGURES
-                    if i.evidence.get(key) is not None],
+        # the evidence in words (analytics/evidence_text.py), times in both zones
+        "figures": [(f.label, both_times(f.time, notice.zone) if f.time else f.text)
+                    for f in facts(i.evidence)],
     } for i in sorted(notice.items, key=lambda i: (SEVERITY_ORDER.get(i.severity, 3),
                                                    i.opened_at))]
     context = {"title": title, "n": notice, "items": items,

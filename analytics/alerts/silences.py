@@ -9,19 +9,24 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+from hawatch.analytics.alerts.audit import record
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 from hawatch.store.execute import one_row
 
 
 def add_silence(store: Store, pair: str, ends_at: datetime, now: datetime,
-                comment: str = "", starts_at: datetime | None = None) -> int:
+                comment: str = "", starts_at: datetime | None = None, by: str = "operator"
+                ) -> int:
+    """A new silence's id; kept in the audit log in the same transaction."""
     if ends_at <= (starts_at or now):
         raise HawatchError("a silence must end after it starts")
     with store.transaction() as cur:
         (sid,) = one_row(cur, "SELECT nextval('silence_ids')")
         cur.execute("INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)",
                     [sid, pair, starts_at or now, ends_at, comment, now])
+        record(cur, now, by, "silence", ("silence", sid), pair, comment,
+               f"silence #{sid} until {ends_at:%Y-%m-%d %H:%M} UTC")
     return int(sid)
 
 

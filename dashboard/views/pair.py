@@ -22,10 +22,12 @@ from flask import (
     send_file,
 )
 from hawatch.analytics.pair_detail import PairDetail, pair_detail
+from hawatch.dashboard import csrf
 from hawatch.dashboard.app_state import get_cursor
 from hawatch.dashboard.cache import cached
 from hawatch.dashboard.figures import connections_figure, figure_div
 from hawatch.dashboard.views.auth import require
+from hawatch.dashboard.views.incidents import list_context
 from hawatch.dashboard.views.jsonable import jsonable
 from hawatch.dashboard.views.responses import SLOT, Prepared, prepare, send
 from markupsafe import Markup
@@ -59,7 +61,8 @@ def _body(pair: str, days: float) -> Markup | None:
         return None
     chart = figure_div(connections_figure(detail))
     return Markup(render_template("_pair_body.html", detail=detail, chart=Markup(chart),
-                                  days=f"{days:g}"))
+                                  days=f"{days:g}",
+                                  **list_context(detail.incidents, pair, shared=True)))
 
 
 @blueprint.get("/pairs/<pair>")
@@ -71,7 +74,9 @@ def page(pair: str) -> Any:
 
     def build() -> Prepared | None:
         body = cached("pair", key, lambda: _body(pair, days))
-        return None if body is None else prepare(shell.replace(SLOT, body), "text/html")
+        # the shell is this session's, so the body gets its CSRF token here (csrf.fill)
+        return None if body is None else prepare(csrf.fill(shell.replace(SLOT, body)),
+                                                 "text/html")
 
     prepared = cached("pages", (key, shell), build)
     if prepared is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from hawatch.commands.common import Commands, add_common, load_settings
+from hawatch.commands.common import Commands, add_by, add_common, load_settings
 from hawatch.commands.via_server import operator_action, read_rows
 from hawatch.output import render
 from hawatch.store.errors import HawatchError
@@ -49,6 +49,7 @@ def register(commands: Commands) -> None:
     a.add_argument("pair", metavar="PAIR")
     a.add_argument("--until", required=True, help="end, ISO 8601 (e.g. 2026-11-26T08:00Z)")
     a.add_argument("--comment", default="", help="why")
+    add_by(a)
     a.set_defaults(run=cmd_alerts_silence)
 
 
@@ -91,5 +92,6 @@ def cmd_alerts_ack(args: argparse.Namespace) -> int:
 
 def cmd_alerts_silence(args: argparse.Namespace) -> int:
     print(operator_action(args, {"action": "silence", "pair": args.pair,
-                                  "until": args.until, "comment": args.comment}))
+                                  "until": args.until, "comment": args.comment,
+                                  "by": args.by}))
     return 0

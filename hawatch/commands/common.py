@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TypeAlias
 
 from hawatch.config import load_config
@@ -27,3 +28,9 @@ def load_settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "db", None):
         settings["db"] = args.db
     return settings
+
+
+def add_by(parser: argparse.ArgumentParser) -> None:
+    """`--by`: who acted, for the audit log (operators' actions)."""
+    parser.add_argument("--by", default=os.environ.get("USER", "operator"),
+                        help="who, for the audit log (default: $USER)")
