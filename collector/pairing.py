@@ -9,7 +9,7 @@ inventory after the logs gives the same store as loading it first.
 from __future__ import annotations
 
 import duckdb
-from hawatch.store.execute import execute_script
+from hawatch.store.execute import execute_script, exists
 from hawatch.store.rollups import refresh_rollups
 
 PAIRING_COLUMNS = """serial VARCHAR, pair VARCHAR, role VARCHAR, peer_serial VARCHAR,
@@ -134,28 +134,40 @@ UPDATE status_samples s SET pair = d.pair FROM devices d
 WHERE s.pair IS NULL AND d.serial = s.serial AND d.pair IS NOT NULL;
 """
 
-# Current pair state from the newest evidence: role changes, sync events, status samples.
+# Current pair state from the newest evidence (role changes, sync events, status samples) of
+# the pairs in `touched` (pair, since): only rows at or after `since` can be newer than what a
+# pair already shows, so a batch's refresh reads its own time range (zone maps skip the rest).
 _REFRESH = """
+CREATE OR REPLACE TEMP TABLE pair_touched AS {touched};
+
 CREATE OR REPLACE TEMP TABLE pair_now AS
-WITH active AS (
-    SELECT pair, arg_max(serial, time) AS serial, max(time) AS at FROM (
-        SELECT pair, serial, time FROM ha_events WHERE state_to = 'active' AND pair IS NOT NULL
+WITH bound AS (SELECT min(since) AS since FROM pair_touched),
+active AS (
+    SELECT pair, arg_max(serial, time) AS serial FROM (
+        SELECT pair, serial, time FROM ha_events
+        WHERE state_to = 'active' AND pair IS NOT NULL AND time >= (SELECT since FROM bound)
         UNION ALL
         -- m=152: the reporting unit reboots, its peer is the active one (as in role_changes)
         SELECT d.pair, CASE WHEN d.serial = p.primary_serial THEN p.secondary_serial
                             ELSE p.primary_serial END, d.time
-        FROM ha_events d JOIN pairs p ON p.pair = d.pair WHERE d.kind = 'dual_active'
+        FROM ha_events d JOIN pairs p ON p.pair = d.pair
+        WHERE d.kind = 'dual_active' AND d.time >= (SELECT since FROM bound)
         UNION ALL
-        SELECT pair, serial, time FROM status_samples WHERE state = 'active' AND pair IS NOT NULL
-    ) GROUP BY pair
+        SELECT pair, serial, time FROM status_samples
+        WHERE state = 'active' AND pair IS NOT NULL AND time >= (SELECT since FROM bound)
+    ) x JOIN pair_touched t USING (pair) WHERE x.time >= t.since GROUP BY pair
 ), sync AS (
-    SELECT pair, arg_max(state, time) AS state FROM sync_timeline GROUP BY pair
+    SELECT pair, arg_max(state, time) AS state FROM sync_timeline x
+    JOIN pair_touched t USING (pair)
+    WHERE x.time >= (SELECT since FROM bound) AND x.time >= t.since GROUP BY pair
 ), mode AS (
-    SELECT pair, arg_max(ha_mode, time) AS ha_mode FROM status_samples
-    WHERE ha_mode IS NOT NULL AND pair IS NOT NULL GROUP BY pair
+    SELECT pair, arg_max(ha_mode, time) AS ha_mode FROM status_samples x
+    JOIN pair_touched t USING (pair)
+    WHERE ha_mode IS NOT NULL AND x.time >= (SELECT since FROM bound) AND x.time >= t.since
+    GROUP BY pair
 )
-SELECT p.pair, a.serial AS active_serial, s.state AS stateful_sync, m.ha_mode
-FROM pairs p LEFT JOIN active a USING (pair) LEFT JOIN sync s USING (pair)
+SELECT t.pair, a.serial AS active_serial, s.state AS stateful_sync, m.ha_mode
+FROM pair_touched t LEFT JOIN active a USING (pair) LEFT JOIN sync s USING (pair)
 LEFT JOIN mode m USING (pair);
 
 UPDATE pairs p SET active_serial = coalesce(n.active_serial, p.active_serial),
@@ -163,6 +175,16 @@ UPDATE pairs p SET active_serial = coalesce(n.active_serial, p.active_serial),
                    ha_mode = coalesce(p.ha_mode, n.ha_mode)
 FROM pair_now n WHERE p.pair = n.pair;
 """
+_EVERY_PAIR = "SELECT pair, TIMESTAMPTZ '-infinity' AS since FROM pairs"
+# the pairs whose state a batch's staged rows can change, from the earliest such row
+_BATCH_PAIRS = """SELECT pair, min(time) AS since FROM (
+    SELECT pair, time FROM stg_events
+    WHERE state_to = 'active' OR kind IN ('dual_active', 'sync_enabled', 'sync_disabled',
+                                          'sync_started', 'sync_completed', 'sync_failed')
+    UNION ALL
+    SELECT pair, time FROM stg_status
+    WHERE state = 'active' OR stateful_sync IS NOT NULL OR ha_mode IS NOT NULL
+) WHERE pair IS NOT NULL AND time IS NOT NULL GROUP BY pair"""
 
 
 def reset_pairing_stage(cur: duckdb.DuckDBPyConnection) -> None:
@@ -189,5 +211,14 @@ def apply_pairing(cur: duckdb.DuckDBPyConnection, origin: str) -> None:
 
 
 def refresh_pairs(cur: duckdb.DuckDBPyConnection) -> None:
-    """Recompute each pair's active unit and sync state from what is stored."""
-    execute_script(cur, _REFRESH)
+    """Recompute each pair's active unit and sync state from everything stored (after an
+    ingest run, whose pairing may have attached rows stored before their unit was known)."""
+    execute_script(cur, _REFRESH.format(touched=_EVERY_PAIR))
+
+
+def refresh_batch_pairs(cur: duckdb.DuckDBPyConnection) -> None:
+    """Bring forward the active unit and sync state of the pairs the staged batch touches:
+    `hawatch serve` writes polls, spool files and uploads batch by batch and never runs the
+    run-end refresh, so without this a pair page showed the state of the last `ingest`."""
+    if exists(cur, _BATCH_PAIRS):
+        execute_script(cur, _REFRESH.format(touched=_BATCH_PAIRS))

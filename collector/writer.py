@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
-from hawatch.collector.pairing import PAIRING_COLUMNS
+from hawatch.collector.pairing import PAIRING_COLUMNS, refresh_batch_pairs
 from hawatch.store.execute import execute_script
 from hawatch.store.rollups import MARK_FROM_STAGES, refresh_rollups
 
@@ -269,6 +269,7 @@ def commit_batch(
     cur.execute(_DIRTY)
     cur.execute(MARK_FROM_STAGES)
     refresh_rollups(cur)
+    refresh_batch_pairs(cur)
     return result
 
 

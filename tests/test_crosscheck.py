@@ -178,3 +178,25 @@ def test_a_failover_syslog_reports_but_the_polls_contradict_is_said_so(tmp_path)
     assert changes == [(pair.primary, pair.secondary, "event", False)]
     status, evidence = found["polls_contradict_syslog"]
     assert status == "open" and evidence["status_active"] == pair.primary
+
+
+def test_polls_alone_keep_the_pairs_current_state(tmp_path):
+    """`hawatch serve` ingests polls, spool files and uploads batch by batch, never through
+    ingest_paths' final refresh: the pair's active unit and sync state (the pair page, the
+    fleet API, the e-mails' context) must follow each batch, not only `hawatch ingest`."""
+    plan = scenario_plan("unsynced_failover")
+    pair = plan.pair
+    disabled = next(t for t, s in zip(plan.sync_times, plan.syncs, strict=True)
+                    if s == "disabled")
+    took_over = first_time(plan, secondary="active")
+    clock = ScenarioClock(disabled - 600)
+    with DeviceFarm([plan], clock) as farm, Store(tmp_path / "h.duckdb") as store:
+        targets_, profiles = setup(farm, tmp_path)
+        load_inventory(store, tmp_path / "inventory.csv")
+        state = "SELECT active_serial, stateful_sync FROM pairs WHERE pair = ?"
+        poll_at(store, clock, [disabled - 600], targets_, profiles)
+        first = store.cursor().execute(state, [pair.name]).fetchone()
+        poll_at(store, clock, [disabled + 60, took_over + 60], targets_, profiles)
+        later = store.cursor().execute(state, [pair.name]).fetchone()
+    assert first == (pair.primary, "enabled"), first
+    assert later == (pair.secondary, "disabled"), later
