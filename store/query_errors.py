@@ -24,11 +24,17 @@ MAX_HINT_CHARS = 2000
 _PATH = re.compile(r"(?:[A-Za-z]:)?[/\\](?:[^\s\"'`/\\]+[/\\])+[^\s\"'`/\\]*")
 
 
+def hide_server_paths(text: str, server_paths: Iterable[str]) -> str:
+    """`text` with each of `server_paths` replaced, longest first."""
+    for path in sorted({p for p in server_paths if p and len(p) > 1}, key=len, reverse=True):
+        text = text.replace(path, HIDDEN)
+    return text
+
+
 def hide_paths(text: str, query: str, server_paths: Iterable[str] = ()) -> str:
     """`text` with every server path in it replaced: the ones named, and any absolute path
     the analyst's `query` does not contain."""
-    for path in sorted({p for p in server_paths if p and len(p) > 1}, key=len, reverse=True):
-        text = text.replace(path, HIDDEN)
+    text = hide_server_paths(text, server_paths)
     return _PATH.sub(lambda m: m.group(0) if m.group(0) in query else HIDDEN, text)
 
 

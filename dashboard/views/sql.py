@@ -23,19 +23,28 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
-from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 from hawatch.analytics.sql_examples import EXAMPLES
 from hawatch.dashboard.app_state import app_state, get_cursor
 from hawatch.dashboard.views.auth import require
 from hawatch.store import sql_history
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError, InvalidQuery, QueryBusy
-from hawatch.store.readonly import Limits, Param, QueryResult, Sandbox, plain_value
+from hawatch.store.query_errors import hide_server_paths
+from hawatch.store.readonly import (
+    Limits,
+    Param,
+    QueryResult,
+    Sandbox,
+    plain_value,
+    server_paths,
+)
 from hawatch.store.schema_contract import relations, schema_doc
 from hawatch.store.sql_history import HistoryEntry
 
@@ -116,10 +125,21 @@ def _remember(entry: HistoryEntry) -> None:
 
 def _render(outcome: Outcome | None, query: str,
             history: list[HistoryEntry]) -> str:
+    # a query of the history that named a server folder (typed to probe it) shows
+    # `<server path>` instead: the page names no server folder but in the statement just sent
+    hidden = server_paths(get_cursor())
+    history = [replace(h, query=hide_server_paths(h.query, hidden)) for h in history]
     return render_template(
         "sql.html", query=query, result=outcome and outcome.result,
         error=outcome and outcome.error, hint=outcome.hint if outcome else "",
-        examples=EXAMPLES, history=history, relations=relations(get_cursor()))
+        examples=EXAMPLES, history=history, relations=relations(get_cursor()),
+        reuse_href=_reuse_href)
+
+
+def _reuse_href(query: str) -> str:
+    """A link that puts `query` back in the editor (GET: nothing runs), every character
+    but letters and digits encoded, so the page holds the query only as typed."""
+    return url_for("sql.page") + "?q=" + quote(query, safe="")
 
 
 @blueprint.route("/sql", methods=["GET", "POST"])
