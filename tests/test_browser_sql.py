@@ -54,6 +54,13 @@ def test_the_console_hints_browses_the_schema_and_keeps_history(viewer: Page,
     run(viewer, "SELECT * FROM pairz")  # a misspelt table
     expect(viewer.locator("pre.error-hint")).to_contain_text('Did you mean "pairs"?')
 
+    # the filter: a column's name finds its tables, opened at it
+    viewer.fill("#schema-filter", "max_connections")
+    expect(viewer.locator("details.relation:visible")).to_have_count(1)
+    expect(viewer.locator("details[data-relation='status_samples'] li.match")).to_be_visible()
+    viewer.fill("#schema-filter", "")
+    expect(viewer.locator("details.relation:visible")).not_to_have_count(1)
+
     # the schema browser: a column and a table, clicked into the editor
     viewer.fill("#sql-editor", "SELECT")
     viewer.locator("#sql-editor").press("End")

@@ -31,4 +31,25 @@
       editor.setSelectionRange(editor.value.length, editor.value.length);
     });
   });
+
+  // the filter box (hidden without this script): tables whose name or a column's matches;
+  // a table that matches by a column opens to show it
+  var filter = document.getElementById("schema-filter");
+  if (filter) {
+    filter.hidden = false;
+    filter.addEventListener("input", function () {
+      var wanted = filter.value.trim().toLowerCase();
+      document.querySelectorAll("details.relation").forEach(function (relation) {
+        var byName = relation.dataset.relation.indexOf(wanted) >= 0;
+        var byColumn = false;
+        relation.querySelectorAll("li.column").forEach(function (column) {
+          var hit = wanted !== "" && column.dataset.column.indexOf(wanted) >= 0;
+          byColumn = byColumn || hit;
+          column.classList.toggle("match", hit);
+        });
+        relation.hidden = !(byName || byColumn);
+        relation.open = wanted !== "" && byColumn && !byName;
+      });
+    });
+  }
 }());
