@@ -17,6 +17,7 @@ from datetime import datetime
 
 import duckdb
 from hawatch.store.db import Store
+from hawatch.store.errors import HawatchError
 
 KEEP = 200  # entries kept per user
 SHOWN = 50  # entries the console lists
@@ -33,7 +34,15 @@ class HistoryEntry:
 
 
 def record(store: Store, user: str, entry: HistoryEntry) -> None:
-    """Add `entry` to `user`'s history and drop what is beyond their newest KEEP."""
+    """Add `entry` to `user`'s history and drop what is beyond their newest KEEP;
+    HawatchError when the store cannot write now (the caller's answer goes out anyway)."""
+    try:
+        _write(store, user, entry)
+    except duckdb.Error as exc:
+        raise HawatchError(f"history not kept: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _write(store: Store, user: str, entry: HistoryEntry) -> None:
     with store.transaction() as cur:
         cur.execute("INSERT INTO sql_history (user_name, ran_at, query, way, row_count,"
                     " seconds, error) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import duckdb
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 from hawatch.analytics.sql_examples import EXAMPLES
 from hawatch.dashboard.app_state import app_state, get_cursor
@@ -120,7 +119,7 @@ def _remember(entry: HistoryEntry) -> None:
     """Keep the run in its user's history; the answer goes out even when that fails."""
     try:
         sql_history.record(app_state().store, g.user.name, entry)
-    except (HawatchError, duckdb.Error) as exc:
+    except HawatchError as exc:
         log.warning("sql history: not kept for %s: %s", g.user.name, _one_line(exc))
 
 
