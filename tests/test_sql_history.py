@@ -136,3 +136,13 @@ def test_downloads_are_kept_too_and_the_sandbox_stays_locked(locked: Store):
         "SELECT current_setting('enable_external_access'),"
         " current_setting('lock_configuration')").fetchall()
     assert (external, lock) == (False, True)
+
+
+def test_a_hostile_query_in_the_history_stays_text(locked: Store):
+    users(locked)
+    alice, _ = log_in(dashboard_app(locked), "alice", PASSWORD)
+    hostile = "SELECT '<script>window.__pwned=1</script>\" onmouseover=\"x' AS a"
+    run_in_console(alice, hostile)
+    page = alice.get("/sql").get_data(as_text=True)
+    assert "<script>window.__pwned" not in page and '" onmouseover="' not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
