@@ -14,6 +14,7 @@ slower; `hawatch --version` says which is active.
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
 
 FOLDERS = ("store", "collector", "analytics", "dashboard", "simulator")
 HERE = Path(__file__).resolve().parent
@@ -37,7 +38,20 @@ def packages() -> tuple[list[str], dict[str, str]]:
 
 NAMES, DIRS = packages()
 
+
+class BuildPyWithSchemaDoc(build_py):
+    """Ships docs/schema.md in the package as hawatch/store/schema.md: the SQL console's
+    schema browser reads it and links to it, offline, in a wheel install too (the checkout
+    reads docs/schema.md; MANIFEST.in puts it in the sdist the wheel is built from)."""
+
+    def run(self) -> None:
+        super().run()
+        target = Path(self.build_lib) / "hawatch" / "store" / "schema.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.copy_file(str(HERE / "docs" / "schema.md"), str(target))
+
 setup(
+    cmdclass={"build_py": BuildPyWithSchemaDoc},
     packages=NAMES,
     package_dir=DIRS,
     package_data={

@@ -66,6 +66,11 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": {"type": "string"}}, ["error"]),
+    "SqlError": _obj({"error": {"type": "string", "description": "DuckDB's first line"},
+                      "hint": {"type": "string", "description":
+                               "DuckDB's lines after it: \"Did you mean ...\", candidate"
+                               " bindings, the statement's line with a caret; server paths"
+                               " replaced by <server path>"}}, ["error"]),
     "PairSummary": _obj({
         "pair": {"type": "string"}, "site": _STR,
         "health": {"type": ["string", "null"], "enum": [*HEALTH_WORDS, None]},
@@ -351,7 +356,8 @@ def _paths() -> dict[str, Any]:
                 "application/json": {"schema": _ref("SqlRequest")}}},
             "responses": {
                 "200": _json(_ref("SqlResult"), "the result"),
-                "400": _error("the query was refused, failed or timed out"),
+                "400": _json(_ref("SqlError"), "the query was refused, failed or timed"
+                             " out"),
                 "503": {**_error("sql.max_concurrent analyst queries are running already"),
                         "headers": {"Retry-After": {"description": "seconds",
                                                     "schema": {"type": "integer"}}}},

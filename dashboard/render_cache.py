@@ -71,7 +71,8 @@ class RenderCache:
 # "pages" holds whole pages ready to send (gzipped, with their ETag), one per filter and
 # login: the rest hold the parts shared by every login
 # "pair_api" is small: one pair's every sample over 90 days is megabytes of JSON
-CACHE_SIZES = {"fleet": 16, "pair": 64, "api": 16, "pair_api": 4, "pages": 32}
+# "schema" holds the SQL console's schema browser, the same for everyone
+CACHE_SIZES = {"fleet": 16, "pair": 64, "api": 16, "pair_api": 4, "pages": 32, "schema": 1}
 
 
 def new_caches(enabled: bool = True) -> dict[str, RenderCache]:

@@ -11,7 +11,14 @@ class StoreBusy(HawatchError):
 
 
 class InvalidQuery(HawatchError):
-    """An analyst query that is not allowed or does not parse."""
+    """An analyst query that is not allowed or does not parse. `str()` is the one-line
+    message; `hint` holds DuckDB's lines after it ("Did you mean ...", candidate bindings,
+    the statement's line with a caret), server paths taken out (store/query_errors.py),
+    for the SQL console and the JSON answers to show as well."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class QueryTimeout(HawatchError):

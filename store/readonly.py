@@ -39,14 +39,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 from hawatch.store.db import connect
 from hawatch.store.errors import InvalidQuery, QueryBusy, QueryTimeout
 from hawatch.store.lockdown import lock_down
+from hawatch.store.query_errors import analyst_error
 from hawatch.store.settings_type import Settings
-from hawatch.store.sql_check import check_statement, first_line
+from hawatch.store.sql_check import check_statement
 
 __all__ = ["Limits", "Param", "QueryResult", "Sandbox", "bound_values", "check_statement",
            "open_for_analysts", "plain_value", "run_query"]
@@ -135,6 +137,19 @@ def _require_locked_down(con: duckdb.DuckDBPyConnection) -> None:
         raise InvalidQuery("analyst SQL is off: the database is not locked down")
 
 
+def server_paths(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The instance's files and folders (database files, their folders, the spill folder),
+    for error texts to hide; asked on the server's side, never through analyst SQL."""
+    try:
+        rows = con.execute(
+            "SELECT path FROM duckdb_databases() WHERE path IS NOT NULL UNION ALL"
+            " SELECT current_setting('temp_directory')").fetchall()
+    except duckdb.Error:
+        return []
+    paths = [str(p) for (p,) in rows if p]
+    return paths + [str(Path(p).parent) for p in paths if Path(p).parent != Path("/")]
+
+
 def _begin_read_only(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute("BEGIN TRANSACTION READ ONLY")
@@ -216,7 +231,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, limits: Limits,
     except duckdb.Error as exc:
         if not timer.is_alive() and "interrupt" in str(exc).lower():
             raise QueryTimeout(f"query stopped after the {timeout:g} s time limit") from None
-        raise InvalidQuery(first_line(exc)) from None
+        raise analyst_error(exc, query, server_paths(con)) from None
     finally:
         timer.cancel()
     return QueryResult(columns, rows, bool(cut_by), time.monotonic() - started, cut_by,

@@ -13,6 +13,8 @@ tree `json_serialize_sql` gives and refuses, anywhere in it:
 - a scalar function that changes or reveals server state: sequences (nextval, setval,
   currval), settings (current_setting: temp_directory and secret_directory are server
   paths), variables, the DuckDB log;
+- a private table of the schema (PRIVATE_RELATIONS: each user's console history), whatever
+  its case, schema or catalog prefix;
 - a relation named like a file ('x.csv', '/path/db.duckdb': DuckDB reads those through a
   replacement scan, and the database's own files are on its allow-list), and the catalog
   views that show paths or settings (duckdb_databases, pragma_database_list, pg_settings).
@@ -31,6 +33,7 @@ from typing import Any
 import duckdb
 from hawatch.store.errors import InvalidQuery
 from hawatch.store.execute import one_row
+from hawatch.store.query_errors import analyst_error
 
 ALLOWED = {duckdb.StatementType.SELECT}
 QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE",
@@ -55,6 +58,9 @@ CATALOG_VIEWS = frozenset({
     "duckdb_schemas", "duckdb_types", "duckdb_indexes",
 })
 REFUSED_RELATIONS = frozenset({"pg_settings", "pg_prepared_statements"})
+# Tables of the schema that analysts' SQL never reads: each user's console history
+# (store/sql_history.py) holds other users' queries.
+PRIVATE_RELATIONS = frozenset({"sql_history"})
 _FILE_NAME_CHARACTERS = frozenset("./\\:")
 
 
@@ -69,7 +75,7 @@ def check_statement(query: str) -> str:
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        raise InvalidQuery(first_line(exc)) from None
+        raise analyst_error(exc, query) from None
     if len(statements) != 1:
         raise InvalidQuery(f"send exactly one statement (got {len(statements)})")
     statement = statements[0]
@@ -131,6 +137,9 @@ def _refusal(node: dict[str, Any]) -> str | None:
 
 def _relation_refusal(name: str) -> str | None:
     lowered = name.lower()
+    if lowered in PRIVATE_RELATIONS:
+        return (f"{name} is private: each user sees their own queries in the SQL console's"
+                " history")
     if _FILE_NAME_CHARACTERS & set(name):
         return "reading files is not allowed here (a table name has no dot or slash)"
     if lowered in REFUSED_RELATIONS or lowered.startswith("pragma_") or (

@@ -98,15 +98,15 @@ UNDO_MIGRATION: dict[int, str] = {
         " CREATE VIEW pair_health AS " + PAIR_HEALTH_BEFORE_010,
     11: "DROP TABLE audit_log; DROP SEQUENCE audit_ids; ALTER TABLE windows DROP window_id;"
         " DROP SEQUENCE window_ids;",
+    12: "DROP TABLE sql_history; DROP SEQUENCE sql_history_ids;",
 }
 
 
 def as_before_migration(store: Store, version: int) -> None:
     """Undo migration `version` and every later one: the store then looks like a database
     made before it, and the next open applies them again."""
-    newest = max(UNDO_MIGRATION)
     with store.transaction() as cur:
-        for undo in range(newest, version - 1, -1):
+        for undo in sorted((v for v in UNDO_MIGRATION if v >= version), reverse=True):
             cur.execute(UNDO_MIGRATION[undo])
         cur.execute("DELETE FROM schema_migrations WHERE version >= ?", [version])
 

@@ -38,7 +38,7 @@ def test_sdist_and_wheel_with_one_top_level_package(dist: Path):
     for needed in ("hawatch/store/migrations/001_initial.sql", "hawatch/sample_logs/inventory.csv",
                    "hawatch/sample_logs/syslog/fra1.log", "hawatch/dashboard/templates/base.html",
                    "hawatch/dashboard/static/chart.js", "hawatch/collector/syslog/listener.py",
-                   "hawatch/analytics/alerts/pipeline.py"):
+                   "hawatch/analytics/alerts/pipeline.py", "hawatch/store/schema.md"):
         assert needed in names, needed
     assert not [n for n in names if n.startswith("hawatch/tests") or n.endswith(".duckdb")]
     if shutil.which("cc"):  # the C line scanner, beside the parser it stands in for
@@ -66,6 +66,11 @@ def test_a_fresh_virtualenv_runs_the_wheel(dist: Path, tmp_path: Path):
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert where.returncode == 0, where.stderr
     assert all(line.startswith(str(venv)) for line in where.stdout.splitlines()), where.stdout
+    doc = subprocess.run([str(venv / "bin/python"), "-c",
+                          "from hawatch.store.schema_contract import schema_doc;"
+                          " print(schema_doc().splitlines()[0])"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert doc.stdout.strip() == "# The hawatch SQL schema", doc  # the console's schema doc
     version = run("--version")
     assert version.returncode == 0 and version.stdout.startswith("hawatch 0.1.0 ("), version
     if shutil.which("cc"):  # the extension is optional: built wherever a compiler is

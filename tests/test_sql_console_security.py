@@ -65,6 +65,16 @@ PATHS = {
     "the_wal_as_a_table": "SELECT * FROM '{db}.wal'",
 }
 
+# each user's console history is private (migration 012): never readable through the sandbox
+SECRET = "acme-merger-2027"
+PRIVATE = {
+    "history": "SELECT query FROM sql_history",
+    "history_quoted": 'SELECT query FROM "Sql_History"',
+    "history_qualified": "SELECT query FROM main.sql_history",
+    "history_in_subquery": "SELECT (SELECT string_agg(query, ',') FROM sql_history) AS q",
+    "history_summarized": "SUMMARIZE sql_history",
+}
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
@@ -115,6 +125,16 @@ def viewer(served: Server) -> WebUser:
     return user
 
 
+@pytest.fixture(scope="module")
+def alice(served: Server) -> WebUser:
+    """Another viewer, whose console history the first must never see."""
+    add_user(served.db, "alice", "viewer", PASSWORD)
+    user = WebUser(served.url)
+    assert user.log_in("alice", PASSWORD).status == 302
+    user.get("/sql")
+    return user
+
+
 def _through(way: str, served: Server, viewer: WebUser, query: str) -> tuple[int, str]:
     """Send `query` one way; the status and the text of the answer."""
     if way == "console":
@@ -151,6 +171,25 @@ def test_no_statement_writes_however_it_is_written(served, viewer, way, name):
     assert counts(served) == before
     assert site_names(served) == sites
     assert not Path(f"{served.db}.tmp/pairs.csv").exists()
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize("name", list(PRIVATE))
+def test_no_way_reads_another_users_history(served, viewer, alice, way, name):
+    assert alice.post("/sql", {"q": f"SELECT '{SECRET}' AS what"}).status == 200
+    status, text = _through(way, served, viewer, PRIVATE[name])
+    assert status == 400, text[:500]
+    assert "private" in text and SECRET not in text
+
+
+def test_duckdbs_hint_comes_back_from_every_way(served, viewer):
+    """A misspelt column: DuckDB's candidate bindings, with no server path in them."""
+    folder = str(Path(served.db).parent)
+    for way in ("console", "json", "api"):
+        status, text = _through(way, served, viewer, "SELECT sitee FROM pairs")
+        text = html.unescape(text)
+        assert status == 400 and "Candidate bindings" in text and "site" in text, way
+        assert folder not in text
 
 
 @pytest.mark.parametrize("way", WAYS)

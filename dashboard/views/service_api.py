@@ -116,5 +116,6 @@ def sql() -> Any:
     except QueryBusy as exc:
         return jsonify(error=str(exc)), 503, sql_views.busy_headers()
     except HawatchError as exc:
-        return jsonify(error=str(exc)), 400
+        hint = getattr(exc, "hint", "")  # DuckDB's "Did you mean", candidates, caret
+        return jsonify({"error": str(exc)} | ({"hint": hint} if hint else {})), 400
     return response
