@@ -1,4 +1,5 @@
-"""Rendering: subject, text and HTML of one notification.
+"""Rendering: subject, text and HTML of one notification, with each incident's runbook (the
+likely causes and the checks in order, analytics/runbooks.py) unless it is a resolution.
 
 Everything that came from logs (summaries, details, names) is data: the HTML template
 autoescapes it (a `<script>` in a summary arrives as text), and the subject is one line.
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hawatch.analytics.runbooks import for_incident
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
@@ -104,6 +106,15 @@ Pair: {{ n.pair }}  Site: {{ n.site or '-' }}
 {% if i.resolved %}  resolved: {{ i.resolved }}
 {% endif %}{% for label, value in i.figures %}  {{ label }}: {{ value }}
 {% endfor %}
+{% if i.runbook %}{% set rb = i.runbook %}
+{% if rb.found %}  Cause in the logs: {{ rb.found }}
+{% endif %}  Likely causes:
+{% for cause in rb.causes %}    - {{ cause }}
+{% endfor %}  Checks, in order:
+{% for c in rb.checks %}    {{ c.n }}. {{ c.step }}
+       {{ c.why }}
+{% for src in c.sources %}       {{ src.url }}
+{% endfor %}{% endfor %}{% endif %}
 
 {% endfor %}
 {% for label, value in n.facts %}{{ label }}: {{ value }}
@@ -125,6 +136,12 @@ _HTML = """\
 {% if i.resolved %}<tr><th align="left">resolved</th><td>{{ i.resolved }}</td></tr>{% endif %}
 {% for label, value in i.figures %}<tr><th align="left">{{ label }}</th><td>{{ value }}</td></tr>
 {% endfor %}</table>
+{% if i.runbook %}{% set rb = i.runbook %}<div class="runbook">
+{% if rb.found %}<p><b>Cause in the logs:</b> {{ rb.found }}</p>{% endif %}
+<p><b>Likely causes</b></p><ul>{% for cause in rb.causes %}<li>{{ cause }}</li>{% endfor %}</ul>
+<p><b>Checks, in order</b></p><ol>{% for c in rb.checks %}<li>{{ c.step }} <i>{{ c.why }}</i>
+{% for src in c.sources %} [<a href="{{ src.url }}">{{ src.title }}</a>]{% endfor %}</li>
+{% endfor %}</ol></div>{% endif %}
 {% endfor %}
 {% if n.facts %}<table>{% for label, value in n.facts %}
 <tr><th align="left">{{ label }}</th><td>{{ value }}</td></tr>{% endfor %}</table>{% endif %}
@@ -154,6 +171,8 @@ def render_notice(notice: Notice, base_url: str) -> tuple[str, str, str]:
         "resolved": both_times(i.resolved_at, notice.zone) if i.resolved_at else "",
         "figures": [(label, i.evidence[key]) for key, label in FIGURES
                     if i.evidence.get(key) is not None],
+        # what to check (analytics/runbooks.py); a resolution needs no checks
+        "runbook": None if notice.kind == "resolved" else for_incident(i.kind, i.evidence),
     } for i in sorted(notice.items, key=lambda i: (SEVERITY_ORDER.get(i.severity, 3),
                                                    i.opened_at))]
     context = {"title": title, "n": notice, "items": items,
