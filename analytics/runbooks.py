@@ -91,6 +91,7 @@ SOURCES: dict[str, Source] = {
 
 @dataclass(frozen=True)
 class Check:
+    label: str  # a few words, for lists of many incidents
     step: str  # what to do, imperative
     why: str  # what it rules out
     sources: tuple[str, ...]  # keys of SOURCES
@@ -98,34 +99,40 @@ class Check:
 
 CHECKS: dict[str, Check] = {
     "reachable": Check(
+        "Unit reachable, HA status read",
         "Reach each unit on its own management address and look at its HA status page.",
         "A unit that answers there but sends nothing has a logging or polling problem, not"
         " an HA one; one that does not answer is down or cut off.",
         ("ha-monitoring", "ha-states")),
     "log_path": Check(
+        "Syslog path and HA logging",
         "Check Log > Syslog on both units: the server is hawatch, the HA category is logged,"
         " and both units send with their own serial numbers.",
         "A relay or a log level that drops the HA category leaves failovers unseen.",
         ("log-guide",)),
     "model_firmware": Check(
+        "Same model and firmware",
         "Match the model and the firmware of both units (synchronize the firmware so both"
         " run the same version).",
         "SonicOS pairs only identical appliances; a mismatch stops settings and state from"
         " synchronizing.",
         ("ha-overview", "firmware-sync")),
     "ha_link": Check(
+        "HA link plugged and up",
         "Check that the HA link is plugged into the same interface on both units and up"
         " (HA status: no 'No Link', Found Primary/Backup: Yes).",
         "Without the link there are no heartbeats and no state sync: the standby declares the"
         " active dead and both can go active.",
         ("ha-settings-581", "ha-status-581")),
     "stateful_sync": Check(
+        "Stateful Synchronization on and synchronized",
         "Enable Stateful Synchronization and wait until the status says Stateful HA"
         " Synchronized: Yes.",
         "With it off, or not yet synchronized, the standby starts with no connection cache"
         " and no VPN state: every session resets at failover.",
         ("stateful-sync", "stateful-advanced-581", "ha-status-581")),
     "monitoring": Check(
+        "Monitoring tuned",
         "Tune monitoring: monitor only interfaces that matter, give each logical probe a"
         " reliable target reachable from both units' monitoring addresses, and keep the"
         " heartbeat interval, failover trigger level and probe interval at or above the"
@@ -133,17 +140,20 @@ CHECKS: dict[str, Check] = {
         "A twitchy probe or a too-short timer fails the pair over on noise.",
         ("ha-monitoring", "logical-probe-581", "ha-advanced")),
     "preempt": Check(
+        "Preempt considered",
         "Consider preempt mode: SonicWall recommends it off with Stateful HA; with it on, a"
         " recovered primary takes over again.",
         "Preempt plus a monitor that fails and recovers makes the pair flap.",
         ("ha-settings-581", "ha-status")),
     "virtual_mac": Check(
+        "Virtual MAC accepted by the upstream switch",
         "Enable Virtual MAC and make sure the upstream switch ports accept it on both units'"
         " ports (port-security, MAC limits, sticky MACs).",
         "The shared MAC keeps ARP valid at failover; a switch that rejects it on the new"
         " active's port leaves the pair active but passing no traffic.",
         ("virtual-mac", "ha-settings-581")),
     "failover_test": Check(
+        "Forced failover test with a transfer and a VPN tunnel",
         "Force a failover in a declared test window while a long transfer and a VPN tunnel"
         " run; the new active unit must carry the connections and the tunnel on.",
         "The only proof that the pair keeps sessions: the connection count on the new active"
@@ -259,7 +269,8 @@ def for_incident(kind: str, evidence: dict[str, Any] | None = None) -> dict[str,
     return {
         "kind": kind, "title": book.title, "found": named_cause(evidence),
         "causes": list(book.causes),
-        "checks": [{"n": n, "key": key, "step": CHECKS[key].step, "why": CHECKS[key].why,
+        "checks": [{"n": n, "key": key, "label": CHECKS[key].label, "step": CHECKS[key].step,
+                    "why": CHECKS[key].why,
                     "sources": [SOURCES[s] for s in CHECKS[key].sources]}
                    for n, key in enumerate(book.checks, start=1)],
     }
@@ -278,7 +289,8 @@ def markdown() -> str:
              "", "## Checks", ""]
     for key, check in CHECKS.items():
         cited = ", ".join(f"[{SOURCES[s].title}]({SOURCES[s].url})" for s in check.sources)
-        lines += [f"### `{key}`", "", f"{check.step} {check.why}", "", f"Sources: {cited}", ""]
+        lines += [f"### `{key}`: {check.label}", "", f"{check.step} {check.why}", "",
+                  f"Sources: {cited}", ""]
     lines += ["## Incident kinds", ""]
     for book in RUNBOOKS.values():
         lines += [f"### `{book.kind}`: {book.title}", "", "Likely causes:", ""]

@@ -11,6 +11,7 @@ runbook fails here.
 from __future__ import annotations
 
 import inspect
+import io
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +24,9 @@ from hawatch.analytics.stages import STAGES, TABLES
 from hawatch.simulator.scenarios import INCIDENT_KINDS
 from hawatch.store import Store
 
+from hawatch.cli import main
 from tests import test_alerts as alerts
+from tests.conftest import dashboard_app, log_in
 from tests.test_alerts import body, now, open_incident
 from tests.test_analytics import ingest
 from tests.test_monitor_cause import flapping_files
@@ -127,3 +130,47 @@ def test_runbook_text_from_logs_is_escaped_in_html(lab, settings, mailbox):
     assert "<X1>" not in html
     assert "Cause in the logs: probe on <X1> (10.0.0.1) failed & more" in body(
         mailbox.messages[0])
+
+
+# -- the dashboard: the incidents page, and the partial the pair page's incident list uses --
+
+def test_the_incidents_page_shows_each_incidents_checks(tmp_path, monkeypatch):
+    with Store(tmp_path / "hawatch.duckdb") as store:
+        ingest(store, *flapping_files(tmp_path / "data"))
+        analyze(store)
+        monkeypatch.setattr("sys.stdin", io.StringIO("viewer-password-1\n"))
+        assert main(["users", "add", "vera", "--role", "viewer", "--password-stdin",
+                     "--db", str(store.path)]) == 0
+        client, status = log_in(dashboard_app(store), "vera", "viewer-password-1")
+        assert status == 302
+        page = client.get("/incidents").get_data(as_text=True)
+        book = client.get("/runbooks").get_data(as_text=True)
+    rows = re.findall(r'<tr class="incident-row.*?</tr>', page, re.S)
+    assert rows and all('data-kind="flapping"' in r for r in rows)
+    checks = re.findall(r'<li data-check="([a-z_]+)">([^<]+)</li>', rows[0])
+    flapping = runbooks.RUNBOOKS["flapping"].checks
+    assert checks == [(k, runbooks.CHECKS[k].label) for k in flapping]
+    assert 'href="/runbooks#flapping"' in rows[0]
+    # the runbooks page: every kind with its checks in order, every source linked
+    assert set(re.findall(r'<section class="runbook-kind" id="([a-z_]+)">', book)) == set(
+        runbooks.RUNBOOKS)
+    section = book.split('id="flapping"')[1].split("</section>")[0]
+    assert re.findall(r'<li data-check="([a-z_]+)">', section) == list(flapping)
+    for source in runbooks.SOURCES.values():
+        assert f'href="{source.url}"' in book
+
+
+def test_the_partial_names_the_cause_and_escapes_it(tmp_path):
+    with Store(tmp_path / "hawatch.duckdb") as store:
+        app = dashboard_app(store)
+        with app.test_request_context():
+            html = app.jinja_env.from_string(
+                '{% from "_runbook.html" import runbook %}{{ runbook(kind, evidence) }}'
+            ).render(kind="unsynced_failover",
+                     evidence={"cause": "link down on <X2>", "trigger": "error_signal"})
+            unknown = app.jinja_env.from_string(
+                '{% from "_runbook.html" import runbook %}{{ runbook("nothing_known") }}'
+            ).render()
+    assert 'cause in the logs: <span class="runbook-cause">link down on &lt;X2&gt;</span>' in html
+    assert re.findall(r'data-check="([a-z_]+)"', html) == list(runbooks.ORDER)
+    assert unknown.strip() == ""
