@@ -282,7 +282,8 @@ def markdown() -> str:
     lines = ["# Runbooks: what to check for each incident kind", "",
              "Generated from `analytics/runbooks.py` (`python -m hawatch.analytics.runbooks`)."
              " Each incident on the incidents page, the pair page and in the alert e-mails"
-             " carries its kind's likely causes and these checks, in this order: SonicWall's"
+             " (text and HTML) carries its kind's likely causes and these checks; the"
+             " dashboard's `/runbooks` page lists them all. They come in this order: SonicWall's"
              " own order of setting up a High Availability pair, so a check relies only on the"
              " ones before it. When the logs name the actual cause (the monitored interface"
              " or probe target that failed, see docs/formats.md), the incident says so first.",
