@@ -97,9 +97,9 @@ Shared temp tables (their types: analytics/stages.py TABLES):
       a role change an HA message reported, with the first status report after it and whether
       that names the new active unit
   role_changes_in_scope(pair, time, change_no, new_active, old_active, kind, trigger,
-                        prev_change, next_change, seen_in, monitor, sync_state, conn_before,
-                        vpn_before, conn_after, vpn_after, in_test_window, window_start,
-                        window_end, kept_pct, vpn_kept_pct, unsynced)
+                        prev_change, next_change, seen_in, monitor, monitor_cause, sync_state,
+                        conn_before, vpn_before, conn_after, vpn_after, in_test_window,
+                        window_start, window_end, kept_pct, vpn_kept_pct, unsynced)
       a role change from the scope's start (minus 2 h) with its context: cause, sync state,
       connections before and after, test window, unsynced or not
   recovery_wanted(asker, pair, after, until, level)

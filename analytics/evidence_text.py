@@ -127,6 +127,7 @@ KEYS: dict[str, tuple[str, Callable[[Any], str] | str, str | None]] = {
     "failbacks": ("preempt failbacks", _count, None),
     "preempt_driven": ("driven by preempt", _yes_no("yes: most changes are failbacks"), None),
     "triggers": ("failover triggers", _triggers, None),
+    "causes": ("failover causes", _triggers, None),
     "unsynced_transitions": ("unsynced role changes", _count, None),
     "peak_percent": ("worst session loss", _percent, None),
     "final_active": ("now active", str, None),

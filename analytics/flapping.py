@@ -10,8 +10,9 @@ episode. Role changes are few (a handful per pair per month), so the state machi
 Python over all pairs at once.
 
 The evidence says whether preempt drives it (share of failbacks), which monitor triggered
-the failovers, and, once it ends, the final active unit, the number of transitions and how
-many of them were unsynced.
+the failovers (the trigger words, and in `causes` the interface or probe target that failed
+when the logs name it: analytics/monitor_cause.py), and, once it ends, the final active
+unit, the number of transitions and how many of them were unsynced.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Change:
     trigger: str | None
     unsynced: bool
     role: str | None
+    cause: str | None = None  # in words, when the logs name it: "probe on X1 (...) failed"
 
 
 @dataclass
@@ -86,11 +88,14 @@ def _evidence(episode: Episode, t: dict[str, Any]) -> dict[str, Any]:
     changes = episode.changes
     failbacks = sum(1 for c in changes if c.kind == "failback")
     triggers = Counter(c.trigger or "unknown" for c in changes if c.kind == "failover")
+    causes = Counter(c.cause or c.trigger or "unknown" for c in changes if c.kind == "failover")
     last = changes[-1]
     return {
         "transitions": len(changes), "failbacks": failbacks,
         "preempt_driven": failbacks >= 0.4 * len(changes),
-        "triggers": dict(triggers), "unsynced_transitions": sum(c.unsynced for c in changes),
+        "triggers": dict(triggers), "causes": dict(causes),
+        "cause": causes.most_common(1)[0][0] if causes else None,
+        "unsynced_transitions": sum(c.unsynced for c in changes),
         "peak_percent": round(episode.peak, 1), "final_active": last.new_active,
         "final_role": last.role, "first_change": changes[0].time.isoformat(),
         "last_change": last.time.isoformat(),
@@ -100,7 +105,8 @@ def _evidence(episode: Episode, t: dict[str, Any]) -> dict[str, Any]:
 
 
 def _summary(evidence: dict[str, Any]) -> str:
-    why = ", ".join(f"{k} {n}" for k, n in sorted(evidence["triggers"].items()))
+    why = ", ".join(f"{k} ({n}x)" if n > 1 else k
+                    for k, n in sorted(evidence["causes"].items()))
     text = f"{evidence['transitions']} role changes"
     if evidence["preempt_driven"]:
         text += f", {evidence['failbacks']} of them preempt failbacks"
@@ -115,7 +121,7 @@ def _summary(evidence: dict[str, Any]) -> str:
 # their changes reach Python (most pairs have a couple a month).
 _CHANGES = """
 SELECT r.pair, r.time, r.new_active, r.kind, coalesce(r.trigger, r.monitor), r.unsynced,
-       d.role, s.start
+       d.role, s.start, r.monitor_cause
 FROM role_changes_in_scope r JOIN scope s USING (pair)
 LEFT JOIN devices d ON d.serial = r.new_active
 WHERE r.pair IN (
@@ -141,9 +147,10 @@ def detect(cur: duckdb.DuckDBPyConnection, t: dict[str, Any]) -> None:
     by_pair: dict[str, list[Change]] = {}
     starts: dict[str, datetime] = {}
     params = {"window": t["flapping.window_minutes"], "least": least_changes(t)}
-    for pair, time, new, kind, trigger, unsynced, role, start in cur.execute(
+    for pair, time, new, kind, trigger, unsynced, role, start, cause in cur.execute(
             _CHANGES, params).fetchall():
-        by_pair.setdefault(pair, []).append(Change(time, new, kind, trigger, bool(unsynced), role))
+        by_pair.setdefault(pair, []).append(
+            Change(time, new, kind, trigger, bool(unsynced), role, cause))
         starts[pair] = start
     rows = []
     for pair, changes in by_pair.items():

@@ -84,7 +84,8 @@ def incident_cards(cur: duckdb.DuckDBPyConnection, incidents: Iterable[dict[str,
     for card in cards:
         iid = int(card["incident_id"])
         card["silenced_until"] = silenced.get(str(card["pair"]))
-        card["facts"] = facts(_evidence(card.get("evidence", stored.get(iid))))
+        card["evidence"] = _evidence(card.get("evidence", stored.get(iid)))
+        card["facts"] = facts(card["evidence"])
         card["age"] = age_words(card, now)
         card["ack"] = acks.get(iid)
         card["trail"] = trail.get(iid, [])

@@ -1,7 +1,9 @@
 """Role changes with their context, shared by the flapping, unsynced-failover, session-drop
 and failover-test detectors: who became active, who was active before, why (the message's
-trigger or a monitor failure just before), the stateful-sync state at the time, and the
-connections and VPN SAs on the old active just before and on the new active just after.
+trigger or a monitor failure just before, and in words the interface or probe target that
+failed when the monitor event names it: analytics/monitor_cause.py), the stateful-sync
+state at the time, and the connections and VPN SAs on the old active just before and on
+the new active just after.
 
 Built once per pass, with as-of joins (sorted merges), never a per-failover query:
 - `role_change_history`: every role change of the pairs in scope (written to the stored
@@ -15,6 +17,7 @@ Nothing depends on the order rows were stored in: ties in one second are broken 
 from __future__ import annotations
 
 import duckdb
+from hawatch.analytics.monitor_cause import cause_sql
 from hawatch.store.execute import execute_script, exists
 
 # What a role change is, written once: the table `role_changes` (docs/schema.md) that the
@@ -207,10 +210,11 @@ _SYNC_STATES = "'disabled', 'not_synced', 'enabled', 'synced'"
 _CONTEXT = """
 CREATE OR REPLACE TEMP TABLE role_changes_in_scope AS
 WITH monitor AS (
-    SELECT r.pair, r.change_no, m.kind AS monitor_kind
+    SELECT r.pair, r.change_no, m.kind AS monitor_kind, {cause} AS monitor_cause
     FROM role_change_neighbours r ASOF JOIN (
         SELECT pair, time,
-               arg_min(kind, coalesce(list_position([{causes}], kind), 99)) AS kind
+               arg_min(kind, coalesce(list_position([{causes}], kind), 99)) AS kind,
+               arg_min(detail, coalesce(list_position([{causes}], kind), 99)) AS detail
         FROM ha_events
         WHERE kind IN ({causes}) AND pair IN (SELECT pair FROM scope)
         GROUP BY pair, time
@@ -245,7 +249,8 @@ WITH monitor AS (
      AND a.time < coalesce(r.next_change, TIMESTAMPTZ '9999-01-01 00:00:00+00')
     GROUP BY r.pair, r.change_no
 ), joined AS (
-    SELECT r.*, any_value(m.monitor_kind) AS monitor, any_value(s.sync_state) AS sync_state,
+    SELECT r.*, any_value(m.monitor_kind) AS monitor,
+           any_value(m.monitor_cause) AS monitor_cause, any_value(s.sync_state) AS sync_state,
            any_value(b.conn_before) AS conn_before, any_value(b.vpn_before) AS vpn_before,
            any_value(a.conn_after) AS conn_after, any_value(a.vpn_after) AS vpn_after,
            bool_or(w.pair IS NOT NULL) AS in_test_window,
@@ -292,6 +297,7 @@ _NEAR_STATUS_CHANGES = """), near AS (
 """
 _CONTEXTS = {
     with_status: _CONTEXT.format(causes=_CAUSES, sync_states=_SYNC_STATES,
+                                 cause=cause_sql("m.kind", "m.detail"),
                                  near=_NEAR_STATUS_CHANGES if with_status else "",
                                  samples="near" if with_status else "failover_samples")
     for with_status in (False, True)}

@@ -124,8 +124,8 @@ _TZ = "TIMESTAMPTZ"
 # a role change with its context (analytics/role_changes.py), one row per (pair, change_no)
 _ROLE_CHANGE_CONTEXT = f"""pair VARCHAR, time {_TZ}, change_no BIGINT, new_active VARCHAR,
     old_active VARCHAR, kind VARCHAR, trigger VARCHAR, prev_change {_TZ},
-    next_change {_TZ}, seen_in VARCHAR, monitor VARCHAR, sync_state VARCHAR,
-    conn_before BIGINT,
+    next_change {_TZ}, seen_in VARCHAR, monitor VARCHAR, monitor_cause VARCHAR,
+    sync_state VARCHAR, conn_before BIGINT,
     vpn_before BIGINT, conn_after BIGINT, vpn_after BIGINT, in_test_window BOOLEAN,
     window_start {_TZ}, window_end {_TZ}, kept_pct DOUBLE, vpn_kept_pct DOUBLE,
     unsynced BOOLEAN"""

@@ -12,10 +12,22 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from hawatch.analytics import runbooks
 from hawatch.dashboard import app_state, csrf, headers, openapi
 from hawatch.dashboard.app_state import AppState, ServerHooks
 from hawatch.dashboard.render_cache import new_caches
-from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
+from hawatch.dashboard.views import (
+    auth,
+    fleet,
+    incidents,
+    ingest,
+    pair,
+    service_api,
+    sql,
+)
+from hawatch.dashboard.views import (
+    runbooks as runbooks_page,
+)
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 from hawatch.store.settings_type import Settings
@@ -47,6 +59,8 @@ def create_app(settings: Settings, store: Store,
     upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)
     app.config.update(MAX_CONTENT_LENGTH=upload)
     app.jinja_env.filters["utc"] = utc
+    # what to check per incident kind, for templates/_runbook.html's `runbook` macro
+    app.jinja_env.globals["runbook_for"] = runbooks.for_incident
     app_state.init_app(app, AppState(
         settings=settings, store=store, service=service, caches=new_caches(),
         sql=sql.new_sandbox(store, settings), auth=auth.new_state(settings)))
@@ -61,6 +75,7 @@ def create_app(settings: Settings, store: Store,
     app.register_blueprint(incidents.blueprint)
     app.register_blueprint(sql.blueprint)
     app.register_blueprint(ingest.blueprint)
+    app.register_blueprint(runbooks_page.blueprint)
 
     @app.errorhandler(HawatchError)
     def hawatch_error(exc: HawatchError) -> Any:

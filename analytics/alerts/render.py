@@ -1,4 +1,5 @@
-"""Rendering: subject, text and HTML of one notification.
+"""Rendering: subject, text and HTML of one notification, with each incident's runbook (the
+likely causes and the checks in order, analytics/runbooks.py) unless it is a resolution.
 
 Everything that came from logs (summaries, details, names) is data: the HTML template
 autoescapes it (a `<script>` in a summary arrives as text), and the subject is one line.
@@ -14,6 +15,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hawatch.analytics.evidence_text import facts
+from hawatch.analytics.runbooks import for_incident
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
@@ -65,7 +67,9 @@ def both_times(at: datetime | None, zone: str) -> str:
         return "-"
     utc = at.astimezone(UTC)
     local = at.astimezone(zone_of(zone))
-    return f"{utc:%Y-%m-%d %H:%M:%S} UTC ({local:%Y-%m-%d %H:%M:%S %Z} {zone})"
+    name = f"{local:%Z}"
+    label = name if name == zone else f"{name} {zone}"  # "UTC", not "UTC UTC"
+    return f"{utc:%Y-%m-%d %H:%M:%S} UTC ({local:%Y-%m-%d %H:%M:%S} {label})"
 
 
 def one_line(text: str) -> str:
@@ -96,6 +100,15 @@ Pair: {{ n.pair }}  Site: {{ n.site or '-' }}
 {% if i.resolved %}  resolved: {{ i.resolved }}
 {% endif %}{% for label, value in i.figures %}  {{ label }}: {{ value }}
 {% endfor %}
+{% if i.runbook %}{% set rb = i.runbook %}
+{% if rb.found %}  Cause in the logs: {{ rb.found }}
+{% endif %}  Likely causes:
+{% for cause in rb.causes %}    - {{ cause }}
+{% endfor %}  Checks, in order:
+{% for c in rb.checks %}    {{ c.n }}. {{ c.step }}
+       {{ c.why }}
+{% for src in c.sources %}       {{ src.url }}
+{% endfor %}{% endfor %}{% endif %}
 
 {% endfor %}
 {% for label, value in n.facts %}{{ label }}: {{ value }}
@@ -117,6 +130,12 @@ _HTML = """\
 {% if i.resolved %}<tr><th align="left">resolved</th><td>{{ i.resolved }}</td></tr>{% endif %}
 {% for label, value in i.figures %}<tr><th align="left">{{ label }}</th><td>{{ value }}</td></tr>
 {% endfor %}</table>
+{% if i.runbook %}{% set rb = i.runbook %}<div class="runbook">
+{% if rb.found %}<p><b>Cause in the logs:</b> {{ rb.found }}</p>{% endif %}
+<p><b>Likely causes</b></p><ul>{% for cause in rb.causes %}<li>{{ cause }}</li>{% endfor %}</ul>
+<p><b>Checks, in order</b></p><ol>{% for c in rb.checks %}<li>{{ c.step }} <i>{{ c.why }}</i>
+{% for src in c.sources %} [<a href="{{ src.url }}">{{ src.title }}</a>]{% endfor %}</li>
+{% endfor %}</ol></div>{% endif %}
 {% endfor %}
 {% if n.facts %}<table>{% for label, value in n.facts %}
 <tr><th align="left">{{ label }}</th><td>{{ value }}</td></tr>{% endfor %}</table>{% endif %}
@@ -147,6 +166,8 @@ def render_notice(notice: Notice, base_url: str) -> tuple[str, str, str]:
         # the evidence in words (analytics/evidence_text.py), times in both zones
         "figures": [(f.label, both_times(f.time, notice.zone) if f.time else f.text)
                     for f in facts(i.evidence)],
+        # what to check (analytics/runbooks.py); a resolution needs no checks
+        "runbook": None if notice.kind == "resolved" else for_incident(i.kind, i.evidence),
     } for i in sorted(notice.items, key=lambda i: (SEVERITY_ORDER.get(i.severity, 3),
                                                    i.opened_at))]
     context = {"title": title, "n": notice, "items": items,

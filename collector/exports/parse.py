@@ -3,7 +3,8 @@
 Two shapes are accepted (docs/formats.md shows both):
 - hawatch's export record: `time`, `serial`, `event` (a kind name, a SonicOS message id or
   text), optional `pair`, `role`, `state`, `peer_serial`, `connections`, `vpn_sas`,
-  `max_connections`, `stateful_sync`, `model`, `firmware`, `ha_mode`, `detail`. No `event`
+  `max_connections`, `stateful_sync`, `model`, `firmware`, `ha_mode`, `detail` (and for
+  monitor events `interface`, `probe_target`, kept in the detail). No `event`
   but `connections` makes a session-count sample; no `event` but a state, sync state, model,
   firmware or maximum makes a status sample; a record with both (a poll) makes both.
 - a SonicOS REST API poll, as hawatch's poller (collector/pollers/sonicos_rest.py) saves it:
@@ -149,6 +150,20 @@ def _word(record: dict[str, Any], key: str, words: dict[str, str]) -> str | None
     return found
 
 
+def _detail(record: dict[str, Any]) -> str | None:
+    """The event's text, with the monitored `interface` and the logical `probe_target` added
+    when the record names them apart (SonicOS' HA monitoring calls them the interface `name`
+    and its `logical_probe.ip`: SWGEN7 `/high-availability/monitoring/ipv4`), so the analysis
+    can say which probe or link failed (analytics/monitor_cause.py)."""
+    text = _text(record, "detail", "msg")
+    named = [f"{label} {value}" for label, value in (
+        ("interface", _text(record, "interface")), ("probe", _text(record, "probe_target")))
+        if value is not None and value not in (text or "")]
+    if not named:
+        return text
+    return f"{text} ({', '.join(named)})" if text else ", ".join(named)
+
+
 def _event(record: dict[str, Any], base: dict[str, Any]) -> Row:
     """A record with `event`: a kind name, a SonicOS message id, or a SonicOS message text."""
     event = str(record["event"]).strip()
@@ -159,7 +174,7 @@ def _event(record: dict[str, Any], base: dict[str, Any]) -> Row:
         state_to = state or {"failover": "active", "failback": "active",
                              "standby": "standby"}.get(kind)
         return Row("event", kind=kind, subject=role, state_to=state_to,
-                   detail=_text(record, "detail", "msg"), **base)
+                   detail=_detail(record), **base)
     is_id = _MESSAGE_ID.fullmatch(event) is not None
     message = BY_ID.get(int(event)) if is_id else message_for_text(event)
     if message is None or message.kind is None:
@@ -167,7 +182,7 @@ def _event(record: dict[str, Any], base: dict[str, Any]) -> Row:
     return Row("event", kind=message.kind, subject=message.subject or role,
                by_subject=message.subject is not None,
                state_to=message.state_to or state, trigger=message.trigger,
-               detail=_text(record, "detail", "msg") or (message.text if is_id else event),
+               detail=_detail(record) or (message.text if is_id else event),
                message_id=message.message_id, **base)
 
 
