@@ -116,8 +116,10 @@ def test_pair_page_shows_units_incidents_and_the_chart(client):
     assert "unsynced_failover" in page and "session_drop" in page
     assert "kept_percent" in page  # evidence table
     assert 'id="connections-chart"' in page and 'data-plotly-for="connections-chart"' in page
-    assert "/static/chart.js" in page and "Plotly.newPlot" not in page  # no inline script
-    assert "/assets/plotly.min.js" in page and "cdn.plot.ly" not in page
+    # files under fingerprinted URLs (dashboard/assets.py), no inline script, no CDN
+    assert re.search(r'src="/assets/[0-9a-f]{12}/chart\.js"', page)
+    assert re.search(r'src="/assets/[0-9a-f]{12}/plotly\.min\.js"', page)
+    assert "Plotly.newPlot" not in page and "cdn.plot.ly" not in page
     figure = json.loads(re.search(
         r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
         page, re.S).group(1))["data"]
