@@ -51,3 +51,25 @@ def fill_fleet(store: Store) -> None:
         " threshold_seconds, silent, silent_since, judged_at) VALUES ('stale-1', ?,"
         " 'primary', ?, 'syslog', false, true, 900, true, ?, now())",
         [serial[0], NOW - timedelta(hours=3), NOW - timedelta(hours=3)])
+
+
+def fill_many(store: Store, pairs: int) -> None:
+    """`pairs` pairs in one statement each (the size of a real fleet, for the weight of the
+    first load): every 40th with an open critical incident, every 25th a warning one."""
+    cur = store.cursor()
+    cur.execute(
+        "INSERT INTO pairs (pair, site, primary_serial, secondary_serial, active_serial,"
+        " stateful_sync, origin, updated_at) SELECT printf('pair-%05d', i),"
+        " printf('site-%02d', i % 40), printf('P%05d', i), printf('S%05d', i),"
+        " printf('P%05d', i), 'synced', 'inventory', now() FROM range(?) t(i)", [pairs])
+    cur.execute(
+        "INSERT INTO devices (serial, pair, role) SELECT printf('P%05d', i),"
+        " printf('pair-%05d', i), 'primary' FROM range(?) t(i) UNION ALL SELECT"
+        " printf('S%05d', i), printf('pair-%05d', i), 'secondary' FROM range(?) t(i)",
+        [pairs, pairs])
+    cur.execute(
+        "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
+        " summary, evidence, first_detected, last_updated) SELECT i, printf('pair-%05d', i),"
+        " 'flapping', CASE WHEN i % 40 = 0 THEN 'critical' ELSE 'warning' END,"
+        " now() - to_minutes(i::BIGINT), 'open', 'test incident', '{}', now(), now()"
+        " FROM range(?) t(i) WHERE i % 40 = 0 OR i % 25 = 0", [pairs])
