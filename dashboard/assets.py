@@ -11,6 +11,7 @@ gets the current file, revalidated, not a 404 that would leave the page unstyled
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import plotly
-from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
+from flask import Flask, Response, abort, request, url_for
 
 STATIC = Path(__file__).resolve().parent / "static"
 FILES = {"hawatch.css": STATIC / "hawatch.css", "theme.js": STATIC / "theme.js",
@@ -27,8 +28,7 @@ FILES = {"hawatch.css": STATIC / "hawatch.css", "theme.js": STATIC / "theme.js",
 TYPES = {".css": "text/css", ".js": "text/javascript"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 HASH_CHARS = 12
-
-blueprint = Blueprint("assets", __name__)
+ENDPOINT = "asset"  # public: dashboard/views/auth.py lets it through without a login
 
 
 @dataclass(frozen=True)
@@ -69,21 +69,15 @@ class Assets:
         return Asset(data, gzip.compress(data, compresslevel=9, mtime=0), digest, stamp)
 
 
-def _assets() -> Assets:
-    assets: Assets = current_app.extensions["hawatch_assets"]
-    return assets
-
-
-def asset_url(name: str) -> str:
+def asset_url(assets: Assets, name: str) -> str:
     """The URL of an asset, naming its content (for templates: `asset_url('hawatch.css')`)."""
-    return url_for("assets.asset", digest=_assets().get(name).digest, name=name)
+    return url_for(ENDPOINT, digest=assets.get(name).digest, name=name)
 
 
-@blueprint.get("/assets/<digest>/<name>")
-def asset(digest: str, name: str) -> Response:
-    if name not in FILES:
+def serve(assets: Assets, digest: str, name: str) -> Response:
+    if name not in assets.files:
         abort(404, f"no asset named {name!r}")
-    found = _assets().get(name)
+    found = assets.get(name)
     zipped = "gzip" in request.accept_encodings
     response = Response(found.zipped if zipped else found.data,
                         mimetype=TYPES[Path(name).suffix])
@@ -96,6 +90,7 @@ def asset(digest: str, name: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["hawatch_assets"] = Assets(FILES)
-    app.register_blueprint(blueprint)
-    app.jinja_env.globals["asset_url"] = asset_url
+    """The app's assets (read once per app), their route and the templates' `asset_url`."""
+    assets = Assets(FILES)
+    app.add_url_rule("/assets/<digest>/<name>", ENDPOINT, functools.partial(serve, assets))
+    app.jinja_env.globals["asset_url"] = functools.partial(asset_url, assets)
