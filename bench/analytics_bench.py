@@ -39,7 +39,7 @@ START = datetime(2026, 10, 1, tzinfo=UTC)
 
 FILL = """
 CREATE OR REPLACE TEMP TABLE bp AS
-SELECT i, 'pair-' || lpad(CAST(i AS VARCHAR), 4, '0') AS pair,
+SELECT i, printf('pair-%04d', i) AS pair,  -- as the inventory names it, past 9999 too
        printf('C0EAE4%06X', 2 * i) AS p_sn, printf('C0EAE4%06X', 2 * i + 1) AS s_sn,
        5000 + (hash(i) % 30000) AS load
 FROM range($pairs) t(i);

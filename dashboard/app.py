@@ -8,36 +8,21 @@ dashboard/app_state.py's `AppState`, with the request's one cursor beside it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from hawatch.analytics import runbooks
-from hawatch.dashboard import app_state, csrf, headers, openapi
+from hawatch.dashboard import app_state, assets, csrf, headers, openapi
 from hawatch.dashboard.app_state import AppState, ServerHooks
+from hawatch.dashboard.badges import badge
 from hawatch.dashboard.render_cache import new_caches
-from hawatch.dashboard.views import (
-    auth,
-    fleet,
-    incidents,
-    ingest,
-    pair,
-    service_api,
-    sql,
-)
-from hawatch.dashboard.views import (
-    runbooks as runbooks_page,
-)
+from hawatch.dashboard.timefmt import when_html
+from hawatch.dashboard.views import auth, fleet, incidents, ingest, pair, service_api, sql
+from hawatch.dashboard.views import runbooks as runbooks_page
 from hawatch.store.db import Store
 from hawatch.store.errors import HawatchError
 from hawatch.store.settings_type import Settings
 from werkzeug.exceptions import HTTPException
-
-
-def utc(value: datetime | None) -> str:
-    """A stored time as the dashboard shows it; a filter, not a macro, as the fleet's rows
-    call it 2,000 times."""
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
 def wants_json() -> bool:
@@ -58,13 +43,15 @@ def create_app(settings: Settings, store: Store,
     app = Flask(__name__)
     upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)
     app.config.update(MAX_CONTENT_LENGTH=upload)
-    app.jinja_env.filters["utc"] = utc
+    # the macros of templates/_macros.html call these: one badge and one time format
+    app.jinja_env.globals.update(badge=badge, when_html=when_html)
     # what to check per incident kind, for templates/_runbook.html's `runbook` macro
     app.jinja_env.globals["runbook_for"] = runbooks.for_incident
     app_state.init_app(app, AppState(
         settings=settings, store=store, service=service, caches=new_caches(),
         sql=sql.new_sandbox(store, settings), auth=auth.new_state(settings)))
     headers.init_app(app)
+    assets.init_app(app)
     app.register_blueprint(service_api.blueprint)
     openapi.init_app(app)
     # login check first, then CSRF: a stranger's POST is sent to log in, not told about tokens

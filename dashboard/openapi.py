@@ -82,6 +82,8 @@ SCHEMAS: dict[str, Any] = {
         "connections_at": {**_TIME, "description": "when connections_now was counted: a"
                            " stale pair's count is not current"},
         "syslog_loss_pct": _NUM, "open_incidents": {"type": "integer"},
+        "last_incident": {**_TIME, "description": "when the pair's newest incident (of any"
+                          " status) opened"},
         "stale": {"type": "boolean", "description": "a unit of the pair is silent or"
                   " unreachable (health is then stale or critical, never ok)"},
         "last_seen": {**_TIME, "description": "newest data from the pair's units"},
@@ -277,16 +279,26 @@ def _paths() -> dict[str, Any]:
                 _query("health", "only pairs of this health",
                        {"type": "string", "enum": list(HEALTH_WORDS)}),
                 _query("q", "search text (pair, site, units)", {"type": "string"}),
-                _query("sort", "column to sort by",
+                _query("sort", "column to sort by (worst: critical, warning, stale, ok, then"
+                       " the newest incident first, as the fleet page)",
                        {"type": "string", "enum": list(SORT_COLUMNS), "default": "pair"}),
                 _query("dir", "sort direction",
-                       {"type": "string", "enum": ["asc", "desc"], "default": "asc"})],
+                       {"type": "string", "enum": ["asc", "desc"], "default": "asc"}),
+                _query("page", "one page of the pairs (from 1; past the end: the last)",
+                       {"type": "integer", "minimum": 1}),
+                _query("per_page", "pairs per page (default dashboard.fleet_page_size);"
+                       " given page or per_page, the answer is one page",
+                       {"type": "integer", "minimum": 1, "maximum": 1000})],
             "responses": {
                 "200": _json(_obj({"pairs": {"type": "array", "items": _ref("PairSummary")},
-                                   "count": {"type": "integer"}}, ["pairs", "count"]),
+                                   "count": {"type": "integer", "description":
+                                             "every matching pair, on all pages"},
+                                   "page": {"type": "integer"},
+                                   "per_page": {"type": "integer"}}, ["pairs", "count"]),
                              "the pairs, filtered and sorted", **_ETAG),
                 **_NOT_MODIFIED,
-                "400": _error("unknown sort column"), **_REDIRECT, **_LOGIN}}},
+                "400": _error("unknown sort column, or a page that is not a number"),
+                **_REDIRECT, **_LOGIN}}},
         "/api/v1/pairs/{pair}": {"get": {
             "operationId": "getPair",
             "summary": "One pair: units, incidents, connection series and HA events",

@@ -6,8 +6,9 @@ Runs `hawatch demo` (the sample fleet live, simulated units polled and logging o
 into a throwaway folder, logs in with the password it prints, waits (at most ten minutes,
 about five in practice) until the moment its schedule shows most: a unit that stopped
 answering (its pair `stale`) and a failover only the polls saw ("syslog missed a failover"),
-then photographs the fleet page (1280x800) and that failover's pair page (the whole page)
-with Playwright driving /usr/bin/chromium (`apt-get install -y chromium`; never
+then photographs the fleet page (1280x800, and 1024x768: the smallest screen it is made
+for), that failover's pair page (the whole page) and the wallboard of a NOC screen
+(1920x1080) with Playwright driving /usr/bin/chromium (`apt-get install -y chromium`; never
 `playwright install`). With --keep, also the stale pair's page, into DIR.
 """
 
@@ -34,6 +35,7 @@ OUT = ROOT / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 WAIT_SECONDS = 600
+SHOTS = ("fleet.png", "fleet-1024.png", "wallboard.png", "pair.png")
 
 
 def _free_port() -> int:
@@ -96,6 +98,12 @@ def _photograph(base: str, password: str, missed: str, stale: str, keep: Path | 
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
         page.screenshot(path=str(OUT / "fleet.png"))
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.screenshot(path=str(OUT / "fleet-1024.png"))
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.goto("/wallboard")
+        page.screenshot(path=str(OUT / "wallboard.png"))
+        page.set_viewport_size({"width": 1280, "height": 800})
         for pair, path in ((missed, OUT / "pair.png"),
                            *([(stale, keep / "pair-stale.png")] if keep else [])):
             page.goto(f"/pairs/{pair}?days=0.25")
@@ -124,7 +132,7 @@ def main() -> int:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
             log.close()
-    for name in ("fleet.png", "pair.png"):
+    for name in SHOTS:
         print(OUT / name)
     return 0
 

@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
             " further failure, at most the window)."),
     Setting("dashboard.login_window_minutes", 15,
             "How long a failed login counts against its account and address."),
+    Setting("dashboard.fleet_page_size", 100,
+            "Pairs per page of the fleet page (worst first); ?per_page=N overrides it, up to"
+            " 1000. The wallboard shows as many of the pairs that are not ok."),
+    Setting("dashboard.wallboard_refresh_seconds", 30,
+            "How often the wallboard (/wallboard, for a NOC screen) reloads itself; each"
+            " reload also renews the screen's login (see docs/deploy.md)."),
     *POLL_SETTINGS,
     *ANALYTICS_SETTINGS,
     *ALERT_SETTINGS,

@@ -43,6 +43,8 @@ Settings = TypedDict(
         "dashboard.secure_cookie": str,
         "dashboard.login_max_failures": int,
         "dashboard.login_window_minutes": int,
+        "dashboard.fleet_page_size": int,
+        "dashboard.wallboard_refresh_seconds": int,
         "poll.interval_seconds": int,
         "poll.jitter_seconds": float,
         "poll.timeout_seconds": float,

@@ -63,7 +63,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 def health_of(page: str, pair: str) -> str:
-    row = re.search(rf'data-pair="{pair}">.*?class="health health-(\w+)"', page, re.S)
+    row = re.search(rf'data-pair="{pair}">.*?class="sev sev-(\w+)"', page, re.S)
     assert row is not None
     return row.group(1)
 

@@ -46,10 +46,11 @@ from hawatch.store.settings_type import Settings
 
 blueprint = Blueprint("auth", __name__)
 
-# endpoints anyone may reach: the login form, static files, and the service endpoints
+# endpoints anyone may reach: the login form, static files (also under fingerprinted
+# URLs, dashboard/assets.py), and the service endpoints
 # (those with bearer tokens check them themselves)
 # the OpenAPI document holds no data: tools may read it without a login
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "openapi"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "asset", "openapi"})
 PUBLIC_BLUEPRINTS = frozenset({"service_api"})
 
 View = TypeVar("View", bound=Callable[..., Any])
