@@ -81,7 +81,7 @@ def test_the_summary_strip_filters_the_fleet_and_the_incidents(viewer: Page):
     assert pairs_shown(viewer) == ["stale-1"]
     viewer.locator(".incidents-by-severity a[data-severity=critical]").click()
     viewer.wait_for_url("**/incidents?status=open&severity=critical")
-    rows = viewer.locator("tr.incident-row")
+    rows = viewer.locator("tr.incident")
     expect(rows).to_have_count(2)
     assert sorted(rows.locator("td:nth-child(2)").all_inner_texts()) == ["crit-new", "crit-old"]
 

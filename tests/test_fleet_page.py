@@ -98,7 +98,7 @@ def test_the_summary_strip_counts_and_its_links_filter(client):
     assert {w: n for w, (_, n) in severity.items()} == {"critical": 2, "warning": 1, "info": 1}
     for word, (href, count) in severity.items():
         assert href == f"/incidents?status=open&severity={word}"
-        rows = re.findall(r'<tr class="incident-row incident-(\w+)"', text(client, href))
+        rows = re.findall(r'<tr class="incident incident-(\w+)"', text(client, href))
         assert rows == ["open"] * count, (word, rows)
 
 
