@@ -7,6 +7,13 @@ data block.
 Figures are plain dicts in plotly's schema, written out without validation: building them
 as `plotly.graph_objects` took ~20 ms a page in validation and deep copies, more than the
 queries, and the tests check the traces the browser draws.
+
+The pair chart has two rows on one time axis, as NOC tools draw it: connections above (the
+pair total, then each unit in its role's colour, the pair's incidents as shaded regions
+behind them) and an event track below (who was active, role changes, heartbeat losses and
+sync changes, each on a row of its own, so no event sits at an invented connection count).
+Colours mean one thing on every pair (Okabe-Ito, colour-blind safe): a unit's colour is its
+configured role's, never the order its trace happened to come in.
 """
 
 from __future__ import annotations
@@ -18,16 +25,37 @@ from typing import Any
 import plotly.io
 from hawatch.analytics.pair_detail import MARKED_EVENTS, PairDetail
 
-# marker groups: symbol, colour, height on the hidden 0..1 axis the markers and band share
-MARKERS: dict[str, tuple[str, str, float]] = {
-    "failover": ("triangle-up", "#d62728", 0.96),
-    "failback": ("triangle-down", "#9467bd", 0.90),
-    "heartbeat loss": ("x", "#ff7f0e", 0.84),
-    "sync change": ("diamond", "#2ca02c", 0.78),
+ROLE_COLOURS = {"primary": "#0072B2", "secondary": "#E69F00"}
+OTHER_ROLE_COLOUR = "#999999"
+TOTAL_COLOUR = "#333333"  # chart.js swaps it for light grey in the dark theme
+SEVERITY_COLOURS = {"critical": "#D55E00", "warning": "#E69F00", "stale": "#CC79A7",
+                    "ok": "#009E73", "info": "#0072B2", "unknown": "#999999"}
+REGION_OPACITY = 0.18
+# the event track's rows, bottom to top
+TRACK = ["active unit", "role change", "heartbeat loss", "sync change"]
+# marker groups: symbol and row on the event track
+MARKERS: dict[str, tuple[str, str]] = {
+    "failover": ("triangle-up", "role change"),
+    "failback": ("triangle-down", "role change"),
+    "heartbeat loss": ("x", "heartbeat loss"),
+    "sync change": ("diamond", "sync change"),
 }
 # a role change no HA message reported: only the status reports (polls) showed it
-UNREPORTED = ("failover seen by polls only", "triangle-up-open", "#d62728", 0.96)
-BAND_COLOURS = ("rgba(31,119,180,0.12)", "rgba(140,86,75,0.12)")
+UNREPORTED = ("failover seen by polls only", "triangle-up-open", "role change")
+HOVER = "%{x|%Y-%m-%d %H:%M:%S} UTC<br>%{text}<extra></extra>"
+
+
+def _roles(detail: PairDetail) -> dict[str, str]:
+    return {u["serial"]: u["role"] for u in detail.units if u.get("role")}
+
+
+def _colour(detail: PairDetail, serial: str | None) -> str:
+    return ROLE_COLOURS.get(_roles(detail).get(serial or "", ""), OTHER_ROLE_COLOUR)
+
+
+def unit_name(detail: PairDetail, serial: str) -> str:
+    """How the chart names a unit: its role first, as the operator thinks of it."""
+    return f"{_roles(detail).get(serial) or 'unit'} ({serial})"
 
 
 def _unreported(detail: PairDetail) -> list[dict[str, Any]]:
@@ -36,8 +64,9 @@ def _unreported(detail: PairDetail) -> list[dict[str, Any]]:
 
 def _active_spans(detail: PairDetail) -> list[tuple[datetime, datetime, str]]:
     """(from, to, serial) for who was active, from role changes inside the window (the HA
-    messages', and those only the status reports showed)."""
+    messages', and those only the status reports showed), up to the newest data."""
     assert detail.start is not None and detail.end is not None
+    until = min(detail.end, detail.data_end or detail.end)
     current = detail.active_at_start or detail.pair.get("primary_serial")
     spans, since = [], detail.start
     becoming = sorted([(e["time"], e["serial"]) for e in detail.events
@@ -48,72 +77,146 @@ def _active_spans(detail: PairDetail) -> list[tuple[datetime, datetime, str]]:
             if current:
                 spans.append((since, at, current))
             current, since = serial, at
-    if current:
-        spans.append((since, detail.end, current))
+    if current and since < until:
+        spans.append((since, until, current))
     return spans
 
 
-def _band_traces(detail: PairDetail) -> list[dict[str, Any]]:
-    spans = _active_spans(detail)
-    serials = [u["serial"] for u in detail.units] or sorted({s for _, _, s in spans})
+def _active_traces(detail: PairDetail) -> list[dict[str, Any]]:
+    """Who was active, as bars on the event track's bottom row in the unit's role colour."""
+    by_serial: dict[str, list[tuple[datetime, datetime]]] = {}
+    for start, end, serial in _active_spans(detail):
+        by_serial.setdefault(serial, []).append((start, end))
     traces = []
-    for index, serial in enumerate(serials):
-        xs: list[datetime] = []
-        ys: list[float] = []
-        for start, end, who in spans:
-            xs += [start, end]
-            ys += [1.0, 1.0] if who == serial else [0.0, 0.0]
+    for serial, spans in sorted(by_serial.items()):
+        xs: list[datetime | None] = []
+        for start, end in spans:
+            xs += [start, end, None]
         traces.append(dict(
-            type="scatter", x=xs, y=ys, yaxis="y2", mode="lines",
-            line={"width": 0, "shape": "hv"}, fill="tozeroy",
-            fillcolor=BAND_COLOURS[index % len(BAND_COLOURS)],
-            name=f"active: {escape(serial)}", hoverinfo="skip"))
+            type="scatter", x=xs, y=["active unit" if x else None for x in xs], yaxis="y2",
+            mode="lines", line={"width": 9, "color": _colour(detail, serial)},
+            name=escape(f"active: {unit_name(detail, serial)}"), legendgroup=serial,
+            text=[escape(f"active: {unit_name(detail, serial)}")] * len(xs),
+            hovertemplate=HOVER))
     return traces
 
 
 def _marker_traces(detail: PairDetail) -> list[dict[str, Any]]:
+    """One trace per event type on its own row of the event track, each marker in the role
+    colour of the unit it is about (the one that became active, or that reported it)."""
     traces = []
-    for group, (symbol, colour, height) in MARKERS.items():
+    for group, (symbol, row) in MARKERS.items():
         events = [e for e in detail.events if MARKED_EVENTS.get(e["kind"]) == group]
-        if not events:
-            continue
-        traces.append(dict(
-            type="scatter", x=[e["time"] for e in events], y=[height] * len(events),
-            yaxis="y2",
-            mode="markers", name=group,
-            marker={"symbol": symbol, "color": colour, "size": 11},
-            text=[escape(f"{e['kind']} {e['serial']}: {e['detail'] or ''}") for e in events],
-            hovertemplate="%{x}<br>%{text}<extra></extra>"))
+        if events:
+            traces.append(_markers(
+                group, symbol, row, [e["time"] for e in events],
+                [_colour(detail, e["serial"]) for e in events],
+                [f"{e['kind']}: {unit_name(detail, e['serial'])}"
+                 + (f" became {e['state_to']}" if e["state_to"] else "")
+                 + (f"; {e['detail']}" if e["detail"] else "") for e in events]))
     unreported = _unreported(detail)
     if unreported:
-        name, symbol, colour, height = UNREPORTED
-        traces.append(dict(
-            type="scatter", x=[c["time"] for c in unreported], y=[height] * len(unreported),
-            yaxis="y2", mode="markers", name=name,
-            marker={"symbol": symbol, "color": colour, "size": 13, "line": {"width": 2}},
-            text=[escape(f"{c['old_active']} -> {c['new_active']}: only the status reports"
-                         " show it (syslog missed a failover)") for c in unreported],
-            hovertemplate="%{x}<br>%{text}<extra></extra>"))
+        name, symbol, row = UNREPORTED
+        traces.append(_markers(
+            name, symbol, row, [c["time"] for c in unreported],
+            [_colour(detail, c["new_active"]) for c in unreported],
+            [f"{c['old_active']} -> {c['new_active']}: only the status reports show it"
+             " (syslog missed a failover)" for c in unreported]))
     return traces
 
 
+def _markers(name: str, symbol: str, row: str, times: list[datetime], colours: list[str],
+             texts: list[str]) -> dict[str, Any]:
+    return dict(
+        type="scatter", x=times, y=[row] * len(times), yaxis="y2", mode="markers",
+        name=name, marker={"symbol": symbol, "color": colours, "size": 12,
+                           "line": {"width": 1, "color": TOTAL_COLOUR}},
+        text=[escape(t) for t in texts], hovertemplate=HOVER)
+
+
+def _connection_traces(detail: PairDetail) -> list[dict[str, Any]]:
+    """The pair total first (drawn above the units' lines), then each unit in its role's
+    colour, primary before secondary."""
+    traces = []
+    if detail.total:
+        traces.append(dict(
+            type="scatter", x=[t for t, _ in detail.total], y=[c for _, c in detail.total],
+            mode="lines", name="pair total", meta="pair-total",
+            line={"color": TOTAL_COLOUR, "width": 2.5},
+            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>pair total %{y:,}<extra></extra>"))
+    order = {"primary": 0, "secondary": 1}
+    roles = _roles(detail)
+    for serial in sorted(detail.samples, key=lambda s: (order.get(roles.get(s, ""), 2), s)):
+        points = detail.samples[serial]
+        traces.append(dict(
+            type="scatter", x=[t for t, _ in points], y=[c for _, c in points],
+            mode="lines", name=escape(unit_name(detail, serial)), legendgroup=serial,
+            line={"color": _colour(detail, serial), "width": 1.5},
+            hovertemplate=f"%{{x|%Y-%m-%d %H:%M:%S}} UTC<br>{escape(unit_name(detail, serial))}"
+                          " %{y:,}<extra></extra>"))
+    return traces
+
+
+def _incidents_in_window(detail: PairDetail) -> list[dict[str, Any]]:
+    assert detail.start is not None and detail.end is not None
+    return [i for i in detail.incidents
+            if i["opened_at"] is not None and i["opened_at"] <= detail.end
+            and (i["resolved_at"] is None or i["resolved_at"] >= detail.start)]
+
+
+def _incident_text(incident: dict[str, Any]) -> str:
+    opened = incident["opened_at"].strftime("%Y-%m-%d %H:%M:%S UTC")
+    resolved = incident["resolved_at"]
+    until = resolved.strftime("%Y-%m-%d %H:%M:%S UTC") if resolved else "still open"
+    return escape(f"{incident['severity']} {incident['kind']} ({incident['status']})") + \
+        "<br>" + escape(f"{opened} to {until}") + "<br>" + escape(incident["summary"] or "")
+
+
+def _incident_regions(detail: PairDetail) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each incident as a shaded region over the connections row (opened..resolved, or the
+    range's end while open) in its severity's colour, Grafana-annotation style: a layout
+    shape to draw it, and a transparent filled trace over it that carries the hover text
+    (Plotly shapes themselves take no hover)."""
+    assert detail.end is not None
+    shapes, traces = [], []
+    for incident in _incidents_in_window(detail):
+        start = max(incident["opened_at"], detail.start)
+        end = min(incident["resolved_at"] or detail.end, detail.end)
+        colour = SEVERITY_COLOURS.get(incident["severity"], SEVERITY_COLOURS["unknown"])
+        shapes.append(dict(
+            type="rect", xref="x", yref="y domain", x0=start, x1=end, y0=0, y1=1,
+            fillcolor=colour, opacity=REGION_OPACITY, layer="below", line={"width": 0},
+            name=f"incident {incident['incident_id']}"))
+        traces.append(dict(
+            type="scatter", x=[start, start, end, end, start], y=[0, 1, 1, 0, 0], yaxis="y3",
+            mode="lines", fill="toself", fillcolor="rgba(0,0,0,0)", line={"width": 0},
+            hoveron="fills", hoverlabel={"bgcolor": colour},
+            name=escape(f"incident: {incident['kind']}"), showlegend=False,
+            meta=f"incident-{incident['incident_id']}", text=_incident_text(incident),
+            hoverinfo="text"))
+    return shapes, traces
+
+
 def connections_figure(detail: PairDetail) -> dict[str, Any]:
-    """Both units' connection counts, who was active, and the HA events, in one chart."""
+    """The pair's connections (total and per unit) with its incidents shaded behind them,
+    over an event track of who was active and the HA events."""
     if detail.start is None:
         return {"data": [],
                 "layout": {"title": {"text": "no connection samples or HA events for this pair"}}}
-    roles = {u["serial"]: u["role"] for u in detail.units}
-    lines = [dict(type="scatter", x=[t for t, _ in points], y=[c for _, c in points],
-                  mode="lines",
-                  name=escape(f"{serial} ({roles.get(serial) or 'unit'}) connections"))
-             for serial, points in sorted(detail.samples.items())]
+    shapes, regions = _incident_regions(detail)
     layout = {
-        "height": 460, "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
-        "yaxis": {"title": {"text": "connections"}, "rangemode": "tozero"},
-        "yaxis2": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
-        "xaxis": {"range": [detail.start, detail.end]},
-        "legend": {"orientation": "h", "y": -0.15}}
-    return {"data": [*_band_traces(detail), *lines, *_marker_traces(detail)],
+        "height": 520, "margin": {"l": 110, "r": 20, "t": 20, "b": 40},
+        "xaxis": {"range": [detail.start, detail.end], "anchor": "y2", "type": "date"},
+        "yaxis": {"title": {"text": "connections"}, "rangemode": "tozero",
+                  "domain": [0.3, 1], "tickformat": ",d"},
+        "yaxis2": {"domain": [0, 0.24], "type": "category", "categoryorder": "array",
+                   "categoryarray": TRACK, "range": [-0.5, len(TRACK) - 0.5],
+                   "fixedrange": True, "showgrid": True},
+        "yaxis3": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        "shapes": shapes, "hovermode": "closest",
+        "legend": {"orientation": "h", "y": -0.12}}
+    return {"data": [*regions, *_connection_traces(detail), *_active_traces(detail),
+                     *_marker_traces(detail)],
             "layout": layout}
 
 
