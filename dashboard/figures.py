@@ -18,7 +18,7 @@ configured role's, never the order its trace happened to come in.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -43,6 +43,8 @@ MARKERS: dict[str, tuple[str, str]] = {
 # a role change no HA message reported: only the status reports (polls) showed it
 UNREPORTED = ("failover seen by polls only", "triangle-up-open", "role change")
 HOVER = "%{x|%Y-%m-%d %H:%M:%S} UTC<br>%{text}<extra></extra>"
+# data this close to the range's end reaches it (polls a minute or two apart): no marker
+NOTICE_GAP = timedelta(minutes=5)
 
 
 def _roles(detail: PairDetail) -> dict[str, str]:
@@ -135,15 +137,10 @@ def _markers(name: str, symbol: str, row: str, times: list[datetime], colours: l
 
 
 def _connection_traces(detail: PairDetail) -> list[dict[str, Any]]:
-    """The pair total first (drawn above the units' lines), then each unit in its role's
-    colour, primary before secondary."""
+    """Each unit in its role's colour (primary before secondary), then the pair total drawn
+    over them, dotted: in active/standby it lies on the active unit's line, and both must
+    stay visible. The legend lists the total first."""
     traces = []
-    if detail.total:
-        traces.append(dict(
-            type="scatter", x=[t for t, _ in detail.total], y=[c for _, c in detail.total],
-            mode="lines", name="pair total", meta="pair-total",
-            line={"color": TOTAL_COLOUR, "width": 2.5},
-            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>pair total %{y:,}<extra></extra>"))
     order = {"primary": 0, "secondary": 1}
     roles = _roles(detail)
     for serial in sorted(detail.samples, key=lambda s: (order.get(roles.get(s, ""), 2), s)):
@@ -151,9 +148,15 @@ def _connection_traces(detail: PairDetail) -> list[dict[str, Any]]:
         traces.append(dict(
             type="scatter", x=[t for t, _ in points], y=[c for _, c in points],
             mode="lines", name=escape(unit_name(detail, serial)), legendgroup=serial,
-            line={"color": _colour(detail, serial), "width": 1.5},
+            line={"color": _colour(detail, serial), "width": 2.5}, legendrank=2,
             hovertemplate=f"%{{x|%Y-%m-%d %H:%M:%S}} UTC<br>{escape(unit_name(detail, serial))}"
                           " %{y:,}<extra></extra>"))
+    if detail.total:
+        traces.append(dict(
+            type="scatter", x=[t for t, _ in detail.total], y=[c for _, c in detail.total],
+            mode="lines", name="pair total", meta="pair-total", legendrank=1,
+            line={"color": TOTAL_COLOUR, "width": 1.5, "dash": "dot"},
+            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>pair total %{y:,}<extra></extra>"))
     return traces
 
 
@@ -197,6 +200,32 @@ def _incident_regions(detail: PairDetail) -> tuple[list[dict[str, Any]], list[di
     return shapes, traces
 
 
+def _data_end(detail: PairDetail) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Where the pair's data stops inside the range (a dashed line), or a note in the
+    middle when the range holds none of it: the gap is shown, never hidden."""
+    assert detail.start is not None and detail.end is not None
+    end = detail.data_end
+    if end is not None and detail.start <= end < detail.end - NOTICE_GAP:
+        line = dict(type="line", xref="x", yref="paper", x0=end, x1=end, y0=0, y1=1,
+                    line={"color": "#999999", "width": 1.5, "dash": "dash"}, name="data-end")
+        note = dict(x=end, y=1, xref="x", yref="paper", text="no data after this",
+                    showarrow=False, xanchor="left", yanchor="bottom", font={"size": 11})
+        return [line], [note]
+    if end is None or end < detail.start:
+        text = "no data in this range" + (
+            f" (it ends {end:%Y-%m-%d %H:%M} UTC)" if end is not None else "")
+        return [], [dict(x=0.5, y=0.65, xref="paper", yref="paper", text=text,
+                         showarrow=False, font={"size": 16, "color": "#757575"})]
+    return [], []
+
+
+def _track_axis(detail: PairDetail) -> dict[str, Any]:
+    """An invisible trace on the event track, so its rows show even when empty."""
+    return dict(type="scatter", x=[detail.start, detail.end], y=[TRACK[0], TRACK[-1]],
+                yaxis="y2", mode="markers", marker={"opacity": 0}, showlegend=False,
+                hoverinfo="skip", meta="event-track")
+
+
 def connections_figure(detail: PairDetail) -> dict[str, Any]:
     """The pair's connections (total and per unit) with its incidents shaded behind them,
     over an event track of who was active and the HA events."""
@@ -204,19 +233,22 @@ def connections_figure(detail: PairDetail) -> dict[str, Any]:
         return {"data": [],
                 "layout": {"title": {"text": "no connection samples or HA events for this pair"}}}
     shapes, regions = _incident_regions(detail)
+    end_shapes, notes = _data_end(detail)
+    empty = not detail.total and not any(detail.samples.values())
     layout = {
         "height": 520, "margin": {"l": 110, "r": 20, "t": 20, "b": 40},
         "xaxis": {"range": [detail.start, detail.end], "anchor": "y2", "type": "date"},
         "yaxis": {"title": {"text": "connections"}, "rangemode": "tozero",
-                  "domain": [0.3, 1], "tickformat": ",d"},
+                  "domain": [0.3, 1], "tickformat": ",d",
+                  **({"range": [0, 1], "showticklabels": False} if empty else {})},
         "yaxis2": {"domain": [0, 0.24], "type": "category", "categoryorder": "array",
                    "categoryarray": TRACK, "range": [-0.5, len(TRACK) - 0.5],
                    "fixedrange": True, "showgrid": True},
         "yaxis3": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
-        "shapes": shapes, "hovermode": "closest",
+        "shapes": shapes + end_shapes, "annotations": notes, "hovermode": "closest",
         "legend": {"orientation": "h", "y": -0.12}}
-    return {"data": [*regions, *_connection_traces(detail), *_active_traces(detail),
-                     *_marker_traces(detail)],
+    return {"data": [*regions, *_connection_traces(detail), _track_axis(detail),
+                     *_active_traces(detail), *_marker_traces(detail)],
             "layout": layout}
 
 

@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 
-from tests.test_browser import base_url, browser, filled, viewer  # noqa: F401
+from tests import test_browser as shared  # skips this module too without chromium
 
-pytest.importorskip("playwright")
-from playwright.sync_api import Page, expect  # noqa: E402
+# its fixtures, for a store, a served app and a logged-in viewer of this module's own
+filled, base_url, browser, viewer = shared.filled, shared.base_url, shared.browser, shared.viewer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -65,7 +66,8 @@ def test_a_custom_range_goes_into_the_url_and_the_chart(viewer: Page):
     viewer.wait_for_url(re.compile(r"start=2026-11-02T06%3A00&end=2026-11-02T18%3A00"))
     assert chart_range(viewer) == (datetime(2026, 11, 2, 6, tzinfo=UTC),
                                    datetime(2026, 11, 2, 18, tzinfo=UTC))
-    lines = [t for t in figure(viewer)["data"] if t["name"].startswith(("primary (", "secondary ("))]
+    lines = [t for t in figure(viewer)["data"]
+             if t["name"].startswith(("primary (", "secondary ("))]
     assert len(lines) == 2 and all(t["n"] > 10 for t in lines)
 
 

@@ -29,7 +29,7 @@ from flask import (
 from hawatch.analytics.pair_detail import PairDetail, pair_detail
 from hawatch.dashboard.app_state import get_cursor
 from hawatch.dashboard.cache import cached
-from hawatch.dashboard.figures import connections_figure, figure_div
+from hawatch.dashboard.figures import NOTICE_GAP, connections_figure, figure_div
 from hawatch.dashboard.time_range import (
     PRESETS,
     TimeRange,
@@ -47,8 +47,6 @@ blueprint = Blueprint("pair", __name__)
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 MAX_DAYS = 90.0
-# data this close to the range's end counts as reaching it (polls a minute or two apart)
-NOTICE_AFTER = timedelta(minutes=5)
 # time buckets of the chart: two points each, about one per pixel of a wide screen
 CHART_BUCKETS = 600
 
@@ -85,7 +83,7 @@ def _detail(pair: str, days: float, buckets: int | None = None,
 def data_notice(detail: PairDetail, window: TimeRange, now: datetime) -> dict[str, Any] | None:
     """What the page says when the pair's data ends before the range does: when it ended,
     how long ago, and a link to the same span up to the data's end."""
-    if detail.data_end is not None and detail.data_end >= window.end - NOTICE_AFTER:
+    if detail.data_end is not None and detail.data_end >= window.end - NOTICE_GAP:
         return None
     notice: dict[str, Any] = {"data_end": detail.data_end, "ago": None, "before": None}
     if detail.data_end is not None:
