@@ -39,7 +39,7 @@ def figure(page: Page) -> dict[str, Any]:
     chart = page.locator("#connections-chart.js-plotly-plot")
     expect(chart.locator("svg.main-svg").first).to_be_attached()
     result: dict[str, Any] = chart.evaluate(
-        "el => ({data: el.data.map(t => ({name: t.name, meta: t.meta, text: t.text,"
+        "el => ({data: el.data.map(t => ({name: t.name || '', meta: t.meta || '', text: t.text,"
         " n: (t.x || []).length})), shapes: el.layout.shapes || []})")
     return result
 
