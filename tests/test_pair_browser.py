@@ -125,3 +125,17 @@ def test_an_open_incident_shades_up_to_now(viewer: Page):
     assert len(regions) == 1 and regions[0]["fillcolor"] == "#E69F00"  # warning
     text = next(t["text"] for t in shown["data"] if t["meta"] == "incident-9001")
     assert "warning flapping (open)" in text and "still open" in text
+
+
+def test_the_pair_total_turns_light_grey_in_the_dark_theme(viewer: Page):
+    viewer.goto(f"/pairs/fra1-ha02?{AROUND_THE_DROP}")
+    chart = viewer.locator("#connections-chart.js-plotly-plot")
+    expect(chart.locator("svg.main-svg").first).to_be_attached()
+    total = "el => el.data.find(t => t.meta === 'pair-total').line.color"
+    assert chart.evaluate(total) == "#333333"
+    viewer.evaluate("() => document.documentElement.setAttribute('data-theme', 'dark')")
+    viewer.wait_for_function("() => document.getElementById('connections-chart').data"
+                             ".find(t => t.meta === 'pair-total').line.color === '#cccccc'")
+    viewer.evaluate("() => document.documentElement.setAttribute('data-theme', 'light')")
+    viewer.wait_for_function("() => document.getElementById('connections-chart').data"
+                             ".find(t => t.meta === 'pair-total').line.color === '#333333'")

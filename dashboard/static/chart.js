@@ -2,7 +2,8 @@
 // (<script type="application/json" data-plotly-for="DIV-ID">): the dashboard's
 // Content-Security-Policy runs scripts from files of this site only, never inline ones.
 // In the dark theme (<html data-theme="dark">, or no choice and a dark system preference)
-// the chart's text and grid turn light and the pair total (#333333) light grey.
+// the chart's text and grid turn light and the pair total (#333333) light grey; a change of
+// theme redraws them.
 "use strict";
 (function () {
   function dark() {
@@ -24,10 +25,18 @@
     });
   }
 
-  document.querySelectorAll("script[type='application/json'][data-plotly-for]")
-    .forEach(function (block) {
-      var figure = JSON.parse(block.textContent);
-      if (dark()) { darken(figure); }
-      Plotly.newPlot(block.dataset.plotlyFor, figure.data, figure.layout, figure.config);
-    });
+  function draw(redraw) {
+    document.querySelectorAll("script[type='application/json'][data-plotly-for]")
+      .forEach(function (block) {
+        var figure = JSON.parse(block.textContent);
+        if (dark()) { darken(figure); }
+        (redraw ? Plotly.react : Plotly.newPlot)(
+          block.dataset.plotlyFor, figure.data, figure.layout, figure.config);
+      });
+  }
+
+  draw(false);
+  // the header's theme toggle (html[data-theme]) redraws the charts in the new theme
+  new MutationObserver(function () { draw(true); })
+    .observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
 }());
