@@ -19,6 +19,7 @@ from hawatch.dashboard.credentials import Credentials
 from hawatch.dashboard.render_cache import RenderCache
 from hawatch.store import Store
 from hawatch.store.data_version import data_version
+from hawatch.store.rollups import refresh_rollups
 
 from tests.conftest import dashboard_app, log_in
 
@@ -217,3 +218,19 @@ def test_the_api_and_the_pair_page_answer_304_to_their_own_etag(client, path):
     tag = client.get(path).headers["ETag"]
     assert client.get(path, headers={"If-None-Match": tag}).status_code == 304
     assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_the_pair_total_of_30_days_is_drawn_in_few_points(client, store):
+    cur = store.cursor()
+    cur.execute("INSERT INTO rollup_dirty SELECT pair, min(time), max(time)"
+                " FROM session_samples GROUP BY pair")
+    refresh_rollups(cur)  # as ingest does
+    page = client.get(f"/pairs/pair-a?{THIRTY_DAYS}").get_data(as_text=True)
+    figure = json.loads(re.search(
+        r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
+        page, re.S).group(1))["data"]
+    total = next(t for t in figure if t.get("meta") == "pair-total")
+    assert 600 <= len(total["y"]) <= 1200 and max(total["y"]) >= 1006
+    api = client.get(f"/api/v1/pairs/pair-a?{THIRTY_DAYS}").get_json()
+    assert len(api["total"]) == 30 * 288  # the API keeps every 5-minute bucket
+    assert api["data_end"] == "2026-11-30T23:59:00Z"
