@@ -72,7 +72,7 @@ def _active_spans(detail: PairDetail) -> list[tuple[datetime, datetime, str]]:
     assert detail.start is not None and detail.end is not None
     until = min(detail.end, detail.data_end or detail.end)
     current = detail.active_at_start or detail.pair.get("primary_serial")
-    spans, since = [], detail.start
+    spans, since = [], detail.start if detail.active_at_start else _first_data(detail)
     becoming = sorted([(e["time"], e["serial"]) for e in detail.events
                        if e["state_to"] == "active"]
                       + [(c["time"], c["new_active"]) for c in _unreported(detail)])
@@ -84,6 +84,15 @@ def _active_spans(detail: PairDetail) -> list[tuple[datetime, datetime, str]]:
     if current and since < until:
         spans.append((since, until, current))
     return spans
+
+
+def _first_data(detail: PairDetail) -> datetime:
+    """The window's first sample or event: with no role change before the window, nothing
+    says who was active before the pair's data began (a pair added an hour ago)."""
+    assert detail.start is not None
+    times = [points[0][0] for points in detail.samples.values() if points]
+    times += [e["time"] for e in detail.events[:1]] + [t for t, _ in detail.total[:1]]
+    return max(detail.start, min(times)) if times else detail.start
 
 
 def _active_traces(detail: PairDetail) -> list[dict[str, Any]]:

@@ -228,3 +228,11 @@ def test_a_script_in_an_incident_renders_escaped(client, filled):
         assert ">critical</span>" in fleet
     finally:
         cur.execute("DELETE FROM incidents WHERE incident_id = 9999")
+
+
+def test_the_active_unit_is_drawn_from_the_first_data_not_the_range_start(client):
+    page = client.get("/pairs/syd1-ha01?start=2026-10-31T12:00&end=2026-11-01T06:00")
+    data = chart_of(page.get_data(as_text=True))["data"]
+    (active,) = [t for t in data if t.get("name", "").startswith("active: ")]
+    assert active["x"][0].startswith("2026-11-01T00:0")  # sample_logs begin at midnight
+    assert active["yaxis"] == "y2" and set(active["y"]) == {"active unit", None}
