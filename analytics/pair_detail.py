@@ -3,8 +3,15 @@ each was last heard from), the pair's health and incidents (open first), and its
 counts, HA events and role changes (with where each was seen: an HA message, or only the
 status reports when syslog missed it) over a time window.
 
-The window ends at the pair's newest data rather than at the wall clock, so a pair whose
-logs stopped (or sample data from the past) still shows its last days instead of nothing.
+By default the window ends at the pair's newest data, so a pair whose logs stopped (or
+sample data from the past) still shows its last days (the JSON API's `days`); the pair page
+passes its own window counting back from the wall clock, and shows where the data ends
+(`data_end`) so the gap is plain.
+
+The pair total is the pair's load as the rollups define it (`load_days`, store/rollups.py:
+per 5-minute bucket, each unit's latest sample summed, a unit between two polls counted with
+the lower of its neighbours): the line the session-drop detector judges, and free of the
+false dips a plain sum shows when the two units' polls are a few seconds apart.
 
 A chart cannot show more points than it has pixels, so with `buckets` the samples are
 reduced in SQL to each bucket's lowest and highest point (at their own times): a session
@@ -46,6 +53,8 @@ class PairDetail:
     health: dict[str, Any] = field(default_factory=dict)  # the pair's pair_health row
     freshness: dict[str, dict[str, Any]] = field(default_factory=dict)  # by serial
     role_changes: list[dict[str, Any]] = field(default_factory=list)  # in the window
+    total: list[tuple[datetime, int]] = field(default_factory=list)  # the pair's load
+    data_end: datetime | None = None  # the pair's newest sample or HA event, anywhere
 
 
 def _incidents(cur: duckdb.DuckDBPyConnection, pair: str) -> list[dict[str, Any]]:
@@ -109,10 +118,32 @@ def _samples(cur: duckdb.DuckDBPyConnection, window: list[Any], buckets: int | N
     return samples
 
 
+def _total(cur: duckdb.DuckDBPyConnection, window: list[Any], buckets: int | None
+           ) -> list[tuple[datetime, int]]:
+    """The pair's load per 5-minute bucket in the window (`load_days`), reduced like the
+    samples to each chart bucket's lowest and highest point when there are more."""
+    width = max(300.0, (window[2] - window[1]).total_seconds() / (buckets or 1 << 30))
+    rows = cur.execute(
+        "WITH b AS (SELECT unnest(buckets, recursive := true) FROM load_days"
+        " WHERE pair = ? AND day_start BETWEEN date_trunc('day', ?::TIMESTAMPTZ) AND ?)"
+        " SELECT arg_min(t, conn), min(conn), arg_max(t, conn), max(conn) FROM b"
+        " WHERE t BETWEEN ? AND ? GROUP BY floor(epoch(t - ?::TIMESTAMPTZ) / ?)"
+        " ORDER BY min(t)", [*window, window[1], window[2], window[1], width]).fetchall()
+    points: list[tuple[datetime, int]] = []
+    for low_at, low, high_at, high in rows:
+        first, second = sorted([(low_at, low), (high_at, high)])
+        points.append(first)
+        if second[0] != first[0]:
+            points.append(second)
+    return points
+
+
 def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0,
-                buckets: int | None = None) -> PairDetail | None:
+                buckets: int | None = None,
+                window: tuple[datetime, datetime] | None = None) -> PairDetail | None:
     """Everything the pair page shows, or None for a pair the store does not know; with
-    `buckets`, the samples reduced to each time bucket's lowest and highest point."""
+    `buckets`, the samples reduced to each time bucket's lowest and highest point. The
+    window is `window` (start, end) when given, else the `days` up to the newest data."""
     pairs = fetch_dicts(cur.execute("SELECT * FROM pairs WHERE pair = ?", [pair]))
     if not pairs:
         return None
@@ -121,22 +152,27 @@ def pair_detail(cur: duckdb.DuckDBPyConnection, pair: str, days: float = 3.0,
         " WHERE pair = ? ORDER BY role, serial", [pair]))
     detail = PairDetail(pairs[0], units, _incidents(cur, pair))
     _freshness(cur, detail)
-    end = _newest(cur, pair)
-    if end is None:
+    detail.data_end = _newest(cur, pair)
+    if window is not None:
+        detail.start, detail.end = window
+    elif detail.data_end is None:
         return detail
-    detail.end = end
-    detail.start = detail.end - timedelta(days=days)
-    window = [pair, detail.start, detail.end]
-    detail.samples = _samples(cur, window, buckets)
+    else:
+        detail.end = detail.data_end
+        detail.start = detail.end - timedelta(days=days)
+    assert detail.start is not None
+    bounds = [pair, detail.start, detail.end]
+    detail.samples = _samples(cur, bounds, buckets)
+    detail.total = _total(cur, bounds, buckets)
     detail.events = fetch_dicts(cur.execute(
         "SELECT time, serial, role, kind, state_to, trigger, detail FROM ha_events"
         " WHERE pair = ? AND time BETWEEN ? AND ?"
         " AND (kind IN (SELECT unnest(?)) OR state_to = 'active') ORDER BY time",
-        [*window, list(MARKED_EVENTS)]))
+        [*bounds, list(MARKED_EVENTS)]))
     detail.role_changes = fetch_dicts(cur.execute(
         "SELECT time, old_active, new_active, kind, trigger, message_id, seen_in,"
         " status_agrees FROM role_changes WHERE pair = ? AND time BETWEEN ? AND ?"
-        " ORDER BY change_no", window))
+        " ORDER BY change_no", bounds))
     before = cur.execute(
         "SELECT new_active FROM role_changes WHERE pair = ? AND time < ?"
         " ORDER BY change_no DESC LIMIT 1", [pair, detail.start]).fetchone() or \

@@ -126,7 +126,12 @@ SCHEMAS: dict[str, Any] = {
                    " score, reasons, stale, last_seen, last_source); empty before any"
                    " analysis", "additionalProperties": True},
         "freshness": {"type": "array", "items": _ref("UnitFreshness")},
-        "role_changes": {"type": "array", "items": _ref("RoleChange")}},
+        "role_changes": {"type": "array", "items": _ref("RoleChange")},
+        "total": {"type": "array", "description": "the pair's load per 5-minute bucket as"
+                  " the rollups define it (load_days)", "items": _obj(
+                      {"time": _TIME, "connections": {"type": "integer"}},
+                      ["time", "connections"])},
+        "data_end": {**_TIME, "description": "the pair's newest sample or HA event"}},
         ["pair", "units", "incidents", "window", "series", "events", "active_at_start",
          "active", "health", "freshness", "role_changes"]),
     "UnitFreshness": _obj({
@@ -307,10 +312,16 @@ def _paths() -> dict[str, Any]:
                 {"name": "pair", "in": "path", "required": True, "schema": {"type": "string"}},
                 _query("days", "length of the chart window, ending at the pair's newest data",
                        {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DAYS,
-                        "default": 3})],
+                        "default": 3}),
+                _query("range", "a window ending now instead: 1h, 6h, 24h, 7d, 30d (any Nh"
+                       " or Nd up to 90 d)", {"type": "string", "pattern": r"^\d+(\.\d+)?[hd]$"}),
+                _query("start", "a window from this time (UTC if no zone) instead",
+                       {"type": "string", "format": "date-time"}),
+                _query("end", "the end of the start window (default now)",
+                       {"type": "string", "format": "date-time"})],
             "responses": {
                 "200": _json(_ref("PairDetail"), "the pair", **_ETAG), **_NOT_MODIFIED,
-                "400": _error("days is not a number in range"),
+                "400": _error("days, range, start or end is not valid"),
                 "404": _error("no such pair"), **_REDIRECT, **_LOGIN}}},
         "/api/v1/incidents": {"get": {
             "operationId": "listIncidents",

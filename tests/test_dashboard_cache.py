@@ -19,11 +19,13 @@ from hawatch.dashboard.credentials import Credentials
 from hawatch.dashboard.render_cache import RenderCache
 from hawatch.store import Store
 from hawatch.store.data_version import data_version
+from hawatch.store.rollups import refresh_rollups
 
 from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "cache-password-1"
 START = datetime(2026, 11, 1, tzinfo=UTC)
+THIRTY_DAYS = "start=2026-11-01T00:00&end=2026-12-01T00:00"  # pair-a's samples
 
 
 def _fill(store: Store) -> None:
@@ -116,8 +118,8 @@ def test_an_unchanged_page_is_a_304_and_a_changed_one_is_not(client, store):
 
 
 def test_large_pages_are_gzipped_for_clients_that_accept_it(client):
-    plain = client.get("/pairs/pair-a?days=30")
-    zipped = client.get("/pairs/pair-a?days=30", headers={"Accept-Encoding": "gzip"})
+    plain = client.get(f"/pairs/pair-a?{THIRTY_DAYS}")
+    zipped = client.get(f"/pairs/pair-a?{THIRTY_DAYS}", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in plain.headers
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(zipped.data) == plain.data
@@ -147,11 +149,11 @@ def test_a_short_window_is_not_thinned(store):
 
 
 def test_the_pair_page_draws_the_reduced_series(client):
-    page = client.get("/pairs/pair-a?days=30").get_data(as_text=True)
+    page = client.get(f"/pairs/pair-a?{THIRTY_DAYS}").get_data(as_text=True)
     figure = json.loads(re.search(
         r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
         page, re.S).group(1))["data"]
-    line = next(t for t in figure if t["name"].startswith("A1"))
+    line = next(t for t in figure if "(A1)" in t.get("name", ""))
     assert len(line["y"]) <= 1200 and 0 in line["y"] and 99999 in line["y"]
     api = client.get("/api/v1/pairs/pair-a?days=30").get_json()
     assert len(api["series"]["A1"]) == 43200  # the API keeps every sample
@@ -216,3 +218,19 @@ def test_the_api_and_the_pair_page_answer_304_to_their_own_etag(client, path):
     tag = client.get(path).headers["ETag"]
     assert client.get(path, headers={"If-None-Match": tag}).status_code == 304
     assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_the_pair_total_of_30_days_is_drawn_in_few_points(client, store):
+    cur = store.cursor()
+    cur.execute("INSERT INTO rollup_dirty SELECT pair, min(time), max(time)"
+                " FROM session_samples GROUP BY pair")
+    refresh_rollups(cur)  # as ingest does
+    page = client.get(f"/pairs/pair-a?{THIRTY_DAYS}").get_data(as_text=True)
+    figure = json.loads(re.search(
+        r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
+        page, re.S).group(1))["data"]
+    total = next(t for t in figure if t.get("meta") == "pair-total")
+    assert 600 <= len(total["y"]) <= 1200 and max(total["y"]) >= 1006
+    api = client.get(f"/api/v1/pairs/pair-a?{THIRTY_DAYS}").get_json()
+    assert len(api["total"]) == 30 * 288  # the API keeps every 5-minute bucket
+    assert api["data_end"] == "2026-11-30T23:59:00Z"

@@ -109,8 +109,19 @@ def test_a_bad_sort_column_is_ignored_by_the_page_and_refused_by_the_api(client,
     assert response.status_code == 400 and "cannot sort by" in response.get_json()["error"]
 
 
+# sample_logs' three days (the pair page counts back from now, after them, by default)
+SAMPLE_DAYS = "start=2026-11-01T00:00&end=2026-11-04T00:00"
+
+
+def chart_of(page: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(re.search(
+        r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
+        page, re.S).group(1))  # type: ignore[union-attr]
+    return found
+
+
 def test_pair_page_shows_units_incidents_and_the_chart(client):
-    page = client.get("/pairs/fra1-ha02").get_data(as_text=True)
+    page = client.get(f"/pairs/fra1-ha02?{SAMPLE_DAYS}").get_data(as_text=True)
     assert "2CB8ED8C72A3" in page and "18B16948450E" in page and "NSa 3700" in page
     assert "7.1.1-7051" in page and "primary" in page and "secondary" in page
     assert "unsynced_failover" in page and "session_drop" in page
@@ -120,19 +131,53 @@ def test_pair_page_shows_units_incidents_and_the_chart(client):
     assert re.search(r'src="/assets/[0-9a-f]{12}/chart\.js"', page)
     assert re.search(r'src="/assets/[0-9a-f]{12}/plotly\.min\.js"', page)
     assert "Plotly.newPlot" not in page and "cdn.plot.ly" not in page
-    figure = json.loads(re.search(
-        r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
-        page, re.S).group(1))["data"]
-    names = {trace["name"]: trace for trace in figure}
+    figure = chart_of(page)["data"]
+    names = {trace["name"]: trace for trace in figure if "name" in trace}
     for marker in ("failover", "heartbeat loss", "sync change"):
         assert names[marker]["mode"] == "markers", marker
-    assert "active: 18B16948450E" in names and "active: 2CB8ED8C72A3" in names
-    assert any("connections" in n for n in names)
+        assert names[marker]["yaxis"] == "y2", marker  # on the event track, not the counts
+    assert "active: secondary (18B16948450E)" in names
+    assert "active: primary (2CB8ED8C72A3)" in names
+    assert "primary (2CB8ED8C72A3)" in names and "secondary (18B16948450E)" in names
+    assert names["pair total"]["meta"] == "pair-total"
 
 
 def test_failbacks_are_marked(client):
-    page = client.get("/pairs/fra1-ha01?days=5").get_data(as_text=True)
+    page = client.get(f"/pairs/fra1-ha01?{SAMPLE_DAYS}").get_data(as_text=True)
     assert '"name":"failback"' in page
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+def test_every_pair_draws_primary_blue_and_secondary_orange(client, pair):
+    data = chart_of(client.get(f"/pairs/{pair}?{SAMPLE_DAYS}").get_data(as_text=True))["data"]
+    lines = {t["name"].split(" ")[0]: t["line"]["color"] for t in data
+             if t.get("name", "").startswith(("primary (", "secondary ("))}
+    assert lines == {"primary": "#0072B2", "secondary": "#E69F00"}
+
+
+def test_the_pair_total_is_the_rollups_load(client, filled):
+    data = chart_of(client.get(f"/pairs/nyc1-ha02?{SAMPLE_DAYS}").get_data(as_text=True))
+    total = next(t for t in data["data"] if t.get("meta") == "pair-total")
+    (buckets,) = filled.cursor().execute(
+        "SELECT count(*) FROM (SELECT unnest(buckets) FROM load_days"
+        " WHERE pair = 'nyc1-ha02')").fetchone()
+    # three days of 5-minute buckets, under the chart's 600 buckets: every one drawn
+    assert len(total["y"]) == buckets and max(total["y"]) > 0
+
+
+def test_the_old_days_parameter_redirects_to_a_range(client):
+    answer = client.get("/pairs/fra1-ha01?days=5")
+    assert answer.status_code == 302 and answer.location == "/pairs/fra1-ha01?range=5d"
+    assert client.get("/pairs/fra1-ha01?days=0.25").location.endswith("?range=6h")
+    assert client.get("/pairs/fra1-ha01?range=5d").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["range=2w", "range=91d", "start=yesterday",
+                                   "start=2026-11-02T00:00&end=2026-11-01T00:00",
+                                   "start=2026-01-01T00:00&end=2026-11-01T00:00"])
+def test_a_bad_range_is_a_one_line_400(client, query):
+    answer = client.get(f"/pairs/fra1-ha02?{query}")
+    assert answer.status_code == 400 and "Traceback" not in answer.get_data(as_text=True)
 
 
 def test_plotly_js_is_served_locally(client):
@@ -186,3 +231,11 @@ def test_a_script_in_an_incident_renders_escaped(client, filled):
         assert ">critical</span>" in fleet
     finally:
         cur.execute("DELETE FROM incidents WHERE incident_id = 9999")
+
+
+def test_the_active_unit_is_drawn_from_the_first_data_not_the_range_start(client):
+    page = client.get("/pairs/syd1-ha01?start=2026-10-31T12:00&end=2026-11-01T06:00")
+    data = chart_of(page.get_data(as_text=True))["data"]
+    (active,) = [t for t in data if t.get("name", "").startswith("active: ")]
+    assert active["x"][0].startswith("2026-11-01T00:0")  # sample_logs begin at midnight
+    assert active["yaxis"] == "y2" and set(active["y"]) == {"active unit", None}
