@@ -23,7 +23,7 @@ from flask import Flask, Response, abort, request, url_for
 
 STATIC = Path(__file__).resolve().parent / "static"
 FILES = {"hawatch.css": STATIC / "hawatch.css", "theme.js": STATIC / "theme.js",
-         "chart.js": STATIC / "chart.js",
+         "chart.js": STATIC / "chart.js", "sql.js": STATIC / "sql.js",
          "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js"}
 TYPES = {".css": "text/css", ".js": "text/javascript"}
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -95,3 +95,10 @@ def init_app(app: Flask) -> None:
     assets = Assets(FILES)
     app.add_url_rule("/assets/<digest>/<name>", ENDPOINT, functools.partial(serve, assets))
     app.jinja_env.globals["asset_url"] = functools.partial(asset_url, assets)
+    app.add_url_rule("/favicon.ico", "favicon", no_icon)
+
+
+def no_icon() -> Response:
+    """Browsers ask for /favicon.ico on pages that name no icon (the plain-text schema doc):
+    an empty answer instead of a 404 in the log and the console."""
+    return Response(status=204, headers={"Cache-Control": "public, max-age=86400"})

@@ -50,7 +50,7 @@ blueprint = Blueprint("auth", __name__)
 # URLs, dashboard/assets.py), and the service endpoints
 # (those with bearer tokens check them themselves)
 # the OpenAPI document holds no data: tools may read it without a login
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "asset", "openapi"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "asset", "favicon", "openapi"})
 PUBLIC_BLUEPRINTS = frozenset({"service_api"})
 
 View = TypeVar("View", bound=Callable[..., Any])
