@@ -21,8 +21,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def packages() -> tuple[list[str], dict[str, str]]:
-    names, dirs = ["hawatch.sample_logs"], {"hawatch": "hawatch",
-                                            "hawatch.sample_logs": "sample_logs"}
+    names, dirs = (
+        ["hawatch.sample_logs"],
+        {"hawatch": "hawatch", "hawatch.sample_logs": "sample_logs"},
+    )
     for init in sorted((HERE / "hawatch").rglob("__init__.py")):  # hawatch/commands/, ...
         parts = init.parent.relative_to(HERE).parts
         if "__pycache__" not in parts:
@@ -50,6 +52,7 @@ class BuildPyWithSchemaDoc(build_py):
         target.parent.mkdir(parents=True, exist_ok=True)
         self.copy_file(str(HERE / "docs" / "schema.md"), str(target))
 
+
 setup(
     cmdclass={"build_py": BuildPyWithSchemaDoc},
     packages=NAMES,
@@ -59,7 +62,12 @@ setup(
         "hawatch.dashboard": ["templates/*.html", "static/*"],
         "hawatch.sample_logs": ["*.csv", "*.json", "syslog/*", "exports/*"],
     },
-    ext_modules=[Extension("hawatch.collector.vendors.sonicos._fastscan",
-                           ["collector/vendors/sonicos/fastscan.c"],
-                           extra_compile_args=["-O3"], optional=True)],
+    ext_modules=[
+        Extension(
+            "hawatch.collector.vendors.sonicos._fastscan",
+            ["collector/vendors/sonicos/fastscan.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        )
+    ],
 )

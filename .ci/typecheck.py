@@ -31,8 +31,15 @@ def link_namespace(into: Path) -> Path:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hawatch-mypy-") as tmp:
         tree = link_namespace(Path(tmp))
-        command = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-                   "-p", "hawatch"]
+        command = [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "-p",
+            "hawatch",
+        ]
         return subprocess.run(command, cwd=tree, check=False).returncode
 
 

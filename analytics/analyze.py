@@ -47,23 +47,35 @@ def run_stages(run: PassRun, watch: StageWatch | None = None) -> None:
             watch(stage, run.cur, functools.partial(stage.run, run))
 
 
-def analyze(store: Store, thresholds: Thresholds | None = None,
-            since: datetime | None = None, full: bool = False,
-            watch: StageWatch | None = None) -> AnalysisReport:
+def analyze(
+    store: Store,
+    thresholds: Thresholds | None = None,
+    since: datetime | None = None,
+    full: bool = False,
+    watch: StageWatch | None = None,
+) -> AnalysisReport:
     """Run every detector over the pairs in scope and update `incidents`."""
     mode = "since" if since else "full" if full else "incremental"
     started = time.perf_counter()
     with store.transaction() as cur:
         run_started = one_row(cur, "SELECT now()")[0]
-        if mode == "incremental" and not one_row(cur,
-                "SELECT count(*) FROM analysis_runs")[0]:
+        if mode == "incremental" and not one_row(cur, "SELECT count(*) FROM analysis_runs")[0]:
             mode = "full"  # a first pass looks at everything
         run = PassRun(cur, thresholds or Thresholds.from_settings(), mode, since)
         run_stages(run, watch)
         reconciled = run.reconciled
         cur.execute("DELETE FROM analysis_dirty WHERE marked_at <= ?", [run_started])
         seconds = time.perf_counter() - started
-        cur.execute("INSERT INTO analysis_runs VALUES (now(), ?, ?, ?, ?, ?, ?, ?)",
-                    [mode, run.pairs, reconciled.opened, reconciled.updated,
-                     reconciled.resolved, reconciled.withdrawn, seconds])
+        cur.execute(
+            "INSERT INTO analysis_runs VALUES (now(), ?, ?, ?, ?, ?, ?, ?)",
+            [
+                mode,
+                run.pairs,
+                reconciled.opened,
+                reconciled.updated,
+                reconciled.resolved,
+                reconciled.withdrawn,
+                seconds,
+            ],
+        )
     return AnalysisReport(mode, run.pairs, reconciled, time.perf_counter() - started)

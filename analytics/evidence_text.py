@@ -80,8 +80,12 @@ def _yes_no(yes: str, no: str = "no") -> Callable[[Any], str]:
     return lambda value: yes if value else no
 
 
-_SYNC = {"disabled": "off", "enabled": "on", "synced": "on and in sync",
-         "not_synced": "on but not in sync"}
+_SYNC = {
+    "disabled": "off",
+    "enabled": "on",
+    "synced": "on and in sync",
+    "not_synced": "on but not in sync",
+}
 
 
 def _sync(value: Any) -> str:

@@ -64,8 +64,9 @@ def episodes(changes: list[Change], t: dict[str, Any], now: datetime) -> list[Ep
     """Run the hysteresis over one pair's changes, evaluated at each change and at each
     moment a change leaves the window (when the percentage drops), up to `now`."""
     window = timedelta(minutes=t["flapping.window_minutes"])
-    points = sorted(p for p in {c.time for c in changes} | {c.time + window for c in changes}
-                    if p <= now)
+    points = sorted(
+        p for p in {c.time for c in changes} | {c.time + window for c in changes} if p <= now
+    )
     found: list[Episode] = []
     current: Episode | None = None
     for at in points:
@@ -91,13 +92,17 @@ def _evidence(episode: Episode, t: dict[str, Any]) -> dict[str, Any]:
     causes = Counter(c.cause or c.trigger or "unknown" for c in changes if c.kind == "failover")
     last = changes[-1]
     return {
-        "transitions": len(changes), "failbacks": failbacks,
+        "transitions": len(changes),
+        "failbacks": failbacks,
         "preempt_driven": failbacks >= 0.4 * len(changes),
-        "triggers": dict(triggers), "causes": dict(causes),
+        "triggers": dict(triggers),
+        "causes": dict(causes),
         "cause": causes.most_common(1)[0][0] if causes else None,
         "unsynced_transitions": sum(c.unsynced for c in changes),
-        "peak_percent": round(episode.peak, 1), "final_active": last.new_active,
-        "final_role": last.role, "first_change": changes[0].time.isoformat(),
+        "peak_percent": round(episode.peak, 1),
+        "final_active": last.new_active,
+        "final_role": last.role,
+        "first_change": changes[0].time.isoformat(),
         "last_change": last.time.isoformat(),
         "ended_at": episode.ended_at.isoformat() if episode.ended_at else None,
         "window_minutes": t["flapping.window_minutes"],
@@ -105,8 +110,7 @@ def _evidence(episode: Episode, t: dict[str, Any]) -> dict[str, Any]:
 
 
 def _summary(evidence: dict[str, Any]) -> str:
-    why = ", ".join(f"{k} ({n}x)" if n > 1 else k
-                    for k, n in sorted(evidence["causes"].items()))
+    why = ", ".join(f"{k} ({n}x)" if n > 1 else k for k, n in sorted(evidence["causes"].items()))
     text = f"{evidence['transitions']} role changes"
     if evidence["preempt_driven"]:
         text += f", {evidence['failbacks']} of them preempt failbacks"
@@ -138,8 +142,9 @@ ORDER BY r.pair, r.change_no
 def least_changes(t: dict[str, Any]) -> int:
     """Fewest changes in one window that can open an episode: the plain rule's count, or
     what reaches the high percentage when every change weighs the most (1.2)."""
-    by_percent = math.ceil(t["flapping.high_percent"] * t["flapping.full_scale_transitions"]
-                           / 120.0)
+    by_percent = math.ceil(
+        t["flapping.high_percent"] * t["flapping.full_scale_transitions"] / 120.0
+    )
     return max(1, min(t["flapping.max_failovers"], by_percent))
 
 
@@ -148,9 +153,11 @@ def detect(cur: duckdb.DuckDBPyConnection, t: dict[str, Any]) -> None:
     starts: dict[str, datetime] = {}
     params = {"window": t["flapping.window_minutes"], "least": least_changes(t)}
     for pair, time, new, kind, trigger, unsynced, role, start, cause in cur.execute(
-            _CHANGES, params).fetchall():
+        _CHANGES, params
+    ).fetchall():
         by_pair.setdefault(pair, []).append(
-            Change(time, new, kind, trigger, bool(unsynced), role, cause))
+            Change(time, new, kind, trigger, bool(unsynced), role, cause)
+        )
         starts[pair] = start
     rows = []
     for pair, changes in by_pair.items():
@@ -160,7 +167,17 @@ def detect(cur: duckdb.DuckDBPyConnection, t: dict[str, Any]) -> None:
             evidence = _evidence(episode, t)
             severity = "critical" if evidence["unsynced_transitions"] else "warning"
             resolved = episode.changes[-1].time if episode.ended_at else None
-            rows.append((pair, "flapping", severity, episode.changes[0].time, resolved,
-                         _summary(evidence), json.dumps(evidence), None))
+            rows.append(
+                (
+                    pair,
+                    "flapping",
+                    severity,
+                    episode.changes[0].time,
+                    resolved,
+                    _summary(evidence),
+                    json.dumps(evidence),
+                    None,
+                )
+            )
     if rows:
         insert_rows(cur, "candidates", rows)

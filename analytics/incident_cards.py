@@ -32,9 +32,13 @@ def _evidence(value: Any) -> dict[str, Any]:
 def _stored_evidence(cur: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, Any]:
     """The evidence of incidents listed without it (the fleet's list leaves it out: the
     JSON API's rows do not carry it)."""
-    return dict(cur.execute("SELECT incident_id, evidence FROM incidents"
-                            " WHERE incident_id IN (SELECT UNNEST(?::BIGINT[]))",
-                            [ids]).fetchall())
+    return dict(
+        cur.execute(
+            "SELECT incident_id, evidence FROM incidents"
+            " WHERE incident_id IN (SELECT UNNEST(?::BIGINT[]))",
+            [ids],
+        ).fetchall()
+    )
 
 
 def _acks(cur: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -43,17 +47,23 @@ def _acks(cur: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, dict[str,
         "SELECT incident_id, arg_min(acked_by, acked_at), min(acked_at),"
         " arg_min(comment, acked_at) FROM acknowledgements"
         " WHERE cleared_at IS NULL AND incident_id IN (SELECT UNNEST(?::BIGINT[]))"
-        " GROUP BY incident_id", [ids]).fetchall()
+        " GROUP BY incident_id",
+        [ids],
+    ).fetchall()
     return {iid: {"by": by, "at": at, "comment": comment} for iid, by, at, comment in rows}
 
 
-def _silenced(cur: duckdb.DuckDBPyConnection, pairs: list[str], now: datetime
-              ) -> dict[str, datetime]:
+def _silenced(
+    cur: duckdb.DuckDBPyConnection, pairs: list[str], now: datetime
+) -> dict[str, datetime]:
     """pair -> the end of the silence muting it now."""
-    return dict(cur.execute(
-        "SELECT pair, max(ends_at) FROM silences WHERE starts_at <= ? AND ends_at > ?"
-        " AND pair IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY pair",
-        [now, now, pairs]).fetchall())
+    return dict(
+        cur.execute(
+            "SELECT pair, max(ends_at) FROM silences WHERE starts_at <= ? AND ends_at > ?"
+            " AND pair IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY pair",
+            [now, now, pairs],
+        ).fetchall()
+    )
 
 
 def age_words(incident: dict[str, Any], now: datetime) -> str:
@@ -67,8 +77,12 @@ def age_words(incident: dict[str, Any], now: datetime) -> str:
     return duration_words((now - opened).total_seconds())
 
 
-def incident_cards(cur: duckdb.DuckDBPyConnection, incidents: Iterable[dict[str, Any]],
-                   now: datetime, pair: str | None = None) -> list[dict[str, Any]]:
+def incident_cards(
+    cur: duckdb.DuckDBPyConnection,
+    incidents: Iterable[dict[str, Any]],
+    now: datetime,
+    pair: str | None = None,
+) -> list[dict[str, Any]]:
     """Copies of `incidents` with `facts`, `age`, `ack` (None: not acknowledged now),
     `silenced_until` (None: alerts not silenced now) and `trail` added; `pair` fills in the
     pair for lists of one pair's incidents."""

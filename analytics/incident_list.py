@@ -11,8 +11,12 @@ import duckdb
 from hawatch.store.execute import fetch_dicts
 
 # filter name -> the column it narrows (names come from here, values are bound)
-FILTER_COLUMNS = {"kind": "i.kind", "site": "p.site", "severity": "i.severity",
-                  "status": "i.status"}
+FILTER_COLUMNS = {
+    "kind": "i.kind",
+    "site": "p.site",
+    "severity": "i.severity",
+    "status": "i.status",
+}
 
 _LIST = """
 SELECT i.incident_id, i.pair, p.site, i.kind, i.severity, i.status, i.opened_at,
@@ -25,8 +29,9 @@ ORDER BY i.opened_at DESC, i.incident_id DESC LIMIT ?
 """
 
 
-def list_incidents(cur: duckdb.DuckDBPyConnection, filters: Mapping[str, str | None],
-                   limit: int) -> list[dict[str, Any]]:
+def list_incidents(
+    cur: duckdb.DuckDBPyConnection, filters: Mapping[str, str | None], limit: int
+) -> list[dict[str, Any]]:
     """At most `limit` incidents matching every filter given (None: any)."""
     where, params = [], []
     for name, column in FILTER_COLUMNS.items():
@@ -39,5 +44,6 @@ def list_incidents(cur: duckdb.DuckDBPyConnection, filters: Mapping[str, str | N
 
 def incident_kinds(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """The kinds of incident stored, in name order."""
-    return [k for (k,) in cur.execute(
-        "SELECT DISTINCT kind FROM incidents ORDER BY kind").fetchall()]
+    return [
+        k for (k,) in cur.execute("SELECT DISTINCT kind FROM incidents ORDER BY kind").fetchall()
+    ]

@@ -92,9 +92,12 @@ def _count(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 def reconcile(cur: duckdb.DuckDBPyConnection) -> Reconciled:
     execute_script(cur, _MATCH)
-    resolving = _count(cur, """
+    resolving = _count(
+        cur,
+        """
         SELECT count(*) FROM incident_updates m JOIN incidents i USING (incident_id)
-        WHERE i.status = 'open' AND m.resolved_at IS NOT NULL""")
+        WHERE i.status = 'open' AND m.resolved_at IS NOT NULL""",
+    )
     result = Reconciled(resolved=resolving)
     result.updated = _count(cur, _UPDATE)
     result.withdrawn = _count(cur, _WITHDRAW)  # before inserting: new ones are not stale

@@ -67,8 +67,9 @@ ORDER BY ingested_at DESC, source, position DESC LIMIT $limit
 """
 
 
-def ingest_health(cur: duckdb.DuckDBPyConnection, sources_limit: int = 200,
-                  quarantined_limit: int = 50) -> dict[str, Any]:
+def ingest_health(
+    cur: duckdb.DuckDBPyConnection, sources_limit: int = 200, quarantined_limit: int = 50
+) -> dict[str, Any]:
     """Everything the page shows, as plain rows (dicts)."""
     sources = fetch_dicts(cur.execute(_SOURCES, {"limit": sources_limit}))
     total = int(sources[0]["total"]) if sources else 0
@@ -81,6 +82,5 @@ def ingest_health(cur: duckdb.DuckDBPyConnection, sources_limit: int = 200,
         "sources_total": total,
         "quarantine_reasons": fetch_dicts(cur.execute(_REASONS)),
         "quarantine_unstored": int(cur.execute(_UNSTORED).fetchall()[0][0]),
-        "quarantine_newest": fetch_dicts(cur.execute(_NEWEST,
-                                                     {"limit": quarantined_limit})),
+        "quarantine_newest": fetch_dicts(cur.execute(_NEWEST, {"limit": quarantined_limit})),
     }

@@ -66,27 +66,52 @@ LEFT JOIN inc USING (pair)
 # worst first: the order of the fleet page, its summary strip and the wallboard
 HEALTH_ORDER = ("critical", "warning", "stale", "ok")
 SEVERITY_ORDER = ("critical", "warning", "info")
-HEALTH_RANK = ("CASE health " + " ".join(f"WHEN '{w}' THEN {i}" for i, w in
-                                         enumerate(HEALTH_ORDER)) + " ELSE 4 END")
+HEALTH_RANK = (
+    "CASE health "
+    + " ".join(f"WHEN '{w}' THEN {i}" for i, w in enumerate(HEALTH_ORDER))
+    + " ELSE 4 END"
+)
 # sortable columns; health sorts by severity (critical first when ascending), not by
 # spelling; `worst` (the fleet page's default) is health, then the newest incident first
 SORT_COLUMNS: dict[str, str] = {
-    name: name for name in (
-        "pair", "site", "score", "ha_mode", "active_unit", "active_role", "stateful_sync",
-        "role_changes", "failovers", "failbacks", "heartbeat_losses", "sync_events",
-        "last_role_change", "connections_now", "syslog_loss_pct", "open_incidents",
-        "last_incident", "last_seen")}
+    name: name
+    for name in (
+        "pair",
+        "site",
+        "score",
+        "ha_mode",
+        "active_unit",
+        "active_role",
+        "stateful_sync",
+        "role_changes",
+        "failovers",
+        "failbacks",
+        "heartbeat_losses",
+        "sync_events",
+        "last_role_change",
+        "connections_now",
+        "syslog_loss_pct",
+        "open_incidents",
+        "last_incident",
+        "last_seen",
+    )
+}
 SORT_COLUMNS["health"] = HEALTH_RANK
 SORT_COLUMNS["worst"] = HEALTH_RANK
 # what breaks a tie in the sort column, before the pair's name
 TIE_BREAKS = {"worst": "last_incident DESC NULLS LAST"}
 
 
-def pair_summary_sql(site: str | None = None, health: str | None = None,
-                     search: str | None = None, sort: str = "pair",
-                     descending: bool = False, limit: int | None = None,
-                     offset: int = 0, health_not: str | None = None,
-                     ) -> tuple[str, list[Any]]:
+def pair_summary_sql(
+    site: str | None = None,
+    health: str | None = None,
+    search: str | None = None,
+    sort: str = "pair",
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    health_not: str | None = None,
+) -> tuple[str, list[Any]]:
     """The summary query and its parameters; `sort` must be a key of SORT_COLUMNS.
 
     With a `limit` it returns one page (from `offset`) and a column `total`: the count of
@@ -106,55 +131,79 @@ def pair_summary_sql(site: str | None = None, health: str | None = None,
         params.append(health_not)
     if search:
         # a part of the pair's name or of either unit's serial, any case
-        conditions.append("contains(lower(concat_ws(' ', p.pair, p.primary_serial,"
-                          " p.secondary_serial, p.active_serial)), lower(?))")
+        conditions.append(
+            "contains(lower(concat_ws(' ', p.pair, p.primary_serial,"
+            " p.secondary_serial, p.active_serial)), lower(?))"
+        )
         params.append(search.strip())
     where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
     direction = "DESC" if descending else "ASC"
     ties = "".join(f"{t}, " for t in [TIE_BREAKS.get(sort)] if t)
     total = ", count(*) OVER () AS total" if limit is not None else ""
-    sql = (f"SELECT *{total} FROM ({PAIR_SUMMARY_SQL.format(where=where)}) summary"
-           f" ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, {ties}pair")
+    sql = (
+        f"SELECT *{total} FROM ({PAIR_SUMMARY_SQL.format(where=where)}) summary"
+        f" ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, {ties}pair"
+    )
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
     return sql, params
 
 
-def pair_summary(cur: duckdb.DuckDBPyConnection, site: str | None = None,
-                 health: str | None = None, search: str | None = None, sort: str = "pair",
-                 descending: bool = False, limit: int | None = None, offset: int = 0,
-                 health_not: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+def pair_summary(
+    cur: duckdb.DuckDBPyConnection,
+    site: str | None = None,
+    health: str | None = None,
+    search: str | None = None,
+    sort: str = "pair",
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    health_not: str | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and rows of the summary, narrowed and sorted as asked (one page of it
     with a `limit`; `health_not` leaves out the pairs of that health)."""
-    sql, params = pair_summary_sql(site, health, search, sort, descending, limit, offset,
-                                   health_not)
+    sql, params = pair_summary_sql(
+        site, health, search, sort, descending, limit, offset, health_not
+    )
     relation = cur.execute(sql, params)
     columns = [d[0] for d in relation.description or []]
     return columns, relation.fetchall()
 
 
 def unpaired_serials(cur: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in cur.execute(
-        "SELECT serial FROM unpaired_devices ORDER BY serial").fetchall()]
+    return [
+        r[0] for r in cur.execute("SELECT serial FROM unpaired_devices ORDER BY serial").fetchall()
+    ]
 
 
 def fleet_sites(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """Every site of the inventory, for the pages' site filters."""
-    return [s for (s,) in cur.execute(
-        "SELECT DISTINCT site FROM pairs WHERE site IS NOT NULL ORDER BY site").fetchall()]
+    return [
+        s
+        for (s,) in cur.execute(
+            "SELECT DISTINCT site FROM pairs WHERE site IS NOT NULL ORDER BY site"
+        ).fetchall()
+    ]
 
 
 def fleet_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     """Pairs per health and open incidents per severity, for the fleet's summary strip and
     the wallboard: every health and severity word present, zero when none."""
-    health = dict(cur.execute(
-        "SELECT coalesce(h.health, 'unknown'), count(*) FROM pairs p"
-        " LEFT JOIN pair_health h USING (pair) GROUP BY ALL").fetchall())
-    severity = dict(cur.execute(
-        "SELECT severity, count(*) FROM incidents WHERE status = 'open'"
-        " GROUP BY severity").fetchall())
-    return {"health": {w: health.get(w, 0) for w in HEALTH_ORDER}
-            | {w: n for w, n in health.items() if w not in HEALTH_ORDER},
-            "severity": {w: severity.get(w, 0) for w in SEVERITY_ORDER}
-            | {w: n for w, n in severity.items() if w not in SEVERITY_ORDER}}
+    health = dict(
+        cur.execute(
+            "SELECT coalesce(h.health, 'unknown'), count(*) FROM pairs p"
+            " LEFT JOIN pair_health h USING (pair) GROUP BY ALL"
+        ).fetchall()
+    )
+    severity = dict(
+        cur.execute(
+            "SELECT severity, count(*) FROM incidents WHERE status = 'open' GROUP BY severity"
+        ).fetchall()
+    )
+    return {
+        "health": {w: health.get(w, 0) for w in HEALTH_ORDER}
+        | {w: n for w, n in health.items() if w not in HEALTH_ORDER},
+        "severity": {w: severity.get(w, 0) for w in SEVERITY_ORDER}
+        | {w: n for w, n in severity.items() if w not in SEVERITY_ORDER},
+    }

@@ -29,5 +29,8 @@ def poll_health(cur: duckdb.DuckDBPyConnection, limit: int = 200) -> dict[str, A
     total = int(units[0]["total"]) if units else 0
     for row in units:
         del row["total"]
-    return {"poll_outcomes": fetch_dicts(cur.execute(_BY_OUTCOME)), "poll_units": units,
-            "poll_units_total": total}
+    return {
+        "poll_outcomes": fetch_dicts(cur.execute(_BY_OUTCOME)),
+        "poll_units": units,
+        "poll_units_total": total,
+    }

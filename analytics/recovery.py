@@ -50,8 +50,10 @@ GROUP BY ALL
 
 def reset(cur: duckdb.DuckDBPyConnection) -> None:
     """An empty `recovery_wanted(asker, pair, after, until, level)` for this pass."""
-    cur.execute("CREATE OR REPLACE TEMP TABLE recovery_wanted (asker VARCHAR, pair VARCHAR,"
-                " after TIMESTAMPTZ, until TIMESTAMPTZ, level DOUBLE)")
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE recovery_wanted (asker VARCHAR, pair VARCHAR,"
+        " after TIMESTAMPTZ, until TIMESTAMPTZ, level DOUBLE)"
+    )
 
 
 def resolve(cur: duckdb.DuckDBPyConnection) -> None:

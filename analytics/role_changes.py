@@ -201,8 +201,10 @@ WINDOW w AS (PARTITION BY c.pair ORDER BY c.change_no)
 
 # Where several causes or sync states share one moment, one is chosen by meaning (the root
 # cause; any evidence that sync was off), never by the order rows happen to be read in.
-_CAUSES = ("'reboot', 'interface_monitor_failure', 'probe_monitor_failure', 'interface_down',"
-           " 'ha_link_down', 'peer_lost', 'heartbeat_loss'")
+_CAUSES = (
+    "'reboot', 'interface_monitor_failure', 'probe_monitor_failure', 'interface_down',"
+    " 'ha_link_down', 'peer_lost', 'heartbeat_loss'"
+)
 _SYNC_STATES = "'disabled', 'not_synced', 'enabled', 'synced'"
 
 # One statement: the monitor failure just before, the sync state, the connections before and
@@ -296,11 +298,15 @@ _NEAR_STATUS_CHANGES = """), near AS (
                     AND x.time BETWEEN r.time - INTERVAL 1 HOUR AND r.time + INTERVAL 1 HOUR)
 """
 _CONTEXTS = {
-    with_status: _CONTEXT.format(causes=_CAUSES, sync_states=_SYNC_STATES,
-                                 cause=cause_sql("m.kind", "m.detail"),
-                                 near=_NEAR_STATUS_CHANGES if with_status else "",
-                                 samples="near" if with_status else "failover_samples")
-    for with_status in (False, True)}
+    with_status: _CONTEXT.format(
+        causes=_CAUSES,
+        sync_states=_SYNC_STATES,
+        cause=cause_sql("m.kind", "m.detail"),
+        near=_NEAR_STATUS_CHANGES if with_status else "",
+        samples="near" if with_status else "failover_samples",
+    )
+    for with_status in (False, True)
+}
 
 
 def build_role_changes(cur: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:

@@ -3,8 +3,16 @@
 file: an export), and the verdicts of the failover tests inside it
 (analytics/failover_test.py)."""
 
-WINDOW_COLUMNS = ["window_id", "pair", "kind", "starts_at", "ends_at", "origin", "comment",
-                  "verdicts"]
+WINDOW_COLUMNS = [
+    "window_id",
+    "pair",
+    "kind",
+    "starts_at",
+    "ends_at",
+    "origin",
+    "comment",
+    "verdicts",
+]
 
 # one `?`: the pair to show, or NULL for every pair
 WINDOW_QUERY = """

@@ -104,28 +104,36 @@ def fill(store: Store, pairs: int, days: int, folder: Path) -> None:
     with open(inventory, "w") as out:
         out.write("pair,site,primary_serial,secondary_serial,timezone\n")
         for i in range(pairs):
-            out.write(f"pair-{i:04d},site-{i % 40},C0EAE4{2 * i:06X},C0EAE4{2 * i + 1:06X},"
-                      "UTC\n")
+            out.write(f"pair-{i:04d},site-{i % 40},C0EAE4{2 * i:06X},C0EAE4{2 * i + 1:06X},UTC\n")
     load_inventory(store, inventory)
     with store.transaction() as cur:
         execute_script(cur, FILL, {"pairs": pairs, "days": days, "start": START})
         cur.execute("DELETE FROM analysis_dirty")
         # what ingest keeps up to date as it goes (store/rollups.py), built once here
-        cur.execute("INSERT INTO rollup_dirty SELECT pair, min(time), max(time)"
-                    " FROM session_samples GROUP BY pair")
+        cur.execute(
+            "INSERT INTO rollup_dirty SELECT pair, min(time), max(time)"
+            " FROM session_samples GROUP BY pair"
+        )
         refresh_rollups(cur)
         # and each unit's last data (collector/writer.py), as from old export files
-        cur.execute("INSERT INTO unit_last_seen SELECT serial, 'export', max(time), now(),"
-                    " NULL FROM session_samples GROUP BY serial")
+        cur.execute(
+            "INSERT INTO unit_last_seen SELECT serial, 'export', max(time), now(),"
+            " NULL FROM session_samples GROUP BY serial"
+        )
 
 
 def new_hour(store: Store, folder: Path, days: int) -> list[str]:
     """One more hour: every unit's samples (an export CSV, each unit at its last level) and
     a failover on 1% of the pairs (SonicOS syslog)."""
     hour = START + timedelta(days=days)
-    last = store.cursor().execute(
-        "SELECT serial, arg_max(connections, time), arg_max(vpn_sas, time)"
-        " FROM session_samples GROUP BY serial ORDER BY serial").fetchall()
+    last = (
+        store.cursor()
+        .execute(
+            "SELECT serial, arg_max(connections, time), arg_max(vpn_sas, time)"
+            " FROM session_samples GROUP BY serial ORDER BY serial"
+        )
+        .fetchall()
+    )
     csv = folder / "hour.csv"
     with open(csv, "w") as out:
         out.write("time,serial,connections,vpn_sas\n")
@@ -137,9 +145,11 @@ def new_hour(store: Store, folder: Path, days: int) -> list[str]:
     with open(log, "w") as out:
         for i in range(0, pairs, 100):
             at = (hour + timedelta(minutes=20)).strftime("%Y-%m-%d %H:%M:%S")
-            out.write(f'<129>id=firewall sn=C0EAE4{2 * i:06X} time="{at} UTC" fw=10.0.0.1'
-                      ' pri=1 c=0 m=147 msg="Backup missed heartbeats from Active Primary:'
-                      f' Backup going Active" n={i}\n')
+            out.write(
+                f'<129>id=firewall sn=C0EAE4{2 * i:06X} time="{at} UTC" fw=10.0.0.1'
+                ' pri=1 c=0 m=147 msg="Backup missed heartbeats from Active Primary:'
+                f' Backup going Active" n={i}\n'
+            )
     return [str(csv), str(log)]
 
 
@@ -165,27 +175,35 @@ def main() -> None:
             cur = store.cursor()
             (events,) = cur.execute("SELECT count(*) FROM ha_events").fetchone()
             (samples,) = cur.execute("SELECT count(*) FROM session_samples").fetchone()
-            print(f"filled {args.pairs} pairs x {args.days} days: {events:,} events,"
-                  f" {samples:,} samples in {time.perf_counter() - started:.1f} s")
+            print(
+                f"filled {args.pairs} pairs x {args.days} days: {events:,} events,"
+                f" {samples:,} samples in {time.perf_counter() - started:.1f} s"
+            )
         # measured on the store opened afresh, as `hawatch analyze` and `hawatch serve` open
         # it, not in the process that has just bulk-loaded it (about 20% slower)
         with Store(db) as store:
             base = min(baseline(store) for _ in range(3))
             full = analyze(store, full=True)
-            print(f"first full pass:  {full.seconds:.3f} s ({full.pairs} pairs, "
-                  f"{full.reconciled.opened} incidents opened)")
+            print(
+                f"first full pass:  {full.seconds:.3f} s ({full.pairs} pairs, "
+                f"{full.reconciled.opened} incidents opened)"
+            )
             # like the baseline, the best of three (the later passes find the same incidents)
             best = min(analyze(store, full=True).seconds for _ in range(3))
             print(f"full pass, best of 3: {best:.3f} s")
             report = ingest_paths(store, new_hour(store, folder, args.days))
             print(f"ingested one new hour: {report.lines:,} lines/records")
             incremental = analyze(store)
-            print(f"incremental pass: {incremental.seconds:.2f} s ({incremental.pairs} pairs,"
-                  f" {incremental.reconciled.opened} opened,"
-                  f" {incremental.reconciled.updated} updated)  (target < 1 s)")
+            print(
+                f"incremental pass: {incremental.seconds:.2f} s ({incremental.pairs} pairs,"
+                f" {incremental.reconciled.opened} opened,"
+                f" {incremental.reconciled.updated} updated)  (target < 1 s)"
+            )
             print(f"baseline count(*) GROUP BY pair: {base:.3f} s")
-            print(f"ratio full/baseline: {best / base:.1f} (first pass: {full.seconds / base:.1f})"
-                  "  (target < 10)")
+            print(
+                f"ratio full/baseline: {best / base:.1f} (first pass: {full.seconds / base:.1f})"
+                "  (target < 10)"
+            )
 
 
 if __name__ == "__main__":

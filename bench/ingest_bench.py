@@ -73,11 +73,28 @@ def hawatch_ingest(log: Path, inventory: Path) -> tuple[float, int, dict[str, ob
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         # the inventory first, so the timed run is the ingest alone
-        subprocess.run(["hawatch", "ingest", "--db", str(db), "--inventory", str(inventory),
-                        str(inventory)], check=True, capture_output=True)
+        subprocess.run(
+            ["hawatch", "ingest", "--db", str(db), "--inventory", str(inventory), str(inventory)],
+            check=True,
+            capture_output=True,
+        )
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "hawatch", "ingest", "--db", str(db), "--format",
-             "json", str(log)], capture_output=True, text=True, check=True)
+            [
+                "/usr/bin/time",
+                "-f",
+                "%M",
+                "hawatch",
+                "ingest",
+                "--db",
+                str(db),
+                "--format",
+                "json",
+                str(log),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     report = json.loads(proc.stdout)
     (source,) = [s for s in report["sources"] if s["format"] == "syslog"]
     peak_kib = int(proc.stderr.strip().splitlines()[-1])
@@ -94,17 +111,21 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log, inventory = write_input(folder, args.lines)
-    print(f"input: {log} ({log.stat().st_size / 2**20:.0f} MiB, {args.lines:,} lines; "
-          f"written or reused in {time.perf_counter() - started:.1f} s)")
+    print(
+        f"input: {log} ({log.stat().st_size / 2**20:.0f} MiB, {args.lines:,} lines; "
+        f"written or reused in {time.perf_counter() - started:.1f} s)"
+    )
     baseline, ours, peaks = [], [], []
     for run in range(1, args.runs + 1):
         baseline.append(duckdb_baseline(log))
         rate, peak, source = hawatch_ingest(log, inventory)
         ours.append(rate)
         peaks.append(peak)
-        print(f"run {run}: duckdb {baseline[-1]:,.0f} lines/s, hawatch {rate:,.0f} lines/s "
-              f"(events {source['events']:,}, counted {source['counted']:,}, "
-              f"quarantined {source['quarantined']:,}), peak RSS {peak / 1024:.0f} MiB")
+        print(
+            f"run {run}: duckdb {baseline[-1]:,.0f} lines/s, hawatch {rate:,.0f} lines/s "
+            f"(events {source['events']:,}, counted {source['counted']:,}, "
+            f"quarantined {source['quarantined']:,}), peak RSS {peak / 1024:.0f} MiB"
+        )
     best_ours, best_base = max(ours), max(baseline)
     print(f"\nhawatch ingest:           {best_ours:,.0f} lines/s")
     print(f"duckdb read_csv+regexp:   {best_base:,.0f} lines/s")

@@ -33,9 +33,11 @@ import urllib.request
 from pathlib import Path
 
 TOKEN = "bench-token"
-LINE = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10.0.0.96 pri=6'
-        ' c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n} usr="admin"'
-        ' src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1 proto=tcp/https sent=1930 rcvd=1545')
+LINE = (
+    '<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10.0.0.96 pri=6'
+    ' c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n} usr="admin"'
+    " src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1 proto=tcp/https sent=1930 rcvd=1545"
+)
 
 
 def _gzip_stream(parts: list[tuple[bytes, int]]) -> bytes:
@@ -62,19 +64,39 @@ def bodies() -> dict[str, tuple[bytes, str]]:
 
 def start(hawatch: str, tmp: Path) -> tuple[subprocess.Popen, str, int]:
     db = tmp / "bench.duckdb"
-    env = {**os.environ, "HAWATCH_INGEST_TOKEN": TOKEN,
-           "HAWATCH_SERVE_ANALYSIS_INTERVAL_SECONDS": "5"}
+    env = {
+        **os.environ,
+        "HAWATCH_INGEST_TOKEN": TOKEN,
+        "HAWATCH_SERVE_ANALYSIS_INTERVAL_SECONDS": "5",
+    }
     err = open(tmp / "stderr.txt", "wb")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen([hawatch, "serve", "--db", str(db), "--http", "127.0.0.1:0",
-                             "--syslog-udp", "", "--syslog-tcp", "127.0.0.1:0"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=err)
+    proc = subprocess.Popen(
+        [
+            hawatch,
+            "serve",
+            "--db",
+            str(db),
+            "--http",
+            "127.0.0.1:0",
+            "--syslog-udp",
+            "",
+            "--syslog-tcp",
+            "127.0.0.1:0",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+    )
     info, ports = Path(str(db) + ".serve.json"), Path(str(db) + ".spool/listener-ports.json")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if info.exists() and ports.exists():
             try:
-                return (proc, json.loads(info.read_text())["url"],
-                        json.loads(ports.read_text())["tcp"]["port"])
+                return (
+                    proc,
+                    json.loads(info.read_text())["url"],
+                    json.loads(ports.read_text())["tcp"]["port"],
+                )
             except (ValueError, KeyError):
                 pass
         time.sleep(0.1)
@@ -98,9 +120,12 @@ def tcp_ingested(url: str) -> int:
 
 
 def upload(url: str, body: bytes, content_type: str, timeout: float) -> tuple[int, dict]:
-    request = urllib.request.Request(url + "/api/v1/ingest", data=body, method="POST",
-                                     headers={"Content-Type": content_type,
-                                              "Authorization": f"Bearer {TOKEN}"})
+    request = urllib.request.Request(
+        url + "/api/v1/ingest",
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {TOKEN}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
@@ -119,8 +144,9 @@ def run_one(hawatch: str, name: str, body: bytes, content_type: str, timeout: fl
             started = time.monotonic()
 
             def send() -> None:
-                answer.append((*upload(url, body, content_type, timeout),
-                               time.monotonic() - started))
+                answer.append(
+                    (*upload(url, body, content_type, timeout), time.monotonic() - started)
+                )
 
             sender = threading.Thread(target=send)
             sender.start()
@@ -136,8 +162,9 @@ def run_one(hawatch: str, name: str, body: bytes, content_type: str, timeout: fl
                     break
                 time.sleep(0.2)
             sender.join(max(0.0, timeout - (time.monotonic() - started)))
-            code, report, seconds = answer[0] if answer else \
-                (0, {"error": "no answer"}, time.monotonic() - started)
+            code, report, seconds = (
+                answer[0] if answer else (0, {"error": "no answer"}, time.monotonic() - started)
+            )
             peak = peak_rss_mib(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -145,12 +172,18 @@ def run_one(hawatch: str, name: str, body: bytes, content_type: str, timeout: fl
                 proc.wait(120)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return {"body": name, "gzip_bytes": len(body), "status": code, "seconds": round(seconds, 2),
-            "peak_rss_mib": round(peak), "rss_before_mib": round(base),
-            "syslog_waited_s": None if waited is None else round(waited, 2),
-            "quarantined": report.get("quarantined"),
-            "quarantine_stored": report.get("quarantine_stored"),
-            "error": (report.get("error") or "")[:120]}
+    return {
+        "body": name,
+        "gzip_bytes": len(body),
+        "status": code,
+        "seconds": round(seconds, 2),
+        "peak_rss_mib": round(peak),
+        "rss_before_mib": round(base),
+        "syslog_waited_s": None if waited is None else round(waited, 2),
+        "quarantined": report.get("quarantined"),
+        "quarantine_stored": report.get("quarantine_stored"),
+        "error": (report.get("error") or "")[:120],
+    }
 
 
 def main() -> None:
@@ -162,8 +195,7 @@ def main() -> None:
     made = bodies()
     for name in args.bodies:
         body, content_type = made[name]
-        print(json.dumps(run_one(args.hawatch, name, body, content_type, args.timeout)),
-              flush=True)
+        print(json.dumps(run_one(args.hawatch, name, body, content_type, args.timeout)), flush=True)
 
 
 if __name__ == "__main__":

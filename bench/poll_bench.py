@@ -48,9 +48,22 @@ INTERVAL = 60.0
 
 def start_farm(args: argparse.Namespace, folder: Path) -> subprocess.Popen[str]:
     farm = subprocess.Popen(
-        [sys.executable, "-m", "hawatch.simulator.devices", "--pairs", str(args.pairs),
-         "--latency", str(args.latency), "--profile", args.profile, "--out", str(folder)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "hawatch.simulator.devices",
+            "--pairs",
+            str(args.pairs),
+            "--latency",
+            str(args.latency),
+            "--profile",
+            args.profile,
+            "--out",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     if farm.stdout is None or farm.stdout.readline().strip() != "ready":
         raise SystemExit("the simulated units did not start")
     return farm
@@ -80,18 +93,20 @@ def cycle(args: argparse.Namespace, folder: Path, farm_pid: int) -> Path:
             for run in (1, 2):
                 mine, theirs = cpu_seconds(), cpu_seconds(farm_pid)
                 began = time.perf_counter()
-                results = await poll_all(todo, profiles, 10.0, 1, args.concurrency,
-                                         poller=poller)
+                results = await poll_all(todo, profiles, 10.0, 1, args.concurrency, poller=poller)
                 polled = time.perf_counter() - began
                 store_results(store, results, "UTC")
                 took = time.perf_counter() - began
                 outcomes = Counter(f"{r.protocol} {r.outcome}" for r in results)
-                print(f"cycle {run}: {len(todo):,} polls of {len(units):,} units in"
-                      f" {took:.1f} s (polling {polled:.1f} s, storing {took - polled:.1f} s);"
-                      f" ratio to the {INTERVAL:.0f} s interval {took / INTERVAL:.2f} (target"
-                      f" <= 0.25); CPU: poller {cpu_seconds() - mine:.1f} s, units"
-                      f" {cpu_seconds(farm_pid) - theirs:.1f} s;"
-                      f" {dict(sorted(outcomes.items()))}", flush=True)
+                print(
+                    f"cycle {run}: {len(todo):,} polls of {len(units):,} units in"
+                    f" {took:.1f} s (polling {polled:.1f} s, storing {took - polled:.1f} s);"
+                    f" ratio to the {INTERVAL:.0f} s interval {took / INTERVAL:.2f} (target"
+                    f" <= 0.25); CPU: poller {cpu_seconds() - mine:.1f} s, units"
+                    f" {cpu_seconds(farm_pid) - theirs:.1f} s;"
+                    f" {dict(sorted(outcomes.items()))}",
+                    flush=True,
+                )
             poller.close()
 
         asyncio.run(run_cycles())
@@ -99,22 +114,44 @@ def cycle(args: argparse.Namespace, folder: Path, farm_pid: int) -> Path:
 
 
 def rss_mib(pid: int) -> tuple[float, float]:
-    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
-                  .splitlines() if ":" in line)
+    status = dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
     return (int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024)
 
 
-def serve(db: Path, folder: Path, args: argparse.Namespace, polling: bool
-          ) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "HAWATCH_POLL_CREDENTIALS_FILE": str(folder / "pollers.toml"),
-           "HAWATCH_POLL_INTERVAL_SECONDS": str(int(args.interval)),
-           "HAWATCH_POLL_CONCURRENCY": str(args.concurrency),
-           "HAWATCH_INVENTORY": str(folder / ("inventory.csv" if polling else "none.csv"))}
+def serve(
+    db: Path, folder: Path, args: argparse.Namespace, polling: bool
+) -> tuple[subprocess.Popen[str], str]:
+    env = {
+        **os.environ,
+        "HAWATCH_POLL_CREDENTIALS_FILE": str(folder / "pollers.toml"),
+        "HAWATCH_POLL_INTERVAL_SECONDS": str(int(args.interval)),
+        "HAWATCH_POLL_CONCURRENCY": str(args.concurrency),
+        "HAWATCH_INVENTORY": str(folder / ("inventory.csv" if polling else "none.csv")),
+    }
     if not polling:
         (folder / "none.csv").write_text("pair,primary_serial,secondary_serial\n")
-    proc = subprocess.Popen(["hawatch", "serve", "--db", str(db), "--http", "127.0.0.1:0",
-                             "--syslog-udp", "", "--syslog-tcp", ""], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            "hawatch",
+            "serve",
+            "--db",
+            str(db),
+            "--http",
+            "127.0.0.1:0",
+            "--syslog-udp",
+            "",
+            "--syslog-tcp",
+            "",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     info = Path(str(db) + ".serve.json")
     deadline = time.monotonic() + 120
     while not info.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -138,9 +175,13 @@ def fleet_p95(url: str, args: argparse.Namespace) -> tuple[float, float, int]:
 
 
 def serve_phase(db: Path, folder: Path, args: argparse.Namespace) -> None:
-    subprocess.run(["hawatch", "users", "add", USER, "--role", "viewer", "--db", str(db),
-                    "--password-stdin"], input=PASSWORD + "\n", text=True, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["hawatch", "users", "add", USER, "--role", "viewer", "--db", str(db), "--password-stdin"],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     quiet, url = serve(db, folder, args, polling=False)
     base = fleet_p95(url, args)
     stop(quiet)
@@ -157,24 +198,34 @@ def serve_phase(db: Path, folder: Path, args: argparse.Namespace) -> None:
     peak = max(peak, rss_mib(proc.pid)[1])
     stop(proc)
     with Store(db, read_only=True) as store:
-        stored, units, ok = store.cursor().execute(
-            "SELECT (SELECT committed_lines FROM sources WHERE origin = 'poll'),"
-            " count(*), count(*) FILTER (WHERE outcome = 'ok') FROM poll_status").fetchone()
+        stored, units, ok = (
+            store.cursor()
+            .execute(
+                "SELECT (SELECT committed_lines FROM sources WHERE origin = 'poll'),"
+                " count(*), count(*) FILTER (WHERE outcome = 'ok') FROM poll_status"
+            )
+            .fetchone()
+        )
     p50, p95, errors = web[0] if web else (float("nan"),) * 2 + (0,)
-    print(f"serve, polling every {args.interval:.0f} s for {args.serve_seconds:.0f} s:"
-          f" peak RSS {peak:.0f} MiB (target < 600); {stored:,} poll records stored;"
-          f" poll_status {ok:,}/{units:,} ok")
-    print(f"fleet page, {args.clients} viewers: p50 {p50:.1f} ms, p95 {p95:.1f} ms while"
-          f" polling ({errors} errors) vs p50 {base[0]:.1f} ms, p95 {base[1]:.1f} ms with"
-          f" polling off (target p95 < 100 ms)")
+    print(
+        f"serve, polling every {args.interval:.0f} s for {args.serve_seconds:.0f} s:"
+        f" peak RSS {peak:.0f} MiB (target < 600); {stored:,} poll records stored;"
+        f" poll_status {ok:,}/{units:,} ok"
+    )
+    print(
+        f"fleet page, {args.clients} viewers: p50 {p50:.1f} ms, p95 {p95:.1f} ms while"
+        f" polling ({errors} errors) vs p50 {base[0]:.1f} ms, p95 {base[1]:.1f} ms with"
+        f" polling off (target p95 < 100 ms)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--profile", default="mixed",
-                        choices=("mixed", "sim-both", "sim-rest", "sim-snmp"))
+    parser.add_argument(
+        "--profile", default="mixed", choices=("mixed", "sim-both", "sim-rest", "sim-snmp")
+    )
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--interval", type=float, default=INTERVAL)
     parser.add_argument("--serve-seconds", type=float, default=120.0)

@@ -53,11 +53,19 @@ class Blob:
 
     def span(self, first: int, count: int) -> memoryview:
         """Frames first..first+count-1 (no wrap-around: the caller splits at the end)."""
-        return self.data[self.offsets[first]:self.offsets[first + count]]
+        return self.data[self.offsets[first] : self.offsets[first + count]]
 
 
-def tcp_sender(blob: Blob, connections: int, idle: int, port: int, _lines: list[bytes],
-               rate: float, seconds: float, result: Connection) -> None:
+def tcp_sender(
+    blob: Blob,
+    connections: int,
+    idle: int,
+    port: int,
+    _lines: list[bytes],
+    rate: float,
+    seconds: float,
+    result: Connection,
+) -> None:
     """The sender process: batches of frames round-robin over the connections, `idle` more
     connections open and silent (the signature after `idle` is run_once's sender's)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -93,16 +101,27 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=200_000)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--framing", choices=("lf", "octet"), default="lf")
-    parser.add_argument("--idle-connections", type=int, default=0,
-                        help="silent connections held open while sending (default 0)")
-    parser.add_argument("--through", choices=("serve", "listener"), default="serve",
-                        help="serve: end to end into DuckDB (default); listener: spool only")
+    parser.add_argument(
+        "--idle-connections",
+        type=int,
+        default=0,
+        help="silent connections held open while sending (default 0)",
+    )
+    parser.add_argument(
+        "--through",
+        choices=("serve", "listener"),
+        default="serve",
+        help="serve: end to end into DuckDB (default); listener: spool only",
+    )
     args = parser.parse_args()
     lines = make_lines(args.pool)
     blob = Blob(lines, args.framing)
-    print(f"pool: {len(lines):,} SonicOS lines, {sum(map(len, lines)) / len(lines):.0f} bytes"
-          f" on average; {args.connections} connection(s), {args.framing} framing,"
-          f" {args.idle_connections} idle; {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"pool: {len(lines):,} SonicOS lines, {sum(map(len, lines)) / len(lines):.0f} bytes"
+        f" on average; {args.connections} connection(s), {args.framing} framing,"
+        f" {args.idle_connections} idle; {os.cpu_count()} CPUs",
+        flush=True,
+    )
     sender = partial(tcp_sender, blob, args.connections, args.idle_connections)
     run = run_once_serve if args.through == "serve" else run_once
     for rate in args.rate:

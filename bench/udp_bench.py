@@ -52,8 +52,20 @@ def start_listener(spool: Path) -> tuple[subprocess.Popen, dict]:
     spool.mkdir(parents=True, exist_ok=True)
     with open(spool.parent / "listener-stderr.txt", "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hawatch.collector.syslog.listener", "--spool", str(spool),
-             "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0"], cwd=ROOT, stderr=err)
+            [
+                sys.executable,
+                "-m",
+                "hawatch.collector.syslog.listener",
+                "--spool",
+                str(spool),
+                "--udp",
+                "127.0.0.1:0",
+                "--tcp",
+                "127.0.0.1:0",
+            ],
+            cwd=ROOT,
+            stderr=err,
+        )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -121,8 +133,9 @@ def pace(rate: float, seconds: float, send: Callable[[int], int]) -> tuple[int, 
     return sent, time.perf_counter() - start
 
 
-def udp_sender(port: int, lines: list[bytes], rate: float, seconds: float,
-               result: Connection) -> None:
+def udp_sender(
+    port: int, lines: list[bytes], rate: float, seconds: float, result: Connection
+) -> None:
     """The sender process: a connected UDP socket, one datagram per line."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect(("127.0.0.1", port))
@@ -144,16 +157,18 @@ def udp_sender(port: int, lines: list[bytes], rate: float, seconds: float,
     result.send({"sent": sent, "elapsed": elapsed, "send_errors": errors})
 
 
-def run_once(proto: str, rate: float, seconds: float, lines: list[bytes],
-             sender: Callable[..., None]) -> dict:
+def run_once(
+    proto: str, rate: float, seconds: float, lines: list[bytes], sender: Callable[..., None]
+) -> dict:
     """One rate: listener up, sender process, wait, SIGTERM, count. Returns the figures."""
     with tempfile.TemporaryDirectory(prefix=f"hawatch-{proto}-bench-") as tmp:
         spool = Path(tmp) / "spool"
         proc, ports = start_listener(spool)
         try:
             receiver, sender_end = mp.Pipe(duplex=False)
-            worker = mp.Process(target=sender,
-                                args=(ports[proto]["port"], lines, rate, seconds, sender_end))
+            worker = mp.Process(
+                target=sender, args=(ports[proto]["port"], lines, rate, seconds, sender_end)
+            )
             cpu_before = cpu_seconds(proc.pid)
             worker.start()
             sent = receiver.recv()
@@ -170,9 +185,18 @@ def run_once(proto: str, rate: float, seconds: float, lines: list[bytes],
             if " INFO " not in line:
                 print(f"  listener: {line}", flush=True)
         stored = count_spooled(spool)
-    return {**sent, "proto": proto, "rate": rate, "seconds": seconds, "stored": stored,
-            "listener_lines": stats.get("lines"), "kernel_drops": stats.get("kernel_drops", 0),
-            "frames_cut": stats.get("frames_cut", 0), "cpu": cpu, "exit": code}
+    return {
+        **sent,
+        "proto": proto,
+        "rate": rate,
+        "seconds": seconds,
+        "stored": stored,
+        "listener_lines": stats.get("lines"),
+        "kernel_drops": stats.get("kernel_drops", 0),
+        "frames_cut": stats.get("frames_cut", 0),
+        "cpu": cpu,
+        "exit": code,
+    }
 
 
 def start_serve(tmp: Path) -> tuple[subprocess.Popen, dict, str]:
@@ -180,9 +204,24 @@ def start_serve(tmp: Path) -> tuple[subprocess.Popen, dict, str]:
     db = tmp / "bench.duckdb"
     err = open(tmp / "serve-stderr.txt", "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hawatch", "serve", "--db", str(db), "--http", "127.0.0.1:0",
-         "--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        [
+            sys.executable,
+            "-m",
+            "hawatch",
+            "serve",
+            "--db",
+            str(db),
+            "--http",
+            "127.0.0.1:0",
+            "--syslog-udp",
+            "127.0.0.1:0",
+            "--syslog-tcp",
+            "127.0.0.1:0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+    )
     spool, info = Path(str(db) + ".spool"), Path(str(db) + ".serve.json")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -215,20 +254,24 @@ def committed_lines(db: Path, proto: str) -> int:
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
-        (total,) = con.execute("SELECT coalesce(sum(committed_lines), 0) FROM sources"
-                               " WHERE name LIKE ?", [f"%/{proto}-%"]).fetchone()
+        (total,) = con.execute(
+            "SELECT coalesce(sum(committed_lines), 0) FROM sources WHERE name LIKE ?",
+            [f"%/{proto}-%"],
+        ).fetchone()
     return int(total)
 
 
-def run_once_serve(proto: str, rate: float, seconds: float, lines: list[bytes],
-                   sender: Callable[..., None]) -> dict:
+def run_once_serve(
+    proto: str, rate: float, seconds: float, lines: list[bytes], sender: Callable[..., None]
+) -> dict:
     """End to end: sent -> received by the listener -> parsed and committed by serve."""
     with tempfile.TemporaryDirectory(prefix=f"hawatch-{proto}-serve-bench-") as tmp:
         proc, ports, url = start_serve(Path(tmp))
         try:
             receiver, sender_end = mp.Pipe(duplex=False)
-            worker = mp.Process(target=sender,
-                                args=(ports[proto]["port"], lines, rate, seconds, sender_end))
+            worker = mp.Process(
+                target=sender, args=(ports[proto]["port"], lines, rate, seconds, sender_end)
+            )
             worker.start()
             sent = receiver.recv()
             worker.join()
@@ -238,51 +281,85 @@ def run_once_serve(proto: str, rate: float, seconds: float, lines: list[bytes],
                 if done != last:
                     last, since = done, time.monotonic()
                 time.sleep(0.5)
-            drops = (read_stats(Path(tmp) / "bench.duckdb.spool").get("sources", {})
-                     .get(proto, {}).get("kernel_drops", 0))
+            drops = (
+                read_stats(Path(tmp) / "bench.duckdb.spool")
+                .get("sources", {})
+                .get(proto, {})
+                .get("kernel_drops", 0)
+            )
             proc.send_signal(signal.SIGTERM)  # which ingests whatever is still spooled
             code = proc.wait(timeout=120)
         finally:
             if proc.poll() is None:
                 proc.kill()
         committed = committed_lines(Path(tmp) / "bench.duckdb", proto)
-    return {**sent, "proto": proto, "rate": rate, "seconds": seconds, "stored": committed,
-            "stored_while_running": last,
-            "kernel_drops": drops, "frames_cut": 0, "cpu": 0.0, "exit": code,
-            "through": "serve"}
+    return {
+        **sent,
+        "proto": proto,
+        "rate": rate,
+        "seconds": seconds,
+        "stored": committed,
+        "stored_while_running": last,
+        "kernel_drops": drops,
+        "frames_cut": 0,
+        "cpu": 0.0,
+        "exit": code,
+        "through": "serve",
+    }
 
 
 def report(r: dict) -> str:
     lost = r["sent"] - r["stored"]
     held = r["sent"] / r["elapsed"] if r["elapsed"] else 0.0
-    extra = (f"kernel drops {r['kernel_drops']:,}, send errors {r['send_errors']}"
-             if r["proto"] == "udp" else f"frames cut {r['frames_cut']}")
-    what = (f"lines committed by hawatch serve; {r['stored_while_running']:,} before SIGTERM"
-            if r.get("through") == "serve" else "lines in closed spool files")
-    return (f"{r['proto']} {r['rate']:.0f} msg/s, {r['seconds']:g} s: sent {r['sent']:,},"
-            f" stored {r['stored']:,} ({what}), lost {lost:,}"
-            f" ({100 * lost / max(r['sent'], 1):.3f} %), rate held {held:,.0f} msg/s, {extra},"
-            f" listener CPU {100 * r['cpu'] / max(r['elapsed'], 1e-9):.0f} % of one core,"
-            f" listener exit {r['exit']}")
+    extra = (
+        f"kernel drops {r['kernel_drops']:,}, send errors {r['send_errors']}"
+        if r["proto"] == "udp"
+        else f"frames cut {r['frames_cut']}"
+    )
+    what = (
+        f"lines committed by hawatch serve; {r['stored_while_running']:,} before SIGTERM"
+        if r.get("through") == "serve"
+        else "lines in closed spool files"
+    )
+    return (
+        f"{r['proto']} {r['rate']:.0f} msg/s, {r['seconds']:g} s: sent {r['sent']:,},"
+        f" stored {r['stored']:,} ({what}), lost {lost:,}"
+        f" ({100 * lost / max(r['sent'], 1):.3f} %), rate held {held:,.0f} msg/s, {extra},"
+        f" listener CPU {100 * r['cpu'] / max(r['elapsed'], 1e-9):.0f} % of one core,"
+        f" listener exit {r['exit']}"
+    )
 
 
 def parse_args(default_rates: list[float]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, nargs="+", default=default_rates,
-                        help="messages per second; several rates run one after another")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="+",
+        default=default_rates,
+        help="messages per second; several rates run one after another",
+    )
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--pool", type=int, default=200_000,
-                        help="distinct pre-generated lines, sent round-robin")
-    parser.add_argument("--through", choices=("serve", "listener"), default="serve",
-                        help="serve: end to end into DuckDB (default); listener: spool only")
+    parser.add_argument(
+        "--pool", type=int, default=200_000, help="distinct pre-generated lines, sent round-robin"
+    )
+    parser.add_argument(
+        "--through",
+        choices=("serve", "listener"),
+        default="serve",
+        help="serve: end to end into DuckDB (default); listener: spool only",
+    )
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args([50_000, 100_000])
     lines = make_lines(args.pool)
-    print(f"pool: {len(lines):,} SonicOS lines, {sum(map(len, lines)) / len(lines):.0f} bytes"
-          f" on average; {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"pool: {len(lines):,} SonicOS lines, {sum(map(len, lines)) / len(lines):.0f} bytes"
+        f" on average; {os.cpu_count()} CPUs",
+        flush=True,
+    )
     run = run_once_serve if args.through == "serve" else run_once
     for rate in args.rate:
         print(report(run("udp", rate, args.seconds, lines, udp_sender)), flush=True)

@@ -48,13 +48,40 @@ def peak_rss_mib(pid: int) -> float:
 class Served:
     def __init__(self, folder: Path, env: dict[str, str]) -> None:
         db = folder / "abuse.duckdb"
-        subprocess.run(["hawatch", "users", "add", USER, "--role", "viewer",
-                        "--password-stdin", "--db", str(db)], input=PASSWORD + "\n",
-                       text=True, check=True, capture_output=True)
+        subprocess.run(
+            [
+                "hawatch",
+                "users",
+                "add",
+                USER,
+                "--role",
+                "viewer",
+                "--password-stdin",
+                "--db",
+                str(db),
+            ],
+            input=PASSWORD + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
         self.proc = subprocess.Popen(
-            ["hawatch", "serve", "--db", str(db), "--http", "127.0.0.1:0",
-             "--syslog-udp", "", "--syslog-tcp", ""],
-            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "hawatch",
+                "serve",
+                "--db",
+                str(db),
+                "--http",
+                "127.0.0.1:0",
+                "--syslog-udp",
+                "",
+                "--syslog-tcp",
+                "",
+            ],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         info = Path(str(db) + ".serve.json")
         deadline = time.monotonic() + 60
         while not info.exists():
@@ -74,16 +101,18 @@ def login(url: str) -> tuple[urllib.request.OpenerDirector, str]:
     opener.open(url + "/login", timeout=30).read()
     page = opener.open(url + "/login", timeout=30).read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": USER, "password": PASSWORD,
-                                   "csrf_token": token, "next": "/"}).encode()
+    form = urllib.parse.urlencode(
+        {"username": USER, "password": PASSWORD, "csrf_token": token, "next": "/"}
+    ).encode()
     opener.open(url + "/login", data=form, timeout=30).read()
     page = opener.open(url + "/sql", timeout=30).read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     return opener, token
 
 
-def run_sql(opener: urllib.request.OpenerDirector, url: str, token: str, query: str
-            ) -> tuple[int, int]:
+def run_sql(
+    opener: urllib.request.OpenerDirector, url: str, token: str, query: str
+) -> tuple[int, int]:
     form = urllib.parse.urlencode({"q": query, "csrf_token": token}).encode()
     try:
         with opener.open(url + "/sql", data=form, timeout=600) as response:
@@ -109,8 +138,10 @@ def big(folder: Path) -> None:
         began = time.perf_counter()
         status, size = run_sql(opener, served.url, token, BIG)
         took = time.perf_counter() - began
-        print(f"big: HTTP {status}, {size / 2**20:.1f} MiB answer in {took:.1f} s; "
-              f"server peak RSS {before:.0f} -> {peak_rss_mib(served.proc.pid):.0f} MiB")
+        print(
+            f"big: HTTP {status}, {size / 2**20:.1f} MiB answer in {took:.1f} s; "
+            f"server peak RSS {before:.0f} -> {peak_rss_mib(served.proc.pid):.0f} MiB"
+        )
     finally:
         served.stop()
 
@@ -120,9 +151,12 @@ def parallel(folder: Path, count: int = 16) -> None:
     try:
         opener, token = login(served.url)
         statuses: list[int] = []
-        threads = [threading.Thread(
-            target=lambda: statuses.append(run_sql(opener, served.url, token, SLOW)[0]))
-            for _ in range(count)]
+        threads = [
+            threading.Thread(
+                target=lambda: statuses.append(run_sql(opener, served.url, token, SLOW)[0])
+            )
+            for _ in range(count)
+        ]
         began = time.perf_counter()
         for t in threads:
             t.start()
@@ -131,9 +165,11 @@ def parallel(folder: Path, count: int = 16) -> None:
         for t in threads:
             t.join()
         took = time.perf_counter() - began
-        print(f"parallel: {count} queries, statuses {sorted(statuses)}, all done in "
-              f"{took:.1f} s; /healthz meanwhile {health:.2f} s; server peak RSS "
-              f"{peak_rss_mib(served.proc.pid):.0f} MiB")
+        print(
+            f"parallel: {count} queries, statuses {sorted(statuses)}, all done in "
+            f"{took:.1f} s; /healthz meanwhile {health:.2f} s; server peak RSS "
+            f"{peak_rss_mib(served.proc.pid):.0f} MiB"
+        )
     finally:
         served.stop()
 
@@ -146,8 +182,7 @@ def idle(folder: Path, count: int) -> None:
         for _ in range(count):
             sockets.append(socket.create_connection((host, int(port)), timeout=10))
         time.sleep(1.0)
-        print(f"idle: {count} idle connections; /healthz took "
-              f"{healthz_seconds(served.url):.2f} s")
+        print(f"idle: {count} idle connections; /healthz took {healthz_seconds(served.url):.2f} s")
     finally:
         for s in sockets:
             s.close()

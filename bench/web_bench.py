@@ -65,16 +65,18 @@ def login(base: str) -> str:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": USER, "password": PASSWORD,
-                                   "csrf_token": token, "next": "/"}).encode()
+    form = urllib.parse.urlencode(
+        {"username": USER, "password": PASSWORD, "csrf_token": token, "next": "/"}
+    ).encode()
     final = opener.open(base + "/login", data=form)
     if final.url.rstrip("/").endswith("/login"):
         raise SystemExit("login failed")
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
-def hammer(port: int, cookie: str, paths: list[str], clients: int, seconds: float
-           ) -> tuple[list[float], float, int]:
+def hammer(
+    port: int, cookie: str, paths: list[str], clients: int, seconds: float
+) -> tuple[list[float], float, int]:
     """`clients` threads GET `paths` in turn (each client from its own place in the list)
     until `seconds` pass; returns latencies (s), wall time and the count of non-200s."""
     latencies: list[float] = []
@@ -104,8 +106,9 @@ def hammer(port: int, cookie: str, paths: list[str], clients: int, seconds: floa
             latencies.extend(mine)
             errors[0] += bad
 
-    threads = [threading.Thread(target=client, args=(i * len(paths) // clients,))
-               for i in range(clients)]
+    threads = [
+        threading.Thread(target=client, args=(i * len(paths) // clients,)) for i in range(clients)
+    ]
     for t in threads:
         t.start()
     start.wait()
@@ -124,9 +127,11 @@ def measure(args: argparse.Namespace, pairs: int, days: int) -> None:
             fill(store, pairs, days, folder)
             full = analyze(store, full=True)
             (incidents,) = store.cursor().execute("SELECT count(*) FROM incidents").fetchone()
-            print(f"\nfilled {pairs:,} pairs x {days} days and analysed in "
-                  f"{time.perf_counter() - started:.1f} s ({full.pairs:,} pairs, "
-                  f"{incidents:,} incidents)")
+            print(
+                f"\nfilled {pairs:,} pairs x {days} days and analysed in "
+                f"{time.perf_counter() - started:.1f} s ({full.pairs:,} pairs, "
+                f"{incidents:,} incidents)"
+            )
             Credentials(store.path).add(USER, "viewer", PASSWORD)
             settings = load_config(env={})
             settings.update({"db": store.path})
@@ -150,17 +155,24 @@ def run_urls(app: object, port: int, pairs: int, args: argparse.Namespace) -> No
     cookie = login(f"http://127.0.0.1:{port}")
     rotating = [f"/pairs/pair-{i:04d}" for i in range(0, pairs, 4)][:500]
     # the baseline first: every other row is compared with it
-    runs = [("healthz", "/healthz", ["/healthz"]), ("fleet", "/", ["/"]),
-            ("wallboard", "/wallboard", ["/wallboard"]),
-            ("pair", "/pairs/pair-0000", ["/pairs/pair-0000"]),
-            ("incidents", "/api/v1/incidents", ["/api/v1/incidents"]),
-            ("fleet-cold", "/ (cache off)", ["/"]),
-            ("wallboard-cold", "/wallboard (cache off)", ["/wallboard"]),
-            ("pair-cold", f"/pairs/* ({len(rotating)})", rotating)]
-    print(f"fleet page as sent: {page_bytes(port, cookie, '/'):,} bytes gzipped; "
-          f"{args.clients} clients, {args.seconds:g} s per URL, waitress threads=8")
-    print(f"{'url':<24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
-          f" {'req/s':>8} {'x base':>7}  target")
+    runs = [
+        ("healthz", "/healthz", ["/healthz"]),
+        ("fleet", "/", ["/"]),
+        ("wallboard", "/wallboard", ["/wallboard"]),
+        ("pair", "/pairs/pair-0000", ["/pairs/pair-0000"]),
+        ("incidents", "/api/v1/incidents", ["/api/v1/incidents"]),
+        ("fleet-cold", "/ (cache off)", ["/"]),
+        ("wallboard-cold", "/wallboard (cache off)", ["/wallboard"]),
+        ("pair-cold", f"/pairs/* ({len(rotating)})", rotating),
+    ]
+    print(
+        f"fleet page as sent: {page_bytes(port, cookie, '/'):,} bytes gzipped; "
+        f"{args.clients} clients, {args.seconds:g} s per URL, waitress threads=8"
+    )
+    print(
+        f"{'url':<24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
+        f" {'req/s':>8} {'x base':>7}  target"
+    )
     baseline_p95 = 0.0
     for name, label, paths in runs:
         if name == "fleet-cold":
@@ -176,9 +188,12 @@ def run_urls(app: object, port: int, pairs: int, args: argparse.Namespace) -> No
             ok = "met" if p95 < TARGETS[name] else "NOT met"
             target = f"p95 < {TARGETS[name]:g} ms ({ok})"
         ratio = f"{p95 / baseline_p95:.1f}"
-        print(f"{label:<24} {len(ms):>8} {statistics.median(ms):>8.1f} {p95:>8.1f}"
-              f" {ms[-1]:>8.1f} {len(ms) / wall:>8.1f} {ratio:>7}  {target}"
-              + (f"  ({bad} non-200)" if bad else ""), flush=True)
+        print(
+            f"{label:<24} {len(ms):>8} {statistics.median(ms):>8.1f} {p95:>8.1f}"
+            f" {ms[-1]:>8.1f} {len(ms) / wall:>8.1f} {ratio:>7}  {target}"
+            + (f"  ({bad} non-200)" if bad else ""),
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -38,9 +38,15 @@ class DropFile:
 
 
 def _kind(mode: int) -> str:
-    return ("a symbolic link" if stat.S_ISLNK(mode) else
-            "a named pipe" if stat.S_ISFIFO(mode) else
-            "a socket" if stat.S_ISSOCK(mode) else "a device")
+    return (
+        "a symbolic link"
+        if stat.S_ISLNK(mode)
+        else "a named pipe"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+    )
 
 
 class DropFolder:
@@ -89,15 +95,15 @@ class DropFolder:
         if stat.S_ISDIR(found.st_mode):
             return None  # processed/, failed/, or the operator's own folders
         if not stat.S_ISREG(found.st_mode):
-            return DropFile(entry.name, True, f"{_kind(found.st_mode)}, not a regular file:"
-                                              " not read")
+            return DropFile(
+                entry.name, True, f"{_kind(found.st_mode)}, not a regular file: not read"
+            )
         if entry.name.endswith(STORE_FILE_SUFFIXES):
             return DropFile(entry.name, True, "a database or a store's own file: not read")
         state = (found.st_ino, found.st_size, found.st_mtime_ns)
         quiet_for = now - found.st_mtime
         if self._ingested.get(entry.name) == state:  # nothing new since the last ingest
-            return DropFile(entry.name, True, None, state) if quiet_for >= self.settle \
-                else None
+            return DropFile(entry.name, True, None, state) if quiet_for >= self.settle else None
         if quiet_for >= self.quiet:
             return DropFile(entry.name, quiet_for >= self.settle, None, state)
         return None
@@ -156,11 +162,15 @@ def _subfolder(drop_fd: int, name: str) -> int:
     except FileExistsError:
         pass
     try:
-        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                       dir_fd=drop_fd)
+        return os.open(
+            name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=drop_fd
+        )
     except OSError as exc:
-        raise OSError(exc.errno, f"{name}/ in the drop folder is not a folder of its own"
-                                 " (a link?): nothing is moved until it is removed") from None
+        raise OSError(
+            exc.errno,
+            f"{name}/ in the drop folder is not a folder of its own"
+            " (a link?): nothing is moved until it is removed",
+        ) from None
 
 
 def _free_name(folder_fd: int, name: str) -> str:
@@ -184,8 +194,12 @@ def _exists(folder_fd: int, name: str) -> bool:
 def _write_new(folder_fd: int, name: str, text: str) -> None:
     """Create `name` in the folder with `text`; never through a link, never over a file."""
     try:
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o644, dir_fd=folder_fd)
+        fd = os.open(
+            name,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o644,
+            dir_fd=folder_fd,
+        )
     except OSError:
         return  # planted by someone: the reason is in the server's log anyway
     with os.fdopen(fd, "w") as out:

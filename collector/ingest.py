@@ -94,7 +94,6 @@ class IngestReport:
         return [s for s in self.sources if s.unusable]
 
 
-
 def sync_catalog(store: Store) -> None:
     """Refresh the `sonicos_messages` reference table from the code's catalog."""
     with store.transaction() as cur:
@@ -102,10 +101,7 @@ def sync_catalog(store: Store) -> None:
         insert_rows(cur, "sonicos_messages", catalog_rows())
 
 
-
-
-def _stage_syslog(store: Store, table: pa.Table, default_tz: str
-                  ) -> duckdb.DuckDBPyConnection:
+def _stage_syslog(store: Store, table: pa.Table, default_tz: str) -> duckdb.DuckDBPyConnection:
     """Parse one batch (`pos`, `line`, `received_at`) into the temp tables of a new cursor.
 
     Staging writes only that cursor's temp tables, so it can run while the previous batch
@@ -119,8 +115,15 @@ def _stage_syslog(store: Store, table: pa.Table, default_tz: str
     return cur
 
 
-def _commit_staged(store: Store, cur: duckdb.DuckDBPyConnection, source: Source, name: str,
-                   offset: int, lines_done: int, limits: IngestLimits) -> BatchResult:
+def _commit_staged(
+    store: Store,
+    cur: duckdb.DuckDBPyConnection,
+    source: Source,
+    name: str,
+    offset: int,
+    lines_done: int,
+    limits: IngestLimits,
+) -> BatchResult:
     with store.transaction(cur) as tx:
         return commit_and_advance(tx, source, name, offset, lines_done, limits)
 
@@ -131,8 +134,11 @@ def _with_receive_time(table: pa.Table, received_at: datetime | None) -> pa.Tabl
     kind = pa.timestamp("us", tz="UTC")
     fill = pa.scalar(received_at, kind) if received_at else None
     if "received_at" not in table.column_names:
-        column = pa.array([received_at] * table.num_rows, kind) if fill else \
-            pa.nulls(table.num_rows, kind)
+        column = (
+            pa.array([received_at] * table.num_rows, kind)
+            if fill
+            else pa.nulls(table.num_rows, kind)
+        )
         return table.append_column("received_at", column)
     if fill is None:
         return table
@@ -160,15 +166,17 @@ class _Stopped(Exception):
     """The run was asked to stop between two batches (server shutting down)."""
 
 
-def _ingest_syslog(store: Store, stream: Peekable, source: Source, report: SourceReport,
-                   run: _Run) -> None:
+def _ingest_syslog(
+    store: Store, stream: Peekable, source: Source, report: SourceReport, run: _Run
+) -> None:
     """Read ahead, parse batch k+1 while batch k commits: three stages on two cores.
 
     Commits stay in order, each after the one before, so the committed offset always marks a
     prefix of the source and a restart resumes exactly there.
     """
     batches: Iterator[LineBatch] = prefetch(
-        read_batches(stream, source.offset, source.lines, run.batch_bytes, run.final))
+        read_batches(stream, source.offset, source.lines, run.batch_bytes, run.final)
+    )
     with ThreadPoolExecutor(1, thread_name_prefix="hawatch-commit") as committer:
         pending: tuple[Future[BatchResult], LineBatch] | None = None
         try:
@@ -178,9 +186,19 @@ def _ingest_syslog(store: Store, stream: Peekable, source: Source, report: Sourc
                 cur = _stage_syslog(store, table, run.default_tz)
                 if pending is not None:
                     _committed(report, *pending)
-                pending = committer.submit(
-                    _commit_staged, store, cur, source, report.name, batch.end_offset,
-                    batch.first_line - 1 + batch.line_count, run.limits), batch
+                pending = (
+                    committer.submit(
+                        _commit_staged,
+                        store,
+                        cur,
+                        source,
+                        report.name,
+                        batch.end_offset,
+                        batch.first_line - 1 + batch.line_count,
+                        run.limits,
+                    ),
+                    batch,
+                )
         finally:  # a source that breaks off (a truncated .gz) keeps what was committed
             if pending is not None:
                 _committed(report, *pending)
@@ -195,27 +213,34 @@ def _committed(report: SourceReport, commit: Future[BatchResult], batch: LineBat
     report.bytes += batch.end_offset - batch.start_offset
 
 
-def _ingest_export(store: Store, stream: Peekable, source: Source, report: SourceReport,
-                   run: _Run) -> None:
+def _ingest_export(
+    store: Store, stream: Peekable, source: Source, report: SourceReport, run: _Run
+) -> None:
     """Records in batches, one transaction each: between two, other writers (syslog, the
     analysis) take their turn, however long the export."""
-    reader = export_records.json_items if report.format == "json" else \
-        export_records.csv_items
+    reader = export_records.json_items if report.format == "json" else export_records.csv_items
     for items in export_records.batches(reader(stream, source.lines, run.final)):
         run.check_stop()
         with store.transaction() as cur:
             reset_stages(cur)
             stage_export(cur, items, run.default_tz)
-            report.result.add(commit_and_advance(cur, source, report.name, 0, items[-1][0],
-                                                 run.limits))
+            report.result.add(
+                commit_and_advance(cur, source, report.name, 0, items[-1][0], run.limits)
+            )
         report.lines += len(items)
 
 
-FORMAT_NAMES = {"syslog": "syslog lines", "json": "JSON",
-                "csv": "a CSV export (a header naming time and serial)",
-                "inventory": "a pair inventory", "truth": "a simulator truth file"}
-INVENTORY_REFUSED = ("a pair inventory: not accepted here (the inventory comes only from the"
-                     " `inventory` setting or `hawatch ingest --inventory`)")
+FORMAT_NAMES = {
+    "syslog": "syslog lines",
+    "json": "JSON",
+    "csv": "a CSV export (a header naming time and serial)",
+    "inventory": "a pair inventory",
+    "truth": "a simulator truth file",
+}
+INVENTORY_REFUSED = (
+    "a pair inventory: not accepted here (the inventory comes only from the"
+    " `inventory` setting or `hawatch ingest --inventory`)"
+)
 
 
 def _check_format(found: str, formats: Collection[str] | None) -> None:
@@ -228,15 +253,20 @@ def _check_format(found: str, formats: Collection[str] | None) -> None:
     raise RefusedInput(f"not {wanted}: it looks like {FORMAT_NAMES[found]}", "format")
 
 
-def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
-               batch_bytes: int = BATCH_BYTES,
-               received_at: datetime | None = None,
-               identity: str | None = None, *,
-               limits: IngestLimits | None = None,
-               formats: Collection[str] | None = None,
-               force_format: str | None = None,
-               final: bool = True,
-               stop: threading.Event | None = None) -> SourceReport:
+def ingest_one(
+    store: Store,
+    item: Input,
+    default_tz: str = "UTC",
+    batch_bytes: int = BATCH_BYTES,
+    received_at: datetime | None = None,
+    identity: str | None = None,
+    *,
+    limits: IngestLimits | None = None,
+    formats: Collection[str] | None = None,
+    force_format: str | None = None,
+    final: bool = True,
+    stop: threading.Event | None = None,
+) -> SourceReport:
     """Ingest one file or stdin; errors are reported on the source, never raised.
 
     `received_at`: when a collector received the file's lines (a listener's spool file), for
@@ -273,9 +303,16 @@ def ingest_one(store: Store, item: Input, default_tz: str = "UTC",
     return report
 
 
-def _ingest_stream(store: Store, item: Input, stream: Peekable, report: SourceReport,
-                   run: _Run, identity: str | None, formats: Collection[str] | None,
-                   force_format: str | None) -> None:
+def _ingest_stream(
+    store: Store,
+    item: Input,
+    stream: Peekable,
+    report: SourceReport,
+    run: _Run,
+    identity: str | None,
+    formats: Collection[str] | None,
+    force_format: str | None,
+) -> None:
     report.format = force_format or sniff_format(stream.head)
     if not stream.head or report.format == "truth":
         report.status = "skipped" if stream.head else "unchanged"
@@ -296,13 +333,18 @@ def _ingest_stream(store: Store, item: Input, stream: Peekable, report: SourceRe
         report.status = "resumed" if report.lines else "unchanged"
     if run.final:
         with store.transaction() as cur:
-            cur.execute("UPDATE sources SET complete = true WHERE source_id = ?",
-                        [source.source_id])
+            cur.execute(
+                "UPDATE sources SET complete = true WHERE source_id = ?", [source.source_id]
+            )
 
 
-def ingest_lines(store: Store, lines: list[str], name: str,
-                 received_at: list[datetime] | None = None,
-                 default_tz: str = "UTC") -> SourceReport:
+def ingest_lines(
+    store: Store,
+    lines: list[str],
+    name: str,
+    received_at: list[datetime] | None = None,
+    default_tz: str = "UTC",
+) -> SourceReport:
     """Ingest syslog lines already in memory (a listener's batch, a test's real lines).
 
     `received_at` (UTC) gives each line's receive time, from which clock skew is measured.
@@ -315,17 +357,19 @@ def ingest_lines(store: Store, lines: list[str], name: str,
         report.status = "unchanged"
         return report
     stamp = pa.timestamp("us", tz="UTC")
-    table = pa.table({
-        "pos": pa.array(range(1, len(lines) + 1), pa.int64()),
-        "line": pa.array(lines, pa.string()),
-        "received_at": pa.array(received_at, stamp) if received_at
-        else pa.nulls(len(lines), stamp),
-    })
+    table = pa.table(
+        {
+            "pos": pa.array(range(1, len(lines) + 1), pa.int64()),
+            "line": pa.array(lines, pa.string()),
+            "received_at": pa.array(received_at, stamp)
+            if received_at
+            else pa.nulls(len(lines), stamp),
+        }
+    )
     keep = [i for i, line in enumerate(lines) if line.strip()]
     table = table.take(keep)
     cur = _stage_syslog(store, table, default_tz)
-    report.result = _commit_staged(store, cur, source, name, len(body), len(lines),
-                                   IngestLimits())
+    report.result = _commit_staged(store, cur, source, name, len(body), len(lines), IngestLimits())
     report.lines, report.blank = len(keep), len(lines) - len(keep)
     report.seconds = time.perf_counter() - started
     return report
@@ -347,10 +391,14 @@ def _inventories_first(items: list[Input]) -> list[Input]:
     return sorted(items, key=lambda item: not is_inventory(item))
 
 
-def ingest_paths(store: Store, paths: list[str], default_tz: str = "UTC",
-                 on_source: Callable[[SourceReport], None] | None = None,
-                 batch_bytes: int = BATCH_BYTES,
-                 limits: IngestLimits | None = None) -> IngestReport:
+def ingest_paths(
+    store: Store,
+    paths: list[str],
+    default_tz: str = "UTC",
+    on_source: Callable[[SourceReport], None] | None = None,
+    batch_bytes: int = BATCH_BYTES,
+    limits: IngestLimits | None = None,
+) -> IngestReport:
     """Ingest every file under `paths`, then refresh each pair's current state."""
     started = time.perf_counter()
     report = IngestReport()

@@ -25,8 +25,13 @@ STDIN = "-"
 # A folder walk skips databases and a store's own files (a store kept beside its logs must
 # not ingest itself, nor its session secret and password hashes into the quarantine).
 DATABASE_SUFFIXES = (".duckdb", ".duckdb.wal", ".db", ".wal", ".parquet")
-STORE_FILE_SUFFIXES = (*DATABASE_SUFFIXES, ".secret", ".users.json", ".users.json.lock",
-                       ".serve.json")
+STORE_FILE_SUFFIXES = (
+    *DATABASE_SUFFIXES,
+    ".secret",
+    ".users.json",
+    ".users.json.lock",
+    ".serve.json",
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,10 @@ def discover(paths: list[str]) -> list[Input]:
         path = Path(raw)
         if path.is_dir():
             found.extend(
-                Input(str(p)) for p in sorted(_walk(path))
-                if _plain_file(p) and not p.name.startswith(".")
+                Input(str(p))
+                for p in sorted(_walk(path))
+                if _plain_file(p)
+                and not p.name.startswith(".")
                 and not p.name.endswith(STORE_FILE_SUFFIXES)
             )
         elif path.is_file():
@@ -94,8 +101,9 @@ def open_in_folder(folder_fd: int, name: str) -> BinaryIO:
         fd = os.open(name, flags, dir_fd=folder_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise RefusedInput("a symbolic link, not a regular file: not read",
-                               "not_regular") from None
+            raise RefusedInput(
+                "a symbolic link, not a regular file: not read", "not_regular"
+            ) from None
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
     try:
         _check_plain(os.fstat(fd), os.fstat(folder_fd))
@@ -108,17 +116,28 @@ def open_in_folder(folder_fd: int, name: str) -> BinaryIO:
 
 def _check_plain(found: os.stat_result, folder: os.stat_result) -> None:
     if not stat.S_ISREG(found.st_mode):
-        kind = ("a symbolic link" if stat.S_ISLNK(found.st_mode) else
-                "a folder" if stat.S_ISDIR(found.st_mode) else
-                "a named pipe" if stat.S_ISFIFO(found.st_mode) else
-                "a socket" if stat.S_ISSOCK(found.st_mode) else "a device")
+        kind = (
+            "a symbolic link"
+            if stat.S_ISLNK(found.st_mode)
+            else "a folder"
+            if stat.S_ISDIR(found.st_mode)
+            else "a named pipe"
+            if stat.S_ISFIFO(found.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(found.st_mode)
+            else "a device"
+        )
         raise RefusedInput(f"{kind}, not a regular file: not read", "not_regular")
     if found.st_dev != folder.st_dev:
-        raise RefusedInput("on another file system than the folder (a mount): not read",
-                           "not_regular")
+        raise RefusedInput(
+            "on another file system than the folder (a mount): not read", "not_regular"
+        )
     if found.st_nlink != 1:
-        raise RefusedInput(f"a file with {found.st_nlink} hard links (a second name for a"
-                           " file elsewhere): not read; copy it in instead", "not_regular")
+        raise RefusedInput(
+            f"a file with {found.st_nlink} hard links (a second name for a"
+            " file elsewhere): not read; copy it in instead",
+            "not_regular",
+        )
 
 
 class Peekable:
@@ -175,7 +194,9 @@ class _Gunzip:
         if self._limit and self._total > self._limit:
             raise RefusedInput(
                 f"decompressed data exceeds {self._limit // (1024 * 1024)} MiB"
-                " (ingest.max_decompressed_megabytes): not ingested further", "too_large")
+                " (ingest.max_decompressed_megabytes): not ingested further",
+                "too_large",
+            )
         return out
 
     def _read(self, size: int) -> bytes:

@@ -30,11 +30,22 @@ from hawatch.store.errors import InputError
 from hawatch.store.kinds import HA_MODES
 
 _OFFSET = re.compile(r"^[+-]\d\d:\d\d$")
-_HOST = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_.-]+))"
-                   r"(?::(?P<port>\d{1,5}))?$")
+_HOST = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_.-]+))"
+    r"(?::(?P<port>\d{1,5}))?$"
+)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_FIELDS = ("pair", "site", "primary_serial", "secondary_serial", "timezone",
-           "primary_timezone", "secondary_timezone", "ha_mode", "preempt")
+_FIELDS = (
+    "pair",
+    "site",
+    "primary_serial",
+    "secondary_serial",
+    "timezone",
+    "primary_timezone",
+    "secondary_timezone",
+    "ha_mode",
+    "preempt",
+)
 
 
 def check_timezone(value: str, where: str) -> str:
@@ -71,27 +82,43 @@ def _rows_from_file(path: Path) -> list[dict[str, Any]]:
         return rows
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "pair" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise InputError(f"inventory {path}: needs a header with at least pair, "
-                         "primary_serial, secondary_serial")
+        raise InputError(
+            f"inventory {path}: needs a header with at least pair, primary_serial, secondary_serial"
+        )
     return [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]
 
 
-def _unit(serial: str, row: dict[str, Any], role: str, peer: str | None,
-          where: str, now: datetime) -> dict[str, Any]:
+def _unit(
+    serial: str, row: dict[str, Any], role: str, peer: str | None, where: str, now: datetime
+) -> dict[str, Any]:
     unit_tz = row.get(f"{role}_timezone") or None
     mode = (row.get("ha_mode") or "").strip().lower() or None
     if mode and mode not in HA_MODES:
         raise InputError(f"{where}: unknown ha_mode {mode!r} (one of {', '.join(HA_MODES)})")
     preempt = row.get("preempt")
     if isinstance(preempt, str):
-        preempt = {"": None, "true": True, "yes": True, "1": True,
-                   "false": False, "no": False, "0": False}.get(preempt.lower())
+        preempt = {
+            "": None,
+            "true": True,
+            "yes": True,
+            "1": True,
+            "false": False,
+            "no": False,
+            "0": False,
+        }.get(preempt.lower())
     return {
-        "serial": serial, "pair": str(row["pair"]).strip(), "role": role,
-        "peer_serial": peer, "site": row.get("site") or None,
+        "serial": serial,
+        "pair": str(row["pair"]).strip(),
+        "role": role,
+        "peer_serial": peer,
+        "site": row.get("site") or None,
         "timezone": check_timezone(row["timezone"], where) if row.get("timezone") else None,
         "unit_timezone": check_timezone(unit_tz, where) if unit_tz else None,
-        "ha_mode": mode, "preempt": preempt, "model": None, "firmware": None, "seen": now,
+        "ha_mode": mode,
+        "preempt": preempt,
+        "model": None,
+        "firmware": None,
+        "seen": now,
     }
 
 
@@ -172,7 +199,15 @@ def polled_units(path: str | Path) -> list[PolledUnit]:
             if not serial:
                 raise InputError(f"{where}: {role}_address needs {role}_serial")
             host, port = _address(address, where)
-            found.append(PolledUnit(str(row["pair"]).strip(), role, serial, host, port,
-                                    profile, _pin(str(row.get(f"{role}_tls_sha256") or ""),
-                                                  where)))
+            found.append(
+                PolledUnit(
+                    str(row["pair"]).strip(),
+                    role,
+                    serial,
+                    host,
+                    port,
+                    profile,
+                    _pin(str(row.get(f"{role}_tls_sha256") or ""), where),
+                )
+            )
     return found

@@ -19,15 +19,24 @@ from hawatch.store.settings import Setting
 MIB = 1024 * 1024
 
 INGEST_SETTINGS: tuple[Setting, ...] = (
-    Setting("ingest.max_decompressed_megabytes", 4096,
-            "A gzip input stops (and is refused as too large) beyond this many MiB"
-            " decompressed: a decompression bomb costs no more. 0: no limit."),
-    Setting("ingest.max_quarantine_rows", 10000,
-            "Quarantined lines or records of one source stored with their text; further"
-            " ones are counted in sources.quarantined only."),
-    Setting("ingest.quarantine_sample_rows", 20,
-            "While a source has given nothing usable, only this many of its quarantined"
-            " lines are stored with their text (a file that is not a log keeps a sample)."),
+    Setting(
+        "ingest.max_decompressed_megabytes",
+        4096,
+        "A gzip input stops (and is refused as too large) beyond this many MiB"
+        " decompressed: a decompression bomb costs no more. 0: no limit.",
+    ),
+    Setting(
+        "ingest.max_quarantine_rows",
+        10000,
+        "Quarantined lines or records of one source stored with their text; further"
+        " ones are counted in sources.quarantined only.",
+    ),
+    Setting(
+        "ingest.quarantine_sample_rows",
+        20,
+        "While a source has given nothing usable, only this many of its quarantined"
+        " lines are stored with their text (a file that is not a log keeps a sample).",
+    ),
 )
 
 
@@ -44,12 +53,17 @@ class IngestLimits:
         def value(name: str) -> int:
             return max(0, int(settings.get(name, defaults[name])))
 
-        return cls(value("ingest.max_decompressed_megabytes") * MIB,
-                   value("ingest.max_quarantine_rows"),
-                   value("ingest.quarantine_sample_rows"))
+        return cls(
+            value("ingest.max_decompressed_megabytes") * MIB,
+            value("ingest.max_quarantine_rows"),
+            value("ingest.quarantine_sample_rows"),
+        )
 
     def quarantine_room(self, stored: int, usable: bool) -> int:
         """How many more quarantine rows of a source may be stored with their text."""
-        cap = self.max_quarantine_rows if usable else \
-            min(self.quarantine_sample_rows, self.max_quarantine_rows)
+        cap = (
+            self.max_quarantine_rows
+            if usable
+            else min(self.quarantine_sample_rows, self.max_quarantine_rows)
+        )
         return max(0, cap - stored)

@@ -41,8 +41,10 @@ class LineBatch:
 
 def _repair(chunk: memoryview, offsets: np.ndarray) -> pa.Array:
     """The slow path for a batch with invalid UTF-8: bad bytes kept visibly as \\xNN."""
-    lines = [bytes(chunk[offsets[i]:offsets[i + 1]]).decode("utf-8", "backslashreplace")
-             for i in range(len(offsets) - 1)]
+    lines = [
+        bytes(chunk[offsets[i] : offsets[i + 1]]).decode("utf-8", "backslashreplace")
+        for i in range(len(offsets) - 1)
+    ]
     return pa.array(lines, pa.string())
 
 
@@ -56,8 +58,9 @@ def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
     not care, and cutting it out would cost a copy of the whole chunk.
     """
     if fastscan.available() and len(chunk) <= fastscan.MAX_CHUNK_BYTES:
-        table, lines = fastscan.scan_table(chunk, first_line,
-                                           [m.message_id for m in COUNTED_MESSAGES])
+        table, lines = fastscan.scan_table(
+            chunk, first_line, [m.message_id for m in COUNTED_MESSAGES]
+        )
         return _record_batches(table), lines
     buf = np.frombuffer(chunk, np.uint8)
     ends = np.flatnonzero(buf == 10) + 1
@@ -75,8 +78,7 @@ def _to_table(chunk: memoryview, first_line: int) -> tuple[pa.Table, int]:
     table = pa.table({"pos": pos, "line": text})
     # a line's length without its newline (the last line may have none)
     lengths = np.diff(offsets) - (buf[np.maximum(offsets[1:] - 1, 0)] == 10)
-    blank = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(offsets[:-1], len(buf) - 1)]
-                                                 == 13))
+    blank = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(offsets[:-1], len(buf) - 1)] == 13))
     if blank.any():
         table = table.filter(pa.array(~blank))
     return _record_batches(table), len(ends)
@@ -112,8 +114,9 @@ class _BufferRing:
         return buffer
 
 
-def _fill(stream: Peekable, ring: _BufferRing, rest: bytes, size: int
-          ) -> tuple[memoryview, bool, str | None]:
+def _fill(
+    stream: Peekable, ring: _BufferRing, rest: bytes, size: int
+) -> tuple[memoryview, bool, str | None]:
     """`rest` plus up to `size` new bytes, read in place into a ring buffer; at the end of
     the stream, whether it ended cleanly (None) or broke off (the reason)."""
     view = memoryview(ring.take(len(rest) + size))[: len(rest) + size]
@@ -131,7 +134,10 @@ def _fill(stream: Peekable, ring: _BufferRing, rest: bytes, size: int
 
 
 def read_batches(
-    stream: Peekable, skip_bytes: int, skip_lines: int, batch_bytes: int = BATCH_BYTES,
+    stream: Peekable,
+    skip_bytes: int,
+    skip_lines: int,
+    batch_bytes: int = BATCH_BYTES,
     final: bool = True,
 ) -> Iterator[LineBatch]:
     """Whole-line batches from `skip_bytes` on, each at most `batch_bytes` and
@@ -155,14 +161,14 @@ def read_batches(
         if ended:  # what the line cap left over at the end
             chunk: memoryview = memoryview(rest)
         else:
-            chunk, ended, broken = _fill(stream, ring, rest,
-                                         max(batch_bytes - len(rest), 64 * 1024))
+            chunk, ended, broken = _fill(
+                stream, ring, rest, max(batch_bytes - len(rest), 64 * 1024)
+            )
         limit = _batch_limit(chunk, ended, final and broken is None)
         cut = _cap_lines(chunk, limit)
         if cut:
             table, lines = _to_table(chunk[:cut], line_no)
-            yield LineBatch(offset, offset + cut, line_no, table, lines,
-                            lines - table.num_rows)
+            yield LineBatch(offset, offset + cut, line_no, table, lines, lines - table.num_rows)
             offset += cut
             line_no += lines
         rest = bytes(chunk[cut:])
@@ -170,8 +176,7 @@ def read_batches(
             if broken:
                 # the complete lines before the break are in; the unfinished one is not
                 # committed, so a later run over the whole file resumes exactly there
-                raise InputError(f"{broken}; {len(rest)} bytes of an unfinished line "
-                                 "not ingested")
+                raise InputError(f"{broken}; {len(rest)} bytes of an unfinished line not ingested")
             return
 
 

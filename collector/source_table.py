@@ -28,8 +28,9 @@ class Source:
     known: bool  # stored before this run: resumed, or unchanged
 
 
-def claim_source(store: Store, name: str, head: bytes, fmt: str,
-                 identity: str | None = None) -> Source:
+def claim_source(
+    store: Store, name: str, head: bytes, fmt: str, identity: str | None = None
+) -> Source:
     """The stored source with this content (or, given an `identity`, this identity), or a
     new one. A listener's spool files are identified by name: two seconds of traffic may
     begin with the same bytes, and must not be taken for one file. The identity's key holds
@@ -41,7 +42,9 @@ def claim_source(store: Store, name: str, head: bytes, fmt: str,
         if identity is None:
             lengths = cur.execute(
                 "SELECT DISTINCT fingerprint_bytes FROM sources"
-                " WHERE fingerprint_bytes BETWEEN 1 AND ?", [len(head)]).fetchall()
+                " WHERE fingerprint_bytes BETWEEN 1 AND ?",
+                [len(head)],
+            ).fetchall()
         for (length,) in lengths:
             row = cur.execute(
                 "SELECT source_id, committed_offset, committed_lines FROM sources"
@@ -70,28 +73,40 @@ SELECT (SELECT count(*) FROM stg_events) + (SELECT coalesce(sum(lines), 0) FROM 
 """
 
 
-def _quarantine_room(cur: duckdb.DuckDBPyConnection, source_id: int,
-                     limits: IngestLimits) -> int | None:
+def _quarantine_room(
+    cur: duckdb.DuckDBPyConnection, source_id: int, limits: IngestLimits
+) -> int | None:
     """How many of the batch's rejected lines may still be stored with their text (None:
     the batch has none)."""
     (rejects,) = one_row(cur, "SELECT count(*) FROM stg_rejects")
     if not rejects:
         return None
-    stored, parsed = one_row(cur,
+    stored, parsed = one_row(
+        cur,
         "SELECT (SELECT count(*) FROM quarantine WHERE source_id = $id),"
-        " (SELECT parsed FROM sources WHERE source_id = $id)", {"id": source_id})
+        " (SELECT parsed FROM sources WHERE source_id = $id)",
+        {"id": source_id},
+    )
     usable = bool(parsed) or bool(one_row(cur, _STAGED_USABLE)[0])
     return limits.quarantine_room(int(stored), usable)
 
 
-def commit_and_advance(cur: duckdb.DuckDBPyConnection, source: Source, name: str,
-                       offset: int, lines: int, limits: IngestLimits) -> BatchResult:
+def commit_and_advance(
+    cur: duckdb.DuckDBPyConnection,
+    source: Source,
+    name: str,
+    offset: int,
+    lines: int,
+    limits: IngestLimits,
+) -> BatchResult:
     """Store the staged batch and move the source's committed offset past it, in the
     caller's transaction: both or neither."""
-    result = commit_batch(cur, source.source_id, name,
-                          _quarantine_room(cur, source.source_id, limits))
+    result = commit_batch(
+        cur, source.source_id, name, _quarantine_room(cur, source.source_id, limits)
+    )
     cur.execute(
         "UPDATE sources SET committed_offset = ?, committed_lines = ?, last_ingest = now(),"
         " quarantined = quarantined + ?, parsed = parsed + ? WHERE source_id = ?",
-        [offset, lines, result.quarantined, result.usable, source.source_id])
+        [offset, lines, result.quarantined, result.usable, source.source_id],
+    )
     return result

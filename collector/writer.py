@@ -209,8 +209,9 @@ FROM seen_now WHERE serial NOT IN (SELECT serial FROM unit_last_seen WHERE sourc
 
 def _source_kind(cur: duckdb.DuckDBPyConnection, source_id: int) -> tuple[str, bool]:
     """(syslog | poll | export, whether its data arrives live) for the batch's source."""
-    row = cur.execute("SELECT origin, format FROM sources WHERE source_id = ?",
-                      [source_id]).fetchone()
+    row = cur.execute(
+        "SELECT origin, format FROM sources WHERE source_id = ?", [source_id]
+    ).fetchone()
     origin, fmt = row if row else (None, None)
     kind = "poll" if origin == "poll" else "syslog" if fmt == "syslog" else "export"
     return kind, origin in LIVE_ORIGINS
@@ -229,7 +230,9 @@ SELECT pair, min(time), now() FROM (
 
 
 def commit_batch(
-    cur: duckdb.DuckDBPyConnection, source_id: int, source_name: str,
+    cur: duckdb.DuckDBPyConnection,
+    source_id: int,
+    source_name: str,
     quarantine_room: int | None = None,
 ) -> BatchResult:
     """Write the stages of one batch; the caller's transaction makes it all-or-nothing.
@@ -248,21 +251,28 @@ def commit_batch(
     result.counted = _scalar(cur, "SELECT sum(lines) FROM stg_counts")
     cur.execute(
         "INSERT INTO message_counts SELECT minute, serial, message_id, lines, $source_id"
-        " FROM stg_counts", ids)
+        " FROM stg_counts",
+        ids,
+    )
     result.quarantined = _scalar(cur, "SELECT count(*) FROM stg_rejects")
     room = result.quarantined if quarantine_room is None else quarantine_room
     if result.quarantined and room:
         result.quarantine_stored = _scalar(
-            cur, "INSERT INTO quarantine SELECT $source_id, $name, pos, left(raw, 4096),"
+            cur,
+            "INSERT INTO quarantine SELECT $source_id, $name, pos, left(raw, 4096),"
             " raw_length, reason, now() FROM stg_rejects ORDER BY pos LIMIT $room",
-            {**ids, "name": source_name, "room": room})
+            {**ids, "name": source_name, "room": room},
+        )
     result.samples = _insert_new(cur, "stg_samples", _INSERT_SAMPLES, ids)
     result.status = _insert_new(cur, "stg_status", _INSERT_STATUS, ids)
     result.windows = _insert_new(cur, "stg_windows", _INSERT_WINDOWS, {})
     if _scalar(cur, "SELECT count(*) FROM stg_sequences"):
         execute_script(cur, _SEQUENCES, ids)
-    cur.execute("INSERT INTO clock_skew SELECT minute, serial, samples, skew_seconds,"
-                " $source_id FROM stg_skew", ids)
+    cur.execute(
+        "INSERT INTO clock_skew SELECT minute, serial, samples, skew_seconds,"
+        " $source_id FROM stg_skew",
+        ids,
+    )
     execute_script(cur, _DEVICES)
     kind, live = _source_kind(cur, source_id)
     execute_script(cur, _LAST_SEEN, {"source": kind, "live": live, "poll": kind == "poll"})
@@ -273,8 +283,7 @@ def commit_batch(
     return result
 
 
-def _insert_new(cur: duckdb.DuckDBPyConnection, stage: str, sql: str,
-                ids: dict[str, int]) -> int:
+def _insert_new(cur: duckdb.DuckDBPyConnection, stage: str, sql: str, ids: dict[str, int]) -> int:
     """Run an INSERT (DuckDB answers with the number of rows it added) if the stage has rows."""
     if not _scalar(cur, f"SELECT count(*) FROM {stage}"):
         return 0

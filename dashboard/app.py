@@ -38,8 +38,7 @@ def error_response(code: int, name: str, message: str) -> Any:
     return render_template("error.html", code=code, name=name, message=message), code
 
 
-def create_app(settings: Settings, store: Store,
-               service: ServerHooks | None = None) -> Flask:
+def create_app(settings: Settings, store: Store, service: ServerHooks | None = None) -> Flask:
     app = Flask(__name__)
     upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)
     app.config.update(MAX_CONTENT_LENGTH=upload)
@@ -47,9 +46,17 @@ def create_app(settings: Settings, store: Store,
     app.jinja_env.globals.update(badge=badge, when_html=when_html)
     # what to check per incident kind, for templates/_runbook.html's `runbook` macro
     app.jinja_env.globals["runbook_for"] = runbooks.for_incident
-    app_state.init_app(app, AppState(
-        settings=settings, store=store, service=service, caches=new_caches(),
-        sql=sql.new_sandbox(store, settings), auth=auth.new_state(settings)))
+    app_state.init_app(
+        app,
+        AppState(
+            settings=settings,
+            store=store,
+            service=service,
+            caches=new_caches(),
+            sql=sql.new_sandbox(store, settings),
+            auth=auth.new_state(settings),
+        ),
+    )
     headers.init_app(app)
     assets.init_app(app)
     app.register_blueprint(service_api.blueprint)

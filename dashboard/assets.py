@@ -22,9 +22,13 @@ import plotly
 from flask import Flask, Response, abort, request, url_for
 
 STATIC = Path(__file__).resolve().parent / "static"
-FILES = {"hawatch.css": STATIC / "hawatch.css", "theme.js": STATIC / "theme.js",
-         "chart.js": STATIC / "chart.js", "sql.js": STATIC / "sql.js",
-         "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js"}
+FILES = {
+    "hawatch.css": STATIC / "hawatch.css",
+    "theme.js": STATIC / "theme.js",
+    "chart.js": STATIC / "chart.js",
+    "sql.js": STATIC / "sql.js",
+    "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
+}
 TYPES = {".css": "text/css", ".js": "text/javascript"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 HASH_CHARS = 12
@@ -79,8 +83,7 @@ def serve(assets: Assets, digest: str, name: str) -> Response:
         abort(404, f"no asset named {name!r}")
     found = assets.get(name)
     zipped = "gzip" in request.accept_encodings
-    response = Response(found.zipped if zipped else found.data,
-                        mimetype=TYPES[Path(name).suffix])
+    response = Response(found.zipped if zipped else found.data, mimetype=TYPES[Path(name).suffix])
     if zipped:
         response.content_encoding = "gzip"
     response.vary.add("Accept-Encoding")

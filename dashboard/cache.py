@@ -22,6 +22,7 @@ from hawatch.store.data_version import data_version
 
 T = TypeVar("T")
 
+
 def cached(kind: str, key: Hashable, build: Callable[[], T]) -> T:
     """`build()`'s value for `key` under the current data version, built once per version."""
     cache = app_state().caches[kind]

@@ -73,8 +73,9 @@ def secret_file(db: str | Path) -> Path:
 
 # -- password hashes -----------------------------------------------------------------------
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen,
-                          maxmem=256 * 1024 * 1024)
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=256 * 1024 * 1024
+    )
 
 
 def hash_password(password: str) -> str:
@@ -190,8 +191,9 @@ class Credentials:
             raise CredentialError("user name: 1 to 64 printable characters, no spaces")
         check_role(role)
         check_password_rules(password)
-        user = User(name, role, hash_password(password),
-                    datetime.now(UTC).isoformat(timespec="seconds"))
+        user = User(
+            name, role, hash_password(password), datetime.now(UTC).isoformat(timespec="seconds")
+        )
         with self._changing() as users:
             if name in users:
                 raise CredentialError(f"user {name!r} already exists")
@@ -236,8 +238,7 @@ class Credentials:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._locked() as doc:
             ended = {k: v for k, v in doc.get(ENDED, {}).items() if v > now}
-            ended[_session_key(session_id)] = until.astimezone(UTC).isoformat(
-                timespec="seconds")
+            ended[_session_key(session_id)] = until.astimezone(UTC).isoformat(timespec="seconds")
             doc[ENDED] = ended
 
     def authenticate(self, name: str, password: str) -> User | None:

@@ -17,9 +17,11 @@ from flask import Flask, abort, request, session
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-HTTPS_ONLY = ("this dashboard keeps its login cookie for HTTPS (dashboard.secure_cookie), but"
-              " this page came over plain HTTP: open it with https:// (serve.tls_cert, or the"
-              " TLS proxy in front, docs/deploy.md)")
+HTTPS_ONLY = (
+    "this dashboard keeps its login cookie for HTTPS (dashboard.secure_cookie), but"
+    " this page came over plain HTTP: open it with https:// (serve.tls_cert, or the"
+    " TLS proxy in front, docs/deploy.md)"
+)
 
 
 # A cached fragment shared by several sessions (the pair page's body) carries this in place

@@ -33,8 +33,10 @@ def _connections(p: dict[str, Any], now: datetime) -> str:
     if not p.get("stale") or p.get("connections_at") is None:
         return f"{connections:,}"
     at = p["connections_at"]
-    return (f'<span class="stale-value" title="as of {when_text(at)}">'
-            f'{connections:,}</span> <span class="age">as of {ago(at, now)} ago</span>')
+    return (
+        f'<span class="stale-value" title="as of {when_text(at)}">'
+        f'{connections:,}</span> <span class="age">as of {ago(at, now)} ago</span>'
+    )
 
 
 def _last_seen(p: dict[str, Any], now: datetime) -> str:
@@ -43,27 +45,29 @@ def _last_seen(p: dict[str, Any], now: datetime) -> str:
     seen = p.get("last_seen")
     if seen is None:
         return "never" if p.get("stale") else NONE
-    return (f'<span title="{when_text(seen)}">{ago(seen, now)} ago</span>'
-            f' <span class="age">{_text(p["last_source"])}</span>')
+    return (
+        f'<span title="{when_text(seen)}">{ago(seen, now)} ago</span>'
+        f' <span class="age">{_text(p["last_source"])}</span>'
+    )
 
 
 def _row(p: dict[str, Any], pair_prefix: str, now: datetime) -> str:
     name = _text(p["pair"])
-    active = _text(p["active_unit"]) + (f" ({_text(p['active_role'])})"
-                                        if p["active_role"] else "")
-    stale = ' stale' if p.get("stale") else ''
+    active = _text(p["active_unit"]) + (f" ({_text(p['active_role'])})" if p["active_role"] else "")
+    stale = " stale" if p.get("stale") else ""
     return (
         f'<tr class="pair-row{stale}" data-pair="{name}"><td><a href="{pair_prefix}'
         f'{escape(quote(str(p["pair"]), safe=""))}">{name}</a></td>'
-        f'<td>{badge(p["health"])}</td>\n'
+        f"<td>{badge(p['health'])}</td>\n"
         f'<td class="num col-score">{_text(p["score"])}</td><td>{_text(p["site"])}</td>'
         f'<td class="col-ha_mode">{_text(p["ha_mode"])}</td><td>{active}</td>'
-        f'<td>{_text(p["stateful_sync"])}</td>'
+        f"<td>{_text(p['stateful_sync'])}</td>"
         f'<td class="time">{when_html(p["last_role_change"])}</td>\n'
         f'<td class="num">{_text(p["open_incidents"])}</td>'
         f'<td class="time last-incident">{when_html(p.get("last_incident"))}</td>'
         f'<td class="num">{_connections(p, now)}</td>'
-        f'<td class="last-seen">{_last_seen(p, now)}</td></tr>\n')
+        f'<td class="last-seen">{_last_seen(p, now)}</td></tr>\n'
+    )
 
 
 def fleet_rows(pairs: Iterable[dict[str, Any]], pair_prefix: str, columns: int) -> Markup:

@@ -21,18 +21,20 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -48,8 +50,7 @@ def secure(response: Response) -> Response:
         response.headers.setdefault(name, value)
     if "Cache-Control" not in response.headers:
         revalidated = "ETag" in response.headers
-        response.headers["Cache-Control"] = "private, no-cache" if revalidated \
-            else "no-store"
+        response.headers["Cache-Control"] = "private, no-cache" if revalidated else "no-store"
     return response
 
 

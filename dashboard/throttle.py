@@ -37,8 +37,9 @@ class _Record:
 class LoginThrottle:
     """Who may try a password now, and counters of failures and refusals for /metrics."""
 
-    def __init__(self, max_failures: int, window: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_failures: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_failures = max(1, max_failures)
         self.window = window
         self.clock = clock
@@ -55,8 +56,11 @@ class LoginThrottle:
         """Seconds until this account and address may try again (0: now); a refusal counts."""
         now = self.clock()
         with self._lock:
-            waits = [record.blocked_until - now for key in self.keys(account, address)
-                     if (record := self._records.get(key)) is not None]
+            waits = [
+                record.blocked_until - now
+                for key in self.keys(account, address)
+                if (record := self._records.get(key)) is not None
+            ]
             wait = max([0.0, *waits])
             self.refused += wait > 0
             return wait
@@ -75,7 +79,7 @@ class LoginThrottle:
                 allowed = self.max_failures * (ADDRESS_FACTOR if key[0] == "address" else 1)
                 over = len(record.failures) - allowed
                 if over >= 0:
-                    record.blocked_until = now + min(self.window, 2.0 ** over)
+                    record.blocked_until = now + min(self.window, 2.0**over)
 
     def success(self, account: str) -> None:
         with self._lock:
@@ -84,11 +88,16 @@ class LoginThrottle:
     def _forget(self, now: float) -> None:
         """Drop keys with no failure in the window; if that is not enough (a flood from many
         addresses), the half whose last failure is oldest."""
-        stale = [key for key, record in self._records.items()
-                 if not record.failures or record.failures[-1] <= now - self.window]
+        stale = [
+            key
+            for key, record in self._records.items()
+            if not record.failures or record.failures[-1] <= now - self.window
+        ]
         if len(stale) < MAX_KEYS // 10:
-            by_age = sorted(self._records, key=lambda k: self._records[k].failures[-1]
-                            if self._records[k].failures else 0.0)
-            stale = by_age[:len(by_age) // 2]
+            by_age = sorted(
+                self._records,
+                key=lambda k: self._records[k].failures[-1] if self._records[k].failures else 0.0,
+            )
+            stale = by_age[: len(by_age) // 2]
         for key in stale:
             del self._records[key]

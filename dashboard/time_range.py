@@ -43,8 +43,9 @@ def span(text: str) -> timedelta:
     """`6h`, `7d`, `0.25d` as a duration; ValueError with a one-line reason otherwise."""
     found = _SPAN.fullmatch(text.strip().lower())
     if not found:
-        raise ValueError(f"range must be one of {', '.join(PRESETS)} (or N h / N d),"
-                         f" not {text[:20]!r}")
+        raise ValueError(
+            f"range must be one of {', '.join(PRESETS)} (or N h / N d), not {text[:20]!r}"
+        )
     number, unit = float(found.group(1)), found.group(2)
     length = timedelta(hours=number) if unit == "h" else timedelta(days=number)
     if not timedelta(0) < length <= MAX_SPAN:
@@ -57,8 +58,9 @@ def parse_time(text: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace(" ", "T"))
     except ValueError:
-        raise ValueError(f"{name} must be a time like 2026-11-26T08:00 (UTC),"
-                         f" not {text[:30]!r}") from None
+        raise ValueError(
+            f"{name} must be a time like 2026-11-26T08:00 (UTC), not {text[:30]!r}"
+        ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

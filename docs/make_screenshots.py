@@ -32,8 +32,15 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 WAIT_SECONDS = 600
 SHOTS = ("fleet.png", "fleet-1024.png", "wallboard.png", "pair.png")
 
@@ -46,8 +53,7 @@ def _free_port() -> int:
 
 def _dashboard_line(proc: subprocess.Popen[str]) -> tuple[str, str]:
     for line in proc.stdout or []:
-        found = re.search(r"dashboard: (http://\S+)/\s+log in as user demo, password (\S+)",
-                          line)
+        found = re.search(r"dashboard: (http://\S+)/\s+log in as user demo, password (\S+)", line)
         if found:
             return found.group(1), found.group(2)
     raise SystemExit("hawatch demo stopped before serving (its log: demo.log)")
@@ -55,7 +61,8 @@ def _dashboard_line(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 def _api(base: str, password: str) -> urllib.request.OpenerDirector:
     opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
     for _ in range(100):
         try:
             page = opener.open(base + "/login", timeout=5).read().decode()
@@ -63,8 +70,9 @@ def _api(base: str, password: str) -> urllib.request.OpenerDirector:
         except OSError:
             time.sleep(0.2)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore
-    form = urllib.parse.urlencode({"username": "demo", "password": password,
-                                   "csrf_token": token, "next": "/"}).encode()
+    form = urllib.parse.urlencode(
+        {"username": "demo", "password": password, "csrf_token": token, "next": "/"}
+    ).encode()
     opener.open(base + "/login", data=form, timeout=10).read()
     return opener
 
@@ -77,8 +85,9 @@ def _wait_for_the_moment(base: str, opener: urllib.request.OpenerDirector) -> tu
             open_now = json.loads(answer.read())["incidents"]
         missed = [i["pair"] for i in open_now if i["kind"] == "syslog_missed_failover"]
         with opener.open(base + "/api/v1/pairs", timeout=10) as answer:
-            stale = [p["pair"] for p in json.loads(answer.read())["pairs"]
-                     if p["health"] == "stale"]
+            stale = [
+                p["pair"] for p in json.loads(answer.read())["pairs"] if p["health"] == "stale"
+            ]
         if missed and stale:
             return missed[0], stale[0]
         time.sleep(5)
@@ -87,8 +96,9 @@ def _wait_for_the_moment(base: str, opener: urllib.request.OpenerDirector) -> tu
 
 def _photograph(base: str, password: str, missed: str, stale: str, keep: Path | None) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS,
-                                             headless=True, timeout=60_000)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=ARGS, headless=True, timeout=60_000
+        )
         context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -104,8 +114,10 @@ def _photograph(base: str, password: str, missed: str, stale: str, keep: Path | 
         page.goto("/wallboard")
         page.screenshot(path=str(OUT / "wallboard.png"))
         page.set_viewport_size({"width": 1280, "height": 800})
-        for pair, path in ((missed, OUT / "pair.png"),
-                           *([(stale, keep / "pair-stale.png")] if keep else [])):
+        for pair, path in (
+            (missed, OUT / "pair.png"),
+            *([(stale, keep / "pair-stale.png")] if keep else []),
+        ):
             page.goto(f"/pairs/{pair}?days=0.25")
             page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for()
             page.wait_for_timeout(500)
@@ -121,9 +133,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         log = open(Path(tmp) / "demo.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hawatch", "demo", "--db", str(Path(tmp) / "demo.duckdb"),
-             "--http", f"127.0.0.1:{_free_port()}", "--lead", "5"],
-            stdout=subprocess.PIPE, stderr=log, text=True)
+            [
+                sys.executable,
+                "-m",
+                "hawatch",
+                "demo",
+                "--db",
+                str(Path(tmp) / "demo.duckdb"),
+                "--http",
+                f"127.0.0.1:{_free_port()}",
+                "--lead",
+                "5",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
         try:
             base, password = _dashboard_line(proc)
             missed, stale = _wait_for_the_moment(base, _api(base, password))

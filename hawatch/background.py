@@ -27,7 +27,7 @@ class Backoff:
 
     def failed(self) -> float:
         """Count a failure; the pause before the next try."""
-        delay = min(self.first * 2 ** self.failures, self.most)
+        delay = min(self.first * 2**self.failures, self.most)
         self.failures += 1
         return delay
 
@@ -35,8 +35,9 @@ class Backoff:
         self.failures = 0
 
 
-def log_failure(log: logging.Logger, what: str, exc: BaseException, failures: int,
-                then: str) -> None:
+def log_failure(
+    log: logging.Logger, what: str, exc: BaseException, failures: int, then: str
+) -> None:
     """Call in the `except` block: the traceback comes from there."""
     if transient_error(exc):
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -45,8 +46,14 @@ def log_failure(log: logging.Logger, what: str, exc: BaseException, failures: in
         log.exception("%s failed (%d in a row); %s", what, failures, then)
 
 
-def run_forever(what: str, step: Callable[[], object], stopping: threading.Event,
-                log: logging.Logger, idle: float, backoff: Backoff | None = None) -> None:
+def run_forever(
+    what: str,
+    step: Callable[[], object],
+    stopping: threading.Event,
+    log: logging.Logger,
+    idle: float,
+    backoff: Backoff | None = None,
+) -> None:
     """Call `step()` until `stopping` is set; it returns whether it found work (if not, wait
     `idle` seconds). A failure is logged and waited out, longer each time in a row."""
     backoff = backoff or Backoff(2.0, 60.0)
@@ -68,8 +75,9 @@ class ScheduledJob:
     1, 3, 7, ... runs (at most `most_skipped`), so a job that cannot work does not fill the
     log at every run; `most_skipped=0` never skips (a daily digest must not skip days)."""
 
-    def __init__(self, what: str, run: Callable[[], object], log: logging.Logger,
-                 most_skipped: int = 15) -> None:
+    def __init__(
+        self, what: str, run: Callable[[], object], log: logging.Logger, most_skipped: int = 15
+    ) -> None:
         self.what, self.run, self.log = what, run, log
         self.most_skipped = most_skipped
         self.failures = 0
@@ -84,8 +92,11 @@ class ScheduledJob:
         except Exception as exc:  # noqa: BLE001 - the scheduler's job must live on
             self.failures += 1
             self.skipping = min(2 ** (self.failures - 1) - 1, self.most_skipped)
-            then = ("trying again at the next run" if not self.skipping else
-                    f"skipping the next {self.skipping} run{'s' * (self.skipping > 1)}")
+            then = (
+                "trying again at the next run"
+                if not self.skipping
+                else f"skipping the next {self.skipping} run{'s' * (self.skipping > 1)}"
+            )
             log_failure(self.log, self.what, exc, self.failures, then)
             return
         self.failures = 0

@@ -21,8 +21,20 @@ from hawatch.store.errors import HawatchError
 
 # The commands, in the order `hawatch --help` lists them: each is hawatch/commands/NAME.py
 # with register(commands), so a new command is its module plus its name here.
-COMMANDS = ("ingest", "sql", "analyze", "serve", "poll", "simulate", "alerts", "windows",
-            "silences", "audit", "users", "demo")
+COMMANDS = (
+    "ingest",
+    "sql",
+    "analyze",
+    "serve",
+    "poll",
+    "simulate",
+    "alerts",
+    "windows",
+    "silences",
+    "audit",
+    "users",
+    "demo",
+)
 
 
 def version_line() -> str:
@@ -36,9 +48,13 @@ def version_line() -> str:
         number = version("hawatch")
     except PackageNotFoundError:
         number = "unknown (not installed)"
-    scanner = ("C line scanner active" if fastscan.available()
-               else "C line scanner not built: SQL field extraction" if fastscan._fastscan is None
-               else f"C line scanner off ({fastscan.DISABLE_ENV}): SQL field extraction")
+    scanner = (
+        "C line scanner active"
+        if fastscan.available()
+        else "C line scanner not built: SQL field extraction"
+        if fastscan._fastscan is None
+        else f"C line scanner off ({fastscan.DISABLE_ENV}): SQL field extraction"
+    )
     return f"hawatch {number} ({scanner}; Python {sys.version.split()[0]})"
 
 
@@ -52,9 +68,14 @@ class _Version(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hawatch", description="Monitoring and log analysis for firewall HA fleets.")
-    parser.add_argument("--version", action=_Version, nargs=0,
-                        help="print the version and whether the C line scanner is active")
+        prog="hawatch", description="Monitoring and log analysis for firewall HA fleets."
+    )
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="print the version and whether the C line scanner is active",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         import_module(f"hawatch.commands.{name}").register(commands)
@@ -84,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a trace
         if os.environ.get("HAWATCH_DEBUG"):
             traceback.print_exc()
-        print(f"hawatch: internal error: {type(exc).__name__}: {exc} "
-              "(HAWATCH_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(
+            f"hawatch: internal error: {type(exc).__name__}: {exc} "
+            "(HAWATCH_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return 70

@@ -63,8 +63,11 @@ class StartFailed(Exception):
 
 def child_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
     """The environment the child may see: nothing of serve's own settings or secrets."""
-    return {name: value for name, value in environ.items()
-            if name in ENV_NAMES or name.startswith(ENV_PREFIXES)}
+    return {
+        name: value
+        for name, value in environ.items()
+        if name in ENV_NAMES or name.startswith(ENV_PREFIXES)
+    }
 
 
 def describe_exit(code: int, last_line: str) -> str:
@@ -172,8 +175,9 @@ class ListenerSupervisor:
         self._child: subprocess.Popen[bytes] | None = None
         self._relay: LogRelay | None = None
         self._stopping = threading.Event()
-        self._watcher = threading.Thread(target=self._watch, name="listener-supervisor",
-                                         daemon=True)
+        self._watcher = threading.Thread(
+            target=self._watch, name="listener-supervisor", daemon=True
+        )
 
     # -- starting and stopping ------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -185,15 +189,15 @@ class ListenerSupervisor:
                 break
             except StartFailed as exc:
                 # the listener of a killed server stops within a second of noticing
-                if "in use by another listener" in str(exc) and \
-                        time.monotonic() < deadline - 1:
+                if "in use by another listener" in str(exc) and time.monotonic() < deadline - 1:
                     time.sleep(0.5)
                     continue
                 raise HawatchError(f"syslog listener: {exc}") from None
         bound = {p: ports[p] for p in ("udp", "tcp") if ports.get(p)}
         # a restart must come back where the senders send: the ports bound, not port 0
         addresses: dict[str, Any] = {
-            proto: (address["host"], address["port"]) for proto, address in bound.items()}
+            proto: (address["host"], address["port"]) for proto, address in bound.items()
+        }
         self.config = dataclasses.replace(self.config, **addresses)
         self._watcher.start()
         return bound
@@ -217,9 +221,13 @@ class ListenerSupervisor:
 
     def _spawn(self) -> dict[str, Any]:
         """Start one child and wait until it has bound its ports; StartFailed if not."""
-        child = subprocess.Popen(listener_argv(self.config), stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                 env=child_environment(os.environ))
+        child = subprocess.Popen(
+            listener_argv(self.config),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=child_environment(os.environ),
+        )
         assert child.stderr is not None
         relay = LogRelay(child.stderr)
         self._child, self._relay = child, relay
@@ -247,8 +255,11 @@ class ListenerSupervisor:
                 delay = self._check(delay)
             except Exception:  # noqa: BLE001 - the supervisor must outlive its errors
                 pause = backoff.failed()
-                log.exception("watching the syslog listener failed (%d in a row); looking"
-                              " again in %g s", backoff.failures, pause)
+                log.exception(
+                    "watching the syslog listener failed (%d in a row); looking again in %g s",
+                    backoff.failures,
+                    pause,
+                )
                 self._stopping.wait(pause)
             else:
                 backoff.succeeded()
@@ -284,8 +295,9 @@ class ListenerSupervisor:
             except StartFailed as exc:
                 self.state.last_exit = str(exc)
                 delay = min(delay * 2, BACKOFF_MAX)
-                log.warning("the syslog listener did not start (%s); trying again in %g s",
-                            exc, delay)
+                log.warning(
+                    "the syslog listener did not start (%s); trying again in %g s", exc, delay
+                )
                 self._publish_leftovers()
                 continue
             self.state.restarts += 1
@@ -311,19 +323,28 @@ class ListenerSupervisor:
         else:
             beats = [stats.get("updated_unix", 0.0)] + [
                 source.get("alive_unix", stats.get("updated_unix", 0.0))
-                for source in stats.get("sources", {}).values()]
+                for source in stats.get("sources", {}).values()
+            ]
         return time.time() - min(beats) > STALL_SECONDS
 
     def health(self) -> dict[str, Any]:
-        return {"listener": self.phase(), "listener_restarts": self.state.restarts,
-                "listener_last_exit": self.state.last_exit}
+        return {
+            "listener": self.phase(),
+            "listener_restarts": self.state.restarts,
+            "listener_last_exit": self.state.last_exit,
+        }
 
     def metrics_text(self) -> str:
         up = 1 if self.phase() == "running" else 0
-        return "\n".join([
-            "# HELP hawatch_listener_up Whether the syslog listener child runs and answers.",
-            "# TYPE hawatch_listener_up gauge", f"hawatch_listener_up {up}",
-            "# HELP hawatch_listener_restarts_total Times the syslog listener child was"
-            " started again after it died.",
-            "# TYPE hawatch_listener_restarts_total counter",
-            f"hawatch_listener_restarts_total {self.state.restarts}", ""])
+        return "\n".join(
+            [
+                "# HELP hawatch_listener_up Whether the syslog listener child runs and answers.",
+                "# TYPE hawatch_listener_up gauge",
+                f"hawatch_listener_up {up}",
+                "# HELP hawatch_listener_restarts_total Times the syslog listener child was"
+                " started again after it died.",
+                "# TYPE hawatch_listener_restarts_total counter",
+                f"hawatch_listener_restarts_total {self.state.restarts}",
+                "",
+            ]
+        )

@@ -21,15 +21,20 @@ from hawatch.store.settings import Setting
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_SETTINGS: tuple[Setting, ...] = (
-    Setting("log.level", "INFO",
-            "Least severe records `hawatch serve` logs (stderr): DEBUG, INFO, WARNING or"
-            " ERROR."),
+    Setting(
+        "log.level",
+        "INFO",
+        "Least severe records `hawatch serve` logs (stderr): DEBUG, INFO, WARNING or ERROR.",
+    ),
 )
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CHATTY = ("apscheduler",)  # INFO at every job run
 # the listener child's format (collector/syslog/listener_log.py)
-_CHILD_LINE = re.compile(r"hawatch-listener\[(\d+)\] (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
-                         r"(hawatch(?:\.\w+)*): (.*)", re.S)
+_CHILD_LINE = re.compile(
+    r"hawatch-listener\[(\d+)\] (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+    r"(hawatch(?:\.\w+)*): (.*)",
+    re.S,
+)
 
 
 class UtcFormatter(logging.Formatter):

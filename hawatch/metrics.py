@@ -86,12 +86,17 @@ class Metrics:
         return [
             "# HELP hawatch_polls_total Polls finished, by protocol and outcome.",
             "# TYPE hawatch_polls_total counter",
-            *(f'hawatch_polls_total{{protocol="{p}",outcome="{o}"}} {self.polls[(p, o)]}'
-              for p in PROTOCOLS for o in POLL_OUTCOMES),
+            *(
+                f'hawatch_polls_total{{protocol="{p}",outcome="{o}"}} {self.polls[(p, o)]}'
+                for p in PROTOCOLS
+                for o in POLL_OUTCOMES
+            ),
             "# HELP hawatch_poll_seconds_total Time polls took, retries included.",
             "# TYPE hawatch_poll_seconds_total counter",
-            *(f'hawatch_poll_seconds_total{{protocol="{p}"}} '
-              f'{sample_value(self.poll_seconds[p])}' for p in PROTOCOLS),
+            *(
+                f'hawatch_poll_seconds_total{{protocol="{p}"}} {sample_value(self.poll_seconds[p])}'
+                for p in PROTOCOLS
+            ),
             "# HELP hawatch_poll_units Polled units (per protocol) whose last poll had this"
             " outcome.",
             "# TYPE hawatch_poll_units gauge",
@@ -105,50 +110,92 @@ class Metrics:
     def render(self, listener: dict[str, Any], backlog: int) -> str:
         lines: list[str] = []
 
-        def metric(name: str, kind: str, help_text: str,
-                   values: dict[str, float] | float) -> None:
+        def metric(name: str, kind: str, help_text: str, values: dict[str, float] | float) -> None:
             lines.append(f"# HELP hawatch_{name} {help_text}")
             lines.append(f"# TYPE hawatch_{name} {kind}")
             if isinstance(values, dict):
-                lines.extend(f'hawatch_{name}{{source="{s}"}} {sample_value(v)}'
-                             for s, v in sorted(values.items()))
+                lines.extend(
+                    f'hawatch_{name}{{source="{s}"}} {sample_value(v)}'
+                    for s, v in sorted(values.items())
+                )
             else:
                 lines.append(f"hawatch_{name} {sample_value(values)}")
 
         with self._lock:
-            metric("received_total", "counter", "Lines (syslog) received by the listener.",
-                   _listener_counts(listener, "lines"))
-            metric("ingested_total", "counter", "Lines or records read by ingest.",
-                   dict(self.ingested))
-            metric("parsed_total", "counter",
-                   "Lines or records stored as events, counts or samples.", dict(self.parsed))
-            metric("quarantined_total", "counter", "Lines or records quarantined.",
-                   dict(self.quarantined))
-            metric("dropped_total", "counter",
-                   "Datagrams the kernel dropped before the listener read them.",
-                   _listener_counts(listener, "kernel_drops"))
-            metric("ingest_failed_files_total", "counter",
-                   "Files that failed to ingest (kept in failed/ with the reason).",
-                   dict(self.failed))
-            metric("ingest_refused_files_total", "counter",
-                   "Files refused for what they are: links, inventories, wrong format, too"
-                   " large (answered 4xx, or moved to the drop folder's failed/).",
-                   dict(self.refused))
-            metric("ingest_retries_total", "counter",
-                   "Ingests the store could not take (disk full, I/O): the file waits.",
-                   dict(self.retried))
-            metric("queue_depth_files", "gauge", "Spooled or uploaded files waiting.",
-                   float(backlog))
-            metric("batch_write_seconds_total", "counter", "Time spent ingesting files.",
-                   dict(self.write_seconds))
-            metric("batch_write_seconds_last", "gauge", "Duration of the last file ingest.",
-                   dict(self.last_write_seconds))
-            metric("analysis_runs_total", "counter", "Analysis passes.",
-                   float(self.analysis_runs))
-            metric("analysis_seconds_total", "counter", "Time spent in analysis.",
-                   self.analysis_seconds)
-            metric("incidents_opened_total", "counter", "Incidents opened by analysis.",
-                   float(self.incidents_opened))
+            metric(
+                "received_total",
+                "counter",
+                "Lines (syslog) received by the listener.",
+                _listener_counts(listener, "lines"),
+            )
+            metric(
+                "ingested_total", "counter", "Lines or records read by ingest.", dict(self.ingested)
+            )
+            metric(
+                "parsed_total",
+                "counter",
+                "Lines or records stored as events, counts or samples.",
+                dict(self.parsed),
+            )
+            metric(
+                "quarantined_total",
+                "counter",
+                "Lines or records quarantined.",
+                dict(self.quarantined),
+            )
+            metric(
+                "dropped_total",
+                "counter",
+                "Datagrams the kernel dropped before the listener read them.",
+                _listener_counts(listener, "kernel_drops"),
+            )
+            metric(
+                "ingest_failed_files_total",
+                "counter",
+                "Files that failed to ingest (kept in failed/ with the reason).",
+                dict(self.failed),
+            )
+            metric(
+                "ingest_refused_files_total",
+                "counter",
+                "Files refused for what they are: links, inventories, wrong format, too"
+                " large (answered 4xx, or moved to the drop folder's failed/).",
+                dict(self.refused),
+            )
+            metric(
+                "ingest_retries_total",
+                "counter",
+                "Ingests the store could not take (disk full, I/O): the file waits.",
+                dict(self.retried),
+            )
+            metric(
+                "queue_depth_files", "gauge", "Spooled or uploaded files waiting.", float(backlog)
+            )
+            metric(
+                "batch_write_seconds_total",
+                "counter",
+                "Time spent ingesting files.",
+                dict(self.write_seconds),
+            )
+            metric(
+                "batch_write_seconds_last",
+                "gauge",
+                "Duration of the last file ingest.",
+                dict(self.last_write_seconds),
+            )
+            metric("analysis_runs_total", "counter", "Analysis passes.", float(self.analysis_runs))
+            metric(
+                "analysis_seconds_total",
+                "counter",
+                "Time spent in analysis.",
+                self.analysis_seconds,
+            )
+            metric(
+                "incidents_opened_total",
+                "counter",
+                "Incidents opened by analysis.",
+                float(self.incidents_opened),
+            )
             lines.extend(self._poll_lines())
         return "\n".join(lines) + "\n"
 

@@ -61,8 +61,11 @@ UPLOAD_TIME = "%Y%m%dT%H%M%S"
 HELD = ".held"  # an upload its web request is ingesting: the ingester leaves it alone
 WHY = ".why"  # beside a file in failed/: the reason, one line
 # the formats each path accepts; an inventory never comes through the data path
-UPLOAD_FORMATS = {"json": ("json", "truth"), "csv": ("csv",),
-                  "log": ("syslog", "json", "csv", "truth")}
+UPLOAD_FORMATS = {
+    "json": ("json", "truth"),
+    "csv": ("csv",),
+    "log": ("syslog", "json", "csv", "truth"),
+}
 DROP_FORMATS = ("syslog", "json", "csv", "truth")
 REFUSAL_STATUS = {"format": 400, "inventory": 403, "too_large": 413, "not_regular": 400}
 
@@ -107,20 +110,31 @@ class Service:
         _retry_parked(spool, self.uploads)
 
     # -- ingest ------------------------------------------------------------------------
-    def _ingest_file(self, item: Input, source: str, received_at: datetime | None,
-                     **options: Any) -> SourceReport:
+    def _ingest_file(
+        self, item: Input, source: str, received_at: datetime | None, **options: Any
+    ) -> SourceReport:
         """Ingest one file with this server's settings; record it; tell the guard when the
         store failed. No lock beyond the store's own per batch: a long file commits in
         batches, and syslog, uploads and the analysis take their turns between them."""
         started = time.perf_counter()
-        report = ingest_one(self.store, item, self.settings["timezone"],
-                            self.settings["ingest.batch_megabytes"] * 1024 * 1024,
-                            received_at, limits=self.limits, **options)
+        report = ingest_one(
+            self.store,
+            item,
+            self.settings["timezone"],
+            self.settings["ingest.batch_megabytes"] * 1024 * 1024,
+            received_at,
+            limits=self.limits,
+            **options,
+        )
         self.metrics.record_ingest(source, report, time.perf_counter() - started)
         if report.transient:
             self.guard.failed(report.error)
-            log.warning("%s: %s; kept, tried again in %s s", Path(item.name).name,
-                        report.error, self.guard.retry_after())
+            log.warning(
+                "%s: %s; kept, tried again in %s s",
+                Path(item.name).name,
+                report.error,
+                self.guard.retry_after(),
+            )
         elif report.status in ("ingested", "resumed", "unchanged"):
             self.guard.succeeded()
         return report
@@ -129,8 +143,11 @@ class Service:
         """Closed spool files and uploads left by a stopped server, oldest first (the drop
         folder has its own thread: a large file there never holds up syslog)."""
         found = [(p, p.name.split("-", 1)[0]) for p in closed_files(self.spool)]
-        found += [(p, "http") for p in sorted(self.uploads.glob("*.*"))
-                  if p.suffix.lstrip(".") in UPLOAD_FORMATS]
+        found += [
+            (p, "http")
+            for p in sorted(self.uploads.glob("*.*"))
+            if p.suffix.lstrip(".") in UPLOAD_FORMATS
+        ]
         return found
 
     def backlog(self) -> int:
@@ -145,12 +162,20 @@ class Service:
                 break
             if source in ("udp", "tcp"):  # a listener's file is syslog, whatever it holds
                 report = self._ingest_file(
-                    Input(str(path)), source, datetime.fromtimestamp(receive_second(path), UTC),
-                    identity=f"{source}:{path.name}", force_format="syslog")
+                    Input(str(path)),
+                    source,
+                    datetime.fromtimestamp(receive_second(path), UTC),
+                    identity=f"{source}:{path.name}",
+                    force_format="syslog",
+                )
             else:
-                report = self._ingest_file(Input(str(path)), source, None,
-                                           identity=f"http:{path.name}",
-                                           formats=UPLOAD_FORMATS[path.suffix.lstrip(".")])
+                report = self._ingest_file(
+                    Input(str(path)),
+                    source,
+                    None,
+                    identity=f"http:{path.name}",
+                    formats=UPLOAD_FORMATS[path.suffix.lstrip(".")],
+                )
             if report.transient:
                 break  # the store's trouble: every file waits, in order
             self._file_away(path, report)
@@ -178,18 +203,25 @@ class Service:
         send it again later, records already stored are not stored twice.
         """
         if not self.guard.ready():
-            return 503, {"status": "not stored", "error": "the store cannot take writes now"
-                         f" ({self.guard.problem()}); send it again later",
-                         "retry_after": self.guard.retry_after()}
+            return 503, {
+                "status": "not stored",
+                "error": "the store cannot take writes now"
+                f" ({self.guard.problem()}); send it again later",
+                "retry_after": self.guard.retry_after(),
+            }
         name = f"http-{datetime.now(UTC).strftime(UPLOAD_TIME)}-{uuid.uuid4().hex[:8]}.{kind}"
         held = self.uploads / (name + HELD)
         try:
             _write_durably(held, body)
         except OSError as exc:
-            return 503, {"status": "not stored", "retry_after": 30,
-                         "error": f"cannot keep the upload: {exc.strerror or exc}"}
-        report = self._ingest_file(Input(str(held)), "http", None, identity=f"http:{name}",
-                                   formats=UPLOAD_FORMATS[kind])
+            return 503, {
+                "status": "not stored",
+                "retry_after": 30,
+                "error": f"cannot keep the upload: {exc.strerror or exc}",
+            }
+        report = self._ingest_file(
+            Input(str(held)), "http", None, identity=f"http:{name}", formats=UPLOAD_FORMATS[kind]
+        )
         if report.status == "failed" and not report.transient:
             kept = held.with_name(name)
             held.replace(kept)
@@ -200,8 +232,11 @@ class Service:
     def run_ingester(self) -> None:
         """The ingest loop: never dies; errors are logged and retried after a pause. The
         drop folder runs in a thread of its own, ended with this loop."""
-        drop = threading.Thread(target=self.run_drop_folder, name="hawatch-drop") \
-            if self.drop else None
+        drop = (
+            threading.Thread(target=self.run_drop_folder, name="hawatch-drop")
+            if self.drop
+            else None
+        )
         if drop:
             drop.start()
         try:
@@ -221,9 +256,14 @@ class Service:
             if self.stopping.is_set() or (item.refusal is None and not self.guard.ready()):
                 break
             if item.refusal is None:
-                report = self._ingest_file(self.drop.input(item.name), "drop", None,
-                                           formats=DROP_FORMATS, final=item.final,
-                                           stop=self.stopping)
+                report = self._ingest_file(
+                    self.drop.input(item.name),
+                    "drop",
+                    None,
+                    formats=DROP_FORMATS,
+                    final=item.final,
+                    stop=self.stopping,
+                )
                 if report.transient or report.status == "interrupted":
                     break
                 self._drop_done(item, report)
@@ -275,30 +315,46 @@ class Service:
     def health(self) -> dict[str, Any]:
         listener = self.listener.health() if self.listener else {"listener": "off"}
         store = self.guard.problem()  # a real probe: the store read and wrote just now
-        ok = listener["listener"] in ("running", "off") and not self.stopping.is_set() \
+        ok = (
+            listener["listener"] in ("running", "off")
+            and not self.stopping.is_set()
             and store is None
-        return {"status": "ok" if ok else "degraded", "store": store or "ok", **listener,
-                "backlog_files": self.backlog(),
-                "uptime_seconds": round(time.time() - self.started)}
+        )
+        return {
+            "status": "ok" if ok else "degraded",
+            "store": store or "ok",
+            **listener,
+            "backlog_files": self.backlog(),
+            "uptime_seconds": round(time.time() - self.started),
+        }
 
     def metrics_text(self) -> str:
-        return self.metrics.render(self.listener_stats().get("sources", {}), self.backlog()) + \
-            (self.listener.metrics_text() if self.listener else "")
+        return self.metrics.render(self.listener_stats().get("sources", {}), self.backlog()) + (
+            self.listener.metrics_text() if self.listener else ""
+        )
 
 
 def _upload_answer(report: SourceReport, retry_after: int) -> tuple[int, dict[str, Any]]:
     r = report.result
     answer: dict[str, Any] = {
-        "status": report.status, "records": report.lines, "events": r.events,
-        "events_new": r.events_new, "session_samples": r.samples, "status_samples": r.status,
-        "quarantined": r.quarantined, "quarantine_stored": r.quarantine_stored,
-        "error": report.error}
+        "status": report.status,
+        "records": report.lines,
+        "events": r.events,
+        "events_new": r.events_new,
+        "session_samples": r.samples,
+        "status_samples": r.status,
+        "quarantined": r.quarantined,
+        "quarantine_stored": r.quarantine_stored,
+        "error": report.error,
+    }
     if report.status == "refused":
         return REFUSAL_STATUS.get(report.refusal or "", 400), answer
     if report.transient:
         answer["status"], answer["retry_after"] = "not stored", retry_after
-        answer["error"] = (f"not stored: {report.error}; send it again later (records already"
-                           " stored are not stored twice)")
+        answer["error"] = (
+            f"not stored: {report.error}; send it again later (records already"
+            " stored are not stored twice)"
+        )
         return 503, answer
     if report.status == "failed":
         return 422, answer
@@ -325,13 +381,20 @@ def _drop_folder(settings: Settings, spool: Path) -> DropFolder | None:
     if not settings["serve.drop_dir"]:
         return None
     drop = Path(settings["serve.drop_dir"]).resolve()
-    for name, folder in (("database", Path(settings["db"]).resolve().parent),
-                         ("spool", spool.resolve())):
+    for name, folder in (
+        ("database", Path(settings["db"]).resolve().parent),
+        ("spool", spool.resolve()),
+    ):
         if drop == folder:
-            raise HawatchError(f"serve.drop_dir {drop} is the {name} folder: give the drop"
-                               " folder one of its own (files in it are read and moved)")
-    return DropFolder(drop, float(settings["serve.drop_quiet_seconds"]),
-                      float(settings["serve.drop_settle_seconds"]))
+            raise HawatchError(
+                f"serve.drop_dir {drop} is the {name} folder: give the drop"
+                " folder one of its own (files in it are read and moved)"
+            )
+    return DropFolder(
+        drop,
+        float(settings["serve.drop_quiet_seconds"]),
+        float(settings["serve.drop_settle_seconds"]),
+    )
 
 
 def _recover_uploads(uploads: Path) -> None:
@@ -364,17 +427,23 @@ def _retry_parked(spool: Path, uploads: Path) -> None:
 def listener_config(settings: Settings, spool: Path) -> ListenerConfig | None:
     """What the listener child listens on, from the settings; None when syslog is off."""
     addresses = {}
-    for proto, given in (("udp", settings["serve.syslog_udp"]),
-                         ("tcp", settings["serve.syslog_tcp"])):
+    for proto, given in (
+        ("udp", settings["serve.syslog_udp"]),
+        ("tcp", settings["serve.syslog_tcp"]),
+    ):
         if given:
             addresses[proto] = host_port(given, f"serve.syslog_{proto}")
     if not addresses:
         return None
     # --exit-with-parent: an orphaned listener (server killed) must not keep the ports
-    return ListenerConfig(spool, udp=addresses.get("udp"), tcp=addresses.get("tcp"),
-                          max_connections=settings["serve.syslog_tcp_max_connections"],
-                          idle_seconds=settings["serve.syslog_tcp_idle_seconds"],
-                          exit_with_parent=True)
+    return ListenerConfig(
+        spool,
+        udp=addresses.get("udp"),
+        tcp=addresses.get("tcp"),
+        max_connections=settings["serve.syslog_tcp_max_connections"],
+        idle_seconds=settings["serve.syslog_tcp_idle_seconds"],
+        exit_with_parent=True,
+    )
 
 
 def _poll_log(line: str) -> None:
@@ -389,8 +458,14 @@ def _schedule_digest(scheduler: BackgroundScheduler, service: Service) -> None:
     hour, _, minute = at.partition(":")
     if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
         raise HawatchError(f"alerts.digest_time: expected HH:MM, got {at!r}")
-    scheduler.add_job(service.digest_job, "cron", hour=int(hour), minute=int(minute),
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(
+        service.digest_job,
+        "cron",
+        hour=int(hour),
+        minute=int(minute),
+        max_instances=1,
+        coalesce=True,
+    )
 
 
 def _open_store(settings: Settings, spool: Path) -> Store:
@@ -421,8 +496,9 @@ def serve(settings: Settings) -> int:
     try:
         make_private_dir(spool)
     except OSError as exc:
-        raise HawatchError(f"cannot use the spool folder {spool} (serve.spool_dir):"
-                           f" {exc.strerror or exc}") from None
+        raise HawatchError(
+            f"cannot use the spool folder {spool} (serve.spool_dir): {exc.strerror or exc}"
+        ) from None
     if settings["serve.drop_dir"]:
         Path(settings["serve.drop_dir"]).mkdir(parents=True, exist_ok=True)
     store = _open_store(settings, spool)
@@ -438,8 +514,9 @@ def serve(settings: Settings) -> int:
         web = bind_web(create_app(settings, store, service), host, port, settings, spool)
     except OSError as exc:
         store.close()
-        raise HawatchError(f"cannot serve the dashboard on {host}:{port} (serve.http):"
-                           f" {exc.strerror or exc}") from None
+        raise HawatchError(
+            f"cannot serve the dashboard on {host}:{port} (serve.http): {exc.strerror or exc}"
+        ) from None
     listening: dict[str, Any] = {}
     try:
         config = listener_config(settings, spool)
@@ -453,14 +530,26 @@ def serve(settings: Settings) -> int:
     ingester = threading.Thread(target=service.run_ingester, name="hawatch-ingest")
     ingester.start()
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(service.run_analysis, "interval",
-                      seconds=settings["serve.analysis_interval_seconds"], max_instances=1,
-                      coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        service.run_analysis,
+        "interval",
+        seconds=settings["serve.analysis_interval_seconds"],
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
     _schedule_digest(scheduler, service)
     if poll_targets:
-        service.pollers = PollRunner(store, settings, poll_targets, poll_profiles,
-                                     service._ingest_lock, service.metrics.record_poll,
-                                     service.metrics.record_poll_skipped, log=_poll_log)
+        service.pollers = PollRunner(
+            store,
+            settings,
+            poll_targets,
+            poll_profiles,
+            service._ingest_lock,
+            service.metrics.record_poll,
+            service.metrics.record_poll_skipped,
+            log=_poll_log,
+        )
         service.pollers.start(scheduler)
     scheduler.start()
     url = web.url
@@ -471,8 +560,11 @@ def serve(settings: Settings) -> int:
     warning = plain_http_warning(settings)
     if warning:
         log.warning("%s", warning)
-    print(f"hawatch serve: {url}  syslog {json.dumps(listening) if listening else 'off'}"
-          f"  spool {spool}  database {settings['db']}", flush=True)
+    print(
+        f"hawatch serve: {url}  syslog {json.dumps(listening) if listening else 'off'}"
+        f"  spool {spool}  database {settings['db']}",
+        flush=True,
+    )
     try:
         service.stopping.wait()
     finally:
@@ -480,8 +572,9 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def _shutdown(service: Service, scheduler: BackgroundScheduler,
-              ingester: threading.Thread, info: Path) -> None:
+def _shutdown(
+    service: Service, scheduler: BackgroundScheduler, ingester: threading.Thread, info: Path
+) -> None:
     """Stop taking data, then ingest every line received, then close the store."""
     service.stopping.set()
     if service.listener:
@@ -495,6 +588,13 @@ def _shutdown(service: Service, scheduler: BackgroundScheduler,
     why = service.guard.problem() if waiting else None
     info.unlink(missing_ok=True)
     service.store.close()
-    print("hawatch serve: stopped; " + (
-        f"{waiting} files wait in the spool for the next start (the store did not take"
-        f" them: {why})" if waiting else "everything received was ingested"), flush=True)
+    print(
+        "hawatch serve: stopped; "
+        + (
+            f"{waiting} files wait in the spool for the next start (the store did not take"
+            f" them: {why})"
+            if waiting
+            else "everything received was ingested"
+        ),
+        flush=True,
+    )

@@ -40,8 +40,9 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 class TlsFront:
     """Accept TLS connections on `sock` and serve each through `server` (waitress)."""
 
-    def __init__(self, server: Any, sock: socket.socket, context: ssl.SSLContext,
-                 max_connections: int) -> None:
+    def __init__(
+        self, server: Any, sock: socket.socket, context: ssl.SSLContext, max_connections: int
+    ) -> None:
         self.server, self.sock, self.context = server, sock, context
         self.slots = threading.BoundedSemaphore(max_connections)
         self.loop = asyncio.new_event_loop()
@@ -56,9 +57,15 @@ class TlsFront:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(asyncio.start_server(
-            self._serve, sock=self.sock, ssl=self.context,
-            ssl_handshake_timeout=HANDSHAKE_SECONDS, limit=CHUNK))
+        self.loop.run_until_complete(
+            asyncio.start_server(
+                self._serve,
+                sock=self.sock,
+                ssl=self.context,
+                ssl_handshake_timeout=HANDSHAKE_SECONDS,
+                limit=CHUNK,
+            )
+        )
         self.loop.run_forever()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -83,8 +90,7 @@ class TlsFront:
         The channel's own adjustments say https: its requests' wsgi.url_scheme."""
         adj = copy.copy(self.server.adj)
         adj.url_scheme = "https"
-        self.server.channel_class(self.server, sock, (peer[0], peer[1]), adj,
-                                  map=self.server._map)
+        self.server.channel_class(self.server, sock, (peer[0], peer[1]), adj, map=self.server._map)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -52,8 +52,12 @@ def body_limits(upload_limit: int, token: str) -> type[HTTPRequestParser]:
 
     def allowed(parser: HTTPRequestParser) -> int:
         given = str(parser.headers.get("AUTHORIZATION", ""))
-        if parser.command == "POST" and parser.path == UPLOAD_PATH and token and \
-                hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if (
+            parser.command == "POST"
+            and parser.path == UPLOAD_PATH
+            and token
+            and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        ):
             return upload_limit
         return SMALL_BODY
 
@@ -77,21 +81,32 @@ def raise_open_files_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
-def web_server(app: Any, host: str, port: int, settings: Settings,
-               unix_socket: str | None = None) -> Any:
+def web_server(
+    app: Any, host: str, port: int, settings: Settings, unix_socket: str | None = None
+) -> Any:
     """A bound (not yet running) waitress server for `app` with hawatch's limits; on
     `unix_socket` instead of host:port when a TLS front feeds it (hawatch.tls_front)."""
     connections = int(settings["serve.connection_limit"])
     idle = max(1, int(settings["serve.channel_timeout_seconds"]))
     upload = int(float(settings["serve.max_request_megabytes"]) * 1024 * 1024)
     raise_open_files_limit(2 * connections + SPARE_FILES)  # a TLS front: two per connection
-    where: dict[str, Any] = ({"unix_socket": unix_socket, "unix_socket_perms": "600"}
-                             if unix_socket else {"host": host, "port": port})
+    where: dict[str, Any] = (
+        {"unix_socket": unix_socket, "unix_socket_perms": "600"}
+        if unix_socket
+        else {"host": host, "port": port}
+    )
     server = create_server(
-        app, threads=THREADS, connection_limit=connections,
-        channel_timeout=idle, cleanup_interval=max(1, min(idle // 2, 30)),
-        asyncore_use_poll=True, max_request_body_size=max(upload, SMALL_BODY) + 1,
-        ident="hawatch", **where, **proxy_adjustments(settings))
+        app,
+        threads=THREADS,
+        connection_limit=connections,
+        channel_timeout=idle,
+        cleanup_interval=max(1, min(idle // 2, 30)),
+        asyncore_use_poll=True,
+        max_request_body_size=max(upload, SMALL_BODY) + 1,
+        ident="hawatch",
+        **where,
+        **proxy_adjustments(settings),
+    )
     parser = body_limits(upload, str(settings.get("serve.ingest_token") or ""))
     server.channel_class = type("LimitedChannel", (HTTPChannel,), {"parser_class": parser})
     return server
@@ -104,9 +119,12 @@ def proxy_adjustments(settings: Settings) -> dict[str, Any]:
     proxy = str(settings.get("serve.trusted_proxy") or "").strip()
     if not proxy:
         return {}
-    return {"trusted_proxy": proxy, "trusted_proxy_count": 1,
-            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
-            "clear_untrusted_proxy_headers": True}
+    return {
+        "trusted_proxy": proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        "clear_untrusted_proxy_headers": True,
+    }
 
 
 def is_loopback(http: str) -> bool:
@@ -122,12 +140,17 @@ def is_loopback(http: str) -> bool:
 def plain_http_warning(settings: Settings) -> str | None:
     """The loud warning for a dashboard reachable from the network over plain HTTP (it
     works: the cookie is not HTTPS-only then, but passwords cross the network in clear)."""
-    if settings["serve.tls_cert"] or settings["serve.trusted_proxy"] or \
-            is_loopback(str(settings["serve.http"])):
+    if (
+        settings["serve.tls_cert"]
+        or settings["serve.trusted_proxy"]
+        or is_loopback(str(settings["serve.http"]))
+    ):
         return None
-    return (f"WARNING: the dashboard on {settings['serve.http']} is plain HTTP: passwords and"
-            " session cookies cross the network unencrypted; give serve.tls_cert and"
-            " serve.tls_key, or a TLS proxy with serve.trusted_proxy (docs/deploy.md)")
+    return (
+        f"WARNING: the dashboard on {settings['serve.http']} is plain HTTP: passwords and"
+        " session cookies cross the network unencrypted; give serve.tls_cert and"
+        " serve.tls_key, or a TLS proxy with serve.trusted_proxy (docs/deploy.md)"
+    )
 
 
 @dataclass
@@ -164,10 +187,13 @@ def bind_web(app: Any, host: str, port: int, settings: Settings, private: Path) 
     try:
         context = tls_context(cert, key)
     except (OSError, ssl.SSLError) as exc:
-        raise HawatchError(f"cannot use the TLS certificate {cert} and key {key}: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
-    sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host
-                                else socket.AF_INET, backlog=1024)
+        raise HawatchError(
+            f"cannot use the TLS certificate {cert} and key {key}: "
+            f"{getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    sock = socket.create_server(
+        (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET, backlog=1024
+    )
     inner = private / "web.sock"
     inner.unlink(missing_ok=True)
     try:

@@ -66,8 +66,10 @@ class LocalClock:
         if minute != self._bsd_minute:
             self._bsd_minute = minute
             parts = time.gmtime(minute * 60)
-            self._bsd_prefix = (f"{_MONTHS[parts.tm_mon - 1]} {parts.tm_mday:>2} "
-                                f"{parts.tm_hour:02d}:{parts.tm_min:02d}:")
+            self._bsd_prefix = (
+                f"{_MONTHS[parts.tm_mon - 1]} {parts.tm_mday:>2} "
+                f"{parts.tm_hour:02d}:{parts.tm_min:02d}:"
+            )
         return f"{self._bsd_prefix}{local % 60:02d}"
 
     def steady(self, start: int, end: int) -> bool:

@@ -31,8 +31,9 @@ def write_sessions(path: Path, plans: list[Plan], start: int, end: int) -> int:
                     if plan.state(role, t) == "down":
                         continue
                     connections, vpn_sas = plan.connections(role, t)
-                    chunk.append(f"{stamp},{pair.serial(role)},{pair.name},"
-                                 f"{connections},{vpn_sas}\n")
+                    chunk.append(
+                        f"{stamp},{pair.serial(role)},{pair.name},{connections},{vpn_sas}\n"
+                    )
             handle.write("".join(chunk))
             rows += len(chunk)
     return rows
@@ -40,14 +41,25 @@ def write_sessions(path: Path, plans: list[Plan], start: int, end: int) -> int:
 
 def write_events(path: Path, plans: list[Plan]) -> int:
     """events.ndjson: HA events that have no documented syslog id, one record a line."""
-    events = sorted(((e.t, plan.pair.index, i, plan, e) for plan in plans
-                     for i, e in enumerate(plan.events)), key=lambda row: row[:3])
+    events = sorted(
+        ((e.t, plan.pair.index, i, plan, e) for plan in plans for i, e in enumerate(plan.events)),
+        key=lambda row: row[:3],
+    )
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         for t, _, _, plan, event in events:
-            handle.write(json.dumps({
-                "time": iso_z(t), "serial": plan.pair.serial(event.role),
-                "pair": plan.pair.name, "event": event.kind, "role": event.role,
-                "detail": event.detail}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "time": iso_z(t),
+                        "serial": plan.pair.serial(event.role),
+                        "pair": plan.pair.name,
+                        "event": event.kind,
+                        "role": event.role,
+                        "detail": event.detail,
+                    }
+                )
+                + "\n"
+            )
     return len(events)
 
 
@@ -56,10 +68,17 @@ def _status(plan: Plan, role: str, t: int) -> dict[str, Any] | None:
     state = plan.state(role, t)
     if state == "down":
         return None
-    return {"time": iso_z(t), "serial": plan.pair.serial(role), "pair": plan.pair.name,
-            "role": role, "state": state, "stateful_sync": plan.sync(t),
-            "model": plan.pair.model, "firmware": plan.firmware(role, t),
-            "ha_mode": "active_standby"}
+    return {
+        "time": iso_z(t),
+        "serial": plan.pair.serial(role),
+        "pair": plan.pair.name,
+        "role": role,
+        "state": state,
+        "stateful_sync": plan.sync(t),
+        "model": plan.pair.model,
+        "firmware": plan.firmware(role, t),
+        "ha_mode": "active_standby",
+    }
 
 
 def write_status(path: Path, plans: list[Plan], start: int, end: int) -> int:

@@ -43,15 +43,27 @@ SITE_PROFILES: tuple[SiteProfile, ...] = (
 # SonicWall serials are the X0 MAC address; these are SonicWall's OUIs.
 _OUIS = ("004010", "0017C5", "C0EAE4", "18B169", "2CB8ED")
 _MODELS = {
-    "gen6": (("NSa 2650", "6.5.4.4-44n"), ("NSa 3650", "6.5.4.7-83n"),
-             ("TZ600", "6.5.4.11-97n"), ("NSa 4650", "6.5.4.12-101n")),
-    "gen7": (("NSa 2700", "7.0.1-5145"), ("NSa 3700", "7.1.1-7051"),
-             ("TZ670", "7.1.2-7019"), ("NSa 4700", "7.1.1-7058")),
+    "gen6": (
+        ("NSa 2650", "6.5.4.4-44n"),
+        ("NSa 3650", "6.5.4.7-83n"),
+        ("TZ600", "6.5.4.11-97n"),
+        ("NSa 4650", "6.5.4.12-101n"),
+    ),
+    "gen7": (
+        ("NSa 2700", "7.0.1-5145"),
+        ("NSa 3700", "7.1.1-7051"),
+        ("TZ670", "7.1.2-7019"),
+        ("NSa 4700", "7.1.1-7058"),
+    ),
 }
 UPGRADES = {
-    "6.5.4.4-44n": "6.5.4.7-83n", "6.5.4.7-83n": "6.5.4.11-97n",
-    "6.5.4.11-97n": "6.5.4.12-101n", "6.5.4.12-101n": "6.5.4.15-116n",
-    "7.0.1-5145": "7.1.1-7051", "7.1.1-7051": "7.1.2-7019", "7.1.2-7019": "7.1.3-7015",
+    "6.5.4.4-44n": "6.5.4.7-83n",
+    "6.5.4.7-83n": "6.5.4.11-97n",
+    "6.5.4.11-97n": "6.5.4.12-101n",
+    "6.5.4.12-101n": "6.5.4.15-116n",
+    "7.0.1-5145": "7.1.1-7051",
+    "7.1.1-7051": "7.1.2-7019",
+    "7.1.2-7019": "7.1.3-7015",
     "7.1.1-7058": "7.1.3-7015",
 }
 
@@ -114,8 +126,15 @@ def _sites(count: int) -> tuple[Site, ...]:
         profile = SITE_PROFILES[i % len(SITE_PROFILES)]
         lossy = not lossy_done and profile.header == "relay"
         lossy_done = lossy_done or lossy
-        sites.append(Site(f"{profile.code}{i // len(SITE_PROFILES) + 1}", i, profile,
-                          f"172.16.{i % 250}.1", lossy))
+        sites.append(
+            Site(
+                f"{profile.code}{i // len(SITE_PROFILES) + 1}",
+                i,
+                profile,
+                f"172.16.{i % 250}.1",
+                lossy,
+            )
+        )
     return tuple(sites)
 
 
@@ -124,7 +143,7 @@ def _serials(rng: random.Random, count: int) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
     while len(out) < count:
-        serial = rng.choice(_OUIS) + f"{rng.randrange(16 ** 6):06X}"
+        serial = rng.choice(_OUIS) + f"{rng.randrange(16**6):06X}"
         if serial not in seen:
             seen.add(serial)
             out.append(serial)
@@ -145,15 +164,24 @@ def build_fleet(seed: int, pairs: int, preempt: list[bool | None] | None = None)
         forced = preempt[i] if preempt else None
         peak = rng.randrange(8_000, 40_001, 500)
         address = 2 * i + 1
-        out.append(Pair(
-            name=f"{site.name}-ha{i // len(sites) + 1:02d}", index=i, site=site,
-            primary=serials[2 * i], secondary=serials[2 * i + 1], model=model,
-            firmware=firmware, preempt=rng.random() < 0.3 if forced is None else forced,
-            shared_sn=shared[i],
-            fw_ip=f"100.{64 + address // 65536 % 64}.{address // 256 % 256}.{address % 256}",
-            lan=f"10.{site.index % 250 + 1}.{i // len(sites) % 250}",
-            peak_connections=peak, peak_vpn_sas=rng.randrange(20, 201),
-            salt=rng.getrandbits(32)))
+        out.append(
+            Pair(
+                name=f"{site.name}-ha{i // len(sites) + 1:02d}",
+                index=i,
+                site=site,
+                primary=serials[2 * i],
+                secondary=serials[2 * i + 1],
+                model=model,
+                firmware=firmware,
+                preempt=rng.random() < 0.3 if forced is None else forced,
+                shared_sn=shared[i],
+                fw_ip=f"100.{64 + address // 65536 % 64}.{address // 256 % 256}.{address % 256}",
+                lan=f"10.{site.index % 250 + 1}.{i // len(sites) % 250}",
+                peak_connections=peak,
+                peak_vpn_sas=rng.randrange(20, 201),
+                salt=rng.getrandbits(32),
+            )
+        )
     return Fleet(sites, tuple(out))
 
 
@@ -161,9 +189,18 @@ def write_inventory(fleet: Fleet, path: Path) -> None:
     """inventory.csv: one row per pair, the site's IANA zone, preempt as true/false."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["pair", "site", "primary_serial", "secondary_serial", "timezone",
-                         "ha_mode", "preempt"])
+        writer.writerow(
+            ["pair", "site", "primary_serial", "secondary_serial", "timezone", "ha_mode", "preempt"]
+        )
         for pair in fleet.pairs:
-            writer.writerow([pair.name, pair.site.name, pair.primary, pair.secondary,
-                             pair.site.timezone, "active_standby",
-                             "true" if pair.preempt else "false"])
+            writer.writerow(
+                [
+                    pair.name,
+                    pair.site.name,
+                    pair.primary,
+                    pair.secondary,
+                    pair.site.timezone,
+                    "active_standby",
+                    "true" if pair.preempt else "false",
+                ]
+            )

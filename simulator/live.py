@@ -43,19 +43,25 @@ from hawatch.simulator.syslog_stream import SiteWriter
 HISTORY = 2 * 3600  # seconds of the plans written as files before the live part
 SPAN = 7 * 86_400  # how long the plans run on (traffic, polls) once started
 # minutes after the lead to each scenario's incident: one every two minutes
-OFFSETS = {"unsynced_failover": 0, "split_brain": 2, "stateful_failover": 4,
-           "heartbeat_bursts": 6, "firmware_mismatch": 8, "failover_test": 10,
-           "flapping": 12}
+OFFSETS = {
+    "unsynced_failover": 0,
+    "split_brain": 2,
+    "stateful_failover": 4,
+    "heartbeat_bursts": 6,
+    "firmware_mismatch": 8,
+    "failover_test": 10,
+    "flapping": 12,
+}
 MISSED = "stateful_failover"  # the pair whose HA messages never arrive
 QUIET_AT, QUIET_FOR = 3 * 60, 3 * 60  # the healthy pair's secondary stops answering
 TRAFFIC_PER_HOUR = 240  # syslog traffic lines per pair per hour (a line every 15 s)
 
 WHAT = {
     "unsynced_failover": "unsynced failover: sync was switched off, the primary reboots, the"
-                         " secondary takes over without the sessions (then a session drop)",
+    " secondary takes over without the sessions (then a session drop)",
     "split_brain": "HA link down: split brain, the secondary reboots to end it",
     "stateful_failover": "failover with sync on, whose HA syslog messages are lost on the way:"
-                         " only the polls see it (syslog missed a failover)",
+    " only the polls see it (syslog missed a failover)",
     "heartbeat_bursts": "bursts of missed heartbeats, no failover",
     "firmware_mismatch": "the secondary alone is upgraded: firmware mismatch for hours",
     "failover_test": "a planned failover test inside a declared window",
@@ -73,27 +79,49 @@ class Happening:
 class LiveFleet:
     """The plans, their units (a DeviceFarm), and the streams that feed a running server."""
 
-    def __init__(self, folder: Path, seed: int = 7, pairs: int = 8,
-                 now: float | None = None, traffic_per_hour: int = TRAFFIC_PER_HOUR,
-                 lead: float = 60.0) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        seed: int = 7,
+        pairs: int = 8,
+        now: float | None = None,
+        traffic_per_hour: int = TRAFFIC_PER_HOUR,
+        lead: float = 60.0,
+    ) -> None:
         self.folder = folder
         self.now = int(now if now is not None else time.time())
         self.start, self.end = self.now - HISTORY, self.now + SPAN
         names = assign_scenarios(seed, pairs)
         fleet = build_fleet(seed, pairs, [PREEMPT.get(name) for name in names])
-        self.plans = [make_plan(seed, pair, name, self.start, self.end, at=(
-                          self.now + int(lead) + 60 * OFFSETS[name] if name in OFFSETS
-                          else None))
-                      for pair, name in zip(fleet.pairs, names, strict=True)]
+        self.plans = [
+            make_plan(
+                seed,
+                pair,
+                name,
+                self.start,
+                self.end,
+                at=(self.now + int(lead) + 60 * OFFSETS[name] if name in OFFSETS else None),
+            )
+            for pair, name in zip(fleet.pairs, names, strict=True)
+        ]
         self.quiet_at = self.now + int(lead) + QUIET_AT
         self.missed = {p.pair.name for p in self.plans if p.scenario == MISSED}
         healthy = [p for p in self.plans if p.scenario == "healthy"]
         self.quiet = healthy[0].pair.secondary if healthy else None
         self.farm = DeviceFarm(self.plans, ScenarioClock(self.now))
-        self.sites = [SiteWriter(site, [p for p in self.plans if p.pair.site is site], seed,
-                                 self.end, traffic_per_hour) for site in fleet.sites]
-        self._lines = heapq.merge(*(self._site_lines(w) for w in self.sites),
-                                  key=lambda item: item[0])
+        self.sites = [
+            SiteWriter(
+                site,
+                [p for p in self.plans if p.pair.site is site],
+                seed,
+                self.end,
+                traffic_per_hour,
+            )
+            for site in fleet.sites
+        ]
+        self._lines = heapq.merge(
+            *(self._site_lines(w) for w in self.sites), key=lambda item: item[0]
+        )
         self._next: tuple[int, Any, str | None] | None = None  # read, not yet due
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -101,13 +129,21 @@ class LiveFleet:
     # -- what happens when ----------------------------------------------------------------
     def schedule(self) -> list[Happening]:
         """The incidents to come, in order (printed by `hawatch demo`)."""
-        found = [Happening(p.at, p.pair.name, WHAT[p.scenario]) for p in self.plans
-                 if p.at is not None and p.scenario in WHAT]
+        found = [
+            Happening(p.at, p.pair.name, WHAT[p.scenario])
+            for p in self.plans
+            if p.at is not None and p.scenario in WHAT
+        ]
         if self.quiet:
             pair = next(p.pair.name for p in self.plans if p.pair.secondary == self.quiet)
-            found.append(Happening(self.quiet_at, pair,
-                                   f"its secondary {self.quiet} stops answering for"
-                                   f" {QUIET_FOR // 60} minutes (unreachable, stale)"))
+            found.append(
+                Happening(
+                    self.quiet_at,
+                    pair,
+                    f"its secondary {self.quiet} stops answering for"
+                    f" {QUIET_FOR // 60} minutes (unreachable, stale)",
+                )
+            )
         return sorted(found, key=lambda h: h.at)
 
     # -- before the server starts ---------------------------------------------------------
@@ -115,10 +151,12 @@ class LiveFleet:
         """Start the simulated units; returns (inventory with their addresses, credentials)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.farm.start()
-        inventory = self.farm.write_inventory(self.folder / "inventory.csv",
-                                              lambda plan: "sim-rest")
-        credentials = self.farm.write_credentials(self.folder / "pollers.toml",
-                                                  self.farm.write_ca(self.folder / "ca.pem"))
+        inventory = self.farm.write_inventory(
+            self.folder / "inventory.csv", lambda plan: "sim-rest"
+        )
+        credentials = self.farm.write_credentials(
+            self.folder / "pollers.toml", self.farm.write_ca(self.folder / "ca.pem")
+        )
         return inventory, credentials
 
     def write_history(self, out: Path, inventory: Path) -> Path:
@@ -144,11 +182,14 @@ class LiveFleet:
         """Stream syslog to the listener that writes `ports_file` (once it has), drop export
         events into `drop` as they happen, and take the quiet unit down and up again."""
         drop.mkdir(parents=True, exist_ok=True)
-        for target, name in ((lambda: self._stream_syslog(ports_file), "syslog"),
-                             (lambda: self._drop_events(drop), "events"),
-                             (self._quiet_unit, "quiet")):
-            thread = threading.Thread(target=_forever(target, name, self.stopping),
-                                      name=f"live-{name}", daemon=True)
+        for target, name in (
+            (lambda: self._stream_syslog(ports_file), "syslog"),
+            (lambda: self._drop_events(drop), "events"),
+            (self._quiet_unit, "quiet"),
+        ):
+            thread = threading.Thread(
+                target=_forever(target, name, self.stopping), name=f"live-{name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -194,13 +235,24 @@ class LiveFleet:
                         sender.sendto(line.encode(), ("127.0.0.1", port))
 
     def _events(self, since: int, until: int) -> Iterator[dict[str, Any]]:
-        events = sorted(((e.t, p.pair.index, i, e, p) for p in self.plans
-                         for i, e in enumerate(p.events) if since <= e.t < until),
-                        key=lambda row: row[:3])
+        events = sorted(
+            (
+                (e.t, p.pair.index, i, e, p)
+                for p in self.plans
+                for i, e in enumerate(p.events)
+                if since <= e.t < until
+            ),
+            key=lambda row: row[:3],
+        )
         for t, _, _, event, plan in events:
-            yield {"time": iso_z(t), "serial": plan.pair.serial(event.role),
-                   "pair": plan.pair.name, "event": event.kind, "role": event.role,
-                   "detail": event.detail}
+            yield {
+                "time": iso_z(t),
+                "serial": plan.pair.serial(event.role),
+                "pair": plan.pair.name,
+                "event": event.kind,
+                "role": event.role,
+                "detail": event.detail,
+            }
 
     def _drop_events(self, drop: Path) -> None:
         since = self.now
@@ -234,16 +286,22 @@ def _wait_for_port(ports_file: Path, stopping: threading.Event) -> int | None:
     return None
 
 
-def _forever(target: Callable[[], None], name: str,
-             stopping: threading.Event) -> Callable[[], None]:
+def _forever(
+    target: Callable[[], None], name: str, stopping: threading.Event
+) -> Callable[[], None]:
     """A stream that fails is logged and restarted after a pause, until the fleet stops."""
+
     def run() -> None:
         while not stopping.is_set():
             try:
                 target()
                 return
             except Exception as exc:  # noqa: BLE001 - a background loop must carry on
-                print(f"hawatch demo: live {name}: {type(exc).__name__}: {exc}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"hawatch demo: live {name}: {type(exc).__name__}: {exc}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 stopping.wait(2)
+
     return run

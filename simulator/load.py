@@ -55,5 +55,4 @@ def sample(pair: Pair, ts: int, offset: int, factor: float) -> tuple[int, int]:
         return 0, 0
     connections, vpn_sas = base_load(pair, ts, offset)
     wobble = 1.0 + 0.005 * noise(pair.salt, ts // SAMPLE_SECONDS)
-    return (round(connections * factor * wobble),
-            max(0, round(vpn_sas * factor * wobble)))
+    return (round(connections * factor * wobble), max(0, round(vpn_sas * factor * wobble)))

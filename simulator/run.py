@@ -29,13 +29,22 @@ def _plans(seed: int, pairs: int, start: int, end: int) -> tuple[Fleet, list[Pla
     """Scenarios first: they decide preempt, which the fleet (and inventory) must show."""
     names = assign_scenarios(seed, pairs)
     fleet = build_fleet(seed, pairs, [PREEMPT.get(name) for name in names])
-    plans = [make_plan(seed, pair, name, start, end) for pair, name in zip(fleet.pairs, names,
-                                                                          strict=True)]
+    plans = [
+        make_plan(seed, pair, name, start, end)
+        for pair, name in zip(fleet.pairs, names, strict=True)
+    ]
     return fleet, plans
 
 
-def _write_syslog(out: Path, fleet: Fleet, plans: list[Plan], seed: int, start: int,
-                  end: int, traffic_per_hour: int) -> tuple[int, list[dict[str, Any]]]:
+def _write_syslog(
+    out: Path,
+    fleet: Fleet,
+    plans: list[Plan],
+    seed: int,
+    start: int,
+    end: int,
+    traffic_per_hour: int,
+) -> tuple[int, list[dict[str, Any]]]:
     """One file per site; returns the lines written and what the lossy site dropped."""
     folder = out / "syslog"
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,21 +52,29 @@ def _write_syslog(out: Path, fleet: Fleet, plans: list[Plan], seed: int, start: 
     for site in fleet.sites:
         mine = [plan for plan in plans if plan.pair.site is site]
         log = SiteWriter(site, mine, seed, end, traffic_per_hour).write(
-            folder / f"{site.name}.log", start)
+            folder / f"{site.name}.log", start
+        )
         lines += log.lines
-        loss.extend({"site": site.name, "serial": sn, "dropped": n}
-                    for sn, n in sorted(log.dropped.items()))
+        loss.extend(
+            {"site": site.name, "serial": sn, "dropped": n} for sn, n in sorted(log.dropped.items())
+        )
     return lines, loss
 
 
-def _truth(seed: int, days: int, start: int, plans: list[Plan],
-           loss: list[dict[str, Any]]) -> dict[str, Any]:
+def _truth(
+    seed: int, days: int, start: int, plans: list[Plan], loss: list[dict[str, Any]]
+) -> dict[str, Any]:
     """truth.json: what was injected, plus what a reader needs to check the collector
     (which pairs log one shared sn=, how many lines the lossy relay dropped)."""
-    incidents = sorted((i for plan in plans for i in plan.incidents),
-                       key=lambda i: (i["start"], i["pair"], i["kind"]))
+    incidents = sorted(
+        (i for plan in plans for i in plan.incidents),
+        key=lambda i: (i["start"], i["pair"], i["kind"]),
+    )
     return {
-        "seed": seed, "pairs": len(plans), "days": days, "start": iso_z(start),
+        "seed": seed,
+        "pairs": len(plans),
+        "days": days,
+        "start": iso_z(start),
         "end": iso_z(start + days * 86_400),
         "scenarios": {plan.pair.name: plan.scenario for plan in plans},
         "incidents": incidents,
@@ -66,9 +83,14 @@ def _truth(seed: int, days: int, start: int, plans: list[Plan],
     }
 
 
-def simulate(seed: int, pairs: int, days: int, out: Path,
-             start: datetime = DEFAULT_START,
-             traffic_per_hour: int = DEFAULT_TRAFFIC_PER_HOUR) -> dict[str, Any]:
+def simulate(
+    seed: int,
+    pairs: int,
+    days: int,
+    out: Path,
+    start: datetime = DEFAULT_START,
+    traffic_per_hour: int = DEFAULT_TRAFFIC_PER_HOUR,
+) -> dict[str, Any]:
     """Write a simulated fleet's syslog, exports, inventory, windows and truth under `out`."""
     if pairs < 1 or days < 1:
         raise ValueError("simulate needs at least one pair and one day")
@@ -83,16 +105,25 @@ def simulate(seed: int, pairs: int, days: int, out: Path,
     samples = write_sessions(out / "exports" / "sessions.csv", plans, t0, t1)
     events = write_events(out / "exports" / "events.ndjson", plans)
     status = write_status(out / "exports" / "status.json", plans, t0, t1)
-    windows = sorted((w for plan in plans for w in plan.windows),
-                     key=lambda w: (w["start"], w["pair"]))
+    windows = sorted(
+        (w for plan in plans for w in plan.windows), key=lambda w: (w["start"], w["pair"])
+    )
     write_json(out / "windows.json", windows)
     truth = _truth(seed, days, t0, plans, loss)
     write_json(out / "truth.json", truth)
     return {
-        "out": str(out), "seed": seed, "pairs": pairs, "days": days, "sites": len(fleet.sites),
-        "syslog_lines": lines, "dropped_lines": sum(item["dropped"] for item in loss),
-        "session_samples": samples, "status_records": status, "export_events": events,
-        "windows": len(windows), "incidents": len(truth["incidents"]),
+        "out": str(out),
+        "seed": seed,
+        "pairs": pairs,
+        "days": days,
+        "sites": len(fleet.sites),
+        "syslog_lines": lines,
+        "dropped_lines": sum(item["dropped"] for item in loss),
+        "session_samples": samples,
+        "status_records": status,
+        "export_events": events,
+        "windows": len(windows),
+        "incidents": len(truth["incidents"]),
         "scenarios": dict(sorted(Counter(plan.scenario for plan in plans).items())),
         "bytes": sum(p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()),
         "seconds": round(time.perf_counter() - began, 2),

@@ -24,17 +24,32 @@ from hawatch.simulator.fleet import UPGRADES, Pair
 from hawatch.simulator.load import SAMPLE_SECONDS, sample
 
 SCENARIOS: tuple[str, ...] = (
-    "healthy", "stateful_failover", "unsynced_failover", "flapping", "split_brain",
-    "firmware_mismatch", "heartbeat_bursts", "failover_test",
+    "healthy",
+    "stateful_failover",
+    "unsynced_failover",
+    "flapping",
+    "split_brain",
+    "firmware_mismatch",
+    "heartbeat_bursts",
+    "failover_test",
 )
 INCIDENT_KINDS: tuple[str, ...] = (
-    "flapping", "unsynced_failover", "session_drop", "split_brain", "heartbeat_loss",
-    "ha_link_down", "config_mismatch", "failover_test",
+    "flapping",
+    "unsynced_failover",
+    "session_drop",
+    "split_brain",
+    "heartbeat_loss",
+    "ha_link_down",
+    "config_mismatch",
+    "failover_test",
 )
 # Preempt would undo a failover that the scenario means to keep (or is the point of it).
 PREEMPT: dict[str, bool] = {
-    "flapping": True, "stateful_failover": False, "unsynced_failover": False,
-    "failover_test": False, "split_brain": False,
+    "flapping": True,
+    "stateful_failover": False,
+    "unsynced_failover": False,
+    "failover_test": False,
+    "split_brain": False,
 }
 EDGE = 6 * 3600  # incidents stay this far from the start and the end of the period
 REBUILD = 1800  # seconds an unsynced new active needs to rebuild its connections
@@ -95,8 +110,7 @@ class Plan:
     def go(self, t: int, primary: str | None = None, secondary: str | None = None) -> None:
         """From `t` on, the units are in these states (active | standby | down)."""
         before = self.states[-1]
-        _append(self.state_times, self.states, t,
-                (primary or before[0], secondary or before[1]))
+        _append(self.state_times, self.states, t, (primary or before[0], secondary or before[1]))
 
     def set_sync(self, t: int, state: str) -> None:
         _append(self.sync_times, self.syncs, t, state)
@@ -111,8 +125,15 @@ class Plan:
         self.events.append(ExportEvent(t, role, kind, detail))
 
     def incident(self, kind: str, start: int, end: int, **detail: Any) -> None:
-        self.incidents.append({"pair": self.pair.name, "kind": kind, "start": iso_z(start),
-                               "end": iso_z(end), "detail": detail})
+        self.incidents.append(
+            {
+                "pair": self.pair.name,
+                "kind": kind,
+                "start": iso_z(start),
+                "end": iso_z(end),
+                "detail": detail,
+            }
+        )
 
     # -- reading ----------------------------------------------------------------------------
     def state(self, role: str, t: int) -> str:
@@ -180,7 +201,7 @@ def assign_scenarios(seed: int, pairs: int) -> list[str]:
     names = ["healthy"] * pairs
     for slot, name in zip(slots, first, strict=False):
         names[slot] = name
-    for slot in slots[len(first):]:
+    for slot in slots[len(first) :]:
         names[slot] = "healthy" if rng.random() < 0.8 else rng.choice(SCENARIOS[1:])
     return names
 
@@ -216,16 +237,18 @@ def _stateful_failover(plan: Plan, rng: random.Random) -> None:
 
 def _disable_sync(plan: Plan, t: int, role: str) -> None:
     """An admin switches sync off: a config audit line (m=1382) plus the export event."""
-    plan.config_lines.append(ConfigLine(t - 2, role, "Enable Stateful Synchronization",
-                                        "Enabled", "Disabled"))
+    plan.config_lines.append(
+        ConfigLine(t - 2, role, "Enable Stateful Synchronization", "Enabled", "Disabled")
+    )
     plan.event(t, role, "sync_disabled", "Stateful synchronization disabled by administrator")
     plan.set_sync(t, "disabled")
 
 
 def _enable_sync(plan: Plan, rng: random.Random, t: int, role: str) -> None:
     """Sync switched back on: enabled, then a full resync before it counts as synced."""
-    plan.config_lines.append(ConfigLine(t - 2, role, "Enable Stateful Synchronization",
-                                        "Disabled", "Enabled"))
+    plan.config_lines.append(
+        ConfigLine(t - 2, role, "Enable Stateful Synchronization", "Disabled", "Enabled")
+    )
     plan.event(t, role, "sync_enabled", "Stateful synchronization enabled by administrator")
     plan.set_sync(t, "enabled")
     _resync(plan, rng, t + 5, role)
@@ -259,11 +282,24 @@ def _unsynced_failover(plan: Plan, rng: random.Random) -> None:
     before = plan.connections(P, plan.sample_before(t))[0]
     after = plan.connections(S, plan.sample_from(took_over))[0]
     unit = {"from": plan.pair.primary, "to": plan.pair.secondary}
-    plan.incident("unsynced_failover", took_over, took_over, **unit, stateful_sync="disabled",
-                  connections_before=before, connections_after=after)
-    plan.incident("session_drop", took_over, took_over + REBUILD, serial=plan.pair.secondary,
-                  connections_before=before, connections_after=after,
-                  drop_pct=round(100.0 * (before - after) / before, 1) if before else 0.0)
+    plan.incident(
+        "unsynced_failover",
+        took_over,
+        took_over,
+        **unit,
+        stateful_sync="disabled",
+        connections_before=before,
+        connections_after=after,
+    )
+    plan.incident(
+        "session_drop",
+        took_over,
+        took_over + REBUILD,
+        serial=plan.pair.secondary,
+        connections_before=before,
+        connections_after=after,
+        drop_pct=round(100.0 * (before - after) / before, 1) if before else 0.0,
+    )
     fix = took_over + REBUILD + rng.randrange(3600, 3 * 3600)
     if fix + 600 < plan.end - 3600:
         _enable_sync(plan, rng, fix, S)
@@ -277,8 +313,12 @@ def _flapping(plan: Plan, rng: random.Random) -> None:
     first = last = 0
     for i in range(cycles):
         t = t0 + i * cycle + rng.randrange(0, cycle // 5)
-        plan.event(t, P, "probe_monitor_failure",
-                   "Logical probe 198.51.100.20 on X1 not responding (3 of 3 probes lost)")
+        plan.event(
+            t,
+            P,
+            "probe_monitor_failure",
+            "Logical probe 198.51.100.20 on X1 not responding (3 of 3 probes lost)",
+        )
         plan.ha(t + 1, S, 149)
         plan.go(t + 2, primary="standby", secondary="active")
         plan.ha(t + 2, S, 143)
@@ -290,8 +330,14 @@ def _flapping(plan: Plan, rng: random.Random) -> None:
         plan.ha(back + 1, P, 142)
         plan.ha(back + 1, S, 145)
         first, last = first or t + 2, back + 1
-    plan.incident("flapping", first, last, cycles=cycles, transitions=2 * cycles,
-                  trigger="probe_monitor_failure")
+    plan.incident(
+        "flapping",
+        first,
+        last,
+        cycles=cycles,
+        transitions=2 * cycles,
+        trigger="probe_monitor_failure",
+    )
 
 
 def _split_brain(plan: Plan, rng: random.Random) -> None:
@@ -312,8 +358,12 @@ def _split_brain(plan: Plan, rng: random.Random) -> None:
     for role in (P, S):
         plan.event(link_up, role, "ha_link_up", "HA link X5 up")
     for role in (P, S):
-        plan.event(link_up + 1, role, "peer_found", f"{'Backup' if role == P else 'Primary'}"
-                   " answering on the HA link again")
+        plan.event(
+            link_up + 1,
+            role,
+            "peer_found",
+            f"{'Backup' if role == P else 'Primary'} answering on the HA link again",
+        )
     resolved = link_up + 2
     plan.ha(resolved, S, 152)
     plan.go(resolved, secondary="down")
@@ -322,8 +372,13 @@ def _split_brain(plan: Plan, rng: random.Random) -> None:
     plan.go(back, secondary="standby")
     plan.ha(back, S, 145)
     _resync(plan, rng, back + 5, P)
-    plan.incident("split_brain", t + 5, resolved, duration_s=resolved - t - 5,
-                  resolved_by="backup reboot (m=152)")
+    plan.incident(
+        "split_brain",
+        t + 5,
+        resolved,
+        duration_s=resolved - t - 5,
+        resolved_by="backup reboot (m=152)",
+    )
     plan.incident("ha_link_down", t, link_up, duration_s=link_up - t, link="X5")
 
 
@@ -355,9 +410,13 @@ def _heartbeat_bursts(plan: Plan, rng: random.Random) -> None:
     last = events = 0
     for _ in range(bursts):
         for _ in range(rng.randint(3, 8)):
-            plan.event(t, S, "heartbeat_loss",
-                       f"Missed {rng.randint(2, 4)} heartbeats from Primary on X5"
-                       " (failover trigger level 5)")
+            plan.event(
+                t,
+                S,
+                "heartbeat_loss",
+                f"Missed {rng.randint(2, 4)} heartbeats from Primary on X5"
+                " (failover trigger level 5)",
+            )
             last, events = t, events + 1
             t += rng.randrange(2, 11)
         t += rng.randrange(300, 1201)
@@ -377,14 +436,27 @@ def _failover_test(plan: Plan, rng: random.Random) -> None:
     plan.ha(back + 1, P, 142)
     window_end = back + rng.randrange(900, 1801)
     change = f"CHG{rng.randrange(10**6):06d}"
-    plan.windows.append({"pair": plan.pair.name, "start": iso_z(window_start),
-                         "end": iso_z(window_end), "kind": "failover_test",
-                         "comment": f"Planned HA failover test, change {change}"})
+    plan.windows.append(
+        {
+            "pair": plan.pair.name,
+            "start": iso_z(window_start),
+            "end": iso_z(window_end),
+            "kind": "failover_test",
+            "comment": f"Planned HA failover test, change {change}",
+        }
+    )
     before = plan.connections(P, plan.sample_before(t))[0]
     after = plan.connections(S, plan.sample_from(t + 1))[0]
-    plan.incident("failover_test", t + 1, back + 1, survived=True, connections_before=before,
-                  connections_after=after, window_start=iso_z(window_start),
-                  window_end=iso_z(window_end))
+    plan.incident(
+        "failover_test",
+        t + 1,
+        back + 1,
+        survived=True,
+        connections_before=before,
+        connections_after=after,
+        window_start=iso_z(window_start),
+        window_end=iso_z(window_end),
+    )
 
 
 _BUILDERS: dict[str, Callable[[Plan, random.Random], None]] = {
@@ -398,8 +470,9 @@ _BUILDERS: dict[str, Callable[[Plan, random.Random], None]] = {
 }
 
 
-def make_plan(seed: int, pair: Pair, scenario: str, start: int, end: int,
-              at: int | None = None) -> Plan:
+def make_plan(
+    seed: int, pair: Pair, scenario: str, start: int, end: int, at: int | None = None
+) -> Plan:
     """The pair's timeline; its own random stream, so pairs do not disturb each other.
     `at`: when its incident starts (default: a random moment well inside the period)."""
     plan = Plan(pair, scenario, start, end, at=at)

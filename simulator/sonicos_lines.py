@@ -46,13 +46,27 @@ HA_TEXTS: dict[int, tuple[int, str]] = {
 }
 # Which unit logs an HA id: the one whose state the text reports.
 HA_LOGGER: dict[int, str] = {
-    142: "primary", 143: "secondary", 144: "primary", 145: "secondary", 146: "primary",
-    147: "secondary", 148: "primary", 149: "secondary", 150: "secondary", 151: "primary",
-    152: "secondary", 153: "primary", 155: "primary", 156: "secondary", 157: "primary",
-    158: "secondary", 165: "secondary",
+    142: "primary",
+    143: "secondary",
+    144: "primary",
+    145: "secondary",
+    146: "primary",
+    147: "secondary",
+    148: "primary",
+    149: "secondary",
+    150: "secondary",
+    151: "primary",
+    152: "secondary",
+    153: "primary",
+    155: "primary",
+    156: "secondary",
+    157: "primary",
+    158: "secondary",
+    165: "secondary",
 }
-_WLB_FAILBACK = ("WLB Failback initiated by preemption due to a more preferred interface"
-                 " being operational")
+_WLB_FAILBACK = (
+    "WLB Failback initiated by preemption due to a more preferred interface being operational"
+)
 # (ip, port, proto, app, appName, weight): MaxMind test addresses as in Elastic's fixtures.
 _DESTINATIONS = (
     ("81.2.69.143", 443, "tcp/https", 12, "General HTTPS", 4),
@@ -94,8 +108,19 @@ def new_connection(rng: random.Random, pair: Pair) -> Conn:
         sent = spkt * rng.randrange(60, 900)
         rcvd = rpkt * rng.randrange(80, 1460)
         cdur = int(rng.lognormvariate(10.0, 1.3)) + 150
-    return Conn(src, f"{ip}:{port}:X1", proto, app, app_name, sent, rcvd, spkt, rpkt,
-                min(cdur, 3_600_000), f"00:53:a5:{pair.index % 256:02x}:{host:02x}:b8")
+    return Conn(
+        src,
+        f"{ip}:{port}:X1",
+        proto,
+        app,
+        app_name,
+        sent,
+        rcvd,
+        spkt,
+        rpkt,
+        min(cdur, 3_600_000),
+        f"00:53:a5:{pair.index % 256:02x}:{host:02x}:b8",
+    )
 
 
 class LineFormatter:
@@ -126,51 +151,77 @@ class LineFormatter:
         head = self.head(ts, 6, sn, fw)
         first = c.sent if c.proto.startswith("udp") else (64 if self.gen7 else 60)
         if self.gen7:
-            return (f'{head} c=262144 gcat=6 m=98 msg="Connection Opened" src={c.src}'
-                    f' srcZone=LAN dst={c.dst} dstZone=WAN proto={c.proto} sent={first}'
-                    f' rule="15 (LAN->WAN)" app={c.app} appName=\'{c.app_name}\' n={n}'
-                    ' fw_action="NA" dpi=1')
-        return (f'{head} c=262144 m=98 msg="Connection Opened" n={n} src={c.src}'
-                f' dst={c.dst} proto={c.proto} sent={first}')
+            return (
+                f'{head} c=262144 gcat=6 m=98 msg="Connection Opened" src={c.src}'
+                f" srcZone=LAN dst={c.dst} dstZone=WAN proto={c.proto} sent={first}"
+                f" rule=\"15 (LAN->WAN)\" app={c.app} appName='{c.app_name}' n={n}"
+                ' fw_action="NA" dpi=1'
+            )
+        return (
+            f'{head} c=262144 m=98 msg="Connection Opened" n={n} src={c.src}'
+            f" dst={c.dst} proto={c.proto} sent={first}"
+        )
 
     def closed(self, ts: int, sn: str, fw: str, n: int, c: Conn) -> str:
         """m=537 with the byte, packet and duration counters only a close carries."""
         head = self.head(ts, 6, sn, fw)
-        sizes = (f"sent={c.sent} rcvd={c.rcvd} spkt={c.spkt} rpkt={c.rpkt} cdur={c.cdur}")
+        sizes = f"sent={c.sent} rcvd={c.rcvd} spkt={c.spkt} rpkt={c.rpkt} cdur={c.cdur}"
         if self.gen7:
-            return (f'{head} c=1024 gcat=6 m=537 msg="Connection Closed" srcMac={c.src_mac}'
-                    f' src={c.src} srcZone=LAN dst={c.dst} dstZone=WAN proto={c.proto}'
-                    f' {sizes} rule="15 (LAN->WAN)" app={c.app} appName=\'{c.app_name}\''
-                    f' n={n} fw_action="NA" dpi=1')
-        return (f'{head} c=1024 m=537 msg="Connection Closed" app={c.app} n={n} src={c.src}'
-                f' dst={c.dst} srcMac={c.src_mac} dstMac=00:53:2a:7d:1d:35 proto={c.proto}'
-                f' {sizes}')
+            return (
+                f'{head} c=1024 gcat=6 m=537 msg="Connection Closed" srcMac={c.src_mac}'
+                f" src={c.src} srcZone=LAN dst={c.dst} dstZone=WAN proto={c.proto}"
+                f" {sizes} rule=\"15 (LAN->WAN)\" app={c.app} appName='{c.app_name}'"
+                f' n={n} fw_action="NA" dpi=1'
+            )
+        return (
+            f'{head} c=1024 m=537 msg="Connection Closed" app={c.app} n={n} src={c.src}'
+            f" dst={c.dst} srcMac={c.src_mac} dstMac=00:53:2a:7d:1d:35 proto={c.proto}"
+            f" {sizes}"
+        )
 
     def ha(self, ts: int, sn: str, fw: str, n: int, m: int) -> str:
         pri, text = HA_TEXTS[m]
         return f'{self.head(ts, pri, sn, fw)} c=0 m={m} msg="{text}" n={n}'
 
-    def config(self, ts: int, sn: str, fw: str, n: int, admin: str, setting: str, old: str,
-               new: str, audit: int) -> str:
+    def config(
+        self,
+        ts: int,
+        sn: str,
+        fw: str,
+        n: int,
+        admin: str,
+        setting: str,
+        old: str,
+        new: str,
+        audit: int,
+    ) -> str:
         """m=1382 in the E-aws shape (two spaces after "succeeded:" are real)."""
         gcat = " gcat=2" if self.gen7 else ""
-        return (f'{self.head(ts, 6, sn, fw)} c=16{gcat} m=1382 src={admin}'
-                f' dst={fw}:443:X1 usr="admin" sess="Web" msg="Configuration succeeded:  '
-                f"'{setting}' , changed from [{old}], changed to [{new}]\" n={n}"
-                f' fw_action="NA" auditId={audit} tranxId={audit + 7} userMode="Full"'
-                f' oldValue="{old}"')
+        return (
+            f"{self.head(ts, 6, sn, fw)} c=16{gcat} m=1382 src={admin}"
+            f' dst={fw}:443:X1 usr="admin" sess="Web" msg="Configuration succeeded:  '
+            f"'{setting}' , changed from [{old}], changed to [{new}]\" n={n}"
+            f' fw_action="NA" auditId={audit} tranxId={audit + 7} userMode="Full"'
+            f' oldValue="{old}"'
+        )
 
     def wlb(self, ts: int, sn: str, fw: str, n: int, failback: bool) -> str:
         """WAN load balancing m=584/435: reads like HA failover, is not (a detector trap)."""
         if failback:
-            return (f'{self.head(ts, 1, sn, fw)} c=2 m=435 msg="{_WLB_FAILBACK}" n={n}'
-                    f" src={fw}::X5 dst={fw}::X1")
-        return (f'{self.head(ts, 1, sn, fw)} c=2 m=584 msg="WLB Failover in progress" n={n}'
-                f" src={fw}::X1 dst={fw}::X5")
+            return (
+                f'{self.head(ts, 1, sn, fw)} c=2 m=435 msg="{_WLB_FAILBACK}" n={n}'
+                f" src={fw}::X5 dst={fw}::X1"
+            )
+        return (
+            f'{self.head(ts, 1, sn, fw)} c=2 m=584 msg="WLB Failover in progress" n={n}'
+            f" src={fw}::X1 dst={fw}::X5"
+        )
 
     def ntp(self, ts: int, sn: str, fw: str, n: int) -> str:
-        return (f'{self.head(ts, 1, sn, fw)} c=2 m=1107'
-                f' msg="Response from NTP Server is either incomplete or invalid" n={n}')
+        return (
+            f"{self.head(ts, 1, sn, fw)} c=2 m=1107"
+            f' msg="Response from NTP Server is either incomplete or invalid" n={n}'
+        )
 
 
 class Counters:
@@ -190,8 +241,9 @@ class Counters:
         return value
 
 
-def bench_lines(seed: int, total: int, pairs: int = 2000, ha_share: float = 0.03,
-                span_seconds: int = 86_400) -> Iterator[str]:
+def bench_lines(
+    seed: int, total: int, pairs: int = 2000, ha_share: float = 0.03, span_seconds: int = 86_400
+) -> Iterator[str]:
     """`total` enhanced-syslog lines over `pairs` pairs and about one day, for benchmarks.
 
     About (1 - ha_share) of the lines are Connection Opened/Closed, the rest documented HA

@@ -22,11 +22,20 @@ from hawatch.simulator.scenarios import P, Plan, S
 from hawatch.simulator.sonicos_lines import Counters, LineFormatter, new_connection
 
 LOSS_RATE = 0.01  # share of traffic lines a lossy site's relay drops
-_CODES = {"open": 98, "close": 537, "ha": 0, "config": 1382, "wlb": 584, "wlb_back": 435,
-          "ntp": 1107}
-_CONFIG_CHANGES = (("Logging Level", "INFORMATIONAL", "DEBUG"),
-                   ("Logging Level", "DEBUG", "INFORMATIONAL"),
-                   ("Idle Timeout", "5", "10"))
+_CODES = {
+    "open": 98,
+    "close": 537,
+    "ha": 0,
+    "config": 1382,
+    "wlb": 584,
+    "wlb_back": 435,
+    "ntp": 1107,
+}
+_CONFIG_CHANGES = (
+    ("Logging Level", "INFORMATIONAL", "DEBUG"),
+    ("Logging Level", "DEBUG", "INFORMATIONAL"),
+    ("Idle Timeout", "5", "10"),
+)
 
 
 @dataclass
@@ -61,8 +70,9 @@ def _closer(plan: Plan, role: str, opened: int, closed: int) -> str | None:
 class SiteWriter:
     """Writes `syslog/<site>.log` for the plans of one site."""
 
-    def __init__(self, site: Site, plans: list[Plan], seed: int, end: int,
-                 traffic_per_hour: int) -> None:
+    def __init__(
+        self, site: Site, plans: list[Plan], seed: int, end: int, traffic_per_hour: int
+    ) -> None:
         self.site, self.plans, self.end = site, plans, end
         self.rng = random.Random(f"{seed}/syslog/{site.name}")
         self.loss_rng = random.Random(f"{seed}/loss/{site.name}")
@@ -85,8 +95,9 @@ class SiteWriter:
             for line in plan.ha_lines:
                 self.push(line.t, "ha", plan, line.role, line.m)
             for change in plan.config_lines:
-                self.push(change.t, "config", plan, change.role,
-                          (change.setting, change.old, change.new))
+                self.push(
+                    change.t, "config", plan, change.role, (change.setting, change.old, change.new)
+                )
 
     def traffic(self, plan: Plan, hour: int) -> None:
         """About `rate` connections an hour, busier in the local afternoon."""
@@ -168,4 +179,3 @@ class SiteWriter:
                     handle.write(line + "\n")
                     self.log.lines += 1
         return self.log
-

@@ -47,13 +47,31 @@ def migrations() -> list[tuple[int, str, str]]:
 
 # Errors of the store, not of the data: worth trying again later (disk full, I/O error, a
 # database invalidated by a failed checkpoint, which reopen() recovers).
-_TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG,
-                               errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE,
-                               errno.EAGAIN, errno.EBUSY})
-_TRANSIENT_DUCKDB = (duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException,
-                     duckdb.InterruptException)
-_TRANSIENT_TEXT = re.compile(r"could not write|failed to commit|no space left|conflict|"
-                             r"invalidated", re.I)
+_TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EIO,
+        errno.EFBIG,
+        errno.EROFS,
+        errno.ENOMEM,
+        errno.EMFILE,
+        errno.ENFILE,
+        errno.EAGAIN,
+        errno.EBUSY,
+    }
+)
+_TRANSIENT_DUCKDB = (
+    duckdb.IOException,
+    duckdb.FatalException,
+    duckdb.OutOfMemoryException,
+    duckdb.InterruptException,
+)
+_TRANSIENT_TEXT = re.compile(
+    r"could not write|failed to commit|no space left|conflict|"
+    r"invalidated",
+    re.I,
+)
 _HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers
 
 
@@ -124,8 +142,9 @@ class Store:
         return self._con.cursor()
 
     @contextmanager
-    def transaction(self, cursor: duckdb.DuckDBPyConnection | None = None
-                    ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(
+        self, cursor: duckdb.DuckDBPyConnection | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """One atomic batch of writes; writers are serialised so batches never interleave.
 
         Pass the `cursor` whose temp tables hold a staged batch to commit it; it is closed
@@ -202,15 +221,19 @@ class Store:
         no checkpoint is growing it meanwhile)."""
         if self.path == ":memory:":
             return None
-        row = cur.execute("SELECT block_size, total_blocks FROM pragma_database_size()"
-                          " WHERE database_name = current_database()").fetchone()
+        row = cur.execute(
+            "SELECT block_size, total_blocks FROM pragma_database_size()"
+            " WHERE database_name = current_database()"
+        ).fetchone()
         if not row:
             return None
         needed = _HEADER_BYTES + int(row[0]) * int(row[1])
         size = os.stat(self.path).st_size
         if size < needed:
-            return (f"database file {self.path} is truncated: {size:,} bytes, its blocks need"
-                    f" {needed:,}; restore it from a backup")
+            return (
+                f"database file {self.path} is truncated: {size:,} bytes, its blocks need"
+                f" {needed:,}; restore it from a backup"
+            )
         return None
 
     def _write_probe(self, cur: duckdb.DuckDBPyConnection) -> None:

@@ -16,8 +16,13 @@ from hawatch.store.db import Store, invalidated
 
 
 class StoreGuard:
-    def __init__(self, store: Store, probe_every: float = 5.0, first_delay: float = 1.0,
-                 max_delay: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        probe_every: float = 5.0,
+        first_delay: float = 1.0,
+        max_delay: float = 30.0,
+    ) -> None:
         self.store = store
         self.probe_every, self.first_delay, self.max_delay = probe_every, first_delay, max_delay
         self._lock = threading.Lock()

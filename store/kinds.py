@@ -30,8 +30,9 @@ EVENT_KINDS: tuple[Kind, ...] = (
     Kind("ha_link_down", "link", "The HA control/data link went down."),
     Kind("ha_link_up", "link", "The HA control/data link came up."),
     Kind("interface_monitor_failure", "monitor", "A physically monitored interface failed."),
-    Kind("probe_monitor_failure", "monitor",
-         "A logical (probe) monitoring target stopped answering."),
+    Kind(
+        "probe_monitor_failure", "monitor", "A logical (probe) monitoring target stopped answering."
+    ),
     Kind("interface_down", "monitor", "An interface link went down (SonicOS m=566)."),
     Kind("reboot", "system", "A unit restarted."),
     Kind("dual_active", "role", "Both units were active; one reboots to resolve it (m=152)."),
@@ -39,12 +40,18 @@ EVENT_KINDS: tuple[Kind, ...] = (
     Kind("firmware_mismatch", "mismatch", "The two units report different firmware."),
     Kind("hardware_id_mismatch", "mismatch", "Imported HA hardware ID did not match the unit."),
     Kind("incompatible_peer", "mismatch", "Heartbeat received from an incompatible source."),
-    Kind("ha_license", "system",
-         "Active/Active Clustering expired or not licensed on a unit (m=1149, 1152)."),
+    Kind(
+        "ha_license",
+        "system",
+        "Active/Active Clustering expired or not licensed on a unit (m=1149, 1152).",
+    ),
     Kind("conn_cache_full", "capacity", "Connection cache full: new sessions are dropped (m=53)."),
-    Kind("ha_unknown", "unknown",
-         "An HA message hawatch cannot classify: an unknown id that reads like HA, or an HA"
-         " id without its documented text (id and text kept)."),
+    Kind(
+        "ha_unknown",
+        "unknown",
+        "An HA message hawatch cannot classify: an unknown id that reads like HA, or an HA"
+        " id without its documented text (id and text kept).",
+    ),
 )
 
 KIND_NAMES: frozenset[str] = frozenset(k.name for k in EVENT_KINDS)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import duckdb
 
 
-def lock_down(con: duckdb.DuckDBPyConnection, allowed_directories: list[str] | None = None
-              ) -> None:
+def lock_down(con: duckdb.DuckDBPyConnection, allowed_directories: list[str] | None = None) -> None:
     """Refuse file and network access for the whole instance, for good.
 
     Global to the database instance: every cursor of the process loses file access, so a

@@ -54,12 +54,11 @@ def split_message(text: str) -> tuple[str, str]:
         hint = [*hint[:MAX_HINT_LINES], "..."]
     joined = "\n".join(hint)
     if len(joined) > MAX_HINT_CHARS:
-        joined = joined[:MAX_HINT_CHARS - 3] + "..."
+        joined = joined[: MAX_HINT_CHARS - 3] + "..."
     return lines[0], joined
 
 
-def analyst_error(exc: BaseException, query: str, server_paths: Iterable[str] = ()
-                  ) -> InvalidQuery:
+def analyst_error(exc: BaseException, query: str, server_paths: Iterable[str] = ()) -> InvalidQuery:
     """An InvalidQuery from a DuckDB error: its first line as the message, the rest as the
     hint, server paths hidden in both."""
     message, hint = split_message(hide_paths(str(exc), query, server_paths))

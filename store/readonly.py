@@ -50,8 +50,17 @@ from hawatch.store.query_errors import analyst_error
 from hawatch.store.settings_type import Settings
 from hawatch.store.sql_check import check_statement
 
-__all__ = ["Limits", "Param", "QueryResult", "Sandbox", "bound_values", "check_statement",
-           "open_for_analysts", "plain_value", "run_query"]
+__all__ = [
+    "Limits",
+    "Param",
+    "QueryResult",
+    "Sandbox",
+    "bound_values",
+    "check_statement",
+    "open_for_analysts",
+    "plain_value",
+    "run_query",
+]
 
 Param = str | int | float | bool | None  # a value bound to a `?` of an analyst query
 FIRST_CHUNK = 64  # rows fetched before the row size is known
@@ -67,12 +76,15 @@ class Limits:
     max_bytes: int = 16 * 1024 * 1024
 
     @classmethod
-    def from_settings(cls, settings: Settings, timeout: float | None = None,
-                      max_rows: int | None = None) -> Limits:
+    def from_settings(
+        cls, settings: Settings, timeout: float | None = None, max_rows: int | None = None
+    ) -> Limits:
         try:
-            return cls(float(timeout or settings["sql.timeout_seconds"]),
-                       int(max_rows or settings["sql.max_rows"]),
-                       int(float(settings["sql.max_result_megabytes"]) * 1024 * 1024))
+            return cls(
+                float(timeout or settings["sql.timeout_seconds"]),
+                int(max_rows or settings["sql.max_rows"]),
+                int(float(settings["sql.max_result_megabytes"]) * 1024 * 1024),
+            )
         except (TypeError, ValueError):
             raise InvalidQuery("the time limit and row cap must be numbers") from None
 
@@ -90,8 +102,10 @@ class QueryResult:
     def check_time(self) -> None:
         """Raise QueryTimeout when writing the answer took the query past its time limit."""
         if time.monotonic() > self.deadline:
-            raise QueryTimeout(f"query stopped after the {self.timeout_seconds:g} s time"
-                               " limit (while writing the answer)")
+            raise QueryTimeout(
+                f"query stopped after the {self.timeout_seconds:g} s time"
+                " limit (while writing the answer)"
+            )
 
 
 def plain_value(value: Any) -> Any:
@@ -130,9 +144,9 @@ def open_for_analysts(path: str) -> duckdb.DuckDBPyConnection:
 
 def _require_locked_down(con: duckdb.DuckDBPyConnection) -> None:
     """Fail closed: analyst SQL on an instance with file access on is a wiring mistake."""
-    (external, locked), = con.execute(
-        "SELECT current_setting('enable_external_access'),"
-        " current_setting('lock_configuration')").fetchall()
+    ((external, locked),) = con.execute(
+        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')"
+    ).fetchall()
     if external or not locked:
         raise InvalidQuery("analyst SQL is off: the database is not locked down")
 
@@ -143,7 +157,8 @@ def server_paths(con: duckdb.DuckDBPyConnection) -> list[str]:
     try:
         rows = con.execute(
             "SELECT path FROM duckdb_databases() WHERE path IS NOT NULL UNION ALL"
-            " SELECT current_setting('temp_directory')").fetchall()
+            " SELECT current_setting('temp_directory')"
+        ).fetchall()
     except duckdb.Error:
         return []
     paths = [str(p) for (p,) in rows if p]
@@ -165,8 +180,9 @@ def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
         pass  # no transaction left (an interrupted one is already gone)
 
 
-def _fetch(relation: duckdb.DuckDBPyConnection, limits: Limits, deadline: float
-           ) -> tuple[list[tuple[Any, ...]], str]:
+def _fetch(
+    relation: duckdb.DuckDBPyConnection, limits: Limits, deadline: float
+) -> tuple[list[tuple[Any, ...]], str]:
     """Rows until the result ends or a cap is reached: (rows, "" | "rows" | "bytes").
 
     The chunk shrinks as rows grow, so at most about the byte budget is ever turned into
@@ -186,11 +202,14 @@ def _fetch(relation: duckdb.DuckDBPyConnection, limits: Limits, deadline: float
             rows.append(row)
             used += size
         if time.monotonic() > deadline:
-            raise QueryTimeout(f"query stopped after the {limits.timeout_seconds:g} s time"
-                               " limit")
+            raise QueryTimeout(f"query stopped after the {limits.timeout_seconds:g} s time limit")
         average = max(1, used // max(1, len(rows)))
-        chunk = max(1, min(MAX_CHUNK, (limits.max_bytes - used) // average + 1,
-                           limits.max_rows - len(rows) + 1))
+        chunk = max(
+            1,
+            min(
+                MAX_CHUNK, (limits.max_bytes - used) // average + 1, limits.max_rows - len(rows) + 1
+            ),
+        )
 
 
 def bound_values(params: Any) -> list[Param]:
@@ -202,13 +221,16 @@ def bound_values(params: Any) -> list[Param]:
         raise InvalidQuery("params must be a list of values, one per ? in the query")
     for value in params:
         if value is not None and not isinstance(value, str | int | float | bool):
-            raise InvalidQuery(f"params: a {type(value).__name__} is not a value (numbers,"
-                               " strings, true/false and null are)")
+            raise InvalidQuery(
+                f"params: a {type(value).__name__} is not a value (numbers,"
+                " strings, true/false and null are)"
+            )
     return list(params)
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: str, limits: Limits,
-              params: Sequence[Param] = ()) -> QueryResult:
+def run_query(
+    con: duckdb.DuckDBPyConnection, query: str, limits: Limits, params: Sequence[Param] = ()
+) -> QueryResult:
     """Run one checked SELECT on `con` (a locked-down connection or cursor), with `params`
     bound to its `?` placeholders, in a read-only transaction that is rolled back whatever
     happens."""
@@ -234,8 +256,9 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, limits: Limits,
         raise analyst_error(exc, query, server_paths(con)) from None
     finally:
         timer.cancel()
-    return QueryResult(columns, rows, bool(cut_by), time.monotonic() - started, cut_by,
-                       started + timeout, timeout)
+    return QueryResult(
+        columns, rows, bool(cut_by), time.monotonic() - started, cut_by, started + timeout, timeout
+    )
 
 
 class Sandbox:
@@ -252,8 +275,10 @@ class Sandbox:
 
     def run(self, query: str, limits: Limits, params: Sequence[Param] = ()) -> QueryResult:
         if not self._free.acquire(blocking=False):
-            raise QueryBusy(f"{self.slots} queries are running already (sql.max_concurrent):"
-                            " try again in a few seconds")
+            raise QueryBusy(
+                f"{self.slots} queries are running already (sql.max_concurrent):"
+                " try again in a few seconds"
+            )
         try:
             cur = self._cursor()
             try:

@@ -93,11 +93,13 @@ def relations(cur: duckdb.DuckDBPyConnection) -> list[Relation]:
         " LEFT JOIN duckdb_views() v ON v.view_name = c.table_name"
         "  AND v.schema_name = c.schema_name AND NOT v.internal"
         " WHERE c.schema_name = 'main' AND NOT c.internal"
-        " ORDER BY 2, 1, c.column_index").fetchall()
+        " ORDER BY 2, 1, c.column_index"
+    ).fetchall()
     columns: dict[tuple[str, str], list[Column]] = {}
     for table, kind, column, data_type in rows:
         if table in doc and table.lower() not in PRIVATE_RELATIONS:
             meaning = doc[table][1].get(column, "")
             columns.setdefault((kind, table), []).append(Column(column, data_type, meaning))
-    return [Relation(name, kind, doc[name][0], tuple(cols))
-            for (kind, name), cols in columns.items()]
+    return [
+        Relation(name, kind, doc[name][0], tuple(cols)) for (kind, name), cols in columns.items()
+    ]

@@ -36,27 +36,54 @@ from hawatch.store.execute import one_row
 from hawatch.store.query_errors import analyst_error
 
 ALLOWED = {duckdb.StatementType.SELECT}
-QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE",
-                         "CTE_NODE"})
+QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
 
 # Table functions a query may call (an allow-list: DuckDB has hundreds).
-TABLE_FUNCTIONS = frozenset({
-    "range", "generate_series", "unnest", "json_each", "json_tree", "duckdb_tables",
-    "duckdb_views", "duckdb_columns", "duckdb_functions", "duckdb_types", "duckdb_schemas",
-    "duckdb_constraints", "duckdb_keywords", "pragma_table_info", "summary",
-})
+TABLE_FUNCTIONS = frozenset(
+    {
+        "range",
+        "generate_series",
+        "unnest",
+        "json_each",
+        "json_tree",
+        "duckdb_tables",
+        "duckdb_views",
+        "duckdb_columns",
+        "duckdb_functions",
+        "duckdb_types",
+        "duckdb_schemas",
+        "duckdb_constraints",
+        "duckdb_keywords",
+        "pragma_table_info",
+        "summary",
+    }
+)
 
 # Scalar functions that change state or reveal the server's settings and paths.
-REFUSED_FUNCTIONS = frozenset({
-    "nextval", "setval", "currval", "current_setting", "getvariable", "write_log",
-})
+REFUSED_FUNCTIONS = frozenset(
+    {
+        "nextval",
+        "setval",
+        "currval",
+        "current_setting",
+        "getvariable",
+        "write_log",
+    }
+)
 
 # Catalog views by prefix: duckdb_* and pragma_* views include duckdb_databases and
 # pragma_database_list (the database file's path); these few show only the schema.
-CATALOG_VIEWS = frozenset({
-    "duckdb_tables", "duckdb_views", "duckdb_columns", "duckdb_constraints",
-    "duckdb_schemas", "duckdb_types", "duckdb_indexes",
-})
+CATALOG_VIEWS = frozenset(
+    {
+        "duckdb_tables",
+        "duckdb_views",
+        "duckdb_columns",
+        "duckdb_constraints",
+        "duckdb_schemas",
+        "duckdb_types",
+        "duckdb_indexes",
+    }
+)
 REFUSED_RELATIONS = frozenset({"pg_settings", "pg_prepared_statements"})
 # Tables of the schema that analysts' SQL never reads: each user's console history
 # (store/sql_history.py) holds other users' queries.
@@ -118,8 +145,11 @@ def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
 def _refusal(node: dict[str, Any]) -> str | None:
     """Why this node of the tree is not allowed, or None."""
     kind = node.get("type")
-    if isinstance(kind, str) and ("cte_map" in node or kind.endswith("_QUERY_NODE")) \
-            and kind not in QUERY_NODES:
+    if (
+        isinstance(kind, str)
+        and ("cte_map" in node or kind.endswith("_QUERY_NODE"))
+        and kind not in QUERY_NODES
+    ):
         verb = kind.removesuffix("_QUERY_NODE").removesuffix("_NODE")
         return f"only SELECT queries are allowed here (this one has a {verb} inside)"
     if kind == "TABLE_FUNCTION":
@@ -138,11 +168,13 @@ def _refusal(node: dict[str, Any]) -> str | None:
 def _relation_refusal(name: str) -> str | None:
     lowered = name.lower()
     if lowered in PRIVATE_RELATIONS:
-        return (f"{name} is private: each user sees their own queries in the SQL console's"
-                " history")
+        return f"{name} is private: each user sees their own queries in the SQL console's history"
     if _FILE_NAME_CHARACTERS & set(name):
         return "reading files is not allowed here (a table name has no dot or slash)"
-    if lowered in REFUSED_RELATIONS or lowered.startswith("pragma_") or (
-            lowered.startswith("duckdb_") and lowered not in CATALOG_VIEWS):
+    if (
+        lowered in REFUSED_RELATIONS
+        or lowered.startswith("pragma_")
+        or (lowered.startswith("duckdb_") and lowered not in CATALOG_VIEWS)
+    ):
         return f"{name} is not available here"
     return None

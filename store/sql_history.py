@@ -44,19 +44,32 @@ def record(store: Store, user: str, entry: HistoryEntry) -> None:
 
 def _write(store: Store, user: str, entry: HistoryEntry) -> None:
     with store.transaction() as cur:
-        cur.execute("INSERT INTO sql_history (user_name, ran_at, query, way, row_count,"
-                    " seconds, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [user, entry.ran_at, entry.query, entry.way, entry.row_count,
-                     entry.seconds, entry.error])
-        cur.execute("DELETE FROM sql_history WHERE user_name = $user AND entry_id NOT IN"
-                    " (SELECT entry_id FROM sql_history WHERE user_name = $user"
-                    "  ORDER BY entry_id DESC LIMIT $keep)", {"user": user, "keep": KEEP})
+        cur.execute(
+            "INSERT INTO sql_history (user_name, ran_at, query, way, row_count,"
+            " seconds, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                user,
+                entry.ran_at,
+                entry.query,
+                entry.way,
+                entry.row_count,
+                entry.seconds,
+                entry.error,
+            ],
+        )
+        cur.execute(
+            "DELETE FROM sql_history WHERE user_name = $user AND entry_id NOT IN"
+            " (SELECT entry_id FROM sql_history WHERE user_name = $user"
+            "  ORDER BY entry_id DESC LIMIT $keep)",
+            {"user": user, "keep": KEEP},
+        )
 
 
-def recent(cur: duckdb.DuckDBPyConnection, user: str, limit: int = SHOWN
-           ) -> list[HistoryEntry]:
+def recent(cur: duckdb.DuckDBPyConnection, user: str, limit: int = SHOWN) -> list[HistoryEntry]:
     """`user`'s newest `limit` entries, newest first; nobody else's."""
-    rows = cur.execute("SELECT ran_at, query, way, row_count, seconds, error FROM sql_history"
-                       " WHERE user_name = ? ORDER BY entry_id DESC LIMIT ?",
-                       [user, limit]).fetchall()
+    rows = cur.execute(
+        "SELECT ran_at, query, way, row_count, seconds, error FROM sql_history"
+        " WHERE user_name = ? ORDER BY entry_id DESC LIMIT ?",
+        [user, limit],
+    ).fetchall()
     return [HistoryEntry(*row) for row in rows]

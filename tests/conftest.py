@@ -53,8 +53,9 @@ def log_in(app: Flask, name: str, password: str) -> tuple[FlaskClient, int]:
     """A client that went through the login form; the form's answer status (302: in)."""
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"username": name, "password": password,
-                                           "csrf_token": token, "next": "/"})
+    response = client.post(
+        "/login", data={"username": name, "password": password, "csrf_token": token, "next": "/"}
+    )
     return client, response.status_code
 
 
@@ -84,20 +85,20 @@ FROM pairs p LEFT JOIN open_incidents o USING (pair);
 # has no entry here.
 UNDO_MIGRATION: dict[int, str] = {
     5: "DROP TABLE load_days; DROP TABLE failover_samples; DROP TABLE rollup_dirty;"
-       " ALTER TABLE pairs DROP connections_now; ALTER TABLE pairs DROP connections_at;",
+    " ALTER TABLE pairs DROP connections_now; ALTER TABLE pairs DROP connections_at;",
     6: "ALTER TABLE sources DROP origin;",
     7: "DROP TABLE role_changes;",  # message_counts.message_id stays nullable: harmless
     8: "ALTER TABLE sources DROP quarantined; ALTER TABLE sources DROP parsed;"
-       " DROP TABLE health_probe;",
+    " DROP TABLE health_probe;",
     9: "ALTER TABLE status_samples DROP max_connections; DROP TABLE poll_status;",
     10: "DROP VIEW pair_health; DROP VIEW pair_freshness; DROP TABLE unit_last_seen;"
-        " DROP TABLE unit_freshness; ALTER TABLE poll_status DROP ok_since;"
-        " DELETE FROM role_changes WHERE event_key IS NULL;"
-        " ALTER TABLE role_changes DROP seen_in; ALTER TABLE role_changes DROP status_agrees;"
-        " ALTER TABLE role_changes ALTER COLUMN event_key SET NOT NULL;"
-        " CREATE VIEW pair_health AS " + PAIR_HEALTH_BEFORE_010,
+    " DROP TABLE unit_freshness; ALTER TABLE poll_status DROP ok_since;"
+    " DELETE FROM role_changes WHERE event_key IS NULL;"
+    " ALTER TABLE role_changes DROP seen_in; ALTER TABLE role_changes DROP status_agrees;"
+    " ALTER TABLE role_changes ALTER COLUMN event_key SET NOT NULL;"
+    " CREATE VIEW pair_health AS " + PAIR_HEALTH_BEFORE_010,
     11: "DROP TABLE audit_log; DROP SEQUENCE audit_ids; ALTER TABLE windows DROP window_id;"
-        " DROP SEQUENCE window_ids;",
+    " DROP SEQUENCE window_ids;",
     12: "DROP TABLE sql_history; DROP SEQUENCE sql_history_ids;",
 }
 

@@ -54,8 +54,9 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(envelope.original_content,
-                                                      policy=policy.default))
+        self.messages.append(
+            email.message_from_bytes(envelope.original_content, policy=policy.default)
+        )
         return "250 OK"
 
 
@@ -84,11 +85,18 @@ def smtp(mailbox: Mailbox):
 
 
 def settings_for(port: int, **extra: Any) -> dict[str, Any]:
-    return alert_settings({"smtp.host": "127.0.0.1", "smtp.port": port,
-                           "smtp.security": "plain", "alerts.to": "noc@example.com",
-                           "alerts.from": "hawatch@example.com",
-                           "alerts.base_url": "https://hawatch.example.com",
-                           "alerts.max_age_hours": 24.0 * 365, **extra})
+    return alert_settings(
+        {
+            "smtp.host": "127.0.0.1",
+            "smtp.port": port,
+            "smtp.security": "plain",
+            "alerts.to": "noc@example.com",
+            "alerts.from": "hawatch@example.com",
+            "alerts.base_url": "https://hawatch.example.com",
+            "alerts.max_age_hours": 24.0 * 365,
+            **extra,
+        }
+    )
 
 
 @pytest.fixture
@@ -105,14 +113,17 @@ def now() -> datetime:
 
 
 def notifications(store: Store) -> list[tuple[Any, ...]]:
-    return rows(store, "SELECT notification_id, kind, status, pair, reason, subject,"
-                " incident_ids FROM notifications ORDER BY notification_id")
+    return rows(
+        store,
+        "SELECT notification_id, kind, status, pair, reason, subject,"
+        " incident_ids FROM notifications ORDER BY notification_id",
+    )
 
 
 # -- from logs to one e-mail --------------------------------------------------------------------
 
-def test_unsynced_failover_reaches_the_mailbox_exactly_once(tmp_path, store, settings,
-                                                             mailbox):
+
+def test_unsynced_failover_reaches_the_mailbox_exactly_once(tmp_path, store, settings, mailbox):
     files = unsynced_dataset(tmp_path / "data")
     ingest(store, *files.values())
     analyze(store)
@@ -142,8 +153,11 @@ def test_a_storm_of_200_events_on_one_pair_is_one_email(tmp_path, store, setting
     for k in range(100):  # the backup and the primary taking turns, every 30 s
         at = T0 + timedelta(minutes=k)
         lines += [ha_line(143, SECONDARY, at), ha_line(142, PRIMARY, at + timedelta(seconds=30))]
-    ingest(store, write_inventory(tmp_path / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
-           write_lines(tmp_path / "storm.log", lines))
+    ingest(
+        store,
+        write_inventory(tmp_path / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
+        write_lines(tmp_path / "storm.log", lines),
+    )
     analyze(store)
     assert scalar(store, "SELECT count(*) FROM ha_events") == 200
     start = now()
@@ -155,32 +169,55 @@ def test_a_storm_of_200_events_on_one_pair_is_one_email(tmp_path, store, setting
 
 # -- lifecycle rules, on incidents as the analytics write them --------------------------------
 
+
 @pytest.fixture
 def lab(tmp_path, store) -> Store:
     ingest(store, write_inventory(tmp_path / "inventory.csv", (LAB, PRIMARY, SECONDARY)))
     return store
 
 
-def open_incident(store: Store, kind: str = "unsynced_failover", severity: str = "critical",
-                  summary: str = "failover to C0EAE4A10002 kept 1% of 12000 connections",
-                  evidence: dict[str, Any] | None = None, opened_at: datetime = T0,
-                  detected: datetime | None = None) -> int:
+def open_incident(
+    store: Store,
+    kind: str = "unsynced_failover",
+    severity: str = "critical",
+    summary: str = "failover to C0EAE4A10002 kept 1% of 12000 connections",
+    evidence: dict[str, Any] | None = None,
+    opened_at: datetime = T0,
+    detected: datetime | None = None,
+) -> int:
     with store.transaction() as cur:
         (iid,) = cur.execute(
             "INSERT INTO incidents (pair, kind, incident_key, severity, opened_at, status,"
             " summary, evidence, first_detected, last_updated) VALUES"
             " (?, ?, NULL, ?, ?, 'open', ?, ?, ?, ?) RETURNING incident_id",
-            [LAB, kind, severity, opened_at, summary,
-             json.dumps(evidence or {"connections_before": 12000, "connections_after": 120,
-                                     "kept_percent": 1.0, "stateful_sync": "disabled"}),
-             detected or now(), detected or now()]).fetchone()
+            [
+                LAB,
+                kind,
+                severity,
+                opened_at,
+                summary,
+                json.dumps(
+                    evidence
+                    or {
+                        "connections_before": 12000,
+                        "connections_after": 120,
+                        "kept_percent": 1.0,
+                        "stateful_sync": "disabled",
+                    }
+                ),
+                detected or now(),
+                detected or now(),
+            ],
+        ).fetchone()
     return int(iid)
 
 
 def resolve(store: Store, iid: int, at: datetime) -> None:
     with store.transaction() as cur:
-        cur.execute("UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE"
-                    " incident_id = ?", [at, iid])
+        cur.execute(
+            "UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE incident_id = ?",
+            [at, iid],
+        )
 
 
 def test_resolved_email_after_the_new_one(lab, settings, mailbox):
@@ -192,7 +229,8 @@ def test_resolved_email_after_the_new_one(lab, settings, mailbox):
     run_alert_cycle(lab, settings, start + 3 * LATER)
     assert [m["Subject"] for m in mailbox.messages] == [
         f"[hawatch] CRITICAL unsynced failover {LAB} (lab)",
-        f"[hawatch] RESOLVED unsynced failover {LAB} (lab)"]
+        f"[hawatch] RESOLVED unsynced failover {LAB} (lab)",
+    ]
     assert "resolved: 2026-10-05 08:30:00 UTC" in body(mailbox.messages[1])
     with lab.transaction() as cur:  # later data shows it went on: reopened, mailed again
         cur.execute("UPDATE incidents SET status = 'open', resolved_at = NULL")
@@ -223,7 +261,9 @@ def test_a_silenced_pair_gets_no_email_but_its_resolution_is_recorded(lab, setti
     run_alert_cycle(lab, settings, start + 2 * LATER)
     assert mailbox.messages == []
     assert [(k, s) for _, k, s, *_ in notifications(lab)] == [
-        ("new", "suppressed"), ("resolved", "suppressed")]
+        ("new", "suppressed"),
+        ("resolved", "suppressed"),
+    ]
     assert all(r.startswith("silenced until") for *_, r, _s, _i in notifications(lab))
     # the silence expires by itself: the next incident is mailed
     open_incident(lab, summary="second failover", detected=start + timedelta(hours=1))
@@ -246,13 +286,13 @@ def test_smtp_down_then_back_delivers_once(lab, mailbox):
     open_incident(lab)
     start = now()
     run_alert_cycle(lab, settings, start + LATER)
-    (row,) = rows(lab, "SELECT status, attempts, last_error, next_attempt_at FROM"
-                  " notifications")
+    (row,) = rows(lab, "SELECT status, attempts, last_error, next_attempt_at FROM notifications")
     assert row[0:2] == ("pending", 1) and row[2]
     assert row[3] == start + LATER + timedelta(seconds=30)
     run_alert_cycle(lab, settings, start + 2 * LATER)  # still down: the delay doubles
     assert scalar(lab, "SELECT next_attempt_at FROM notifications") == (
-        start + 2 * LATER + timedelta(seconds=60))
+        start + 2 * LATER + timedelta(seconds=60)
+    )
     server = Server(mailbox, port=port)
     server.start()
     try:
@@ -264,7 +304,8 @@ def test_smtp_down_then_back_delivers_once(lab, mailbox):
         server.stop()
     assert len(mailbox.messages) == 1
     assert rows(lab, "SELECT status, attempts, last_error FROM notifications") == [
-        ("sent", 3, None)]
+        ("sent", 3, None)
+    ]
 
 
 def test_a_restart_sends_only_unsent_rows(tmp_path, settings, mailbox):
@@ -273,14 +314,16 @@ def test_a_restart_sends_only_unsent_rows(tmp_path, settings, mailbox):
         first = send_test(before, settings, now(), to="a@example.com")
         second = send_test(before, settings, now(), to="b@example.com")
         with before.transaction() as cur:  # that process got the 250 for the first, then died
-            cur.execute("UPDATE notifications SET status = 'sent', sent_at = now()"
-                        " WHERE notification_id = ?", [first])
+            cur.execute(
+                "UPDATE notifications SET status = 'sent', sent_at = now()"
+                " WHERE notification_id = ?",
+                [first],
+            )
     with Store(path) as after:
         run_alert_cycle(after, settings, now())
         run_alert_cycle(after, settings, now() + LATER)
         assert [e.rcpt_tos for e in mailbox.envelopes] == [["b@example.com"]]
-        assert mailbox.messages[0]["Message-ID"] == (
-            f"<hawatch.notification.{second}@example.com>")
+        assert mailbox.messages[0]["Message-ID"] == (f"<hawatch.notification.{second}@example.com>")
 
 
 def test_a_send_cut_short_by_a_crash_goes_out_again(tmp_path, settings, mailbox):
@@ -297,14 +340,17 @@ def test_a_send_cut_short_by_a_crash_goes_out_again(tmp_path, settings, mailbox)
         assert claim(before, fresh, now())
     with Store(path) as after:
         run_alert_cycle(after, settings, now())
-        assert rows(after, "SELECT notification_id, status, attempts FROM notifications"
-                    " ORDER BY 1") == [(old, "sent", 2), (fresh, "sending", 1)]
+        assert rows(
+            after, "SELECT notification_id, status, attempts FROM notifications ORDER BY 1"
+        ) == [(old, "sent", 2), (fresh, "sending", 1)]
     assert [e.rcpt_tos for e in mailbox.envelopes] == [["a@example.com"]]
     assert mailbox.messages[0]["Message-ID"] == f"<hawatch.notification.{old}@example.com>"
 
+
 def test_times_in_utc_and_in_the_site_zone():
     assert both_times(T0, "Europe/Berlin") == (
-        "2026-10-05 08:00:00 UTC (2026-10-05 10:00:00 CEST Europe/Berlin)")
+        "2026-10-05 08:00:00 UTC (2026-10-05 10:00:00 CEST Europe/Berlin)"
+    )
     assert both_times(T0, "-05:00").startswith("2026-10-05 08:00:00 UTC (2026-10-05 03:00:00")
 
 
@@ -319,12 +365,21 @@ def test_html_escapes_what_came_from_logs(lab, settings, mailbox):
 
 def test_flapping_is_one_email_then_one_summary(lab, settings, mailbox):
     start = now()
-    flap = open_incident(lab, "flapping", "warning", "12 role changes",
-                         {"transitions": 12, "unsynced_transitions": 2})
+    flap = open_incident(
+        lab,
+        "flapping",
+        "warning",
+        "12 role changes",
+        {"transitions": 12, "unsynced_transitions": 2},
+    )
     run_alert_cycle(lab, settings, start + LATER)
     for k in range(3):  # failovers during the flapping: held back, not mailed
-        open_incident(lab, summary=f"unsynced failover {k}",
-                      opened_at=T0 + timedelta(minutes=5 + k), detected=start + LATER)
+        open_incident(
+            lab,
+            summary=f"unsynced failover {k}",
+            opened_at=T0 + timedelta(minutes=5 + k),
+            detected=start + LATER,
+        )
         run_alert_cycle(lab, settings, start + (2 + k) * LATER)
     assert len(mailbox.messages) == 1
     resolve(lab, flap, T0 + timedelta(hours=1))
@@ -341,37 +396,58 @@ def test_flapping_is_one_email_then_one_summary(lab, settings, mailbox):
 
 def test_a_failover_test_is_a_verdict_and_maintenance_is_quiet(lab, settings, mailbox):
     start = now()
-    open_incident(lab, "failover_test", "info", "failover test passed: 2 role changes",
-                  {"survived": True, "kept_percent": 98.0})
+    open_incident(
+        lab,
+        "failover_test",
+        "info",
+        "failover test passed: 2 role changes",
+        {"survived": True, "kept_percent": 98.0},
+    )
     run_alert_cycle(lab, settings, start + LATER)
     assert [m["Subject"] for m in mailbox.messages] == [
-        f"[hawatch] INFO failover test passed {LAB} (lab)"]
+        f"[hawatch] INFO failover test passed {LAB} (lab)"
+    ]
     with lab.transaction() as cur:
         cur.execute("UPDATE incidents SET status = 'resolved', resolved_at = opened_at")
-        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
-                    " created_at)"
-                    " VALUES (?, ?, ?, 'maintenance', 'CHG-7', 'cli', now())",
-                    [LAB, T0 + timedelta(hours=5), T0 + timedelta(hours=6)])
+        cur.execute(
+            "INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+            " created_at)"
+            " VALUES (?, ?, ?, 'maintenance', 'CHG-7', 'cli', now())",
+            [LAB, T0 + timedelta(hours=5), T0 + timedelta(hours=6)],
+        )
     open_incident(lab, opened_at=T0 + timedelta(hours=5, minutes=10), detected=start)
     run_alert_cycle(lab, settings, start + 2 * LATER)
     assert len(mailbox.messages) == 1  # no "resolved" for the verdict, nothing in maintenance
     assert [r for *_, r, _s, _i in notifications(lab)] == [None, "maintenance window: CHG-7"]
     with lab.transaction() as cur:  # a drop during a declared test is the verdict's business
-        cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
-                    " created_at)"
-                    " VALUES (?, ?, ?, 'failover_test', 'FT-3', 'cli',"
-                    " now())", [LAB, T0 + timedelta(hours=8), T0 + timedelta(hours=9)])
-    open_incident(lab, "session_drop", "warning", "connections fell 95%",
-                  opened_at=T0 + timedelta(hours=8, minutes=5), detected=start)
+        cur.execute(
+            "INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+            " created_at)"
+            " VALUES (?, ?, ?, 'failover_test', 'FT-3', 'cli',"
+            " now())",
+            [LAB, T0 + timedelta(hours=8), T0 + timedelta(hours=9)],
+        )
+    open_incident(
+        lab,
+        "session_drop",
+        "warning",
+        "connections fell 95%",
+        opened_at=T0 + timedelta(hours=8, minutes=5),
+        detected=start,
+    )
     run_alert_cycle(lab, settings, start + 3 * LATER)
     assert len(mailbox.messages) == 1
     assert notifications(lab)[-1][4] == "failover_test window: FT-3"
 
 
 def test_routes_by_site_and_severity(lab, smtp, mailbox):
-    settings = settings_for(smtp.port, **{
-        "alerts.routes": "site=lab&severity=critical: oncall@example.com, lab@example.com;"
-                         " severity=warning: day@example.com"})
+    settings = settings_for(
+        smtp.port,
+        **{
+            "alerts.routes": "site=lab&severity=critical: oncall@example.com, lab@example.com;"
+            " severity=warning: day@example.com"
+        },
+    )
     open_incident(lab)
     run_alert_cycle(lab, settings, now() + LATER)
     assert mailbox.envelopes[0].rcpt_tos == ["oncall@example.com", "lab@example.com"]
@@ -385,8 +461,12 @@ def test_digest(tmp_path, store, settings, mailbox):
     run_alert_cycle(store, settings, now())
     (digest,) = [m for m in mailbox.messages if "digest" in m["Subject"]]
     text = body(digest)
-    for heading in ("Fleet health", "Incidents of the last day", "Failover-test verdicts",
-                    "Most-flapping pairs"):
+    for heading in (
+        "Fleet health",
+        "Incidents of the last day",
+        "Failover-test verdicts",
+        "Most-flapping pairs",
+    ):
         assert heading in text
     assert f"{LAB} (lab): " in text
     assert "CRITICAL lab-ha01 unsynced_failover" in text
@@ -411,33 +491,40 @@ class Login:
         self.user, self.password = user, password
         self.seen: list[str] = []
 
-    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                 auth_data: Any) -> Any:
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> Any:
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
-        ok = (isinstance(auth_data, LoginPassword)
-              and auth_data.login.decode() == self.user
-              and auth_data.password.decode() == self.password)
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.user
+            and auth_data.password.decode() == self.password
+        )
         self.seen.append(auth_data.login.decode())
         return AuthResult(success=ok)
 
 
-def test_starttls_and_login_with_the_password_from_the_environment(lab, mailbox,
-                                                                    certificate):
+def test_starttls_and_login_with_the_password_from_the_environment(lab, mailbox, certificate):
     from hawatch.config import load_config
 
     context, ca_file = certificate
     login = Login("hawatch", "s3cret")
-    server = Server(mailbox, tls_context=context, require_starttls=True,
-                    authenticator=login, auth_required=True)
+    server = Server(
+        mailbox, tls_context=context, require_starttls=True, authenticator=login, auth_required=True
+    )
     server.start()
     try:
-        config = load_config(env={"HAWATCH_SMTP_HOST": "127.0.0.1",
-                                  "HAWATCH_SMTP_PORT": str(server.port),
-                                  "HAWATCH_SMTP_PASSWORD": "s3cret",
-                                  "HAWATCH_ALERT_TO": "noc@example.com",
-                                  "HAWATCH_SMTP_USERNAME": "hawatch",
-                                  "HAWATCH_SMTP_CA_FILE": str(ca_file)})
+        config = load_config(
+            env={
+                "HAWATCH_SMTP_HOST": "127.0.0.1",
+                "HAWATCH_SMTP_PORT": str(server.port),
+                "HAWATCH_SMTP_PASSWORD": "s3cret",
+                "HAWATCH_ALERT_TO": "noc@example.com",
+                "HAWATCH_SMTP_USERNAME": "hawatch",
+                "HAWATCH_SMTP_CA_FILE": str(ca_file),
+            }
+        )
         assert config["smtp.security"] == "starttls"  # the default
         send_test(lab, config, now())
         run_alert_cycle(lab, config, now())
@@ -453,8 +540,9 @@ def test_implicit_tls(lab, mailbox, certificate):
     server = Server(mailbox, ssl_context=context)
     server.start()
     try:
-        settings = settings_for(server.port, **{"smtp.security": "tls",
-                                                "smtp.ca_file": str(ca_file)})
+        settings = settings_for(
+            server.port, **{"smtp.security": "tls", "smtp.ca_file": str(ca_file)}
+        )
         send_test(lab, settings, now())
         run_alert_cycle(lab, settings, now())
     finally:
@@ -481,16 +569,20 @@ def test_the_password_is_never_sent_without_tls(lab, mailbox, caplog):
     server = Server(mailbox, authenticator=login, auth_require_tls=False)
     server.start()
     try:
-        settings = settings_for(server.port, **{"smtp.username": "hawatch",
-                                                "smtp.password": "s3cret"})
+        settings = settings_for(
+            server.port, **{"smtp.username": "hawatch", "smtp.password": "s3cret"}
+        )
         send_test(lab, settings, now())
         with caplog.at_level(logging.WARNING):
             run_alert_cycle(lab, settings, now())
         assert login.seen == [] and mailbox.messages == []
         (status, error) = rows(lab, "SELECT status, last_error FROM notifications")[0]
         assert status == "pending" and "smtp.allow_plaintext_login" in error
-        (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING
-                     and r.name.startswith("hawatch.analytics.alerts")]
+        (record,) = [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name.startswith("hawatch.analytics.alerts")
+        ]
         assert record.exc_info is None and "\n" not in record.getMessage()
         assert "smtp.allow_plaintext_login" in record.getMessage()
         run_alert_cycle(lab, {**settings, "smtp.allow_plaintext_login": True}, now())
@@ -524,8 +616,9 @@ def test_a_message_accepted_late_is_sent_once(lab):
     mailbox = LateMailbox(lab, delay=2.0)
     server = Server(mailbox)
     server.start()
-    settings = settings_for(server.port, **{"smtp.timeout_seconds": 1.0,
-                                            "smtp.data_timeout_seconds": 1.0})
+    settings = settings_for(
+        server.port, **{"smtp.timeout_seconds": 1.0, "smtp.data_timeout_seconds": 1.0}
+    )
     start = now()
     try:
         nid = send_test(lab, settings, start)
@@ -540,10 +633,12 @@ def test_a_message_accepted_late_is_sent_once(lab):
     assert mailbox.outbox_during_send[0] == ("sending", 1)
     assert len(mailbox.messages) == 1
     assert mailbox.messages[0]["Message-ID"] == f"<hawatch.notification.{nid}@example.com>"
-    (status, attempts, error) = rows(lab, "SELECT status, attempts, last_error"
-                                     " FROM notifications")[0]
+    (status, attempts, error) = rows(lab, "SELECT status, attempts, last_error FROM notifications")[
+        0
+    ]
     assert (status, attempts) == ("unconfirmed", 1)
     assert "may have delivered it" in error
+
 
 def test_evaluate_twice_records_nothing_twice(lab):
     open_incident(lab)
@@ -561,17 +656,24 @@ def test_no_smtp_host_keeps_mail_in_the_outbox(lab):
 
 # -- the command line ---------------------------------------------------------------------------
 
+
 def test_cli_alerts_test_and_log(tmp_path, smtp, mailbox):
     import os
     import subprocess
 
     db = str(tmp_path / "cli.duckdb")
-    env = {**os.environ, "HAWATCH_SMTP_HOST": "127.0.0.1", "HAWATCH_SMTP_PORT": str(smtp.port),
-           "HAWATCH_SMTP_SECURITY": "plain", "HAWATCH_ALERT_TO": "noc@example.com"}
+    env = {
+        **os.environ,
+        "HAWATCH_SMTP_HOST": "127.0.0.1",
+        "HAWATCH_SMTP_PORT": str(smtp.port),
+        "HAWATCH_SMTP_SECURITY": "plain",
+        "HAWATCH_ALERT_TO": "noc@example.com",
+    }
 
     def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["hawatch", *args, "--db", db], env=env, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            ["hawatch", *args, "--db", db], env=env, capture_output=True, text=True, timeout=60
+        )
 
     sent = hawatch("alerts", "test", "--to", "me@example.com")
     assert sent.returncode == 0, sent.stderr
@@ -580,10 +682,17 @@ def test_cli_alerts_test_and_log(tmp_path, smtp, mailbox):
     assert log.returncode == 0, log.stderr
     (entry,) = json.loads(log.stdout)
     assert (entry["kind"], entry["status"], entry["recipients"]) == (
-        "test", "sent", "me@example.com")
-    down = subprocess.run(["hawatch", "alerts", "test", "--db", db], capture_output=True,
-                          text=True, timeout=60,
-                          env={**env, "HAWATCH_SMTP_PORT": "1"})
+        "test",
+        "sent",
+        "me@example.com",
+    )
+    down = subprocess.run(
+        ["hawatch", "alerts", "test", "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "HAWATCH_SMTP_PORT": "1"},
+    )
     assert down.returncode == 1 and "not accepted" in down.stderr
     table = hawatch("alerts", "log")
     assert "failed (retrying)" in table.stdout
@@ -593,19 +702,25 @@ def test_a_backlog_of_old_incidents_is_recorded_not_mailed(tmp_path, store, smtp
     files = unsynced_dataset(tmp_path / "data")  # weeks old, long resolved
     ingest(store, *files.values())
     analyze(store)
-    run_alert_cycle(store, settings_for(smtp.port, **{"alerts.max_age_hours": 48.0}),
-                    now() + LATER)
+    run_alert_cycle(store, settings_for(smtp.port, **{"alerts.max_age_hours": 48.0}), now() + LATER)
     assert mailbox.messages == []
     assert [(k, s, r) for _, k, s, _p, r, *_ in notifications(store)] == [
-        ("new", "suppressed", "ended before alerts.max_age_hours")]
+        ("new", "suppressed", "ended before alerts.max_age_hours")
+    ]
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ({"alerts.base_url": "https://noc.example.net/hawatch/"}, "https://noc.example.net/hawatch"),
-    ({"serve.http": "10.1.2.3:8080"}, "http://10.1.2.3:8080"),
-    ({"serve.http": "10.1.2.3:8443", "serve.tls_cert": "c.pem"}, "https://10.1.2.3:8443"),
-    ({"serve.http": "0.0.0.0:8080"}, f"http://{socket.getfqdn()}:8080"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            {"alerts.base_url": "https://noc.example.net/hawatch/"},
+            "https://noc.example.net/hawatch",
+        ),
+        ({"serve.http": "10.1.2.3:8080"}, "http://10.1.2.3:8080"),
+        ({"serve.http": "10.1.2.3:8443", "serve.tls_cert": "c.pem"}, "https://10.1.2.3:8443"),
+        ({"serve.http": "0.0.0.0:8080"}, f"http://{socket.getfqdn()}:8080"),
+    ],
+)
 def test_e_mail_links_point_where_the_dashboard_is(given, expected):
     """Not http://127.0.0.1:8080 whatever the server's address (issue 12)."""
     from hawatch.analytics.alerts.settings import alert_settings

@@ -14,8 +14,10 @@ from tests.test_serve import Server, post, wait_for
 
 PRIMARY, SECONDARY = "C0EAE4E2E001", "C0EAE4E2E002"
 # documented HA text (elastic/beats pipeline.js, MESSAGE#... 147) in the E-aws line shape
-FAILOVER = ('<129>  id=firewall sn={sn} time="{t} UTC" fw=10.0.0.96 pri=1 c=0 m=147'
-            ' msg="Backup missed heartbeats from Active Primary: Backup going Active" n=7')
+FAILOVER = (
+    '<129>  id=firewall sn={sn} time="{t} UTC" fw=10.0.0.96 pri=1 c=0 m=147'
+    ' msg="Backup missed heartbeats from Active Primary: Backup going Active" n=7'
+)
 
 
 def exports(now: datetime) -> str:
@@ -36,11 +38,19 @@ def test_unsynced_failover_over_syslog_is_mailed_once(tmp_path):
     smtp.start()
     (tmp_path / "pairs.csv").write_text(
         "pair,site,primary_serial,secondary_serial,timezone\n"
-        f"fw-e2e,lab,{PRIMARY},{SECONDARY},Europe/Berlin\n")
-    server = Server(tmp_path, env={
-        "HAWATCH_INVENTORY": str(tmp_path / "pairs.csv"), "HAWATCH_SMTP_HOST": "127.0.0.1",
-        "HAWATCH_SMTP_PORT": str(smtp.port), "HAWATCH_SMTP_SECURITY": "plain",
-        "HAWATCH_ALERT_TO": "noc@example.com", "HAWATCH_ALERTS_GROUP_WAIT_SECONDS": "0"})
+        f"fw-e2e,lab,{PRIMARY},{SECONDARY},Europe/Berlin\n"
+    )
+    server = Server(
+        tmp_path,
+        env={
+            "HAWATCH_INVENTORY": str(tmp_path / "pairs.csv"),
+            "HAWATCH_SMTP_HOST": "127.0.0.1",
+            "HAWATCH_SMTP_PORT": str(smtp.port),
+            "HAWATCH_SMTP_SECURITY": "plain",
+            "HAWATCH_ALERT_TO": "noc@example.com",
+            "HAWATCH_ALERTS_GROUP_WAIT_SECONDS": "0",
+        },
+    )
     try:
         now = datetime.now(UTC).replace(microsecond=0)
         code, report = post(server.url, exports(now).encode(), "text/csv")

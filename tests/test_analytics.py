@@ -41,6 +41,7 @@ QUIET = ("healthy", "stateful_failover")  # scenarios after which no incident ma
 
 # -- helpers ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Found:
     """One incident as the store or the CLI reports it."""
@@ -68,31 +69,49 @@ def _evidence(value: Any) -> dict[str, Any]:
 
 def stored(store: Store, withdrawn: bool = False) -> list[Found]:
     """Incidents in the store (without withdrawn ones unless asked), oldest first."""
-    sql = ("SELECT incident_id, pair, kind, status, severity, opened_at, resolved_at, summary,"
-           " evidence FROM incidents" + ("" if withdrawn else " WHERE status <> 'withdrawn'")
-           + " ORDER BY opened_at, pair, kind")
-    return [Found(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _evidence(r[8]))
-            for r in store.cursor().execute(sql).fetchall()]
+    sql = (
+        "SELECT incident_id, pair, kind, status, severity, opened_at, resolved_at, summary,"
+        " evidence FROM incidents"
+        + ("" if withdrawn else " WHERE status <> 'withdrawn'")
+        + " ORDER BY opened_at, pair, kind"
+    )
+    return [
+        Found(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _evidence(r[8]))
+        for r in store.cursor().execute(sql).fetchall()
+    ]
 
 
 def snapshot(store: Store) -> list[tuple[Any, ...]]:
     """Every stored incident, every column: what must not change when nothing is new."""
-    return store.cursor().execute(
-        "SELECT incident_id, pair, kind, incident_key, severity, opened_at, resolved_at, status,"
-        " summary, CAST(evidence AS VARCHAR), first_detected, last_updated FROM incidents"
-        " ORDER BY incident_id").fetchall()
+    return (
+        store.cursor()
+        .execute(
+            "SELECT incident_id, pair, kind, incident_key, severity, opened_at, resolved_at,"
+            " status, summary, CAST(evidence AS VARCHAR), first_detected, last_updated"
+            " FROM incidents ORDER BY incident_id"
+        )
+        .fetchall()
+    )
 
 
 def outcome(incidents: list[Found]) -> set[tuple[Any, ...]]:
     """What two analyses of the same data must agree on."""
-    return {(i.pair, i.kind, i.opened_at, i.resolved_at, i.status) for i in incidents
-            if i.status != "withdrawn"}
+    return {
+        (i.pair, i.kind, i.opened_at, i.resolved_at, i.status)
+        for i in incidents
+        if i.status != "withdrawn"
+    }
 
 
 def last_run(store: Store) -> tuple[Any, ...]:
-    return store.cursor().execute(
-        "SELECT mode, pairs, opened, updated, resolved, withdrawn FROM analysis_runs"
-        " ORDER BY run_at DESC LIMIT 1").fetchone()
+    return (
+        store.cursor()
+        .execute(
+            "SELECT mode, pairs, opened, updated, resolved, withdrawn FROM analysis_runs"
+            " ORDER BY run_at DESC LIMIT 1"
+        )
+        .fetchone()
+    )
 
 
 def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
@@ -104,20 +123,38 @@ def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
 
 def cli_incidents(db: Path, *extra: str) -> list[Found]:
     out = hawatch("analyze", "--db", str(db), "--format", "json", *extra).stdout
-    return [Found(int(r["id"]), r["pair"], r["kind"], r["status"], r["severity"],
-                  _utc(r["opened_at"]), _utc(r["resolved_at"]), r["summary"],
-                  _evidence(r["evidence"])) for r in json.loads(out)]
+    return [
+        Found(
+            int(r["id"]),
+            r["pair"],
+            r["kind"],
+            r["status"],
+            r["severity"],
+            _utc(r["opened_at"]),
+            _utc(r["resolved_at"]),
+            r["summary"],
+            _evidence(r["evidence"]),
+        )
+        for r in json.loads(out)
+    ]
 
 
 def matching(found: list[Found], truth: dict[str, Any]) -> list[Found]:
     """Detections of one injected incident: same pair and kind, and [opened_at, resolved_at
     or opened_at] overlapping the truth's [start, end] widened by SLACK on each side."""
     start, end = _utc(truth["start"]) - SLACK, _utc(truth["end"]) + SLACK
-    return [f for f in found if f.pair == truth["pair"] and f.kind == truth["kind"]
-            and f.opened_at <= end and (f.resolved_at or f.opened_at) >= start]
+    return [
+        f
+        for f in found
+        if f.pair == truth["pair"]
+        and f.kind == truth["kind"]
+        and f.opened_at <= end
+        and (f.resolved_at or f.opened_at) >= start
+    ]
 
 
 # -- simulated fleets -------------------------------------------------------------------------
+
 
 @dataclass
 class Fleet:
@@ -166,11 +203,17 @@ def test_every_injected_incident_is_found(fleets, seed):
             assert {f.evidence["survived"] for f in found} == {detail["survived"]}
         if truth["kind"] == "unsynced_failover":
             assert {(f.evidence["from_serial"], f.evidence["to_serial"]) for f in found} == {
-                (detail["from"], detail["to"])}
+                (detail["from"], detail["to"])
+            }
         if truth["kind"] == "config_mismatch":
-            assert {(f.evidence["field"], f.evidence["primary_firmware"],
-                     f.evidence["secondary_firmware"]) for f in found} == {
-                (detail["field"], detail["primary"], detail["secondary"])}
+            assert {
+                (
+                    f.evidence["field"],
+                    f.evidence["primary_firmware"],
+                    f.evidence["secondary_firmware"],
+                )
+                for f in found
+            } == {(detail["field"], detail["primary"], detail["secondary"])}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -180,8 +223,11 @@ def test_no_incident_on_quiet_pairs(fleets, seed):
     assert len(quiet) == 2
     assert [f for f in fleet.found if f.pair in quiet] == []
     with Store(fleet.db) as store:
-        health = store.cursor().execute(
-            "SELECT pair, health, score FROM pair_health ORDER BY pair").fetchall()
+        health = (
+            store.cursor()
+            .execute("SELECT pair, health, score FROM pair_health ORDER BY pair")
+            .fetchall()
+        )
     assert {(p, h, s) for p, h, s in health if p in quiet} == {(p, "ok", 100) for p in quiet}
 
 
@@ -190,7 +236,8 @@ def test_cli_json_is_the_store(fleets):
     fleet = fleets[CLI_SEED]
     with Store(fleet.db) as store:
         assert sorted(fleet.found, key=lambda f: f.incident_id) == sorted(
-            stored(store), key=lambda f: f.incident_id)
+            stored(store), key=lambda f: f.incident_id
+        )
     assert len({f.incident_id for f in fleet.found}) == len(fleet.found) > 0
 
 
@@ -200,9 +247,12 @@ def test_no_false_unsynced_failover_on_flapping_pairs(fleets):
     wrong = []
     for fleet in fleets.values():
         flapping = {p for p, s in fleet.truth["scenarios"].items() if s == "flapping"}
-        wrong += [(fleet.seed, f.pair, f.opened_at.isoformat(), f.summary) for f in fleet.found
-                  if f.pair in flapping and (f.kind == "unsynced_failover"
-                                             or f.evidence.get("unsynced_transitions"))]
+        wrong += [
+            (fleet.seed, f.pair, f.opened_at.isoformat(), f.summary)
+            for f in fleet.found
+            if f.pair in flapping
+            and (f.kind == "unsynced_failover" or f.evidence.get("unsynced_transitions"))
+        ]
     assert wrong == []
 
 
@@ -221,14 +271,24 @@ def test_role_changes_match_the_injected_ones(fleets):
             cur = store.cursor()
             columns, rows = pair_summary(cur)
             summary = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
-            table = dict(cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair")
-                        .fetchall())
+            table = dict(
+                cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair").fetchall()
+            )
         for pair, scenario in fleet.truth["scenarios"].items():
             counted = summary[pair]["failovers"] + summary[pair]["failbacks"]
             want = expected.get(scenario, table.get(pair, 0))
             if not summary[pair]["role_changes"] == counted == table.get(pair, 0) == want:
-                wrong.append((fleet.seed, pair, scenario, summary[pair]["role_changes"],
-                              counted, table.get(pair, 0), want))
+                wrong.append(
+                    (
+                        fleet.seed,
+                        pair,
+                        scenario,
+                        summary[pair]["role_changes"],
+                        counted,
+                        table.get(pair, 0),
+                        want,
+                    )
+                )
         for truth in fleet.truth["incidents"]:
             found = matching(fleet.found, truth)
             if truth["kind"] == "flapping":
@@ -241,7 +301,9 @@ def test_role_changes_match_the_injected_ones(fleets):
                     wrong.append((fleet.seed, truth["pair"], "failover_test", got))
     assert wrong == []
 
+
 # -- idempotency and stable ids ---------------------------------------------------------------
+
 
 def test_repeated_passes_and_reingest_change_nothing(fleets, tmp_path):
     fleet = fleets[11]
@@ -254,8 +316,7 @@ def test_repeated_passes_and_reingest_change_nothing(fleets, tmp_path):
         assert (again.mode, again.pairs) == ("incremental", 0)
         full = analyze(store, full=True)
         assert (full.mode, full.pairs) == ("full", PAIRS)
-        assert vars(full.reconciled) == {"opened": 0, "updated": 0, "resolved": 0,
-                                         "withdrawn": 0}
+        assert vars(full.reconciled) == {"opened": 0, "updated": 0, "resolved": 0, "withdrawn": 0}
         assert snapshot(store) == first
         report = ingest_paths(store, [str(fleet.out)])
         assert report.total.events_new == report.total.samples == 0
@@ -287,14 +348,16 @@ def _line_time(line: str, zone: ZoneInfo) -> datetime:
     return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
 
 
-def split_fleet(out: Path, cutoff: datetime, later_pairs: set[str], first: Path,
-                rest: Path) -> None:
+def split_fleet(
+    out: Path, cutoff: datetime, later_pairs: set[str], first: Path, rest: Path
+) -> None:
     """`first`: the inventory and everything before `cutoff`; `rest`: everything from
     `cutoff` on, of `later_pairs` only (the other pairs send nothing more)."""
     with open(out / "inventory.csv", newline="") as handle:
         inventory = list(csv.DictReader(handle))
-    pair_of = {row[key]: row["pair"] for row in inventory
-               for key in ("primary_serial", "secondary_serial")}
+    pair_of = {
+        row[key]: row["pair"] for row in inventory for key in ("primary_serial", "secondary_serial")
+    }
     zones = {row["site"]: ZoneInfo(row["timezone"]) for row in inventory}
     for folder in (first / "syslog", first / "exports", rest / "syslog", rest / "exports"):
         folder.mkdir(parents=True)
@@ -324,12 +387,17 @@ def split_fleet(out: Path, cutoff: datetime, later_pairs: set[str], first: Path,
     status = json.loads((out / "exports" / "status.json").read_text())
     windows = json.loads((out / "windows.json").read_text())
     for target in (first, rest):
-        (target / "exports" / "events.ndjson").write_text("".join(
-            json.dumps(e) + "\n" for e in events if keep(_utc(e["time"]), e["pair"]) == target))
-        (target / "exports" / "status.json").write_text(json.dumps(
-            [s for s in status if keep(_utc(s["time"]), s["pair"]) == target]))
-        (target / "windows.json").write_text(json.dumps(
-            [w for w in windows if keep(_utc(w["start"]), w["pair"]) == target]))
+        (target / "exports" / "events.ndjson").write_text(
+            "".join(
+                json.dumps(e) + "\n" for e in events if keep(_utc(e["time"]), e["pair"]) == target
+            )
+        )
+        (target / "exports" / "status.json").write_text(
+            json.dumps([s for s in status if keep(_utc(s["time"]), s["pair"]) == target])
+        )
+        (target / "windows.json").write_text(
+            json.dumps([w for w in windows if keep(_utc(w["start"]), w["pair"]) == target])
+        )
 
 
 # seeds whose incidents straddle or follow the end of day 2: a config mismatch open across it
@@ -343,8 +411,7 @@ def test_incremental_pass_equals_one_full_pass(tmp_path, seed):
     simulate(seed, PAIRS, DAYS, out)
     truth = json.loads((out / "truth.json").read_text())
     cutoff = _utc(truth["start"]) + timedelta(days=2)
-    later = {t["pair"] for t in truth["incidents"]
-             if _utc(t["end"]) >= cutoff - timedelta(hours=6)}
+    later = {t["pair"] for t in truth["incidents"] if _utc(t["end"]) >= cutoff - timedelta(hours=6)}
     later.add(next(p for p, s in sorted(truth["scenarios"].items()) if s == "healthy"))
     assert 1 < len(later) < PAIRS
     split_fleet(out, cutoff, later, first, rest)
@@ -369,7 +436,8 @@ def test_incremental_pass_equals_one_full_pass(tmp_path, seed):
     # ... and every incident of the first pass is still there under its id
     now = {f.incident_id: f for f in incremental}
     assert [(e.pair, e.kind, now[e.incident_id].status != "withdrawn") for e in early] == [
-        (e.pair, e.kind, True) for e in early]
+        (e.pair, e.kind, True) for e in early
+    ]
 
 
 # -- hand-built datasets ----------------------------------------------------------------------
@@ -396,18 +464,22 @@ _counter = iter(range(1000, 10**9))
 def ha_line(m: int, sn: str, at: datetime) -> str:
     """A documented HA text in the real E-drizz relay-header line shape (as in
     tests/test_parse_sonicos.py), the unit's clock in time=."""
-    return (f'{at:%b} {at.day:2d} {at:%H:%M:%S} 172.16.2.1 id=firewall sn={sn}'
-            f' time="{at:%Y-%m-%d %H:%M:%S}" fw=172.16.0.2 pri=1 c=0 m={m} msg="{TEXT[m]}"'
-            f' n={next(_counter)}')
+    return (
+        f"{at:%b} {at.day:2d} {at:%H:%M:%S} 172.16.2.1 id=firewall sn={sn}"
+        f' time="{at:%Y-%m-%d %H:%M:%S}" fw=172.16.0.2 pri=1 c=0 m={m} msg="{TEXT[m]}"'
+        f" n={next(_counter)}"
+    )
 
 
 def traffic_line(sn: str, at: datetime) -> str:
     """The real E-aws Connection Closed line (test-sonicos70-aws.log), time and counter varied."""
-    return (f'<134>  id=firewall sn={sn} time="{at:%Y-%m-%d %H:%M:%S} UTC" fw=10.0.0.96 pri=6'
-            f' c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={next(_counter)}'
-            ' usr="admin" src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1 proto=tcp/https'
-            ' sent=1930 rcvd=1545 spkt=11 rpkt=7 dpi=0 cdur=2133 rule="Default Access Rule"'
-            ' fw_action="NA"')
+    return (
+        f'<134>  id=firewall sn={sn} time="{at:%Y-%m-%d %H:%M:%S} UTC" fw=10.0.0.96 pri=6'
+        f' c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={next(_counter)}'
+        ' usr="admin" src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1 proto=tcp/https'
+        ' sent=1930 rcvd=1545 spkt=11 rpkt=7 dpi=0 cdur=2133 rule="Default Access Rule"'
+        ' fw_action="NA"'
+    )
 
 
 def write_inventory(path: Path, *pairs: tuple[str, str, str]) -> Path:
@@ -427,8 +499,9 @@ def write_samples(path: Path, rows: list[tuple[datetime, str, str, int]]) -> Pat
         writer = csv.writer(handle)
         writer.writerow(["time", "serial", "pair", "connections", "vpn_sas"])
         for at, serial, pair, connections in rows:
-            writer.writerow([f"{at:%Y-%m-%dT%H:%M:%SZ}", serial, pair, connections,
-                             connections // 400])
+            writer.writerow(
+                [f"{at:%Y-%m-%dT%H:%M:%SZ}", serial, pair, connections, connections // 400]
+            )
     return path
 
 
@@ -438,35 +511,65 @@ def write_records(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def status(at: datetime, pair: str, primary: str, secondary: str, sync: str
-           ) -> list[dict[str, Any]]:
-    return [{"time": f"{at:%Y-%m-%dT%H:%M:%SZ}", "serial": serial, "pair": pair, "role": role,
-             "state": state, "stateful_sync": sync, "model": "NSa 4700",
-             "firmware": "7.1.1-7058", "ha_mode": "active_standby"}
-            for serial, role, state in ((primary, "primary", "active"),
-                                        (secondary, "secondary", "standby"))]
+def status(
+    at: datetime, pair: str, primary: str, secondary: str, sync: str
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "time": f"{at:%Y-%m-%dT%H:%M:%SZ}",
+            "serial": serial,
+            "pair": pair,
+            "role": role,
+            "state": state,
+            "stateful_sync": sync,
+            "model": "NSa 4700",
+            "firmware": "7.1.1-7058",
+            "ha_mode": "active_standby",
+        }
+        for serial, role, state in (
+            (primary, "primary", "active"),
+            (secondary, "secondary", "standby"),
+        )
+    ]
 
 
 def sync_off(at: datetime) -> dict[str, Any]:
-    return event(at, PRIMARY, "primary", "sync_disabled",
-                 "Stateful synchronization disabled by administrator")
+    return event(
+        at,
+        PRIMARY,
+        "primary",
+        "sync_disabled",
+        "Stateful synchronization disabled by administrator",
+    )
 
 
 def event(at: datetime, serial: str, role: str, kind: str, detail: str) -> dict[str, Any]:
     """An export event record (docs/formats.md 2)."""
-    return {"time": f"{at:%Y-%m-%dT%H:%M:%SZ}", "serial": serial, "pair": LAB, "role": role,
-            "event": kind, "detail": detail}
+    return {
+        "time": f"{at:%Y-%m-%dT%H:%M:%SZ}",
+        "serial": serial,
+        "pair": LAB,
+        "role": role,
+        "event": kind,
+        "detail": detail,
+    }
 
 
 def ramp(since_failover: timedelta) -> int:
     """A new active unit without the sessions: near zero, rebuilt over 30 minutes."""
     share = min(1.0, since_failover / timedelta(minutes=30))
-    return int(LEVEL * (0.01 + 0.99 * share ** 2))
+    return int(LEVEL * (0.01 + 0.99 * share**2))
 
 
-def samples(pair: str, primary: str, secondary: str, start: datetime, end: datetime,
-            level: Any, skip: tuple[datetime, datetime] | None = None
-            ) -> list[tuple[datetime, str, str, int]]:
+def samples(
+    pair: str,
+    primary: str,
+    secondary: str,
+    start: datetime,
+    end: datetime,
+    level: Any,
+    skip: tuple[datetime, datetime] | None = None,
+) -> list[tuple[datetime, str, str, int]]:
     """5-minute samples of both units; `level(t)` gives (primary, secondary) connections."""
     rows, at = [], start
     while at <= end:
@@ -482,11 +585,15 @@ def unsynced_level(at: datetime) -> tuple[int, int]:
     return (LEVEL, 0) if at < FAILOVER else (0, ramp(at - FAILOVER))
 
 
-def failover_lines(at: datetime = FAILOVER, primary: str = PRIMARY,
-                   secondary: str = SECONDARY) -> list[str]:
+def failover_lines(
+    at: datetime = FAILOVER, primary: str = PRIMARY, secondary: str = SECONDARY
+) -> list[str]:
     """The primary signals an error, the backup goes active, the primary goes idle."""
-    return [ha_line(149, secondary, at), ha_line(143, secondary, at + timedelta(seconds=1)),
-            ha_line(144, primary, at + timedelta(seconds=2))]
+    return [
+        ha_line(149, secondary, at),
+        ha_line(143, secondary, at + timedelta(seconds=1)),
+        ha_line(144, primary, at + timedelta(seconds=2)),
+    ]
 
 
 def unsynced_dataset(folder: Path, sync: str = "disabled") -> dict[str, Path]:
@@ -494,10 +601,13 @@ def unsynced_dataset(folder: Path, sync: str = "disabled") -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     return {
         "inventory": write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
-        "status": write_records(folder / "status.ndjson",
-                                status(T0, LAB, PRIMARY, SECONDARY, sync)),
-        "samples": write_samples(folder / "sessions.csv", samples(
-            LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), unsynced_level)),
+        "status": write_records(
+            folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, sync)
+        ),
+        "samples": write_samples(
+            folder / "sessions.csv",
+            samples(LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), unsynced_level),
+        ),
         "failover": write_lines(folder / "failover.log", failover_lines()),
     }
 
@@ -530,22 +640,30 @@ def test_failover_file_ingested_after_later_samples(tmp_path):
     (unsynced,) = of_kind(late, "unsynced_failover")
     assert unsynced.opened_at == FAILOVER
     assert (unsynced.evidence["from_serial"], unsynced.evidence["to_serial"]) == (
-        PRIMARY, SECONDARY)
+        PRIMARY,
+        SECONDARY,
+    )
     assert unsynced.evidence["stateful_sync"] == "disabled"
     drops = of_kind(late, "session_drop")
     assert [d.evidence["cause"] for d in drops] == ["after_unsynced_failover"]
     # a drop already seen before the failover was known is the same incident, explained now
     assert {d.incident_id for d in of_kind(without_failover, "session_drop")} <= {
-        d.incident_id for d in drops}
+        d.incident_id for d in drops
+    }
 
 
 def test_same_lines_in_two_files_make_one_incident(tmp_path):
     files = unsynced_dataset(tmp_path / "data")
     lines = files["failover"].read_text().splitlines()
     # a second relay forwarded the same lines, among traffic the first one did not see
-    other = write_lines(tmp_path / "relay2.log", [
-        traffic_line(PRIMARY, FAILOVER - timedelta(minutes=3)), *lines,
-        traffic_line(SECONDARY, FAILOVER + timedelta(minutes=3))])
+    other = write_lines(
+        tmp_path / "relay2.log",
+        [
+            traffic_line(PRIMARY, FAILOVER - timedelta(minutes=3)),
+            *lines,
+            traffic_line(SECONDARY, FAILOVER + timedelta(minutes=3)),
+        ],
+    )
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, *files.values())
         analyze(store)
@@ -568,8 +686,9 @@ def test_clock_skew_between_units_is_one_failover(tmp_path):
     backup took over. Still one unsynced failover, and no split brain."""
     skew = timedelta(seconds=90)
     files = unsynced_dataset(tmp_path / "data", sync="synced")
-    files["sync_off"] = write_records(tmp_path / "data" / "events.ndjson",
-                                      [sync_off(T0 + timedelta(minutes=30))])
+    files["sync_off"] = write_records(
+        tmp_path / "data" / "events.ndjson", [sync_off(T0 + timedelta(minutes=30))]
+    )
     second = timedelta(seconds=1)
     # (true time, logging unit, line as that unit's clock writes it)
     logged = [
@@ -581,11 +700,18 @@ def test_clock_skew_between_units_is_one_failover(tmp_path):
     ]
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, files["inventory"], files["status"], files["samples"], files["sync_off"])
-        ingest_lines(store, [line for _, _, line in logged], "listener",
-                     received_at=[at for at, _, _ in logged])
+        ingest_lines(
+            store,
+            [line for _, _, line in logged],
+            "listener",
+            received_at=[at for at, _, _ in logged],
+        )
         analyze(store)
-        skews = dict(store.cursor().execute(
-            "SELECT serial, round(avg(skew_seconds)) FROM clock_skew GROUP BY serial").fetchall())
+        skews = dict(
+            store.cursor()
+            .execute("SELECT serial, round(avg(skew_seconds)) FROM clock_skew GROUP BY serial")
+            .fetchall()
+        )
         found = stored(store)
     assert skews == {PRIMARY: 90.0, SECONDARY: 0.0}
     assert of_kind(found, "split_brain") == []
@@ -599,13 +725,24 @@ def test_gap_in_session_samples_around_a_failover(tmp_path):
     unknown, and the incident is still found from the sync state."""
     folder = tmp_path / "data"
     files = unsynced_dataset(folder)
-    files["samples"] = write_samples(folder / "sessions.csv", samples(
-        LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), unsynced_level,
-        skip=(FAILOVER - timedelta(minutes=30), FAILOVER + timedelta(minutes=30))))
-    files["status"] = write_records(folder / "status.ndjson",
-                                    status(T0, LAB, PRIMARY, SECONDARY, "synced"))
-    files["sync_off"] = write_records(folder / "events.ndjson",
-                                      [sync_off(T0 + timedelta(minutes=30))])
+    files["samples"] = write_samples(
+        folder / "sessions.csv",
+        samples(
+            LAB,
+            PRIMARY,
+            SECONDARY,
+            T0,
+            T0 + timedelta(hours=4),
+            unsynced_level,
+            skip=(FAILOVER - timedelta(minutes=30), FAILOVER + timedelta(minutes=30)),
+        ),
+    )
+    files["status"] = write_records(
+        folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "synced")
+    )
+    files["sync_off"] = write_records(
+        folder / "events.ndjson", [sync_off(T0 + timedelta(minutes=30))]
+    )
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, *files.values())
         analyze(store)
@@ -633,8 +770,12 @@ def test_units_in_no_inventory(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     files = unsynced_dataset(folder, sync="synced")
-    files["samples"] = write_samples(folder / "sessions.csv", samples(  # a quiet pair
-        LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), lambda at: (LEVEL, 0)))
+    files["samples"] = write_samples(
+        folder / "sessions.csv",
+        samples(  # a quiet pair
+            LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), lambda at: (LEVEL, 0)
+        ),
+    )
     del files["failover"]
     stray = write_lines(folder / "stray.log", flap_lines(lost_p, lost_s, FAILOVER))
     with Store(tmp_path / "hawatch.duckdb") as store:
@@ -644,14 +785,16 @@ def test_units_in_no_inventory(tmp_path):
         assert report.pairs == 1
         assert cur.execute("SELECT count(*) FROM incidents").fetchone() == (0,)
         assert cur.execute("SELECT serial FROM unpaired_devices ORDER BY serial").fetchall() == [
-            (lost_p,), (lost_s,)]
+            (lost_p,),
+            (lost_s,),
+        ]
         assert cur.execute("SELECT count(*) FROM ha_events WHERE pair IS NULL").fetchone() == (8,)
         # once an inventory names them, their history is analysed
-        load_inventory(store, write_inventory(tmp_path / "more.csv", ("lost-ha01", lost_p,
-                                                                        lost_s)))
+        load_inventory(store, write_inventory(tmp_path / "more.csv", ("lost-ha01", lost_p, lost_s)))
         analyze(store)
-        assert [(f.pair, f.evidence["transitions"]) for f in of_kind(stored(store), "flapping")
-                ] == [("lost-ha01", 8)]
+        assert [
+            (f.pair, f.evidence["transitions"]) for f in of_kind(stored(store), "flapping")
+        ] == [("lost-ha01", 8)]
 
 
 def test_flapping_pair_opens_one_incident_that_resolves(tmp_path):
@@ -663,7 +806,8 @@ def test_flapping_pair_opens_one_incident_that_resolves(tmp_path):
     def level(at: datetime) -> tuple[int, int]:  # the active unit carries the sessions
         into = at - first
         secondary_active = timedelta(0) <= into < timedelta(minutes=40) and (
-            into % timedelta(minutes=10) < STEP)
+            into % timedelta(minutes=10) < STEP
+        )
         return (0, LEVEL) if secondary_active else (LEVEL, 0)
 
     end = last + timedelta(hours=2)  # then two quiet hours
@@ -671,8 +815,11 @@ def test_flapping_pair_opens_one_incident_that_resolves(tmp_path):
         write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
         write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "synced")),
         write_samples(folder / "sessions.csv", samples(LAB, PRIMARY, SECONDARY, T0, end, level)),
-        write_lines(folder / "flap.log", flap_lines(PRIMARY, SECONDARY, first) + [
-            traffic_line(PRIMARY, last + k * timedelta(minutes=4)) for k in range(1, 31)]),
+        write_lines(
+            folder / "flap.log",
+            flap_lines(PRIMARY, SECONDARY, first)
+            + [traffic_line(PRIMARY, last + k * timedelta(minutes=4)) for k in range(1, 31)],
+        ),
     ]
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, *files)
@@ -700,30 +847,36 @@ def test_later_samples_withdraw_an_unsynced_failover(tmp_path):
     def level(at: datetime) -> tuple[int, int]:
         return (10_000, 0) if at < FAILOVER else (0, 4_500)
 
-    early = [r for r in samples(LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), level)
-             if r[0] != delayed_at]
+    early = [
+        r
+        for r in samples(LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), level)
+        if r[0] != delayed_at
+    ]
     files = [
         write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
         write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "synced")),
         write_samples(folder / "sessions.csv", early),
         write_lines(folder / "failover.log", failover_lines()),
     ]
-    late = write_samples(tmp_path / "delayed.csv", [(delayed_at, PRIMARY, LAB, 4_600),
-                                                     (delayed_at, SECONDARY, LAB, 0)])
+    late = write_samples(
+        tmp_path / "delayed.csv",
+        [(delayed_at, PRIMARY, LAB, 4_600), (delayed_at, SECONDARY, LAB, 0)],
+    )
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, *files)
         analyze(store)
         (found,) = of_kind(stored(store), "unsynced_failover")
         assert found.evidence["kept_percent"] == 45.0
-        assert store.cursor().execute("SELECT health FROM pair_health").fetchone() == (
-            "critical",)
+        assert store.cursor().execute("SELECT health FROM pair_health").fetchone() == ("critical",)
         ingest(store, late)
         analyze(store)
         assert last_run(store)[5] == 1  # withdrawn
         everything = stored(store, withdrawn=True)
         assert of_kind(stored(store), "unsynced_failover") == []
-        assert store.cursor().execute(
-            "SELECT health, score FROM pair_health").fetchone() == ("ok", 100)
+        assert store.cursor().execute("SELECT health, score FROM pair_health").fetchone() == (
+            "ok",
+            100,
+        )
     (kept,) = [f for f in everything if f.incident_id == found.incident_id]
     assert (kept.pair, kept.kind, kept.status) == (LAB, "unsynced_failover", "withdrawn")
     assert kept.resolved_at is not None
@@ -738,8 +891,10 @@ def test_active_unit_announcing_active_is_no_failover(tmp_path):
     files = [
         write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
         write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "disabled")),
-        write_samples(folder / "sessions.csv", samples(
-            LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), lambda at: (LEVEL, 0))),
+        write_samples(
+            folder / "sessions.csv",
+            samples(LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), lambda at: (LEVEL, 0)),
+        ),
         write_lines(folder / "ha.log", [ha_line(142, PRIMARY, T0 + timedelta(hours=1))]),
     ]
     with Store(tmp_path / "hawatch.duckdb") as store:
@@ -762,25 +917,48 @@ def test_one_split_brain_is_one_incident(tmp_path):
     def level(at: datetime) -> tuple[int, int]:  # both active: the traffic splits
         return (6_600, 5_400) if down <= at < up else (LEVEL, 0)
 
-    lines = [ha_line(142, PRIMARY, T0 + timedelta(minutes=20)),
-             ha_line(147, SECONDARY, down + 4 * second), ha_line(143, SECONDARY, down + 5 * second),
-             ha_line(142, PRIMARY, down + 6 * second), ha_line(152, SECONDARY, up + 2 * second),
-             ha_line(145, SECONDARY, up + 200 * second)]
-    events = [event(down, PRIMARY, "primary", "ha_link_down", "HA link X5 down"),
-              event(down, SECONDARY, "secondary", "ha_link_down", "HA link X5 down"),
-              event(down + 3 * second, SECONDARY, "secondary", "heartbeat_loss",
-                    "Missed 5 heartbeats from Primary on X5"),
-              event(down + 3 * second, SECONDARY, "secondary", "peer_lost",
-                    "Primary not answering on the HA link"),
-              event(up, PRIMARY, "primary", "ha_link_up", "HA link X5 up"),
-              event(up, SECONDARY, "secondary", "ha_link_up", "HA link X5 up"),
-              event(up + 3 * second, SECONDARY, "secondary", "reboot",
-                    "Backup rebooting to resolve dual active")]
+    lines = [
+        ha_line(142, PRIMARY, T0 + timedelta(minutes=20)),
+        ha_line(147, SECONDARY, down + 4 * second),
+        ha_line(143, SECONDARY, down + 5 * second),
+        ha_line(142, PRIMARY, down + 6 * second),
+        ha_line(152, SECONDARY, up + 2 * second),
+        ha_line(145, SECONDARY, up + 200 * second),
+    ]
+    events = [
+        event(down, PRIMARY, "primary", "ha_link_down", "HA link X5 down"),
+        event(down, SECONDARY, "secondary", "ha_link_down", "HA link X5 down"),
+        event(
+            down + 3 * second,
+            SECONDARY,
+            "secondary",
+            "heartbeat_loss",
+            "Missed 5 heartbeats from Primary on X5",
+        ),
+        event(
+            down + 3 * second,
+            SECONDARY,
+            "secondary",
+            "peer_lost",
+            "Primary not answering on the HA link",
+        ),
+        event(up, PRIMARY, "primary", "ha_link_up", "HA link X5 up"),
+        event(up, SECONDARY, "secondary", "ha_link_up", "HA link X5 up"),
+        event(
+            up + 3 * second,
+            SECONDARY,
+            "secondary",
+            "reboot",
+            "Backup rebooting to resolve dual active",
+        ),
+    ]
     files = [
         write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
         write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "synced")),
-        write_samples(folder / "sessions.csv", samples(
-            LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), level)),
+        write_samples(
+            folder / "sessions.csv",
+            samples(LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), level),
+        ),
         write_lines(folder / "ha.log", lines),
         write_records(folder / "events.ndjson", events),
     ]
@@ -808,15 +986,19 @@ def test_dual_active_reported_by_the_firewall_alone_is_a_split_brain(tmp_path):
     def level(at: datetime) -> tuple[int, int]:  # both active: the traffic splits
         return (6_600, 5_400) if down <= at < up else (LEVEL, 0)
 
-    lines = [ha_line(147, SECONDARY, down + 4 * second),
-             ha_line(143, SECONDARY, down + 5 * second),
-             ha_line(152, SECONDARY, up + 2 * second),
-             ha_line(145, SECONDARY, up + 200 * second)]
+    lines = [
+        ha_line(147, SECONDARY, down + 4 * second),
+        ha_line(143, SECONDARY, down + 5 * second),
+        ha_line(152, SECONDARY, up + 2 * second),
+        ha_line(145, SECONDARY, up + 200 * second),
+    ]
     files = [
         write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
         write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "synced")),
-        write_samples(folder / "sessions.csv", samples(
-            LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), level)),
+        write_samples(
+            folder / "sessions.csv",
+            samples(LAB, PRIMARY, SECONDARY, T0, T0 + timedelta(hours=4), level),
+        ),
         write_lines(folder / "ha.log", lines),
     ]
     with Store(tmp_path / "hawatch.duckdb") as store:
@@ -852,10 +1034,11 @@ def test_role_changes_in_one_second_do_not_depend_on_arrival_order(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     takeover, preempt, active = preempt_cycles()
-    base = [write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
-            write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY,
-                                                          "synced")),
-            write_lines(folder / "takeover.log", takeover)]
+    base = [
+        write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY)),
+        write_records(folder / "status.ndjson", status(T0, LAB, PRIMARY, SECONDARY, "synced")),
+        write_lines(folder / "takeover.log", takeover),
+    ]
     results = []
     for name, parts in (("preempt_first", (preempt, active)), ("active_first", (active, preempt))):
         with Store(tmp_path / f"{name}.duckdb") as store:
@@ -863,15 +1046,29 @@ def test_role_changes_in_one_second_do_not_depend_on_arrival_order(tmp_path):
             for i, lines in enumerate(parts):
                 ingest(store, write_lines(folder / f"{name}{i}.log", lines))
             analyze(store)
-            changes = store.cursor().execute(
-                "SELECT time, new_active, old_active, kind, trigger, message_id"
-                " FROM role_changes ORDER BY time").fetchall()
-            results.append((changes, [(f.kind, f.opened_at, f.resolved_at, f.summary,
-                                       f.evidence) for f in stored(store)]))
+            changes = (
+                store.cursor()
+                .execute(
+                    "SELECT time, new_active, old_active, kind, trigger, message_id"
+                    " FROM role_changes ORDER BY time"
+                )
+                .fetchall()
+            )
+            results.append(
+                (
+                    changes,
+                    [
+                        (f.kind, f.opened_at, f.resolved_at, f.summary, f.evidence)
+                        for f in stored(store)
+                    ],
+                )
+            )
     assert results[0] == results[1]
     changes, incidents = results[0]
-    assert [c[3:6] for c in changes] == [("failover", "heartbeat", 147),
-                                         ("failback", "preempt", 151)] * 4
+    assert [c[3:6] for c in changes] == [
+        ("failover", "heartbeat", 147),
+        ("failback", "preempt", 151),
+    ] * 4
     (flapping,) = [i for i in incidents if i[0] == "flapping"]
     assert (flapping[4]["transitions"], flapping[4]["failbacks"]) == (8, 4)
 
@@ -886,10 +1083,14 @@ def test_a_database_from_before_role_changes_gets_them_at_the_next_pass(tmp_path
         as_before_migration(store, 7)  # a database from before role_changes
     with Store(db) as store:
         report = analyze(store)
-        changes = store.cursor().execute(
-            "SELECT pair, old_active, new_active, kind FROM role_changes").fetchall()
+        changes = (
+            store.cursor()
+            .execute("SELECT pair, old_active, new_active, kind FROM role_changes")
+            .fetchall()
+        )
     assert report.mode == "incremental"
     assert changes == [(LAB, PRIMARY, SECONDARY, "failover")]
+
 
 def sim_cycle_lines(at: datetime, cycles: int) -> list[str]:
     """The simulator's flapping (scenarios._flapping): per cycle the backup goes active on an
@@ -899,11 +1100,15 @@ def sim_cycle_lines(at: datetime, cycles: int) -> list[str]:
     for cycle in range(cycles):
         t = at + cycle * timedelta(minutes=10)
         back = t + timedelta(minutes=3)
-        lines += [ha_line(149, SECONDARY, t), ha_line(143, SECONDARY, t + timedelta(seconds=1)),
-                  ha_line(144, PRIMARY, t + timedelta(seconds=1)),
-                  ha_line(151, PRIMARY, back), ha_line(150, SECONDARY, back),
-                  ha_line(142, PRIMARY, back + timedelta(seconds=1)),
-                  ha_line(145, SECONDARY, back + timedelta(seconds=1))]
+        lines += [
+            ha_line(149, SECONDARY, t),
+            ha_line(143, SECONDARY, t + timedelta(seconds=1)),
+            ha_line(144, PRIMARY, t + timedelta(seconds=1)),
+            ha_line(151, PRIMARY, back),
+            ha_line(150, SECONDARY, back),
+            ha_line(142, PRIMARY, back + timedelta(seconds=1)),
+            ha_line(145, SECONDARY, back + timedelta(seconds=1)),
+        ]
     return lines
 
 
@@ -918,13 +1123,18 @@ def test_failovers_count_role_changes_not_messages(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     files = [
-        write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY),
-                        ("calm-ha01", other_p, other_s)),
-        write_records(folder / "status.ndjson",
-                      status(T0, LAB, PRIMARY, SECONDARY, "synced")
-                      + status(T0, "calm-ha01", other_p, other_s, "synced")),
-        write_lines(folder / "ha.log", sim_cycle_lines(FAILOVER, 5)
-                    + failover_lines(FAILOVER, other_p, other_s)),
+        write_inventory(
+            folder / "inventory.csv", (LAB, PRIMARY, SECONDARY), ("calm-ha01", other_p, other_s)
+        ),
+        write_records(
+            folder / "status.ndjson",
+            status(T0, LAB, PRIMARY, SECONDARY, "synced")
+            + status(T0, "calm-ha01", other_p, other_s, "synced"),
+        ),
+        write_lines(
+            folder / "ha.log",
+            sim_cycle_lines(FAILOVER, 5) + failover_lines(FAILOVER, other_p, other_s),
+        ),
     ]
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, *files)
@@ -932,8 +1142,9 @@ def test_failovers_count_role_changes_not_messages(tmp_path):
         cur = store.cursor()
         columns, rows = pair_summary(cur)
         summary = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
-        changes = dict(cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair")
-                       .fetchall())
+        changes = dict(
+            cur.execute("SELECT pair, count(*) FROM role_changes GROUP BY pair").fetchall()
+        )
         (example,) = [sql for title, sql in EXAMPLES if title == "Failovers per month"]
         per_month = cur.execute(example).fetchall()
         (flapping,) = of_kind(stored(store), "flapping")
@@ -946,6 +1157,7 @@ def test_failovers_count_role_changes_not_messages(tmp_path):
 
 # -- pair health ------------------------------------------------------------------------------
 
+
 def test_pair_health_scores(tmp_path):
     bad_p, bad_s = "18B169C30001", "18B169C30002"
     folder = tmp_path / "data"
@@ -956,23 +1168,33 @@ def test_pair_health_scores(tmp_path):
         return (LEVEL, 0) if at < FAILOVER else (0, 150)
 
     files = [
-        write_inventory(folder / "inventory.csv", (LAB, PRIMARY, SECONDARY),
-                        ("bad-ha01", bad_p, bad_s)),
-        write_records(folder / "status.ndjson",
-                      status(T0, LAB, PRIMARY, SECONDARY, "synced")
-                      + status(T0, "bad-ha01", bad_p, bad_s, "disabled")),
-        write_samples(folder / "sessions.csv",
-                      samples(LAB, PRIMARY, SECONDARY, T0, end, lambda at: (LEVEL, 0))
-                      + samples("bad-ha01", bad_p, bad_s, T0, end, never_recovers)),
+        write_inventory(
+            folder / "inventory.csv", (LAB, PRIMARY, SECONDARY), ("bad-ha01", bad_p, bad_s)
+        ),
+        write_records(
+            folder / "status.ndjson",
+            status(T0, LAB, PRIMARY, SECONDARY, "synced")
+            + status(T0, "bad-ha01", bad_p, bad_s, "disabled"),
+        ),
+        write_samples(
+            folder / "sessions.csv",
+            samples(LAB, PRIMARY, SECONDARY, T0, end, lambda at: (LEVEL, 0))
+            + samples("bad-ha01", bad_p, bad_s, T0, end, never_recovers),
+        ),
         write_lines(folder / "failover.log", failover_lines(FAILOVER, bad_p, bad_s)),
     ]
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, *files)
         analyze(store)
         found = stored(store)
-        health = {r[0]: r[1:] for r in store.cursor().execute(
-            "SELECT pair, health, score, open_critical, open_warning, reasons"
-            " FROM pair_health").fetchall()}
+        health = {
+            r[0]: r[1:]
+            for r in store.cursor()
+            .execute(
+                "SELECT pair, health, score, open_critical, open_warning, reasons FROM pair_health"
+            )
+            .fetchall()
+        }
     (unsynced,) = of_kind(found, "unsynced_failover")
     assert (unsynced.pair, unsynced.status) == ("bad-ha01", "open")
     state, score, critical, warning, reasons = health["bad-ha01"]

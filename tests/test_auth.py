@@ -20,13 +20,15 @@ from hawatch.cli import main
 from hawatch.config import load_config
 from tests.conftest import Terminal, csrf_token
 
-PASSWORDS = {"vera": "viewer-password-1", "otto": "operator-password-1",
-             "ada": "admin-password-123"}
+PASSWORDS = {
+    "vera": "viewer-password-1",
+    "otto": "operator-password-1",
+    "ada": "admin-password-123",
+}
 ROLES = {"vera": "viewer", "otto": "operator", "ada": "admin"}
 
 
-def add_user(monkeypatch: pytest.MonkeyPatch, db: Path, name: str, role: str,
-             password: str) -> int:
+def add_user(monkeypatch: pytest.MonkeyPatch, db: Path, name: str, role: str, password: str) -> int:
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
     return main(["users", "add", name, "--role", role, "--password-stdin", "--db", str(db)])
 
@@ -73,9 +75,15 @@ def csrf_of(client: FlaskClient, path: str = "/login") -> str:
 
 
 def login(client: FlaskClient, name: str, password: str | None = None) -> Any:
-    return client.post("/login", data={
-        "username": name, "password": PASSWORDS.get(name, "") if password is None
-        else password, "csrf_token": csrf_of(client), "next": "/"})
+    return client.post(
+        "/login",
+        data={
+            "username": name,
+            "password": PASSWORDS.get(name, "") if password is None else password,
+            "csrf_token": csrf_of(client),
+            "next": "/",
+        },
+    )
 
 
 def test_cli_keeps_users_in_a_private_file_without_plain_passwords(settings, app):
@@ -86,21 +94,26 @@ def test_cli_keeps_users_in_a_private_file_without_plain_passwords(settings, app
     assert not any(password in text for password in PASSWORDS.values())
     users = {u["name"]: u for u in json.loads(text)["users"]}
     assert {n: u["role"] for n, u in users.items()} == ROLES
-    assert all(u["password_hash"].startswith("scrypt$") and u["created_at"]
-               for u in users.values())
+    assert all(u["password_hash"].startswith("scrypt$") and u["created_at"] for u in users.values())
     # the credentials are not in the database analysts' SQL reads
     assert "scrypt$" not in Path(settings["db"]).read_bytes().decode("latin-1")
 
 
-@pytest.mark.parametrize(("argv", "stdin", "message"), [
-    (["add", "ada", "--role", "viewer", "--password-stdin"], "another-password-1",
-     "already exists"),
-    (["add", "bob", "--role", "boss", "--password-stdin"], "bob-password-1", "unknown role"),
-    (["add", "bob", "--role", "viewer", "--password-stdin"], "short", "too short"),
-    (["add", "bob", "--role", "viewer", "--password-stdin"], "", "empty password"),
-    (["set-role", "ada", "root"], "", "unknown role"),
-    (["remove", "nobody"], "", "no user"),
-])
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (
+            ["add", "ada", "--role", "viewer", "--password-stdin"],
+            "another-password-1",
+            "already exists",
+        ),
+        (["add", "bob", "--role", "boss", "--password-stdin"], "bob-password-1", "unknown role"),
+        (["add", "bob", "--role", "viewer", "--password-stdin"], "short", "too short"),
+        (["add", "bob", "--role", "viewer", "--password-stdin"], "", "empty password"),
+        (["set-role", "ada", "root"], "", "unknown role"),
+        (["remove", "nobody"], "", "no user"),
+    ],
+)
 def test_cli_refuses_with_one_line(app, settings, monkeypatch, capsys, argv, stdin, message):
     capsys.readouterr()
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin + "\n"))
@@ -116,7 +129,9 @@ def test_cli_list_set_role_and_remove(app, settings, capsys):
     assert main(["users", "list", "--format", "json", "--db", settings["db"]]) == 0
     listed = capsys.readouterr().out.split("removed otto\n", 1)[1]
     assert [(u["name"], u["role"]) for u in json.loads(listed)] == [
-        ("ada", "admin"), ("vera", "operator")]
+        ("ada", "admin"),
+        ("vera", "operator"),
+    ]
 
 
 def test_pages_need_a_login(client):
@@ -132,10 +147,10 @@ def test_login_with_the_right_password_shows_who_and_role(client):
     assert "otto" in page and "operator" in page
 
 
-@pytest.mark.parametrize(("name", "password"), [("otto", "wrong-password-1"),
-                                                ("nobody", "wrong-password-1")])
-def test_a_failed_login_is_counted_and_says_nothing_about_the_user(app, client, name,
-                                                                    password):
+@pytest.mark.parametrize(
+    ("name", "password"), [("otto", "wrong-password-1"), ("nobody", "wrong-password-1")]
+)
+def test_a_failed_login_is_counted_and_says_nothing_about_the_user(app, client, name, password):
     response = login(client, name, password)
     assert response.status_code == 401
     assert "Wrong user name or password." in response.get_data(as_text=True)
@@ -167,8 +182,9 @@ def test_an_account_that_failed_too_often_must_wait_even_with_its_password(app, 
     response = login(from_address(app, "192.0.2.20"), "ada")
     assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
     assert "Too many failed logins" in response.get_data(as_text=True)
-    assert "hawatch_dashboard_throttled_logins_total 1" in \
-        guesser.get("/metrics").get_data(as_text=True)
+    assert "hawatch_dashboard_throttled_logins_total 1" in guesser.get("/metrics").get_data(
+        as_text=True
+    )
     # other users, from the guesser's address too, are not slowed
     assert login(from_address(app, "192.0.2.10"), "otto").status_code == 302
 
@@ -181,11 +197,14 @@ def test_an_address_that_failed_too_often_must_wait_for_any_account(app, setting
     assert login(from_address(app, "192.0.2.41"), "vera").status_code == 302
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("vera", {"/": 200, "/test/operator": 403, "/test/admin": 403}),
-    ("otto", {"/": 200, "/test/operator": 200, "/test/admin": 403}),
-    ("ada", {"/": 200, "/test/operator": 200, "/test/admin": 200}),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("vera", {"/": 200, "/test/operator": 403, "/test/admin": 403}),
+        ("otto", {"/": 200, "/test/operator": 200, "/test/admin": 403}),
+        ("ada", {"/": 200, "/test/operator": 200, "/test/admin": 200}),
+    ],
+)
 def test_roles_admin_over_operator_over_viewer(client, name, expected):
     login(client, name)
     assert {path: client.get(path).status_code for path in expected} == expected
@@ -210,8 +229,7 @@ def test_a_post_without_the_csrf_token_is_refused(client):
 
 
 def test_login_itself_needs_the_csrf_token(client):
-    response = client.post("/login", data={"username": "ada",
-                                            "password": PASSWORDS["ada"]})
+    response = client.post("/login", data={"username": "ada", "password": PASSWORDS["ada"]})
     assert response.status_code == 400
     assert client.get("/").status_code == 302
 
@@ -238,32 +256,43 @@ def test_the_session_cookie_is_httponly_and_samesite(client):
     assert "Secure" not in cookie  # serve.http is loopback by default
 
 
-@pytest.mark.parametrize("https", [{"serve.tls_cert": "cert.pem", "serve.tls_key": "key.pem"},
-                                   {"serve.trusted_proxy": "127.0.0.1"}])
-def test_the_cookie_is_secure_when_the_dashboard_is_reached_over_https(settings, store, app,
-                                                                       https):
+@pytest.mark.parametrize(
+    "https",
+    [
+        {"serve.tls_cert": "cert.pem", "serve.tls_key": "key.pem"},
+        {"serve.trusted_proxy": "127.0.0.1"},
+    ],
+)
+def test_the_cookie_is_secure_when_the_dashboard_is_reached_over_https(settings, store, app, https):
     """serve.tls_cert (hawatch's own TLS) or a TLS proxy in front; plain HTTP beyond
     loopback is tests/test_https.py's (a Secure cookie there would make logins fail)."""
     settings = {**settings, "serve.http": "0.0.0.0:8080", **https}
     client, https = create_app(settings, store, None).test_client(), "https://localhost"
     token = csrf_token(client.get("/login", base_url=https).get_data(as_text=True))
-    answer = client.post("/login", base_url=https, data={
-        "username": "vera", "password": PASSWORDS["vera"], "csrf_token": token, "next": "/"})
+    answer = client.post(
+        "/login",
+        base_url=https,
+        data={"username": "vera", "password": PASSWORDS["vera"], "csrf_token": token, "next": "/"},
+    )
     assert answer.status_code == 302 and "Secure" in answer.headers["Set-Cookie"]
 
 
 def test_an_open_redirect_is_not_followed(client):
-    response = client.post("/login", data={"username": "vera",
-                                            "password": PASSWORDS["vera"],
-                                            "csrf_token": csrf_of(client),
-                                            "next": "//evil.example/"})
+    response = client.post(
+        "/login",
+        data={
+            "username": "vera",
+            "password": PASSWORDS["vera"],
+            "csrf_token": csrf_of(client),
+            "next": "//evil.example/",
+        },
+    )
     assert response.headers["Location"] == "/"
 
 
 def test_a_script_user_name_renders_escaped(client, settings, monkeypatch):
     name = "<script>alert(1)</script>"
-    assert add_user(monkeypatch, Path(settings["db"]), name, "viewer",
-                    "script-password-1") == 0
+    assert add_user(monkeypatch, Path(settings["db"]), name, "viewer", "script-password-1") == 0
     login(client, name, "script-password-1")
     page = client.get("/").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -276,8 +305,13 @@ def test_the_session_secret_is_made_once_and_kept(settings, store, app):
     assert secret_file(settings["db"]).read_text() == first
 
 
-@pytest.mark.parametrize(("typed", "code"), [(["prompt-password-1", "prompt-password-1"], 0),
-                                             (["prompt-password-1", "prompt-password-2"], 1)])
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        (["prompt-password-1", "prompt-password-1"], 0),
+        (["prompt-password-1", "prompt-password-2"], 1),
+    ],
+)
 def test_cli_asks_for_the_password_twice(app, settings, monkeypatch, capsys, typed, code):
     answers = iter(typed)
     monkeypatch.setattr("sys.stdin", Terminal())

@@ -17,8 +17,10 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium: apt-get install -y chromium to run the browser tests",
-                allow_module_level=True)
+    pytest.skip(
+        "no /usr/bin/chromium: apt-get install -y chromium to run the browser tests",
+        allow_module_level=True,
+    )
 
 from hawatch.analytics.analyze import analyze  # noqa: E402
 from hawatch.collector.ingest import ingest_paths  # noqa: E402
@@ -34,10 +36,25 @@ pytestmark = pytest.mark.timeout(120)
 
 PASSWORD = "browser-password-1"
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
-PAIRS = ["dc1-ha01", "fra1-ha01", "fra1-ha02", "nyc1-ha01", "nyc1-ha02", "syd1-ha01",
-         "tyo1-ha01", "tyo1-ha02"]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+PAIRS = [
+    "dc1-ha01",
+    "fra1-ha01",
+    "fra1-ha02",
+    "nyc1-ha01",
+    "nyc1-ha02",
+    "syd1-ha01",
+    "tyo1-ha01",
+    "tyo1-ha02",
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 HOSTILE = "<script>window.__pwned=1</script>"
 TIMEOUT_MS = 15_000
 
@@ -49,13 +66,15 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         ingest_paths(store, [str(SAMPLE_LOGS)])
         analyze(store)
         for iid, pair, kind, severity, summary in [
-                (9001, "fra1-ha02", "flapping", "warning", "still going"),
-                (9002, "nyc1-ha01", "split_brain", "critical", f"hostile {HOSTILE} summary")]:
+            (9001, "fra1-ha02", "flapping", "warning", "still going"),
+            (9002, "nyc1-ha01", "split_brain", "critical", f"hostile {HOSTILE} summary"),
+        ]:
             store.cursor().execute(
                 "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
                 " summary, evidence, first_detected, last_updated) VALUES (?, ?, ?, ?,"
                 " now(), 'open', ?, '{}', now(), now())",
-                [iid, pair, kind, severity, summary])
+                [iid, pair, kind, severity, summary],
+            )
         store.lock_down()
         yield store
 
@@ -80,8 +99,9 @@ def base_url(filled: Store) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                              headless=True, timeout=60_000)
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS, headless=True, timeout=60_000
+        )
         try:
             yield launched
         finally:
@@ -115,8 +135,7 @@ def operator(browser: Browser, base_url: str) -> Iterator[Page]:
 
 def test_login_shows_the_fleet_of_eight_pairs(viewer: Page):
     expect(viewer.locator("tr.pair-row")).to_have_count(8)
-    pairs = viewer.locator("tr.pair-row").evaluate_all(
-        "rows => rows.map(r => r.dataset.pair)")
+    pairs = viewer.locator("tr.pair-row").evaluate_all("rows => rows.map(r => r.dataset.pair)")
     assert sorted(pairs) == PAIRS
     expect(viewer.locator("p.count")).to_have_text("8 pairs")
 
@@ -141,7 +160,8 @@ def test_an_operator_acknowledges_an_open_incident(operator: Page, filled: Store
     row.locator("form.ack button").click()
     operator.wait_for_load_state()
     expect(operator.locator("tr[data-incident='9001'] td.ack-state")).to_contain_text(
-        "acknowledged by operator")
+        "acknowledged by operator"
+    )
     assert filled.cursor().execute(
         "SELECT acked_by, comment FROM acknowledgements WHERE incident_id = 9001"
     ).fetchone() == ("operator", "on it from the browser")
@@ -196,12 +216,15 @@ def test_the_fleet_page_comes_gzipped_and_a_reload_revalidates_it(viewer: Page):
 def watch_for_policy_violations(page: Page) -> list[str]:
     """Every Content-Security-Policy violation and console error the page reports."""
     seen: list[str] = []
-    page.on("console", lambda m: seen.append(f"console {m.type}: {m.text}")
-            if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: seen.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', e => console.error("
-        "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
+        "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
     return seen
 
 

@@ -49,8 +49,10 @@ def serve(store: Store, **settings: Any) -> Iterator[str]:
 def fleet_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with Store(tmp_path_factory.mktemp("fleet") / "hawatch.duckdb") as store:
         fill_fleet(store)
-        yield from serve(store, **{"dashboard.fleet_page_size": PAGE_SIZE,
-                                   "dashboard.wallboard_refresh_seconds": 2})
+        yield from serve(
+            store,
+            **{"dashboard.fleet_page_size": PAGE_SIZE, "dashboard.wallboard_refresh_seconds": 2},
+        )
 
 
 @pytest.fixture
@@ -60,7 +62,8 @@ def viewer(browser: Browser, fleet_url: str) -> Iterator[Page]:  # noqa: F811
 
 def pairs_shown(page: Page) -> list[str]:
     rows: list[str] = page.locator("tr.pair-row").evaluate_all(
-        "rows => rows.map(r => r.dataset.pair)")
+        "rows => rows.map(r => r.dataset.pair)"
+    )
     return rows
 
 
@@ -108,7 +111,8 @@ def test_the_wallboard_is_dark_large_bare_and_reloads_itself(viewer: Page):
     style: dict[str, str] = viewer.evaluate(
         "() => { const s = getComputedStyle(document.body);"
         " return {bg: getComputedStyle(document.documentElement).backgroundColor,"
-        " size: s.fontSize}; }")
+        " size: s.fontSize}; }"
+    )
     assert style["bg"] == "rgb(20, 23, 26)"  # the dark theme's background
     assert float(style["size"].removesuffix("px")) >= 18
     assert viewer.locator("button, form, nav, input, select").count() == 0
@@ -119,13 +123,14 @@ def test_the_wallboard_is_dark_large_bare_and_reloads_itself(viewer: Page):
 
 
 def background(page: Page) -> str:
-    value: str = page.evaluate(
-        "() => getComputedStyle(document.documentElement).backgroundColor")
+    value: str = page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor")
     return value
 
 
 def test_the_theme_follows_the_system_until_toggled_and_is_remembered(
-        browser: Browser, fleet_url: str):  # noqa: F811
+    browser: Browser,  # noqa: F811
+    fleet_url: str,
+):
     for scheme, expected in (("light", "rgb(255, 255, 255)"), ("dark", "rgb(20, 23, 26)")):
         context = browser.new_context(base_url=fleet_url, color_scheme=scheme)
         context.set_default_timeout(TIMEOUT_MS)
@@ -157,8 +162,7 @@ def big_fleet_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield from serve(store)
 
 
-def test_the_first_load_of_a_2000_pair_fleet_is_under_600_kb(
-        browser: Browser, big_fleet_url: str):  # noqa: F811
+def test_the_first_load_of_a_2000_pair_fleet_is_under_600_kb(browser: Browser, big_fleet_url: str):  # noqa: F811
     """Bytes on the wire (headers and gzipped bodies) as chromium counts them, from an empty
     cache: the login, then the fleet page and everything it loads."""
     session = login(browser, big_fleet_url, "viewer")
@@ -169,11 +173,21 @@ def test_the_first_load_of_a_2000_pair_fleet_is_under_600_kb(
         client.send("Network.clearBrowserCache")
         loaded: dict[str, float] = {}
         urls: dict[str, tuple[str, bool]] = {}
-        client.on("Network.responseReceived", lambda e: urls.__setitem__(
-            e["requestId"], (e["response"]["url"], e["response"].get("fromDiskCache", False)
-                             or e["response"].get("fromMemoryCache", False))))
-        client.on("Network.loadingFinished",
-                  lambda e: loaded.__setitem__(e["requestId"], e["encodedDataLength"]))
+        client.on(
+            "Network.responseReceived",
+            lambda e: urls.__setitem__(
+                e["requestId"],
+                (
+                    e["response"]["url"],
+                    e["response"].get("fromDiskCache", False)
+                    or e["response"].get("fromMemoryCache", False),
+                ),
+            ),
+        )
+        client.on(
+            "Network.loadingFinished",
+            lambda e: loaded.__setitem__(e["requestId"], e["encodedDataLength"]),
+        )
         from_cache: set[str] = set()
         client.on("Network.requestServedFromCache", lambda e: from_cache.add(e["requestId"]))
         page.goto("/")
@@ -182,16 +196,19 @@ def test_the_first_load_of_a_2000_pair_fleet_is_under_600_kb(
         expect(page.locator("p.count")).to_contain_text("2,000 pairs")
         total = sum(loaded.values())
         names = sorted(u.rsplit("/", 1)[-1] for u, _ in urls.values())
-        print(f"first load of the fleet page, 2,000 pairs: {total / 1024:.1f} KB in"
-              f" {len(loaded)} responses: {names}")
+        print(
+            f"first load of the fleet page, 2,000 pairs: {total / 1024:.1f} KB in"
+            f" {len(loaded)} responses: {names}"
+        )
         assert names == ["", "hawatch.css", "theme.js"]
         assert total < MAX_FIRST_LOAD
         # the next page takes the stylesheet and script from the cache, unasked
         urls.clear()
         page.goto("/?page=2")
         page.wait_for_load_state("networkidle")
-        assets = [cached or rid in from_cache for rid, (url, cached) in urls.items()
-                  if "/assets/" in url]
+        assets = [
+            cached or rid in from_cache for rid, (url, cached) in urls.items() if "/assets/" in url
+        ]
         assert assets == [True, True]
     finally:
         session.close()

@@ -28,10 +28,17 @@ pytestmark = pytest.mark.timeout(120)
 PAIR = "fra1-ha02"
 # opened 3 h 12 min 30 s before the module's store was filled; the tests take a while
 AGE = re.compile(r"^3 h 1[2-9] min$")
-EVIDENCE = {"failover_at": "2026-11-03 16:51:00+00", "from_serial": "2CB8ED8C72A3",
-            "to_serial": "18B16948450E", "stateful_sync": "disabled",
-            "connections_before": 37102.0, "connections_after": 1484.0, "kept_percent": 4.0,
-            "vpn_kept_percent": None, "recovered_at": None}
+EVIDENCE = {
+    "failover_at": "2026-11-03 16:51:00+00",
+    "from_serial": "2CB8ED8C72A3",
+    "to_serial": "18B16948450E",
+    "stateful_sync": "disabled",
+    "connections_before": 37102.0,
+    "connections_after": 1484.0,
+    "kept_percent": 4.0,
+    "vpn_kept_percent": None,
+    "recovered_at": None,
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +55,8 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
                 "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
                 " summary, evidence, first_detected, last_updated) VALUES (?, ?, ?,"
                 " 'critical', ?, 'open', 'kept 4% of 37102 sessions', ?, now(), now())",
-                [iid, PAIR, kind, opened, json.dumps(EVIDENCE)])
+                [iid, PAIR, kind, opened, json.dumps(EVIDENCE)],
+            )
         store.lock_down()
         yield store
 
@@ -59,14 +67,20 @@ def row(page: Page, incident: int):
 
 def fact(incident, label: str):
     """The evidence line labelled `label` in an incident's row."""
-    return incident.locator("table.evidence tr", has=incident.page.locator(
-        "th", has_text=label)).locator("td")
+    return incident.locator(
+        "table.evidence tr", has=incident.page.locator("th", has_text=label)
+    ).locator("td")
 
 
 def audit(store: Store) -> list[tuple]:
-    return store.cursor().execute(
-        "SELECT actor, action, target, target_id, pair, comment FROM audit_log"
-        " ORDER BY audit_id").fetchall()
+    return (
+        store.cursor()
+        .execute(
+            "SELECT actor, action, target, target_id, pair, comment FROM audit_log"
+            " ORDER BY audit_id"
+        )
+        .fetchall()
+    )
 
 
 def test_the_pair_page_shows_evidence_in_words_age_and_no_actions_to_a_viewer(viewer: Page):  # noqa: F811
@@ -97,10 +111,10 @@ def test_an_operator_acknowledges_from_the_pair_page(operator: Page, filled: Sto
     expect(incident.locator("form.ack")).to_have_count(0)  # no second acknowledgement
     expect(incident.locator("form.silence")).to_have_count(1)  # silencing still fits
     expect(incident.locator("li.audit-acknowledge")).to_contain_text(
-        "operator: incident #9101 acknowledged — “calling the site”")
+        "operator: incident #9101 acknowledged — “calling the site”"
+    )
     expect(row(operator, 9102).locator("form.ack")).to_have_count(1)  # the other is not
-    assert ("operator", "acknowledge", "incident", 9101, PAIR, "calling the site") in \
-        audit(filled)
+    assert ("operator", "acknowledge", "incident", 9101, PAIR, "calling the site") in audit(filled)
 
 
 def test_an_operator_silences_the_pair_from_the_pair_page(operator: Page, filled: Store):  # noqa: F811
@@ -113,16 +127,24 @@ def test_an_operator_silences_the_pair_from_the_pair_page(operator: Page, filled
     operator.wait_for_url(f"**/pairs/{PAIR}")
     incident = row(operator, 9102)
     expect(incident.locator(".silenced")).to_have_text(
-        f"alerts silenced until {until:%Y-%m-%d %H:%M}:00 UTC")
+        f"alerts silenced until {until:%Y-%m-%d %H:%M}:00 UTC"
+    )
     expect(incident.locator("li.audit-silence")).to_contain_text("CHG-42 core switch")
-    (sid,) = filled.cursor().execute(
-        "SELECT silence_id FROM silences WHERE pair = ? AND comment = 'CHG-42 core switch'",
-        [PAIR]).fetchone()
+    (sid,) = (
+        filled.cursor()
+        .execute(
+            "SELECT silence_id FROM silences WHERE pair = ? AND comment = 'CHG-42 core switch'",
+            [PAIR],
+        )
+        .fetchone()
+    )
     assert ("operator", "silence", "silence", sid, PAIR, "CHG-42 core switch") in audit(filled)
 
 
 def test_silences_and_windows_are_changed_and_removed_on_the_incidents_page(
-        operator: Page, filled: Store):  # noqa: F811
+    operator: Page,  # noqa: F811
+    filled: Store,
+):
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     operator.goto("/incidents")
     expect(fact(row(operator, 9101), "sessions kept")).to_have_text("4%")  # words here too
@@ -146,22 +168,31 @@ def test_silences_and_windows_are_changed_and_removed_on_the_incidents_page(
     window.locator("form.remove button").click()
     expect(operator.locator("p.flash-done")).to_contain_text("removed")
     expect(operator.locator(f"tr.window-row[data-window='{wid}']")).to_have_count(0)
-    assert filled.cursor().execute("SELECT count(*) FROM analysis_dirty WHERE pair = ?",
-                                   [PAIR]).fetchone()[0] >= 1  # judged again
+    assert (
+        filled.cursor()
+        .execute("SELECT count(*) FROM analysis_dirty WHERE pair = ?", [PAIR])
+        .fetchone()[0]
+        >= 1
+    )  # judged again
 
     silence = operator.locator("tr.silence-row").first
     sid = int(silence.get_attribute("data-silence") or 0)
     silence.locator("form.remove button").click()
     expect(operator.locator(f"tr.silence-row[data-silence='{sid}']")).to_have_count(0)
-    assert filled.cursor().execute("SELECT count(*) FROM silences WHERE silence_id = ?",
-                                   [sid]).fetchone() == (0,)
+    assert filled.cursor().execute(
+        "SELECT count(*) FROM silences WHERE silence_id = ?", [sid]
+    ).fetchone() == (0,)
 
     # the trail on the incident: its pair's window and silence, each change, who and why
     trail = row(operator, 9101).locator("details.trail li")
     expect(trail.filter(has_text=f"window #{wid}")).to_have_count(3)
     expect(trail.filter(has_text="removed — “called off”")).to_have_count(1)
     expect(row(operator, 9101).locator("li.audit-silence_remove")).to_contain_text(
-        f"silence #{sid}")
+        f"silence #{sid}"
+    )
     actions = [(a, t, i) for _, a, t, i, _, _ in audit(filled) if t == "window"]
-    assert actions == [("window", "window", wid), ("window_edit", "window", wid),
-                       ("window_remove", "window", wid)]
+    assert actions == [
+        ("window", "window", wid),
+        ("window_edit", "window", wid),
+        ("window_remove", "window", wid),
+    ]

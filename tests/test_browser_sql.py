@@ -39,8 +39,7 @@ def run(page: Page, query: str) -> None:
     page.wait_for_load_state()
 
 
-def test_the_console_hints_browses_the_schema_and_keeps_history(viewer: Page,
-                                                                 operator: Page):
+def test_the_console_hints_browses_the_schema_and_keeps_history(viewer: Page, operator: Page):
     seen = watch_for_policy_violations(viewer)
     viewer.goto("/sql")
 

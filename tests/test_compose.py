@@ -13,9 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_compose_file_matches_the_compose_spec():
-    result = subprocess.run(["check-jsonschema", "--builtin-schema", "vendor.compose-spec",
-                             str(ROOT / "docker-compose.yml")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            "check-jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(ROOT / "docker-compose.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -43,8 +43,11 @@ def scenario_plan(name: str) -> Plan:
 
 def first_time(plan: Plan, primary: str | None = None, secondary: str | None = None) -> int:
     """When the plan first puts the units in these states."""
-    return next(t for t, (p, s) in zip(plan.state_times, plan.states, strict=True)
-                if primary in (None, p) and secondary in (None, s))
+    return next(
+        t
+        for t, (p, s) in zip(plan.state_times, plan.states, strict=True)
+        if primary in (None, p) and secondary in (None, s)
+    )
 
 
 def write_syslog(path: Path, plan: Plan, lines: list[tuple[float, str, int | None]]) -> Path:
@@ -54,14 +57,18 @@ def write_syslog(path: Path, plan: Plan, lines: list[tuple[float, str, int | Non
     text = []
     for n, (t, role, m) in enumerate(lines, 1):
         sn = pair.logged_sn(role)
-        text.append(fmt.ha(int(t), sn, pair.fw_ip, n, m) if m else
-                    fmt.opened(int(t), sn, pair.fw_ip, n, new_connection(rng, pair)))
+        text.append(
+            fmt.ha(int(t), sn, pair.fw_ip, n, m)
+            if m
+            else fmt.opened(int(t), sn, pair.fw_ip, n, new_connection(rng, pair))
+        )
     path.write_text("\n".join(text) + "\n")
     return path
 
 
-def poll_at(store: Store, clock: ScenarioClock, moments: list[int], targets_, profiles,
-            pause: float = 1.1) -> list[float]:
+def poll_at(
+    store: Store, clock: ScenarioClock, moments: list[int], targets_, profiles, pause: float = 1.1
+) -> list[float]:
     """Poll every unit at each plan moment, a second of wall clock apart (distinct times)."""
     stamps = []
     for moment in moments:
@@ -73,15 +80,24 @@ def poll_at(store: Store, clock: ScenarioClock, moments: list[int], targets_, pr
 
 
 def role_changes(store: Store, pair: str) -> list[tuple]:
-    return store.cursor().execute(
-        "SELECT old_active, new_active, seen_in, status_agrees FROM role_changes"
-        " WHERE pair = ? ORDER BY change_no", [pair]).fetchall()
+    return (
+        store.cursor()
+        .execute(
+            "SELECT old_active, new_active, seen_in, status_agrees FROM role_changes"
+            " WHERE pair = ? ORDER BY change_no",
+            [pair],
+        )
+        .fetchall()
+    )
 
 
 def incidents(store: Store, pair: str) -> dict[str, tuple]:
-    return {kind: (status, json.loads(evidence)) for kind, status, evidence in
-            store.cursor().execute("SELECT kind, status, evidence FROM incidents"
-                                   " WHERE pair = ?", [pair]).fetchall()}
+    return {
+        kind: (status, json.loads(evidence))
+        for kind, status, evidence in store.cursor()
+        .execute("SELECT kind, status, evidence FROM incidents WHERE pair = ?", [pair])
+        .fetchall()
+    }
 
 
 def pages(store: Store, pair: str) -> tuple[str, dict]:
@@ -101,8 +117,7 @@ def pages(store: Store, pair: str) -> tuple[str, dict]:
 def test_a_failover_only_the_polls_saw_is_found_and_syslog_missed_it(tmp_path):
     plan = scenario_plan("unsynced_failover")
     pair = plan.pair
-    disabled = next(t for t, s in zip(plan.sync_times, plan.syncs, strict=True)
-                    if s == "disabled")
+    disabled = next(t for t, s in zip(plan.sync_times, plan.syncs, strict=True) if s == "disabled")
     took_over = first_time(plan, secondary="active")
     clock = ScenarioClock(disabled - 600)
     with DeviceFarm([plan], clock) as farm, Store(tmp_path / "h.duckdb") as store:
@@ -110,14 +125,22 @@ def test_a_failover_only_the_polls_saw_is_found_and_syslog_missed_it(tmp_path):
         load_inventory(store, tmp_path / "inventory.csv")
         # primary active with sync on, then off; the primary dies (its polls time out) and
         # the secondary is active with a fraction of the connections
-        before = poll_at(store, clock, [disabled - 600, disabled + 60, took_over - 120],
-                         targets_, profiles)
-        after = poll_at(store, clock, [took_over + 60, took_over + 120, took_over + 180],
-                        targets_, profiles)
+        before = poll_at(
+            store, clock, [disabled - 600, disabled + 60, took_over - 120], targets_, profiles
+        )
+        after = poll_at(
+            store, clock, [took_over + 60, took_over + 120, took_over + 180], targets_, profiles
+        )
         # syslog from the pair kept arriving (traffic), but no HA line about the failover
-        syslog = write_syslog(tmp_path / "fw.log", plan, [
-            (before[0], "primary", None), (before[-1], "primary", None),
-            (after[-1], "secondary", None)])
+        syslog = write_syslog(
+            tmp_path / "fw.log",
+            plan,
+            [
+                (before[0], "primary", None),
+                (before[-1], "primary", None),
+                (after[-1], "secondary", None),
+            ],
+        )
         ingest_paths(store, [str(syslog)])
         analyze(store, Thresholds.from_settings())
         changes = role_changes(store, pair.name)
@@ -147,9 +170,16 @@ def test_a_failover_syslog_and_the_polls_both_saw_is_one_role_change(tmp_path):
         reported = time.time()
         after = poll_at(store, clock, [took_over + 60, took_over + 120], targets_, profiles)
         # "Backup received error signal ...: Backup going Active", then "has transitioned"
-        syslog = write_syslog(tmp_path / "fw.log", plan, [
-            (before[0], "primary", None), (reported, "secondary", 149),
-            (reported, "secondary", 143), (after[-1], "secondary", None)])
+        syslog = write_syslog(
+            tmp_path / "fw.log",
+            plan,
+            [
+                (before[0], "primary", None),
+                (reported, "secondary", 149),
+                (reported, "secondary", 143),
+                (after[-1], "secondary", None),
+            ],
+        )
         ingest_paths(store, [str(syslog)])
         analyze(store, Thresholds.from_settings({"crosscheck.grace_seconds": 0}))
         changes = role_changes(store, pair.name)
@@ -169,8 +199,9 @@ def test_a_failover_syslog_reports_but_the_polls_contradict_is_said_so(tmp_path)
         reported = time.time()
         poll_at(store, clock, [START + DAY + 60, START + DAY + 120], targets_, profiles)
         # syslog says the backup became active; every poll after it shows the primary
-        syslog = write_syslog(tmp_path / "fw.log", plan, [
-            (before[0], "primary", None), (reported, "secondary", 143)])
+        syslog = write_syslog(
+            tmp_path / "fw.log", plan, [(before[0], "primary", None), (reported, "secondary", 143)]
+        )
         ingest_paths(store, [str(syslog)])
         analyze(store, Thresholds.from_settings({"crosscheck.grace_seconds": 0}))
         changes = role_changes(store, pair.name)
@@ -186,8 +217,7 @@ def test_polls_alone_keep_the_pairs_current_state(tmp_path):
     fleet API, the e-mails' context) must follow each batch, not only `hawatch ingest`."""
     plan = scenario_plan("unsynced_failover")
     pair = plan.pair
-    disabled = next(t for t, s in zip(plan.sync_times, plan.syncs, strict=True)
-                    if s == "disabled")
+    disabled = next(t for t, s in zip(plan.sync_times, plan.syncs, strict=True) if s == "disabled")
     took_over = first_time(plan, secondary="active")
     clock = ScenarioClock(disabled - 600)
     with DeviceFarm([plan], clock) as farm, Store(tmp_path / "h.duckdb") as store:

@@ -53,8 +53,9 @@ def test_api_refusals_stay_json(app):
 
 def test_a_role_refusal_is_an_html_403_page(app):
     client = login(app)
-    response = client.post("/incidents/silence", data={"pair": "x", "csrf_token": "t"},
-                           headers={"X-CSRF-Token": "t"})
+    response = client.post(
+        "/incidents/silence", data={"pair": "x", "csrf_token": "t"}, headers={"X-CSRF-Token": "t"}
+    )
     # the CSRF check comes first for a wrong token; with the right one, the role check
     assert response.status_code == 400 and response.mimetype == "text/html"
     token = csrf_token(client.get("/").get_data(as_text=True))

@@ -34,14 +34,17 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Any:
         ingest_paths(store, [str(SAMPLE_LOGS)])
         analyze(store)
         # the sample logs' incidents have all resolved: two open ones to act on
-        for iid, pair, kind, severity in [(9001, "fra1-ha02", "flapping", "warning"),
-                                          (9002, "nyc1-ha01", "split_brain", "critical"),
-                                          (9003, "tyo1-ha02", "ha_link_down", "warning")]:
+        for iid, pair, kind, severity in [
+            (9001, "fra1-ha02", "flapping", "warning"),
+            (9002, "nyc1-ha01", "split_brain", "critical"),
+            (9003, "tyo1-ha02", "ha_link_down", "warning"),
+        ]:
             store.cursor().execute(
                 "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
                 " summary, evidence, first_detected, last_updated) VALUES (?, ?, ?, ?,"
                 " now(), 'open', 'still going', '{}', now(), now())",
-                [iid, pair, kind, severity])
+                [iid, pair, kind, severity],
+            )
         store.lock_down()  # as `hawatch serve` does: the SQL console runs on this instance
         yield store
 
@@ -51,8 +54,21 @@ def app(filled: Store) -> Flask:
     for role in ROLES:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-            assert main(["users", "add", role, "--role", role, "--password-stdin",
-                         "--db", str(filled.path)]) == 0
+            assert (
+                main(
+                    [
+                        "users",
+                        "add",
+                        role,
+                        "--role",
+                        role,
+                        "--password-stdin",
+                        "--db",
+                        str(filled.path),
+                    ]
+                )
+                == 0
+            )
     return dashboard_app(filled, **{"sql.max_rows": 50})
 
 
@@ -81,16 +97,23 @@ def ids(page: str) -> list[int]:
 
 
 def open_incident(filled: Store) -> tuple[int, str]:
-    return filled.cursor().execute(
-        "SELECT incident_id, pair FROM incidents WHERE status = 'open' AND NOT EXISTS"
-        " (SELECT 1 FROM acknowledgements a WHERE a.incident_id = incidents.incident_id)"
-        " ORDER BY incident_id LIMIT 1").fetchone()
+    return (
+        filled.cursor()
+        .execute(
+            "SELECT incident_id, pair FROM incidents WHERE status = 'open' AND NOT EXISTS"
+            " (SELECT 1 FROM acknowledgements a WHERE a.incident_id = incidents.incident_id)"
+            " ORDER BY incident_id LIMIT 1"
+        )
+        .fetchone()
+    )
 
 
 # -- incidents --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/incidents", "/api/v1/incidents", "/sql", "/ingest",
-                                  "/api/v1/ingest-health"])
+
+@pytest.mark.parametrize(
+    "path", ["/incidents", "/api/v1/incidents", "/sql", "/ingest", "/api/v1/ingest-health"]
+)
 def test_pages_need_a_login(app, path):
     response = app.test_client().get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
@@ -98,9 +121,15 @@ def test_pages_need_a_login(app, path):
 
 def test_incidents_page_lists_open_ones_newest_first_and_all_on_request(viewer, filled):
     def newest_first(where: str) -> list[int]:
-        return [i for (i,) in filled.cursor().execute(
-            f"SELECT incident_id FROM incidents WHERE {where}"
-            " ORDER BY opened_at DESC, incident_id DESC").fetchall()]
+        return [
+            i
+            for (i,) in filled.cursor()
+            .execute(
+                f"SELECT incident_id FROM incidents WHERE {where}"
+                " ORDER BY opened_at DESC, incident_id DESC"
+            )
+            .fetchall()
+        ]
 
     page = viewer.get("/incidents").get_data(as_text=True)
     assert newest_first("status = 'open'") and ids(page) == newest_first("status = 'open'")
@@ -119,32 +148,50 @@ def test_incidents_page_lists_open_ones_newest_first_and_all_on_request(viewer, 
 
 def test_a_viewer_sees_no_forms_and_cannot_post(viewer, filled):
     page = viewer.get("/incidents").get_data(as_text=True)
-    assert 'method="post"' not in page.replace(
-        'method="post" action="/logout"', "")
+    assert 'method="post"' not in page.replace('method="post" action="/logout"', "")
     incident, pair = open_incident(filled)
     tok = token(viewer)
-    for path, data in [(f"/incidents/{incident}/ack", {"comment": "x"}),
-                       ("/incidents/silence", {"pair": pair, "until": "2099-01-01T00:00Z"}),
-                       ("/incidents/window", {"pair": pair, "start": "2099-01-01T00:00Z",
-                                              "end": "2099-01-01T02:00Z",
-                                              "kind": "maintenance"})]:
+    for path, data in [
+        (f"/incidents/{incident}/ack", {"comment": "x"}),
+        ("/incidents/silence", {"pair": pair, "until": "2099-01-01T00:00Z"}),
+        (
+            "/incidents/window",
+            {
+                "pair": pair,
+                "start": "2099-01-01T00:00Z",
+                "end": "2099-01-01T02:00Z",
+                "kind": "maintenance",
+            },
+        ),
+    ]:
         assert viewer.post(path, data={**data, "csrf_token": tok}).status_code == 403
 
 
-@pytest.mark.parametrize(("query", "where"), [
-    ("kind=flapping", "kind = 'flapping'"),
-    ("status=open", "status = 'open'"),
-    ("status=resolved", "status = 'resolved'"),
-    ("severity=critical", "severity = 'critical'"),
-    ("site=fra1", "pair IN (SELECT pair FROM pairs WHERE site = 'fra1')"),
-    ("site=fra1&status=open", "status = 'open' AND pair IN (SELECT pair FROM pairs"
-                              " WHERE site = 'fra1')"),
-    ("kind=%27%3B%20DROP%20TABLE%20incidents%3B--", "false"),
-])
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("kind=flapping", "kind = 'flapping'"),
+        ("status=open", "status = 'open'"),
+        ("status=resolved", "status = 'resolved'"),
+        ("severity=critical", "severity = 'critical'"),
+        ("site=fra1", "pair IN (SELECT pair FROM pairs WHERE site = 'fra1')"),
+        (
+            "site=fra1&status=open",
+            "status = 'open' AND pair IN (SELECT pair FROM pairs WHERE site = 'fra1')",
+        ),
+        ("kind=%27%3B%20DROP%20TABLE%20incidents%3B--", "false"),
+    ],
+)
 def test_incident_filters(viewer, filled, query, where):
-    expected = [i for (i,) in filled.cursor().execute(
-        f"SELECT incident_id FROM incidents WHERE {where}"
-        " ORDER BY opened_at DESC, incident_id DESC").fetchall()]
+    expected = [
+        i
+        for (i,) in filled.cursor()
+        .execute(
+            f"SELECT incident_id FROM incidents WHERE {where}"
+            " ORDER BY opened_at DESC, incident_id DESC"
+        )
+        .fetchall()
+    ]
     every = "" if "status=" in query else "&status=all"  # the page shows open ones unless
     assert ids(viewer.get(f"/incidents?{query}{every}").get_data(as_text=True)) == expected
     api = viewer.get(f"/api/v1/incidents?{query}").get_json()
@@ -155,14 +202,22 @@ def test_an_operator_acknowledges_an_incident(operator, filled):
     incident, _pair = open_incident(filled)
     page = operator.get("/incidents?status=open").get_data(as_text=True)
     assert f'action="/incidents/{incident}/ack"' in page
-    response = operator.post(f"/incidents/{incident}/ack", data={
-        "comment": "looking <b>into</b> it", "csrf_token": csrf_token(page),
-        "next": "/incidents?status=open"})
+    response = operator.post(
+        f"/incidents/{incident}/ack",
+        data={
+            "comment": "looking <b>into</b> it",
+            "csrf_token": csrf_token(page),
+            "next": "/incidents?status=open",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith(
-        "/incidents?status=open")
-    row = filled.cursor().execute(
-        "SELECT acked_by, comment FROM acknowledgements WHERE incident_id = ?",
-        [incident]).fetchone()
+        "/incidents?status=open"
+    )
+    row = (
+        filled.cursor()
+        .execute("SELECT acked_by, comment FROM acknowledgements WHERE incident_id = ?", [incident])
+        .fetchone()
+    )
     assert row is not None and row[0] in ("operator", "admin")
     assert row[1] == "looking <b>into</b> it"
     page = operator.get("/incidents?status=open").get_data(as_text=True)
@@ -171,45 +226,85 @@ def test_an_operator_acknowledges_an_incident(operator, filled):
 
 def test_an_operator_silences_a_pair(operator, filled):
     before = filled.cursor().execute("SELECT count(*) FROM silences").fetchone()[0]
-    response = operator.post("/incidents/silence", data={
-        "pair": "fra1-ha02", "until": "2099-01-01T08:00Z", "comment": "rack move",
-        "csrf_token": token(operator)})
+    response = operator.post(
+        "/incidents/silence",
+        data={
+            "pair": "fra1-ha02",
+            "until": "2099-01-01T08:00Z",
+            "comment": "rack move",
+            "csrf_token": token(operator),
+        },
+    )
     assert response.status_code == 302
-    rows = filled.cursor().execute(
-        "SELECT pair, comment FROM silences ORDER BY created_at").fetchall()
+    rows = (
+        filled.cursor().execute("SELECT pair, comment FROM silences ORDER BY created_at").fetchall()
+    )
     assert len(rows) == before + 1 and rows[-1] == ("fra1-ha02", "rack move")
     assert "silenced until" in operator.get("/incidents").get_data(as_text=True)
 
 
 def test_an_operator_declares_a_window(operator, filled):
-    response = operator.post("/incidents/window", data={
-        "pair": "tyo1-ha01", "start": "2099-02-01T06:00Z", "end": "2099-02-01T08:00Z",
-        "kind": "failover_test", "comment": "quarterly test", "csrf_token": token(operator)})
+    response = operator.post(
+        "/incidents/window",
+        data={
+            "pair": "tyo1-ha01",
+            "start": "2099-02-01T06:00Z",
+            "end": "2099-02-01T08:00Z",
+            "kind": "failover_test",
+            "comment": "quarterly test",
+            "csrf_token": token(operator),
+        },
+    )
     assert response.status_code == 302
-    row = filled.cursor().execute(
-        "SELECT kind, comment, origin, ends_at - starts_at FROM windows"
-        " WHERE pair = 'tyo1-ha01' AND comment = 'quarterly test'"
-        " ORDER BY created_at DESC").fetchone()
+    row = (
+        filled.cursor()
+        .execute(
+            "SELECT kind, comment, origin, ends_at - starts_at FROM windows"
+            " WHERE pair = 'tyo1-ha01' AND comment = 'quarterly test'"
+            " ORDER BY created_at DESC"
+        )
+        .fetchone()
+    )
     assert row is not None and row[:3] == ("failover_test", "quarterly test", "cli")
     assert row[3].total_seconds() == 7200
     filled.cursor().execute("DELETE FROM windows WHERE comment = 'quarterly test'")
 
 
-@pytest.mark.parametrize("data", [
-    {"pair": "tyo1-ha01", "start": "2099-02-01T06:00Z", "end": "2099-02-01T05:00Z",
-     "kind": "maintenance"},
-    {"pair": "tyo1-ha01", "start": "2099-02-01T06:00Z", "end": "2099-02-01T08:00Z",
-     "kind": "party"},
-    {"pair": "no-such-pair", "start": "2099-02-01T06:00Z", "end": "2099-02-01T08:00Z",
-     "kind": "maintenance"},
-    {"pair": "tyo1-ha01", "start": "2099-02-01T06:00", "end": "2099-02-01T08:00Z",
-     "kind": "maintenance"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {
+            "pair": "tyo1-ha01",
+            "start": "2099-02-01T06:00Z",
+            "end": "2099-02-01T05:00Z",
+            "kind": "maintenance",
+        },
+        {
+            "pair": "tyo1-ha01",
+            "start": "2099-02-01T06:00Z",
+            "end": "2099-02-01T08:00Z",
+            "kind": "party",
+        },
+        {
+            "pair": "no-such-pair",
+            "start": "2099-02-01T06:00Z",
+            "end": "2099-02-01T08:00Z",
+            "kind": "maintenance",
+        },
+        {
+            "pair": "tyo1-ha01",
+            "start": "2099-02-01T06:00",
+            "end": "2099-02-01T08:00Z",
+            "kind": "maintenance",
+        },
+    ],
+)
 def test_a_bad_window_is_refused_with_a_message(app, filled, data):
     client = login(app, "operator")
     before = filled.cursor().execute("SELECT count(*) FROM windows").fetchone()[0]
-    response = client.post("/incidents/window", data={**data, "csrf_token": token(client)},
-                           follow_redirects=True)
+    response = client.post(
+        "/incidents/window", data={**data, "csrf_token": token(client)}, follow_redirects=True
+    )
     assert response.status_code == 200 and "Refused:" in response.get_data(as_text=True)
     assert filled.cursor().execute("SELECT count(*) FROM windows").fetchone()[0] == before
 
@@ -222,19 +317,30 @@ def test_posts_without_the_csrf_token_are_refused(app, filled, tok):
     response = client.post(f"/incidents/{incident}/ack", data=data)
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert "CSRF token" in response.get_data(as_text=True)
-    assert filled.cursor().execute(
-        "SELECT count(*) FROM acknowledgements WHERE comment = 'forged'").fetchone()[0] == 0
+    assert (
+        filled.cursor()
+        .execute("SELECT count(*) FROM acknowledgements WHERE comment = 'forged'")
+        .fetchone()[0]
+        == 0
+    )
 
 
 def test_an_offsite_next_is_not_followed(app, filled):
     client = login(app, "operator")
-    response = client.post("/incidents/silence", data={
-        "pair": "nyc1-ha01", "until": "2099-01-01T08:00Z", "next": "//evil.example/",
-        "csrf_token": token(client)})
+    response = client.post(
+        "/incidents/silence",
+        data={
+            "pair": "nyc1-ha01",
+            "until": "2099-01-01T08:00Z",
+            "next": "//evil.example/",
+            "csrf_token": token(client),
+        },
+    )
     assert response.headers["Location"].endswith("/incidents")
 
 
 # -- SQL console ------------------------------------------------------------------------------
+
 
 def run_sql(viewer, query: str, path: str = "/sql"):
     """POST a query as the console's form does (queries never run on GET)."""
@@ -244,8 +350,10 @@ def run_sql(viewer, query: str, path: str = "/sql"):
 def test_the_sql_console_runs_a_select(viewer):
     page = viewer.get("/sql").get_data(as_text=True)
     assert "<textarea" in page and page.count('class="example link"') == 3
-    response = viewer.post("/sql", data={"q": "SELECT pair, site FROM pairs ORDER BY pair",
-                                         "csrf_token": csrf_token(page)})
+    response = viewer.post(
+        "/sql",
+        data={"q": "SELECT pair, site FROM pairs ORDER BY pair", "csrf_token": csrf_token(page)},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<th>pair</th>" in page and "<td>fra1-ha02</td>" in page
@@ -266,9 +374,14 @@ def test_a_link_fills_the_console_in_and_runs_nothing(viewer):
 
 def test_the_saved_examples_run(viewer):
     page = viewer.get("/sql").get_data(as_text=True)
-    queries = [html.unescape(q) for q in re.findall(
-        r'<input type="hidden" name="q" value="([^"]+)">\s*<button type="submit"'
-        r' class="example link">', page)]
+    queries = [
+        html.unescape(q)
+        for q in re.findall(
+            r'<input type="hidden" name="q" value="([^"]+)">\s*<button type="submit"'
+            r' class="example link">',
+            page,
+        )
+    ]
     assert len(queries) == 3
     for query in queries:
         response = run_sql(viewer, query)
@@ -278,14 +391,19 @@ def test_the_saved_examples_run(viewer):
     assert "<th>kept_percent</th>" in lost and "fra1-ha02" in lost
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ("DELETE FROM incidents", "only SELECT queries are allowed here"),
-    ("WITH x AS (DELETE FROM incidents RETURNING *) SELECT * FROM x",
-     "only SELECT queries are allowed here (this one has a DELETE inside)"),
-    ("SELECT * FROM read_csv('/etc/passwd')", "table function read_csv() is not allowed"),
-    ("SELECT 1; SELECT 2", "exactly one statement"),
-    ("SELECT * FROM no_such_table", "no_such_table"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("DELETE FROM incidents", "only SELECT queries are allowed here"),
+        (
+            "WITH x AS (DELETE FROM incidents RETURNING *) SELECT * FROM x",
+            "only SELECT queries are allowed here (this one has a DELETE inside)",
+        ),
+        ("SELECT * FROM read_csv('/etc/passwd')", "table function read_csv() is not allowed"),
+        ("SELECT 1; SELECT 2", "exactly one statement"),
+        ("SELECT * FROM no_such_table", "no_such_table"),
+    ],
+)
 def test_refused_statements_are_one_line_errors(viewer, filled, query, message):
     before = filled.cursor().execute("SELECT count(*) FROM incidents").fetchone()[0]
     response = run_sql(viewer, query)
@@ -305,14 +423,18 @@ def test_csv_and_json_downloads(viewer):
     assert response.get_data(as_text=True) == "pair,site\nfra1-ha01,fra1\nfra1-ha02,fra1\n"
     response = viewer.post("/sql.json", data={"q": query, "csrf_token": token(viewer)})
     assert response.status_code == 200 and response.content_type == "application/json"
-    assert response.get_json() == {"columns": ["pair", "site"], "truncated": False,
-                                   "rows": [["fra1-ha01", "fra1"], ["fra1-ha02", "fra1"]],
-                                   "seconds": response.get_json()["seconds"]}
+    assert response.get_json() == {
+        "columns": ["pair", "site"],
+        "truncated": False,
+        "rows": [["fra1-ha01", "fra1"], ["fra1-ha02", "fra1"]],
+        "seconds": response.get_json()["seconds"],
+    }
     assert viewer.post("/sql.csv", data={"q": query}).status_code == 400  # no CSRF token
     assert viewer.get("/sql.csv", query_string={"q": query}).status_code == 405
 
 
 # -- ingest health ----------------------------------------------------------------------------
+
 
 def test_ingest_page_shows_sources_by_format_and_origin(viewer, filled):
     page = viewer.get("/ingest").get_data(as_text=True)
@@ -337,14 +459,19 @@ def test_ingest_health_api_matches_its_openapi_schema(viewer, filled):
 
 def test_a_script_in_a_quarantined_line_renders_escaped(viewer, filled):
     cur = filled.cursor()
-    cur.execute("INSERT INTO quarantine VALUES (999, 'udp-2099', 7, ?, 33, 'unparseable',"
-                " now())", ["<script>alert('q')</script> junk"])
+    cur.execute(
+        "INSERT INTO quarantine VALUES (999, 'udp-2099', 7, ?, 33, 'unparseable', now())",
+        ["<script>alert('q')</script> junk"],
+    )
     try:
         page = viewer.get("/ingest").get_data(as_text=True)
         assert "&lt;script&gt;alert(&#39;q&#39;)&lt;/script&gt; junk" in page
         assert "<script>" not in page
-        assert re.search(r'<tr class="reason-row"><td>unparseable</td>'
-                         r'<td class="num">1</td>', page)
+        assert re.search(
+            r'<tr class="reason-row"><td>unparseable</td>'
+            r'<td class="num">1</td>',
+            page,
+        )
         assert "udp-2099" in page and ">7</td>" in page
     finally:
         cur.execute("DELETE FROM quarantine WHERE source_id = 999")
@@ -360,11 +487,16 @@ def test_the_pair_page_cached_for_a_role_carries_each_sessions_own_csrf_token(ap
     assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
     assert all("csrf-token-of-this-session" not in p for p in pages)
     assert f'action="/incidents/{incident}/ack"' in pages[1]
-    response = second.post(f"/incidents/{incident}/ack", data={
-        "csrf_token": tokens[1].pop(), "comment": "from the pair page",
-        "next": f"/pairs/{pair}"})
+    response = second.post(
+        f"/incidents/{incident}/ack",
+        data={
+            "csrf_token": tokens[1].pop(),
+            "comment": "from the pair page",
+            "next": f"/pairs/{pair}",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == f"/pairs/{pair}"
     page = first.get(f"/pairs/{pair}").get_data(as_text=True)
     assert f'action="/incidents/{incident}/ack"' not in page
-    assert "acknowledged by <b class=\"acked-by\">operator</b>" in page
+    assert 'acknowledged by <b class="acked-by">operator</b>' in page
     assert "from the pair page" in page

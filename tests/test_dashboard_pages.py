@@ -20,8 +20,16 @@ from hawatch.cli import main
 from tests.conftest import dashboard_app, log_in
 
 PASSWORD = "viewer-password-1"
-PAIRS = ["dc1-ha01", "fra1-ha01", "fra1-ha02", "nyc1-ha01", "nyc1-ha02", "syd1-ha01",
-         "tyo1-ha01", "tyo1-ha02"]
+PAIRS = [
+    "dc1-ha01",
+    "fra1-ha01",
+    "fra1-ha02",
+    "nyc1-ha01",
+    "nyc1-ha02",
+    "syd1-ha01",
+    "tyo1-ha01",
+    "tyo1-ha02",
+]
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
 
 
@@ -39,8 +47,21 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def app(filled: Store) -> Flask:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-        assert main(["users", "add", "vera", "--role", "viewer", "--password-stdin",
-                     "--db", str(filled.path)]) == 0
+        assert (
+            main(
+                [
+                    "users",
+                    "add",
+                    "vera",
+                    "--role",
+                    "viewer",
+                    "--password-stdin",
+                    "--db",
+                    str(filled.path),
+                ]
+            )
+            == 0
+        )
     return dashboard_app(filled)
 
 
@@ -60,8 +81,17 @@ def listed(page: str) -> list[str]:
     return re.findall(r'<tr class="pair-row" data-pair="([^"]+)"', page)
 
 
-@pytest.mark.parametrize("path", ["/", "/?site=fra1", "/pairs/fra1-ha02", "/api/v1/pairs",
-                                  "/api/v1/pairs/fra1-ha02", "/assets/plotly.min.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/?site=fra1",
+        "/pairs/fra1-ha02",
+        "/api/v1/pairs",
+        "/api/v1/pairs/fra1-ha02",
+        "/assets/plotly.min.js",
+    ],
+)
 def test_every_page_needs_a_login(anonymous, path):
     response = anonymous.get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
@@ -76,15 +106,18 @@ def test_fleet_lists_every_pair_with_its_health_word_and_refreshes(client):
     assert "/pairs/fra1-ha02" in page
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("site=fra1", ["fra1-ha01", "fra1-ha02"]),
-    ("health=ok", PAIRS),
-    ("health=critical", []),
-    ("q=TYO1", ["tyo1-ha01", "tyo1-ha02"]),
-    ("q=18b16948450e", ["fra1-ha02"]),  # a unit's serial, any case
-    ("site=tyo1&q=ha02", ["tyo1-ha02"]),
-    ("q=%27%3B%20DROP%20TABLE%20pairs%3B--", []),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("site=fra1", ["fra1-ha01", "fra1-ha02"]),
+        ("health=ok", PAIRS),
+        ("health=critical", []),
+        ("q=TYO1", ["tyo1-ha01", "tyo1-ha02"]),
+        ("q=18b16948450e", ["fra1-ha02"]),  # a unit's serial, any case
+        ("site=tyo1&q=ha02", ["tyo1-ha02"]),
+        ("q=%27%3B%20DROP%20TABLE%20pairs%3B--", []),
+    ],
+)
 def test_filters_and_search_narrow_the_fleet(client, query, expected):
     assert listed(client.get(f"/?{query}&sort=pair").get_data(as_text=True)) == expected
     body = client.get(f"/api/v1/pairs?{query}").get_json()
@@ -114,9 +147,13 @@ SAMPLE_DAYS = "start=2026-11-01T00:00&end=2026-11-04T00:00"
 
 
 def chart_of(page: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(re.search(
-        r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
-        page, re.S).group(1))  # type: ignore[union-attr]
+    found: dict[str, Any] = json.loads(
+        re.search(
+            r'<script type="application/json" data-plotly-for="connections-chart">(.*?)</script>',
+            page,
+            re.S,
+        ).group(1)
+    )  # type: ignore[union-attr]
     return found
 
 
@@ -150,17 +187,24 @@ def test_failbacks_are_marked(client):
 @pytest.mark.parametrize("pair", PAIRS)
 def test_every_pair_draws_primary_blue_and_secondary_orange(client, pair):
     data = chart_of(client.get(f"/pairs/{pair}?{SAMPLE_DAYS}").get_data(as_text=True))["data"]
-    lines = {t["name"].split(" ")[0]: t["line"]["color"] for t in data
-             if t.get("name", "").startswith(("primary (", "secondary ("))}
+    lines = {
+        t["name"].split(" ")[0]: t["line"]["color"]
+        for t in data
+        if t.get("name", "").startswith(("primary (", "secondary ("))
+    }
     assert lines == {"primary": "#0072B2", "secondary": "#E69F00"}
 
 
 def test_the_pair_total_is_the_rollups_load(client, filled):
     data = chart_of(client.get(f"/pairs/nyc1-ha02?{SAMPLE_DAYS}").get_data(as_text=True))
     total = next(t for t in data["data"] if t.get("meta") == "pair-total")
-    (buckets,) = filled.cursor().execute(
-        "SELECT count(*) FROM (SELECT unnest(buckets) FROM load_days"
-        " WHERE pair = 'nyc1-ha02')").fetchone()
+    (buckets,) = (
+        filled.cursor()
+        .execute(
+            "SELECT count(*) FROM (SELECT unnest(buckets) FROM load_days WHERE pair = 'nyc1-ha02')"
+        )
+        .fetchone()
+    )
     # three days of 5-minute buckets, under the chart's 600 buckets: every one drawn
     assert len(total["y"]) == buckets and max(total["y"]) > 0
 
@@ -172,9 +216,16 @@ def test_the_old_days_parameter_redirects_to_a_range(client):
     assert client.get("/pairs/fra1-ha01?range=5d").status_code == 200
 
 
-@pytest.mark.parametrize("query", ["range=2w", "range=91d", "start=yesterday",
-                                   "start=2026-11-02T00:00&end=2026-11-01T00:00",
-                                   "start=2026-01-01T00:00&end=2026-11-01T00:00"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "range=2w",
+        "range=91d",
+        "start=yesterday",
+        "start=2026-11-02T00:00&end=2026-11-01T00:00",
+        "start=2026-01-01T00:00&end=2026-11-01T00:00",
+    ],
+)
 def test_a_bad_range_is_a_one_line_400(client, query):
     answer = client.get(f"/pairs/fra1-ha02?{query}")
     assert answer.status_code == 400 and "Traceback" not in answer.get_data(as_text=True)
@@ -199,9 +250,19 @@ def test_a_bad_days_value_is_refused(client, days):
 
 def test_the_json_api_has_the_expected_keys_and_utc_times(client):
     pairs = client.get("/api/v1/pairs").get_json()["pairs"]
-    assert {"pair", "site", "health", "score", "ha_mode", "active_unit", "active_role",
-            "stateful_sync", "last_role_change", "open_incidents",
-            "connections_now"} <= set(pairs[0])
+    assert {
+        "pair",
+        "site",
+        "health",
+        "score",
+        "ha_mode",
+        "active_unit",
+        "active_role",
+        "stateful_sync",
+        "last_role_change",
+        "open_incidents",
+        "connections_now",
+    } <= set(pairs[0])
     changed = next(p for p in pairs if p["pair"] == "fra1-ha02")["last_role_change"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", changed)
     body = client.get("/api/v1/pairs/fra1-ha02").get_json()
@@ -219,7 +280,8 @@ def test_a_script_in_an_incident_renders_escaped(client, filled):
         "INSERT INTO incidents (incident_id, pair, kind, severity, opened_at, status,"
         " summary, evidence, first_detected, last_updated) VALUES (9999, 'syd1-ha01',"
         " 'split_brain', 'critical', now(), 'open', ?, ?, now(), now())",
-        ["<script>alert(1)</script>", json.dumps({"note": "<script>alert(2)</script>"})])
+        ["<script>alert(1)</script>", json.dumps({"note": "<script>alert(2)</script>"})],
+    )
     try:
         page = client.get("/pairs/syd1-ha01").get_data(as_text=True)
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

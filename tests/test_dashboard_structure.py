@@ -39,11 +39,18 @@ def sql_in(path: Path) -> list[str]:
     prose, found = _docstrings(tree), []
     for node in ast.walk(tree):
         where = f"{path.name}:{getattr(node, 'lineno', '?')}"
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and id(node) not in prose and SQL_WORDS.search(node.value):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in prose
+            and SQL_WORDS.search(node.value)
+        ):
             found.append(f"{where}: SQL text {node.value[:40]!r}")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in DATABASE_CALLS:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in DATABASE_CALLS
+        ):
             found.append(f"{where}: .{node.func.attr}(...)")
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
@@ -60,9 +67,11 @@ def test_no_view_module_holds_sql():
 
 def test_the_check_sees_sql_in_a_view(tmp_path):
     view = tmp_path / "view.py"
-    view.write_text('"""SELECT in prose is fine."""\n'
-                    "def sites(store):\n"
-                    '    return store.cursor().execute("SELECT DISTINCT site FROM pairs")\n')
+    view.write_text(
+        '"""SELECT in prose is fine."""\n'
+        "def sites(store):\n"
+        '    return store.cursor().execute("SELECT DISTINCT site FROM pairs")\n'
+    )
     assert len(sql_in(view)) == 3  # the text, .execute and .cursor
 
 
@@ -86,11 +95,21 @@ def watched(app: Flask, filled: Store) -> tuple[Flask, list[Any]]:  # noqa: F811
     return fresh, cursors
 
 
-@pytest.mark.parametrize("path,status", [
-    ("/", 200), ("/api/v1/pairs", 200), ("/pairs/fra1-ha02", 200),
-    ("/api/v1/pairs/fra1-ha02", 200), ("/incidents", 200), ("/api/v1/incidents", 200),
-    ("/ingest", 200), ("/api/v1/ingest-health", 200), ("/pairs/no-such-pair", 404),
-    ("/api/v1/pairs/no-such-pair", 404)])
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("/", 200),
+        ("/api/v1/pairs", 200),
+        ("/pairs/fra1-ha02", 200),
+        ("/api/v1/pairs/fra1-ha02", 200),
+        ("/incidents", 200),
+        ("/api/v1/incidents", 200),
+        ("/ingest", 200),
+        ("/api/v1/ingest-health", 200),
+        ("/pairs/no-such-pair", 404),
+        ("/api/v1/pairs/no-such-pair", 404),
+    ],
+)
 def test_each_request_closes_its_one_cursor(watched, path, status):
     fresh, cursors = watched
     client, login = log_in(fresh, "vera", PASSWORD)

@@ -44,17 +44,33 @@ def read_until(proc: subprocess.Popen[str], pattern: str, seconds: float) -> re.
 
 
 def start_demo(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(["hawatch", "demo", "--db", str(tmp_path / "demo.duckdb"),
-                             "--http", f"127.0.0.1:{free_port()}", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            "hawatch",
+            "demo",
+            "--db",
+            str(tmp_path / "demo.duckdb"),
+            "--http",
+            f"127.0.0.1:{free_port()}",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
-def log_in_as_printed(proc: subprocess.Popen[str]
-                      ) -> tuple[str, str, urllib.request.OpenerDirector, str]:
+def log_in_as_printed(
+    proc: subprocess.Popen[str],
+) -> tuple[str, str, urllib.request.OpenerDirector, str]:
     """Wait for the demo's dashboard line, log in with the password it printed; returns the
     base URL, the password, a logged-in opener and the page the login led to."""
-    found = read_until(proc, r"dashboard: (http://\S+)/\s+log in as user demo, password"
-                             r" (\S+)", 120)
+    found = read_until(
+        proc,
+        r"dashboard: (http://\S+)/\s+log in as user demo, password"
+        r" (\S+)",
+        120,
+    )
     base, password = found.group(1), found.group(2)
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -65,8 +81,9 @@ def log_in_as_printed(proc: subprocess.Popen[str]
         except OSError:
             time.sleep(0.1)
     token = csrf_token(page)
-    form = urllib.parse.urlencode({"username": "demo", "password": password,
-                                   "csrf_token": token, "next": "/"}).encode()
+    form = urllib.parse.urlencode(
+        {"username": "demo", "password": password, "csrf_token": token, "next": "/"}
+    ).encode()
     fleet = opener.open(base + "/login", data=form, timeout=10)
     assert not fleet.url.rstrip("/").endswith("/login")
     return base, password, opener, fleet.read().decode()
@@ -95,11 +112,13 @@ def test_demo_serves_the_sample_fleet_to_the_printed_user(tmp_path: Path):
         assert first_pair in html
         # a wrong password is refused
         other = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
         page = other.open(base + "/login", timeout=5).read().decode()
         token = csrf_token(page)
-        bad = urllib.parse.urlencode({"username": "demo", "password": password + "x",
-                                      "csrf_token": token, "next": "/"}).encode()
+        bad = urllib.parse.urlencode(
+            {"username": "demo", "password": password + "x", "csrf_token": token, "next": "/"}
+        ).encode()
         try:
             refused = other.open(base + "/login", data=bad, timeout=10)
             assert refused.url.rstrip("/").endswith("/login")
@@ -132,8 +151,9 @@ def test_the_demo_runs_live_and_incidents_open_while_watching(tmp_path: Path):
         assert all(pairs[p]["health"] in ("critical", "stale", "warning") for p in opened)
         # live: the pairs were heard from just now, over syslog and polls
         assert {p["last_source"] for p in pairs.values()} & {"syslog", "poll"}
-        assert all(p["last_seen"] and p["last_seen"] >= found[0]["opened_at"][:10]
-                   for p in pairs.values())
+        assert all(
+            p["last_seen"] and p["last_seen"] >= found[0]["opened_at"][:10] for p in pairs.values()
+        )
     finally:
         errors = stop_demo(proc)
     assert proc.returncode == 0, errors

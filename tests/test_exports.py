@@ -28,9 +28,11 @@ from hawatch.store import Store
 
 BER_P, BER_S = "C0EFE33057B0", "C0EFE33057B1"
 BOM_P, BOM_S = "0040103CE114", "0040103CE115"
-INVENTORY = ("pair,site,primary_serial,secondary_serial,timezone\n"
-             f"berlin-1,BER,{BER_P},{BER_S},Europe/Berlin\n"
-             f"mumbai-1,BOM,{BOM_P},{BOM_S},+05:30\n")
+INVENTORY = (
+    "pair,site,primary_serial,secondary_serial,timezone\n"
+    f"berlin-1,BER,{BER_P},{BER_S},Europe/Berlin\n"
+    f"mumbai-1,BOM,{BOM_P},{BOM_S},+05:30\n"
+)
 
 
 def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,8 +42,9 @@ def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def ingest(db: Path, *sources: Path, inventory: Path | None = None,
-           options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def ingest(
+    db: Path, *sources: Path, inventory: Path | None = None, options: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     extra = ("--inventory", str(inventory)) if inventory else ()
     result = hawatch("ingest", "--db", str(db), *extra, *options, *map(str, sources))
     assert result.returncode == 0, result.stderr
@@ -93,17 +96,29 @@ RECORDS = [
     # SonicOS message id, ISO 8601 with an offset; the message names its unit (secondary)
     {"time": "2024-07-01T12:05:00+02:00", "serial": BER_P, "event": "143"},
     # SonicOS text, old wording, naive local time (Europe/Berlin, summer: UTC+2)
-    {"time": "2024-07-01T12:10:00", "serial": BER_P,
-     "event": "Backup firewall has transitioned to Active"},
+    {
+        "time": "2024-07-01T12:10:00",
+        "serial": BER_P,
+        "event": "Backup firewall has transitioned to Active",
+    },
     # SonicOS text, new wording, epoch seconds (a JSON number; a string in CSV)
-    {"time": 1719829200, "serial": BOM_P,
-     "event": "Secondary firewall has transitioned to Standby"},
+    {
+        "time": 1719829200,
+        "serial": BOM_P,
+        "event": "Secondary firewall has transitioned to Standby",
+    },
     # connections and no event: a session sample; naive local time at +05:30
     {"time": "2024-07-01T16:00:00", "serial": BOM_P, "connections": 1234, "vpn_sas": 12},
     # a status record
-    {"time": "2024-07-01T10:40:00Z", "serial": BER_S, "state": "active",
-     "stateful_sync": "synced", "model": "NSa 4700", "firmware": "7.0.1-5145",
-     "ha_mode": "active_standby"},
+    {
+        "time": "2024-07-01T10:40:00Z",
+        "serial": BER_S,
+        "state": "active",
+        "stateful_sync": "synced",
+        "model": "NSa 4700",
+        "firmware": "7.0.1-5145",
+        "ha_mode": "active_standby",
+    },
     # SonicOS-style time with " UTC", a sync event after the synced status
     {"time": "2024-07-01 10:50:00 UTC", "serial": BER_P, "event": "sync_failed"},
     # message id with a trigger, fractional seconds
@@ -117,21 +132,45 @@ EXPECTED_EVENTS = [
     (utc("2024-07-01T10:10:00Z"), "berlin-1", BER_S, BER_P, "failover", "active", None, 143),
     (utc("2024-07-01T10:20:00Z"), "mumbai-1", BOM_S, BOM_P, "standby", "standby", None, 145),
     (utc("2024-07-01T10:50:00Z"), "berlin-1", BER_P, BER_P, "sync_failed", None, None, None),
-    (utc("2024-07-01T11:00:00.250Z"), "mumbai-1", BOM_S, BOM_S, "failover", "active",
-     "heartbeat", 147),
+    (
+        utc("2024-07-01T11:00:00.250Z"),
+        "mumbai-1",
+        BOM_S,
+        BOM_S,
+        "failover",
+        "active",
+        "heartbeat",
+        147,
+    ),
 ]
 EXPECTED_SAMPLES = [(utc("2024-07-01T10:30:00Z"), "mumbai-1", BOM_P, 1234, 12)]
-EXPECTED_STATUS = [(utc("2024-07-01T10:40:00Z"), "berlin-1", BER_S, "active", "synced",
-                    "NSa 4700", "7.0.1-5145", "active_standby")]
+EXPECTED_STATUS = [
+    (
+        utc("2024-07-01T10:40:00Z"),
+        "berlin-1",
+        BER_S,
+        "active",
+        "synced",
+        "NSa 4700",
+        "7.0.1-5145",
+        "active_standby",
+    )
+]
 # (pair, active_serial, stateful_sync, ha_mode): the newest evidence wins
-EXPECTED_PAIRS = [("berlin-1", BER_S, "not_synced", "active_standby"),
-                  ("mumbai-1", BOM_S, None, None)]
+EXPECTED_PAIRS = [
+    ("berlin-1", BER_S, "not_synced", "active_standby"),
+    ("mumbai-1", BOM_S, None, None),
+]
 
-EVENTS_SQL = ("SELECT time, pair, serial, reported_serial, kind, state_to, trigger, message_id"
-              " FROM ha_events ORDER BY time")
+EVENTS_SQL = (
+    "SELECT time, pair, serial, reported_serial, kind, state_to, trigger, message_id"
+    " FROM ha_events ORDER BY time"
+)
 SAMPLES_SQL = "SELECT time, pair, serial, connections, vpn_sas FROM session_samples ORDER BY time"
-STATUS_SQL = ("SELECT time, pair, serial, state, stateful_sync, model, firmware, ha_mode"
-              " FROM status_samples ORDER BY time, serial")
+STATUS_SQL = (
+    "SELECT time, pair, serial, state, stateful_sync, model, firmware, ha_mode"
+    " FROM status_samples ORDER BY time, serial"
+)
 PAIRS_SQL = "SELECT pair, active_serial, stateful_sync, ha_mode FROM pairs ORDER BY pair"
 
 SHAPES = ["json_array", "json_array_pretty", "ndjson", "pretty_concatenated", "csv"]
@@ -147,27 +186,31 @@ def test_every_shape_gives_the_same_rows(tmp_path, shape):
     db = tmp_path / "x.duckdb"
     result = ingest(db, path, inventory=inventory(tmp_path))
     assert f"{path}: {len(RECORDS)} records [{'csv' if shape == 'csv' else 'json'}]" in (
-        result.stdout)
+        result.stdout
+    )
     assert ", 0 quarantined;" in result.stdout
     assert query(db, EVENTS_SQL) == EXPECTED_EVENTS
     assert query(db, SAMPLES_SQL) == EXPECTED_SAMPLES
     assert query(db, STATUS_SQL) == EXPECTED_STATUS
     assert query(db, PAIRS_SQL) == EXPECTED_PAIRS
     assert query(db, "SELECT model, firmware FROM devices WHERE serial = 'C0EFE33057B1'") == [
-        ("NSa 4700", "7.0.1-5145")]
+        ("NSa 4700", "7.0.1-5145")
+    ]
 
 
 def test_sonicos_texts_keep_their_wording_and_message_id(tmp_path):
     path = write(tmp_path / "export.json", RECORDS, "ndjson")
     db = tmp_path / "x.duckdb"
     ingest(db, path, inventory=inventory(tmp_path))
-    assert query(db, "SELECT source_pos, message_id, role, detail FROM ha_events"
-                     " WHERE message_id IS NOT NULL ORDER BY source_pos") == [
+    assert query(
+        db,
+        "SELECT source_pos, message_id, role, detail FROM ha_events"
+        " WHERE message_id IS NOT NULL ORDER BY source_pos",
+    ) == [
         (2, 143, "secondary", "Backup firewall has transitioned to Active"),
         (3, 143, "secondary", "Backup firewall has transitioned to Active"),
         (4, 145, "secondary", "Secondary firewall has transitioned to Standby"),
-        (8, 147, "secondary",
-         "Backup missed heartbeats from Active Primary: Backup going Active"),
+        (8, 147, "secondary", "Backup missed heartbeats from Active Primary: Backup going Active"),
     ]
 
 
@@ -176,7 +219,8 @@ def test_export_events_take_the_units_role_from_the_inventory(tmp_path):
     db = tmp_path / "x.duckdb"
     ingest(db, path, inventory=inventory(tmp_path))
     assert query(db, "SELECT serial, role FROM ha_events WHERE kind = 'sync_failed'") == [
-        (BER_P, "primary")]
+        (BER_P, "primary")
+    ]
 
 
 def test_naive_times_use_the_units_zone_then_the_default(tmp_path):
@@ -211,17 +255,34 @@ def test_naive_times_use_the_units_zone_then_the_default(tmp_path):
 
 POLLS = [
     # both endpoints saved together; the serial with dashes as some tools print it
-    {"polled_at": "2024-07-01T14:00:00Z", "serial_number": "0040-103C-E114", "model": "NSa 2700",
-     "firmware_version": "SonicOS 7.0.1-5145", "current_connections": "Current: 6374",
-     "status": "Primary Active", "primary_state": "ACTIVE", "secondary_state": "STANDBY",
-     "active_up_time": "0 Days 03:12:44"},
+    {
+        "polled_at": "2024-07-01T14:00:00Z",
+        "serial_number": "0040-103C-E114",
+        "model": "NSa 2700",
+        "firmware_version": "SonicOS 7.0.1-5145",
+        "current_connections": "Current: 6374",
+        "status": "Primary Active",
+        "primary_state": "ACTIVE",
+        "secondary_state": "STANDBY",
+        "active_up_time": "0 Days 03:12:44",
+    },
     # after a failover; the unit's own clock (system_time, local: +05:30)
-    {"system_time": "2024-07-01 20:00:00", "serial_number": BOM_P,
-     "current_connections": "Current: 5980", "status": "Secondary Active",
-     "primary_state": "STANDBY", "secondary_state": "ACTIVE", "active_up_time": "0 Days 00:02:10"},
+    {
+        "system_time": "2024-07-01 20:00:00",
+        "serial_number": BOM_P,
+        "current_connections": "Current: 5980",
+        "status": "Secondary Active",
+        "primary_state": "STANDBY",
+        "secondary_state": "ACTIVE",
+        "active_up_time": "0 Days 00:02:10",
+    },
     # only the HA status string, upper-cased as SonicWall's script sees it; epoch number
-    {"polled_at": 1719846000, "serial_number": BER_P, "status": "PRIMARY ACTIVE",
-     "active_up_time": "1 Day 00:00:05"},
+    {
+        "polled_at": 1719846000,
+        "serial_number": BER_P,
+        "status": "PRIMARY ACTIVE",
+        "active_up_time": "1 Day 00:00:05",
+    },
 ]
 
 
@@ -231,8 +292,9 @@ def test_rest_api_polls_become_status_and_session_samples(tmp_path):
     result = ingest(db, path, inventory=inventory(tmp_path))
     assert f"{path}: 3 records [json]" in result.stdout
     assert ", 0 quarantined;" in result.stdout
-    assert query(db, "SELECT time, pair, serial, state FROM status_samples"
-                     " ORDER BY time, serial") == [
+    assert query(
+        db, "SELECT time, pair, serial, state FROM status_samples ORDER BY time, serial"
+    ) == [
         (utc("2024-07-01T14:00:00Z"), "mumbai-1", BOM_P, "active"),
         (utc("2024-07-01T14:00:00Z"), "mumbai-1", BOM_S, "standby"),
         (utc("2024-07-01T14:30:00Z"), "mumbai-1", BOM_P, "standby"),
@@ -244,18 +306,34 @@ def test_rest_api_polls_become_status_and_session_samples(tmp_path):
         (utc("2024-07-01T14:30:00Z"), "mumbai-1", BOM_P, 5980, None),
     ]
     assert query(db, "SELECT model, firmware FROM devices WHERE serial = '0040103CE114'") == [
-        ("NSa 2700", "SonicOS 7.0.1-5145")]
+        ("NSa 2700", "SonicOS 7.0.1-5145")
+    ]
     assert query(db, "SELECT pair, active_serial FROM pairs ORDER BY pair") == [
-        ("berlin-1", BER_P), ("mumbai-1", BOM_S)]
+        ("berlin-1", BER_P),
+        ("mumbai-1", BOM_S),
+    ]
 
 
 # -- pairing from exports -----------------------------------------------------------------------
 
 PEERS = [
-    {"time": "2024-07-01T13:00:00Z", "serial": "0018B0000001", "peer_serial": "0018B0000002",
-     "role": "primary", "event": "failover", "model": "TZ 370", "firmware": "7.0.1-5050"},
-    {"time": "2024-07-01T13:05:00Z", "serial": "0018B0000002", "peer_serial": "0018B0000001",
-     "role": "secondary", "state": "active", "stateful_sync": "not_synced"},
+    {
+        "time": "2024-07-01T13:00:00Z",
+        "serial": "0018B0000001",
+        "peer_serial": "0018B0000002",
+        "role": "primary",
+        "event": "failover",
+        "model": "TZ 370",
+        "firmware": "7.0.1-5050",
+    },
+    {
+        "time": "2024-07-01T13:05:00Z",
+        "serial": "0018B0000002",
+        "peer_serial": "0018B0000001",
+        "role": "secondary",
+        "state": "active",
+        "stateful_sync": "not_synced",
+    },
 ]
 PEER_PAIR = "0018B0000001+0018B0000002"
 
@@ -265,7 +343,8 @@ def test_peer_serial_pairs_two_units_in_no_inventory(tmp_path):
     result = ingest(db, write(tmp_path / "peers.json", PEERS, "ndjson"))
     assert "unpaired units" not in result.stdout
     assert query(db, "SELECT pair, primary_serial, secondary_serial, origin FROM pairs") == [
-        (PEER_PAIR, "0018B0000001", "0018B0000002", "export")]
+        (PEER_PAIR, "0018B0000001", "0018B0000002", "export")
+    ]
     assert query(db, "SELECT serial, pair, role, model FROM devices ORDER BY serial") == [
         ("0018B0000001", PEER_PAIR, "primary", "TZ 370"),
         ("0018B0000002", PEER_PAIR, "secondary", None),
@@ -277,24 +356,33 @@ def test_peer_paired_units_own_rows_belong_to_the_pair(tmp_path):
     db = tmp_path / "x.duckdb"
     ingest(db, write(tmp_path / "peers.json", PEERS, "ndjson"))
     assert query(db, "SELECT pair FROM ha_events UNION ALL SELECT pair FROM status_samples") == [
-        (PEER_PAIR,), (PEER_PAIR,)]
+        (PEER_PAIR,),
+        (PEER_PAIR,),
+    ]
     assert query(db, "SELECT active_serial, stateful_sync FROM pairs") == [
-        ("0018B0000002", "not_synced")]
+        ("0018B0000002", "not_synced")
+    ]
 
 
 def test_a_serial_in_no_inventory_is_kept_and_listed_unpaired(tmp_path):
-    records = [{"time": "2024-07-01T13:00:00Z", "serial": "0017C5178994", "event": "failover"},
-               {"time": "2024-07-01T13:01:00Z", "serial": "0017C5178994", "connections": 77}]
+    records = [
+        {"time": "2024-07-01T13:00:00Z", "serial": "0017C5178994", "event": "failover"},
+        {"time": "2024-07-01T13:01:00Z", "serial": "0017C5178994", "connections": 77},
+    ]
     db = tmp_path / "x.duckdb"
-    result = ingest(db, write(tmp_path / "lone.json", records, "json_array"),
-                    inventory=inventory(tmp_path))
+    result = ingest(
+        db, write(tmp_path / "lone.json", records, "json_array"), inventory=inventory(tmp_path)
+    )
     assert "unpaired units (1; in no inventory or export): 0017C5178994" in result.stdout
     assert query(db, "SELECT serial, pair, kind FROM ha_events") == [
-        ("0017C5178994", None, "failover")]
+        ("0017C5178994", None, "failover")
+    ]
     assert query(db, "SELECT serial, pair, connections FROM session_samples") == [
-        ("0017C5178994", None, 77)]
+        ("0017C5178994", None, 77)
+    ]
     assert query(db, "SELECT serial, first_seen, last_seen FROM unpaired_devices") == [
-        ("0017C5178994", utc("2024-07-01T13:00:00Z"), utc("2024-07-01T13:01:00Z"))]
+        ("0017C5178994", utc("2024-07-01T13:00:00Z"), utc("2024-07-01T13:01:00Z"))
+    ]
     assert query(db, "SELECT count(*) FROM pairs") == [(2,)]
 
 
@@ -352,53 +440,79 @@ def test_pair_state_reflects_the_newest_evidence_whatever_the_file_order(tmp_pat
     db = tmp_path / "x.duckdb"
     ingest(db, *files, inventory=inventory(tmp_path))
     assert query(db, "SELECT pair, active_serial, stateful_sync FROM pairs ORDER BY pair") == [
-        ("berlin-1", BER_P, "disabled"), ("mumbai-1", BOM_S, None)]
+        ("berlin-1", BER_P, "disabled"),
+        ("mumbai-1", BOM_S, None),
+    ]
 
 
 # -- a record with connections and status fields keeps both (issue 13 item 4) ------------------
 
 BOTH = [
     # a poll as hawatch's own record: counts plus the unit's state, sync, model, firmware
-    {"time": "2024-07-01T14:00:00Z", "serial": BER_S, "role": "secondary", "state": "active",
-     "connections": 5100, "vpn_sas": 7, "max_connections": 750000, "stateful_sync": "synced",
-     "model": "NSa 4700", "firmware": "7.1.1-7058"},
+    {
+        "time": "2024-07-01T14:00:00Z",
+        "serial": BER_S,
+        "role": "secondary",
+        "state": "active",
+        "connections": 5100,
+        "vpn_sas": 7,
+        "max_connections": 750000,
+        "stateful_sync": "synced",
+        "model": "NSa 4700",
+        "firmware": "7.1.1-7058",
+    },
     # only firmware beside the count (a drifted unit seen by a counter-only poll)
-    {"time": "2024-07-01T14:01:00Z", "serial": BER_P, "connections": 0,
-     "firmware": "7.0.1-5145"},
+    {"time": "2024-07-01T14:01:00Z", "serial": BER_P, "connections": 0, "firmware": "7.0.1-5145"},
 ]
 
 
 def test_a_record_with_connections_and_status_fields_keeps_both(tmp_path):
     db = tmp_path / "x.duckdb"
-    result = ingest(db, write(tmp_path / "both.json", BOTH, "ndjson"),
-                    inventory=inventory(tmp_path))
+    result = ingest(
+        db, write(tmp_path / "both.json", BOTH, "ndjson"), inventory=inventory(tmp_path)
+    )
     assert ", 0 quarantined;" in result.stdout
     assert query(db, SAMPLES_SQL) == [
         (utc("2024-07-01T14:00:00Z"), "berlin-1", BER_S, 5100, 7),
-        (utc("2024-07-01T14:01:00Z"), "berlin-1", BER_P, 0, None)]
-    assert query(db, "SELECT time, serial, state, stateful_sync, model, firmware,"
-                     " max_connections FROM status_samples ORDER BY time") == [
-        (utc("2024-07-01T14:00:00Z"), BER_S, "active", "synced", "NSa 4700", "7.1.1-7058",
-         750000),
-        (utc("2024-07-01T14:01:00Z"), BER_P, None, None, None, "7.0.1-5145", None)]
-    assert query(db, "SELECT active_serial, stateful_sync FROM pairs WHERE pair = 'berlin-1'"
-                 ) == [(BER_S, "synced")]
+        (utc("2024-07-01T14:01:00Z"), "berlin-1", BER_P, 0, None),
+    ]
+    assert query(
+        db,
+        "SELECT time, serial, state, stateful_sync, model, firmware,"
+        " max_connections FROM status_samples ORDER BY time",
+    ) == [
+        (utc("2024-07-01T14:00:00Z"), BER_S, "active", "synced", "NSa 4700", "7.1.1-7058", 750000),
+        (utc("2024-07-01T14:01:00Z"), BER_P, None, None, None, "7.0.1-5145", None),
+    ]
+    assert query(db, "SELECT active_serial, stateful_sync FROM pairs WHERE pair = 'berlin-1'") == [
+        (BER_S, "synced")
+    ]
 
 
 def test_a_rest_poll_gives_model_and_firmware_to_the_polled_unit_only(tmp_path):
     """The HA report names both units' states, but model, firmware and counts are the
     polled unit's: the peer's status row must not take them (a firmware mismatch would
     vanish). 6.5's `connections` string holds Peak, Current and Max: Current is the count."""
-    poll = {"polled_at": "2024-07-01T14:00:00Z", "serial_number": BOM_P, "role": "primary",
-            "model": "NSa 2650", "firmware_version": "SonicOS Enhanced 6.5.4.4-44n",
-            "connections": "Peak: 6843 Current: 5433 Max Allowed: 90000 Max: 90000",
-            "status": "Primary Active", "primary_state": "ACTIVE",
-            "secondary_state": "STANDBY", "stateful_synchronization": True}
+    poll = {
+        "polled_at": "2024-07-01T14:00:00Z",
+        "serial_number": BOM_P,
+        "role": "primary",
+        "model": "NSa 2650",
+        "firmware_version": "SonicOS Enhanced 6.5.4.4-44n",
+        "connections": "Peak: 6843 Current: 5433 Max Allowed: 90000 Max: 90000",
+        "status": "Primary Active",
+        "primary_state": "ACTIVE",
+        "secondary_state": "STANDBY",
+        "stateful_synchronization": True,
+    }
     db = tmp_path / "x.duckdb"
-    ingest(db, write(tmp_path / "poll.json", [poll], "json_array"),
-           inventory=inventory(tmp_path))
-    assert query(db, "SELECT serial, state, stateful_sync, model, firmware, max_connections"
-                     " FROM status_samples ORDER BY serial") == [
+    ingest(db, write(tmp_path / "poll.json", [poll], "json_array"), inventory=inventory(tmp_path))
+    assert query(
+        db,
+        "SELECT serial, state, stateful_sync, model, firmware, max_connections"
+        " FROM status_samples ORDER BY serial",
+    ) == [
         (BOM_P, "active", "enabled", "NSa 2650", "SonicOS Enhanced 6.5.4.4-44n", 90000),
-        (BOM_S, "standby", None, None, None, None)]
+        (BOM_S, "standby", None, None, None, None),
+    ]
     assert query(db, "SELECT serial, connections FROM session_samples") == [(BOM_P, 5433)]

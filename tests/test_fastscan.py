@@ -26,25 +26,31 @@ from hawatch.store import Store
 
 from tests import test_parse_sonicos as real
 
-pytestmark = pytest.mark.skipif(fastscan._fastscan is None,
-                                reason="collector.vendors.sonicos._fastscan is not built")
+pytestmark = pytest.mark.skipif(
+    fastscan._fastscan is None, reason="collector.vendors.sonicos._fastscan is not built"
+)
 
 IDS = [m.message_id for m in COUNTED_MESSAGES]
 FIELDS = ("sn", "m", "n", "is_utc", "ts", "received_at", "line")
-RFC5424 = ('<134>1 2026-11-01T10:00:05.000Z fw1 sonicwall - - - id=firewall sn=C0EAE4000001'
-           ' time="2026-11-01 10:00:03" fw=10.0.0.1 pri=6 c=262144 m=98'
-           ' msg="Connection Opened" n=8')
+RFC5424 = (
+    "<134>1 2026-11-01T10:00:05.000Z fw1 sonicwall - - - id=firewall sn=C0EAE4000001"
+    ' time="2026-11-01 10:00:03" fw=10.0.0.1 pri=6 c=262144 m=98'
+    ' msg="Connection Opened" n=8'
+)
 
 
 def real_lines() -> list[str]:
     """The real and documented lines of the parser tests."""
     lines = [v for k, v in vars(real).items() if k.isupper() and isinstance(v, str)]
-    lines += [real.ha_line(m, text) for m, text in [
-        (142, "Primary firewall has transitioned to Active"),
-        (147, "Backup missed heartbeats from Active Primary: Backup going Active"),
-        (165, "Forbidden E-Mail attachment disabled"),
-        (1901, "Secondary unit state changed"),
-    ]]
+    lines += [
+        real.ha_line(m, text)
+        for m, text in [
+            (142, "Primary firewall has transitioned to Active"),
+            (147, "Backup missed heartbeats from Active Primary: Backup going Active"),
+            (165, "Forbidden E-Mail attachment disabled"),
+            (1901, "Secondary unit state changed"),
+        ]
+    ]
     return [*lines, RFC5424]
 
 
@@ -67,7 +73,8 @@ def differences(chunk: bytes, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     for name, table in (("sl_sql", slow), ("sl_fast", fast)):
         # as collector.ingest._ingest_syslog hands a batch to the parser
         table = table.append_column(
-            "received_at", pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC")))
+            "received_at", pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC"))
+        )
         con.register("raw_batch", table)
         stage_fields(con)
         con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM sl_fields")
@@ -83,47 +90,109 @@ def differences(chunk: bytes, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
 
 def nasty_lines(rng: random.Random) -> list[bytes]:
     base = real.E_AWS_537.encode()
-    times = ["2026-02-30 10:00:00", "2026-11-01 24:00:00", "2026-1-01 10:00:00",
-             "2026-11-01 10:00:60", "2024-02-29 23:59:59", "2100-02-29 00:00:00",
-             "0000-01-01 00:00:00", "2026-1-1  1:2:3 ", " 2026-11-01 10:00:0",
-             "2026-11-01\t1:00:00",
-             "epoch              ", "  INFINITY         ", "-infinity          ",
-             "2026-11-01 10:00:0\r", "2026-11-01 10:00:\xff", "2026-11-01 10\xc3\xa9:00",
-             "                   ", "2026-11-01T10:00:00", "+026-11-01 10:00:00",
-             "2026-11-01 10:00"]
+    times = [
+        "2026-02-30 10:00:00",
+        "2026-11-01 24:00:00",
+        "2026-1-01 10:00:00",
+        "2026-11-01 10:00:60",
+        "2024-02-29 23:59:59",
+        "2100-02-29 00:00:00",
+        "0000-01-01 00:00:00",
+        "2026-1-1  1:2:3 ",
+        " 2026-11-01 10:00:0",
+        "2026-11-01\t1:00:00",
+        "epoch              ",
+        "  INFINITY         ",
+        "-infinity          ",
+        "2026-11-01 10:00:0\r",
+        "2026-11-01 10:00:\xff",
+        "2026-11-01 10\xc3\xa9:00",
+        "                   ",
+        "2026-11-01T10:00:00",
+        "+026-11-01 10:00:00",
+        "2026-11-01 10:00",
+    ]
     lines: list[bytes] = []
     for t in times:
         raw = t.encode("latin-1")  # \xff: an invalid byte, \xc3\xa9: a valid "é"
-        for tail in (b'"', b' UTC"', b' UTC', b"'", b'x"', b''):
-            lines.append(b'id=firewall sn=AB12 time="' + raw + tail + b' m=98 n=1')
-    rfc_tokens = ["2026-11-01T10:00:05Z", "2026-11-01T10:00:05.123456Z",
-                  "2026-11-01T10:00:05.1234567Z", "2026-11-01T10:00:05+02:00",
-                  "2026-11-01T10:00:05-23:59", "2026-11-01T10:00:05+24:00", "2026-11-01T10:00:05",
-                  "2026-11-01T10:00:05+0200", "2026-11-01T10:00:05.Z", "2026-11-01T24:00:00Z",
-                  "2026-02-29T10:00:05Z", "2026-11-01T10:00:05z", "2026-11-01Tgarbage",
-                  "2026-11-01T10:00:05Z\xff", "0000-01-01T00:00:00+01:00", "2026-11-01T1:00:05Z",
-                  "9999-12-31T23:59:59-14:00", "2026-11-01T10:00:05\rZ"]
+        for tail in (b'"', b' UTC"', b" UTC", b"'", b'x"', b""):
+            lines.append(b'id=firewall sn=AB12 time="' + raw + tail + b" m=98 n=1")
+    rfc_tokens = [
+        "2026-11-01T10:00:05Z",
+        "2026-11-01T10:00:05.123456Z",
+        "2026-11-01T10:00:05.1234567Z",
+        "2026-11-01T10:00:05+02:00",
+        "2026-11-01T10:00:05-23:59",
+        "2026-11-01T10:00:05+24:00",
+        "2026-11-01T10:00:05",
+        "2026-11-01T10:00:05+0200",
+        "2026-11-01T10:00:05.Z",
+        "2026-11-01T24:00:00Z",
+        "2026-02-29T10:00:05Z",
+        "2026-11-01T10:00:05z",
+        "2026-11-01Tgarbage",
+        "2026-11-01T10:00:05Z\xff",
+        "0000-01-01T00:00:00+01:00",
+        "2026-11-01T1:00:05Z",
+        "9999-12-31T23:59:59-14:00",
+        "2026-11-01T10:00:05\rZ",
+    ]
     for token in rfc_tokens:
         for pri in ("<1>", "<13>", "<134>", "<1345>", "<>"):
-            lines.append(f"{pri}1 {token} fw - - - id=firewall sn=C0EA time=\"2026-11-01"
-                         f" 10:00:03\" m=98 n=8".encode("latin-1"))
+            lines.append(
+                f'{pri}1 {token} fw - - - id=firewall sn=C0EA time="2026-11-01'
+                f' 10:00:03" m=98 n=8'.encode("latin-1")
+            )
     lines += [
-        b"", b"\r", b"\r\r", b" ", b"\x00", b"sn=X", b"sn=", b"sn=-", b" sn=", b"a sn= sn=Q1 m=",
-        b"x sn=\xffAB m=537", b"x m=1234567890123 n=12345678901234567890123 sn=A",
-        b"x m= 5 n=-3 sn=A", b"x m=0009 n=000000000000000000001", b"x m=98\x00 n=1\x00\x00",
-        b'x sn=A m=98 time="2026-11-01 10:00:00"\x00\x00', b"junk\x00", b"\x00\x01\x02 m=5",
+        b"",
+        b"\r",
+        b"\r\r",
+        b" ",
+        b"\x00",
+        b"sn=X",
+        b"sn=",
+        b"sn=-",
+        b" sn=",
+        b"a sn= sn=Q1 m=",
+        b"x sn=\xffAB m=537",
+        b"x m=1234567890123 n=12345678901234567890123 sn=A",
+        b"x m= 5 n=-3 sn=A",
+        b"x m=0009 n=000000000000000000001",
+        b"x m=98\x00 n=1\x00\x00",
+        b'x sn=A m=98 time="2026-11-01 10:00:00"\x00\x00',
+        b"junk\x00",
+        b"\x00\x01\x02 m=5",
         b'x time="\xed\xa0\x80 2026-11-01 10:00:00" sn=A m=98',
-        b'x time="\xe2\x82 UTC" sn=A m=98', b'x time="2026-11-01 10:00:0\xff UTC" sn=A m=98',
+        b'x time="\xe2\x82 UTC" sn=A m=98',
+        b'x time="2026-11-01 10:00:0\xff UTC" sn=A m=98',
         b'x time="\xff\xfe\xfd\xfc2026-11-01 UTC" sn=A',
-        b'x time="2026-11-01 10:00:00' + b" UTC", base.replace(b" n=", b"n="),
-        base.replace(b"sn=", b"sn=\xc3\xa9"), base + b"\r", base + b"\r\r", base + b"\x00",
-        base[:40], base[:80], b"x" * 65536 + b' sn=A m=98 time="2026-11-01 10:00:00"',
-        base + b" " + b"\xff" * 65536, b"%ASA-6-302013: Built", b"CEF:0|SonicWall|x",
-        b'<134>1 2026-11-01T10:00:05Z x ' + base, b"<134>1 ", b"<134>1 2026-11-01T",
+        b'x time="2026-11-01 10:00:00' + b" UTC",
+        base.replace(b" n=", b"n="),
+        base.replace(b"sn=", b"sn=\xc3\xa9"),
+        base + b"\r",
+        base + b"\r\r",
+        base + b"\x00",
+        base[:40],
+        base[:80],
+        b"x" * 65536 + b' sn=A m=98 time="2026-11-01 10:00:00"',
+        base + b" " + b"\xff" * 65536,
+        b"%ASA-6-302013: Built",
+        b"CEF:0|SonicWall|x",
+        b"<134>1 2026-11-01T10:00:05Z x " + base,
+        b"<134>1 ",
+        b"<134>1 2026-11-01T",
         # sn= right after <PRI> (Python's SysLogHandler), and near misses
-        b"<134>sn=AB1 m=98 n=1", b"<1>sn=AB1", b"<13>sn=", b"<134>sn=-x sn=AB2",
-        b"<1345>sn=AB1 sn=AB2", b"<>sn=AB1", b"<13a>sn=AB1", b"<134> sn=AB1", b"<134>sn",
-        b"<134>sn=\xffAB sn=AB2", b"<\xe2\x82>sn=AB1",
+        b"<134>sn=AB1 m=98 n=1",
+        b"<1>sn=AB1",
+        b"<13>sn=",
+        b"<134>sn=-x sn=AB2",
+        b"<1345>sn=AB1 sn=AB2",
+        b"<>sn=AB1",
+        b"<13a>sn=AB1",
+        b"<134> sn=AB1",
+        b"<134>sn",
+        b"<134>sn=\xffAB sn=AB2",
+        b"<\xe2\x82>sn=AB1",
     ]
     for _ in range(300):  # random bytes, NULs and invalid UTF-8 included
         lines.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))))
@@ -131,7 +200,7 @@ def nasty_lines(rng: random.Random) -> list[bytes]:
 
 
 def _mutate(rng: random.Random, line: bytes) -> bytes:
-    alphabet = b' "\'=:-0123456789TZUC\x00\r\t\x0b\xff\xc3\xa9\x80\xe2\xedsnmtime<>1.+'
+    alphabet = b" \"'=:-0123456789TZUC\x00\r\t\x0b\xff\xc3\xa9\x80\xe2\xedsnmtime<>1.+"
     data = bytearray(line)
     for _ in range(rng.randrange(1, 6)):
         at = rng.randrange(len(data) + 1)
@@ -175,8 +244,7 @@ def test_simulator_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     simulate(seed=11, pairs=6, days=2, out=tmp_path)
     for log in sorted((tmp_path / "syslog").iterdir()):
         assert_same(log.read_bytes(), monkeypatch)
-    assert_same(_chunk([line.encode() for line in bench_lines(3, 20_000, 50, 3600)]),
-                monkeypatch)
+    assert_same(_chunk([line.encode() for line in bench_lines(3, 20_000, 50, 3600)]), monkeypatch)
 
 
 def test_mutated_lines(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,8 +295,9 @@ def _ingest(folder: Path, db: Path, inventory: Path | None) -> dict[str, list[tu
 
 
 @pytest.mark.parametrize("corpus", ["fleet", "nasty"])
-def test_ingest_is_the_same_without_the_extension(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path, corpus: str) -> None:
+def test_ingest_is_the_same_without_the_extension(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus: str
+) -> None:
     inventory = None
     if corpus == "fleet":
         simulate(seed=3, pairs=10, days=2, out=tmp_path / "sim")

@@ -15,8 +15,9 @@ PASSWORD = "a-long-password-1"
 
 
 def hawatch(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["hawatch", *args], input=stdin, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        ["hawatch", *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     return result
 
@@ -29,8 +30,9 @@ def database(tmp_path: Path) -> Path:
 
 def test_users_add_reads_the_password_from_a_pipe(tmp_path):
     db = database(tmp_path)
-    added = hawatch("users", "add", "admin", "--role", "admin", "--db", str(db),
-                    stdin=PASSWORD + "\n")
+    added = hawatch(
+        "users", "add", "admin", "--role", "admin", "--db", str(db), stdin=PASSWORD + "\n"
+    )
     assert added.returncode == 0, added.stderr
     listed = hawatch("users", "list", "--db", str(db), "--format", "json")
     assert [u["name"] for u in json.loads(listed.stdout)] == ["admin"]
@@ -58,8 +60,9 @@ def test_demo_on_a_busy_port_fails_before_printing_a_password(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = hawatch("demo", "--db", str(tmp_path / "demo.duckdb"),
-                         "--http", f"127.0.0.1:{port}")
+        result = hawatch(
+            "demo", "--db", str(tmp_path / "demo.duckdb"), "--http", f"127.0.0.1:{port}"
+        )
     assert result.returncode == 1
     assert "password" not in result.stdout and result.stdout == ""
     assert f"cannot serve the demo on 127.0.0.1:{port}" in result.stderr

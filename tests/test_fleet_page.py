@@ -78,18 +78,23 @@ def test_the_last_incident_column_shows_the_newest_incident_of_any_status(client
 
 def tiles(page: str, kind: str) -> dict[str, tuple[str, int]]:
     """The summary strip's links of one kind: word -> (href, count)."""
-    found = re.findall(rf'<a class="tile[^"]*" data-{kind}="(\w+)" href="([^"]+)">'
-                       r'<span class="sev sev-\w+">\w+</span> <span class="n">([\d,]+)</span>',
-                       page)
-    return {word: (href.replace("&amp;", "&"), int(n.replace(",", "")))
-            for word, href, n in found}
+    found = re.findall(
+        rf'<a class="tile[^"]*" data-{kind}="(\w+)" href="([^"]+)">'
+        r'<span class="sev sev-\w+">\w+</span> <span class="n">([\d,]+)</span>',
+        page,
+    )
+    return {word: (href.replace("&amp;", "&"), int(n.replace(",", ""))) for word, href, n in found}
 
 
 def test_the_summary_strip_counts_and_its_links_filter(client):
     page = text(client, "/")
     health = tiles(page, "health")
     assert {w: n for w, (_, n) in health.items()} == {
-        "critical": 2, "warning": 2, "stale": 1, "ok": 7}
+        "critical": 2,
+        "warning": 2,
+        "stale": 1,
+        "ok": 7,
+    }
     for word, (href, count) in health.items():
         assert href == f"/?health={word}"
         shown = listed(text(client, href + "&per_page=50"))
@@ -144,7 +149,8 @@ def test_the_wallboard_says_all_ok_when_all_are(tmp_path):
     with Store(tmp_path / "ok.duckdb") as store:
         store.cursor().execute(
             "INSERT INTO pairs (pair, primary_serial, secondary_serial, origin, updated_at)"
-            " VALUES ('calm', 'C1', 'C2', 'inventory', now())")
+            " VALUES ('calm', 'C1', 'C2', 'inventory', now())"
+        )
         Credentials(store.path).add("vera", "viewer", PASSWORD)
         client, _ = log_in(dashboard_app(store), "vera", PASSWORD)
         page = text(client, "/wallboard")
@@ -152,8 +158,10 @@ def test_the_wallboard_says_all_ok_when_all_are(tmp_path):
 
 
 def asset_urls(page: str) -> dict[str, str]:
-    return {m.group(2): m.group(0).split('"')[1] for m in re.finditer(
-        r'(?:href|src)="/assets/([0-9a-f]{12})/([\w.]+)"', page)}
+    return {
+        m.group(2): m.group(0).split('"')[1]
+        for m in re.finditer(r'(?:href|src)="/assets/([0-9a-f]{12})/([\w.]+)"', page)
+    }
 
 
 @pytest.mark.parametrize("name", ["hawatch.css", "theme.js", "chart.js", "plotly.min.js"])
@@ -182,8 +190,11 @@ def test_assets_are_fingerprinted_gzipped_and_cached_for_good(client, app, name)
 
 
 def test_pages_carry_no_inline_style_or_script_and_link_the_stylesheet(client, app):
-    for page in (text(client, "/"), text(client, "/wallboard"),
-                 app.test_client().get("/login").get_data(as_text=True)):
+    for page in (
+        text(client, "/"),
+        text(client, "/wallboard"),
+        app.test_client().get("/login").get_data(as_text=True),
+    ):
         assert "<style" not in page and " style=" not in page
         assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)", page)
         assert set(asset_urls(page)) >= {"hawatch.css", "theme.js"}
@@ -192,9 +203,14 @@ def test_pages_carry_no_inline_style_or_script_and_link_the_stylesheet(client, a
 def test_the_stylesheet_has_both_themes_and_every_severity_with_a_shape():
     css = (STATIC / "hawatch.css").read_text()
     assert "prefers-color-scheme: dark" in css and ':root[data-theme="dark"]' in css
-    for word, colour in (("critical", "#D55E00"), ("warning", "#E69F00"),
-                         ("stale", "#CC79A7"), ("ok", "#009E73"), ("info", "#0072B2"),
-                         ("unknown", "#999999")):
+    for word, colour in (
+        ("critical", "#D55E00"),
+        ("warning", "#E69F00"),
+        ("stale", "#CC79A7"),
+        ("ok", "#009E73"),
+        ("info", "#0072B2"),
+        ("unknown", "#999999"),
+    ):
         assert f"--{word}: {colour}" in css
         if word != "unknown":
             shape = r"::before \{ content: \"\\[0-9A-F]{4}\" / \"\"; \}"

@@ -28,8 +28,15 @@ from tests.conftest import csrf_token, dashboard_app, log_in
 from tests.test_serve import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 PASSWORD = "https-password-1"
 
 
@@ -46,8 +53,11 @@ def tls(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def https_server(tmp_path: Path, tls: dict[str, Path]) -> Iterator[Server]:
-    running = Server(tmp_path, syslog=False, env={"HAWATCH_SERVE_TLS_CERT": str(tls["cert"]),
-                                                  "HAWATCH_SERVE_TLS_KEY": str(tls["key"])})
+    running = Server(
+        tmp_path,
+        syslog=False,
+        env={"HAWATCH_SERVE_TLS_CERT": str(tls["cert"]), "HAWATCH_SERVE_TLS_KEY": str(tls["key"])},
+    )
     Credentials(running.db).add("ada", "viewer", PASSWORD)
     yield running
     if running.proc.poll() is None:
@@ -57,22 +67,26 @@ def https_server(tmp_path: Path, tls: dict[str, Path]) -> Iterator[Server]:
 def spki_pin(cert_file: Path) -> str:
     """base64(sha256(SubjectPublicKeyInfo)) of the leaf: what Chrome's pin flag takes."""
     leaf = x509.load_pem_x509_certificate(cert_file.read_bytes())
-    spki = leaf.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = leaf.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 def test_serve_speaks_tls_with_the_given_certificate(https_server: Server, tls):
     assert https_server.url.startswith("https://127.0.0.1:")
     verified = ssl.create_default_context(cafile=str(tls["ca"]))
-    with urllib.request.urlopen(https_server.url + "/healthz", timeout=10,
-                                context=verified) as answer:
+    with urllib.request.urlopen(
+        https_server.url + "/healthz", timeout=10, context=verified
+    ) as answer:
         assert json.loads(answer.read())["status"] == "ok"
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
-        urllib.request.urlopen(https_server.url + "/healthz", timeout=10,
-                               context=ssl.create_default_context())
-    with urllib.request.urlopen(https_server.url + "/login", timeout=10,
-                                context=verified) as answer:
+        urllib.request.urlopen(
+            https_server.url + "/healthz", timeout=10, context=ssl.create_default_context()
+        )
+    with urllib.request.urlopen(
+        https_server.url + "/login", timeout=10, context=verified
+    ) as answer:
         cookie = answer.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie
 
@@ -84,8 +98,9 @@ def test_a_browser_logs_in_over_https(https_server: Server, tls):
 
     pin = f"--ignore-certificate-errors-spki-list={spki_pin(tls['cert'])}"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, pin],
-                                             headless=True, timeout=60_000)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*ARGS, pin], headless=True, timeout=60_000
+        )
         try:
             page = browser.new_page()
             page.set_default_timeout(15_000)
@@ -109,11 +124,16 @@ def test_plain_http_beyond_loopback_logs_in_and_warns(store):
     assert "Secure" not in app.test_client().get("/login").headers["Set-Cookie"]
     client, status = log_in(app, "ada", PASSWORD)
     assert status == 302 and client.get("/").status_code == 200
-    warning = plain_http_warning({"serve.http": "0.0.0.0:8080", "serve.tls_cert": "",
-                                  "serve.trusted_proxy": ""})
+    warning = plain_http_warning(
+        {"serve.http": "0.0.0.0:8080", "serve.tls_cert": "", "serve.trusted_proxy": ""}
+    )
     assert warning and "plain HTTP" in warning and "serve.tls_cert" in warning
-    assert plain_http_warning({"serve.http": "127.0.0.1:8080", "serve.tls_cert": "",
-                               "serve.trusted_proxy": ""}) is None
+    assert (
+        plain_http_warning(
+            {"serve.http": "127.0.0.1:8080", "serve.tls_cert": "", "serve.trusted_proxy": ""}
+        )
+        is None
+    )
 
 
 def test_an_https_only_cookie_over_http_says_so_instead_of_failing(store):
@@ -121,17 +141,20 @@ def test_an_https_only_cookie_over_http_says_so_instead_of_failing(store):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     assert "open it with https://" in page and 'name="password"' not in page
-    refused = client.post("/login", data={"username": "ada", "password": PASSWORD,
-                                          "csrf_token": "x"})
+    refused = client.post(
+        "/login", data={"username": "ada", "password": PASSWORD, "csrf_token": "x"}
+    )
     assert refused.status_code == 400
     assert "open it with https://" in refused.get_data(as_text=True)
     # over HTTPS (as a TLS proxy or serve.tls_cert delivers it) the same app logs in
     Credentials(store.path).add("ada", "viewer", PASSWORD)
     secure = app.test_client()
     token = csrf_token(secure.get("/login", base_url="https://localhost").get_data(as_text=True))
-    answer = secure.post("/login", base_url="https://localhost",
-                         data={"username": "ada", "password": PASSWORD, "csrf_token": token,
-                               "next": "/"})
+    answer = secure.post(
+        "/login",
+        base_url="https://localhost",
+        data={"username": "ada", "password": PASSWORD, "csrf_token": token, "next": "/"},
+    )
     assert answer.status_code == 302
 
 
@@ -141,8 +164,9 @@ def _login_page(url: str, source: str, headers: dict[str, str]) -> tuple[str, st
     from urllib.parse import urlsplit
 
     where = urlsplit(url)
-    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10,
-                                            source_address=(source, 0))
+    connection = http.client.HTTPConnection(
+        where.hostname, where.port, timeout=10, source_address=(source, 0)
+    )
     try:
         connection.request("GET", "/login", headers=headers)
         answer = connection.getresponse()

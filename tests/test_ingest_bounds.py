@@ -28,17 +28,19 @@ def _stream(data: bytes) -> Peekable:
 def test_a_csv_line_without_end_is_cut_not_gathered(tmp_path):
     """10.9: CSV lines were split by re-scanning everything read so far: a 1 GiB line took
     226 s and 1.4 GiB. A line longer than the record limit is rejected in bounded pieces."""
-    body = b"time,serial,connections\n" + b"x" * (5 * 1024 * 1024 + 17) + \
-        b"\n2024-01-01T00:00:00Z,0040103CE114,5\n"
-    pieces = iter([body.decode()[i:i + 65536] for i in range(0, len(body), 65536)])
+    body = (
+        b"time,serial,connections\n"
+        + b"x" * (5 * 1024 * 1024 + 17)
+        + b"\n2024-01-01T00:00:00Z,0040103CE114,5\n"
+    )
+    pieces = iter([body.decode()[i : i + 65536] for i in range(0, len(body), 65536)])
     lines = list(export_records._split_lines(pieces))
     assert max(len(line) for line in lines if isinstance(line, str)) <= 100
     assert len(lines) == 3 and not isinstance(lines[1], str)
     items = list(export_records.csv_items(_stream(body), 0))
     bad = [item for _, item in items if isinstance(item, export_records.Bad)]
     good = [item for _, item in items if not isinstance(item, export_records.Bad)]
-    assert good == [{"time": "2024-01-01T00:00:00Z", "serial": "0040103CE114",
-                     "connections": "5"}]
+    assert good == [{"time": "2024-01-01T00:00:00Z", "serial": "0040103CE114", "connections": "5"}]
     assert len(bad) == 1 and "longer than" in bad[0].reason
 
 
@@ -56,8 +58,10 @@ def test_a_file_that_is_not_a_log_keeps_only_a_sample_in_quarantine(store, tmp_p
     lines = sum(1 for line in (README * 40).split("\n") if line not in ("", "\r"))
     limits = IngestLimits(quarantine_sample_rows=20, max_quarantine_rows=1000)
     report = ingest_one(store, Input(str(path)), limits=limits)
-    assert report.result.quarantined == scalar(store, "SELECT count(*) FROM quarantine") + \
-        report.quarantine_unstored
+    assert (
+        report.result.quarantined
+        == scalar(store, "SELECT count(*) FROM quarantine") + report.quarantine_unstored
+    )
     assert scalar(store, "SELECT count(*) FROM quarantine") == 20
     assert scalar(store, "SELECT quarantined FROM sources") == report.result.quarantined
     assert report.result.quarantined == lines
@@ -67,16 +71,22 @@ def test_a_file_that_is_not_a_log_keeps_only_a_sample_in_quarantine(store, tmp_p
 def test_a_log_with_junk_keeps_quarantine_rows_up_to_the_cap(store, tmp_path):
     path = tmp_path / "mixed.log"
     path.write_text("".join(LINE.format(n=n) + f"\nnot a line {n}\n" for n in range(3000)))
-    report = ingest_one(store, Input(str(path)),
-                        limits=IngestLimits(quarantine_sample_rows=20, max_quarantine_rows=500))
+    report = ingest_one(
+        store,
+        Input(str(path)),
+        limits=IngestLimits(quarantine_sample_rows=20, max_quarantine_rows=500),
+    )
     assert report.result.quarantined == 3000 and report.result.counted == 3000
     assert scalar(store, "SELECT count(*) FROM quarantine") == 500
     assert scalar(store, "SELECT quarantined FROM sources") == 3000
     # a later run of the same grown file stores no more than the cap either
     with open(path, "a") as out:
         out.write("more junk\n" * 100)
-    ingest_one(store, Input(str(path)),
-               limits=IngestLimits(quarantine_sample_rows=20, max_quarantine_rows=500))
+    ingest_one(
+        store,
+        Input(str(path)),
+        limits=IngestLimits(quarantine_sample_rows=20, max_quarantine_rows=500),
+    )
     assert scalar(store, "SELECT count(*) FROM quarantine") == 500
     assert scalar(store, "SELECT quarantined FROM sources") == 3100
 
@@ -91,16 +101,32 @@ def test_ingesting_files_that_are_not_logs_says_so_and_fails(tmp_path):
     other.write_text("name,age\nalice,30\nbob,41\n")
     good = tmp_path / "good.log"
     good.write_text(LINE.format(n=1) + "\n")
-    result = subprocess.run(["hawatch", "ingest", "--db", str(tmp_path / "h.duckdb"),
-                             str(readme), str(binary), str(other), str(good)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            "hawatch",
+            "ingest",
+            "--db",
+            str(tmp_path / "h.duckdb"),
+            str(readme),
+            str(binary),
+            str(other),
+            str(good),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     complaints = [line for line in result.stderr.splitlines() if "nothing usable" in line]
     assert len(complaints) == 3, result.stderr
     assert all(line.startswith("hawatch: error: ") for line in complaints)
     assert not any("good.log" in line for line in complaints)
-    result = subprocess.run(["hawatch", "ingest", "--db", str(tmp_path / "h.duckdb"),
-                             str(good)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["hawatch", "ingest", "--db", str(tmp_path / "h.duckdb"), str(good)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -117,8 +143,7 @@ def test_a_folder_walk_reads_no_links_and_not_the_stores_own_files(tmp_path):
     os.mkfifo(folder / "pipe.log")
     assert [Path(i.name).name for i in discover([str(folder)])] == ["a.log"]
     # a link named on the command line is the user's own choice, and is followed
-    assert [i.name for i in discover([str(folder / "passwd.log")])] == \
-        [str(folder / "passwd.log")]
+    assert [i.name for i in discover([str(folder / "passwd.log")])] == [str(folder / "passwd.log")]
 
 
 def test_a_new_database_file_is_private(tmp_path):
@@ -127,9 +152,13 @@ def test_a_new_database_file_is_private(tmp_path):
     with Store(db):
         pass
     assert oct(db.stat().st_mode & 0o777) == "0o600"
-    result = subprocess.run(["hawatch", "ingest", "--db", str(tmp_path / "cli.duckdb"), "-"],
-                            input=LINE.format(n=1) + "\n", capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        ["hawatch", "ingest", "--db", str(tmp_path / "cli.duckdb"), "-"],
+        input=LINE.format(n=1) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert oct((tmp_path / "cli.duckdb").stat().st_mode & 0o777) == "0o600"
 
@@ -137,8 +166,9 @@ def test_a_new_database_file_is_private(tmp_path):
 def test_gzip_beyond_the_cap_is_refused_with_the_setting_named(store, tmp_path):
     path = tmp_path / "bomb.log.gz"
     path.write_bytes(gzip.compress(b"\n" * (3 * 1024 * 1024)))
-    report = ingest_one(store, Input(str(path)),
-                        limits=IngestLimits(max_decompressed_bytes=1024 * 1024))
+    report = ingest_one(
+        store, Input(str(path)), limits=IngestLimits(max_decompressed_bytes=1024 * 1024)
+    )
     assert report.status == "refused" and report.refusal == "too_large"
     assert "ingest.max_decompressed_megabytes" in (report.error or "")
     assert rows(store, "SELECT count(*) FROM quarantine") == [(0,)]
@@ -156,10 +186,13 @@ def test_a_batch_holds_a_bounded_number_of_lines():
     assert [b.line_count for b in batches] == [MAX_BATCH_LINES, MAX_BATCH_LINES, 12_346]
     assert [b.first_line for b in batches] == [1, MAX_BATCH_LINES + 1, 2 * MAX_BATCH_LINES + 1]
     assert [(b.start_offset, b.end_offset) for b in batches] == [
-        (0, 2 * MAX_BATCH_LINES), (2 * MAX_BATCH_LINES, 4 * MAX_BATCH_LINES),
-        (4 * MAX_BATCH_LINES, len(body))]
+        (0, 2 * MAX_BATCH_LINES),
+        (2 * MAX_BATCH_LINES, 4 * MAX_BATCH_LINES),
+        (4 * MAX_BATCH_LINES, len(body)),
+    ]
     held = list(read_batches(_stream(body), 0, 0, final=False))  # a writer may go on
     assert held[-1].end_offset == 2 * count and held[-1].line_count == 12_345
     resumed = list(read_batches(_stream(body), 2 * MAX_BATCH_LINES, MAX_BATCH_LINES))
-    assert [(b.first_line, b.end_offset) for b in resumed] == \
-        [(b.first_line, b.end_offset) for b in batches[1:]]
+    assert [(b.first_line, b.end_offset) for b in resumed] == [
+        (b.first_line, b.end_offset) for b in batches[1:]
+    ]

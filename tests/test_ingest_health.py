@@ -15,8 +15,10 @@ from hawatch.collector.inputs import Input
 
 # SonicOS "Connection Closed" (m=537) as in FORMATS.md §1.5 / the elastic sonicwall fixture:
 # counted per unit and minute, no HA event
-LINE = ('<134>id=firewall sn=C0EFE33057B0 time="2026-11-25 10:00:{s:02d} UTC" fw=10.0.0.1'
-        ' pri=6 c=1024 m=537 msg="Connection Closed" n={n}\n')
+LINE = (
+    '<134>id=firewall sn=C0EFE33057B0 time="2026-11-25 10:00:{s:02d} UTC" fw=10.0.0.1'
+    ' pri=6 c=1024 m=537 msg="Connection Closed" n={n}\n'
+)
 
 
 def spool_file(folder: Path, origin: str, stamp: str, lines: int, start: int) -> Path:
@@ -26,14 +28,22 @@ def spool_file(folder: Path, origin: str, stamp: str, lines: int, start: int) ->
 
 
 def test_spool_files_are_summed_per_origin_and_hour(store, tmp_path):
-    files = [("tcp", "20261125T100001", 3), ("tcp", "20261125T100002", 4),
-             ("udp", "20261125T100001", 5), ("tcp", "20261125T110005", 6)]
+    files = [
+        ("tcp", "20261125T100001", 3),
+        ("tcp", "20261125T100002", 4),
+        ("udp", "20261125T100001", 5),
+        ("tcp", "20261125T110005", 6),
+    ]
     n = 0
     for origin, stamp, lines in files:
         path = spool_file(tmp_path, origin, stamp, lines, n)
         n += lines
-        report = ingest_one(store, Input(str(path)), received_at=datetime(
-            2026, 11, 25, 10, tzinfo=UTC), identity=f"{origin}:{path.name}")
+        report = ingest_one(
+            store,
+            Input(str(path)),
+            received_at=datetime(2026, 11, 25, 10, tzinfo=UTC),
+            identity=f"{origin}:{path.name}",
+        )
         assert report.error is None
     plain = tmp_path / "export.log"
     plain.write_text(LINE.format(s=1, n=999))
@@ -46,8 +56,7 @@ def test_spool_files_are_summed_per_origin_and_hour(store, tmp_path):
     assert rows == {("tcp", 3, 13), ("udp", 1, 5), ("file", 1, 1)}
     assert health["sources_total"] == 3
     names = [r["name"] for r in health["sources"]]
-    assert any(name.startswith("tcp files, ") and name.endswith(":00 UTC")
-               for name in names)
+    assert any(name.startswith("tcp files, ") and name.endswith(":00 UTC") for name in names)
     assert str(plain) in names
     by_origin = {r["origin"]: r for r in health["by_origin"]}
     assert by_origin["tcp"]["sources"] == 3 and by_origin["tcp"]["lines_last_hour"] == 13
@@ -63,8 +72,10 @@ def test_the_source_list_is_capped_with_its_total(store, tmp_path):
     health = ingest_health(store.cursor(), sources_limit=2)
     assert len(health["sources"]) == 2 and health["sources_total"] == 5
     # newest first
-    assert [r["name"] for r in health["sources"]] == [str(tmp_path / "f4.log"),
-                                                     str(tmp_path / "f3.log")]
+    assert [r["name"] for r in health["sources"]] == [
+        str(tmp_path / "f4.log"),
+        str(tmp_path / "f3.log"),
+    ]
 
 
 def test_quarantined_lines_past_the_cap_are_counted_and_said(store, tmp_path):

@@ -22,9 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # repository folder -> the package it installs as (setup.py's package_dir)
-FOLDERS = {"store": "hawatch.store", "collector": "hawatch.collector",
-           "analytics": "hawatch.analytics", "dashboard": "hawatch.dashboard",
-           "simulator": "hawatch.simulator", "hawatch": "hawatch"}
+FOLDERS = {
+    "store": "hawatch.store",
+    "collector": "hawatch.collector",
+    "analytics": "hawatch.analytics",
+    "dashboard": "hawatch.dashboard",
+    "simulator": "hawatch.simulator",
+    "hawatch": "hawatch",
+}
 
 # layer -> the layers it may import (besides itself)
 LAYERS: dict[str, frozenset[str]] = {
@@ -81,8 +86,11 @@ def imports_of(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
             base = _absolute(node, module, path.name == "__init__.py")
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in modules)
-    return {name for name in found
-            if (name == "hawatch" or name.startswith("hawatch.")) and name != module}
+    return {
+        name
+        for name in found
+        if (name == "hawatch" or name.startswith("hawatch.")) and name != module
+    }
 
 
 def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
@@ -199,5 +207,6 @@ def test_the_checks_see_lazy_imports_wrong_arrows_and_cycles(tmp_path: Path) -> 
         "hawatch.store.db -> hawatch.collector: store/ may import nothing else",
         "hawatch.store.db -> hawatch.collector.ingest: store/ may import nothing else",
     ]
-    assert cycles(graph) == [["hawatch.collector.ingest", "hawatch.collector.pairing",
-                              "hawatch.collector.writer"]]
+    assert cycles(graph) == [
+        ["hawatch.collector.ingest", "hawatch.collector.pairing", "hawatch.collector.writer"]
+    ]

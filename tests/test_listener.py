@@ -36,8 +36,11 @@ from hawatch.collector.syslog.spool import SpoolWriter, closed_files, receive_se
 from tests.test_parse_sonicos import E_AWS_537
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = re.compile(r"\|\s+(duckdb|pyarrow|pandas|hawatch\.store|hawatch\.analytics"
-                       r"|hawatch\.dashboard)(\.|\s*$)", re.M)
+FORBIDDEN = re.compile(
+    r"\|\s+(duckdb|pyarrow|pandas|hawatch\.store|hawatch\.analytics"
+    r"|hawatch\.dashboard)(\.|\s*$)",
+    re.M,
+)
 
 
 def wait_until(check: Callable[[], object], timeout: float = 8.0, what: str = "") -> object:
@@ -53,8 +56,9 @@ def wait_until(check: Callable[[], object], timeout: float = 8.0, what: str = ""
 
 def spooled(spool: Path) -> list[bytes]:
     """Every line in the closed spool files, oldest file first."""
-    return [line for path in closed_files(spool)
-            for line in path.read_bytes().split(b"\n")[:-1]]  # newline-terminated, LF only
+    return [
+        line for path in closed_files(spool) for line in path.read_bytes().split(b"\n")[:-1]
+    ]  # newline-terminated, LF only
 
 
 class Child:
@@ -63,8 +67,20 @@ class Child:
     def __init__(self, spool: Path, *extra: str) -> None:
         self.spool = spool
         self.stderr_path = spool.parent / f"{spool.name}-stderr.txt"
-        cmd = [sys.executable, "-X", "importtime", "-m", "hawatch.collector.syslog.listener",
-               "--spool", str(spool), "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", *extra]
+        cmd = [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "hawatch.collector.syslog.listener",
+            "--spool",
+            str(spool),
+            "--udp",
+            "127.0.0.1:0",
+            "--tcp",
+            "127.0.0.1:0",
+            *extra,
+        ]
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=err)
         ports = wait_until(self._ports, 10, "the ports file")
@@ -94,9 +110,11 @@ class Child:
 
     def lines_with(self, token: bytes, count: int = 1) -> list[bytes]:
         """Wait until `count` spooled lines contain `token`; return them."""
+
         def found() -> list[bytes] | None:
             lines = [line for line in spooled(self.spool) if token in line]
             return lines if len(lines) >= count else None
+
         return wait_until(found, 8, f"{count} spooled lines with {token!r}")
 
     def terminate(self) -> int:
@@ -159,8 +177,11 @@ def test_python_sysloghandler(shared: Child, transport: str, header: str) -> Non
     handler.close()
     lines = shared.lines_with(token.encode(), 3)
     assert len(lines) == 3
-    pattern = (rb"<12>\w{3} [ \d]\d \d\d:\d\d:\d\d fw-relay hawatch-test: " if header == "rfc3164"
-               else rb"<12>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ fw-relay hawatch-test - - - ")
+    pattern = (
+        rb"<12>\w{3} [ \d]\d \d\d:\d\d:\d\d fw-relay hawatch-test: "
+        if header == "rfc3164"
+        else rb"<12>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ fw-relay hawatch-test - - - "
+    )
     for i, line in enumerate(sorted(lines)):
         assert re.fullmatch(pattern + re.escape(f"{token} #{i}".encode()), line), line
 
@@ -177,15 +198,36 @@ def test_logger_command(shared: Child, mode: list[str]) -> None:
     tokens = {}
     for header in ("--rfc5424", "--rfc3164"):
         token = f"logger{''.join(mode)}{header}-{os.getpid()}"
-        subprocess.run(["logger", "--server", "127.0.0.1", "--port", str(port), *mode, header,
-                        "-p", "user.notice", "-t", "hawatch-test", token], check=True, timeout=10)
+        subprocess.run(
+            [
+                "logger",
+                "--server",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *mode,
+                header,
+                "-p",
+                "user.notice",
+                "-t",
+                "hawatch-test",
+                token,
+            ],
+            check=True,
+            timeout=10,
+        )
         tokens[header] = token
     (rfc5424,) = shared.lines_with(tokens["--rfc5424"].encode())
     (rfc3164,) = shared.lines_with(tokens["--rfc3164"].encode())
-    assert re.fullmatch(rb"<13>1 \d{4}-\d\d-\d\dT\S+ \S+ hawatch-test \S+ - .*"
-                        + tokens["--rfc5424"].encode(), rfc5424), rfc5424
-    assert re.fullmatch(rb"<13>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ hawatch-test(\[\d+\])?: "
-                        + tokens["--rfc3164"].encode(), rfc3164), rfc3164
+    assert re.fullmatch(
+        rb"<13>1 \d{4}-\d\d-\d\dT\S+ \S+ hawatch-test \S+ - .*" + tokens["--rfc5424"].encode(),
+        rfc5424,
+    ), rfc5424
+    assert re.fullmatch(
+        rb"<13>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ hawatch-test(\[\d+\])?: "
+        + tokens["--rfc3164"].encode(),
+        rfc3164,
+    ), rfc3164
 
 
 def test_sonicos_line_arrives_byte_exact(shared: Child) -> None:
@@ -206,7 +248,7 @@ def test_octet_counting_keeps_embedded_newlines_on_one_line(shared: Child) -> No
     stream = b"".join(b"%d %s" % (len(body), body) for body in bodies)
     with socket.create_connection(("127.0.0.1", shared.tcp), timeout=5) as conn:
         for start in range(0, len(stream), 7):
-            conn.sendall(stream[start:start + 7])
+            conn.sendall(stream[start : start + 7])
     lines = shared.lines_with(b"first second", 40)
     expected = sorted(body.replace(b"\r\n", b" ").replace(b"\n", b" ") for body in bodies)
     assert sorted(line for line in lines if line.startswith(b"<13>octet-")) == expected
@@ -223,10 +265,15 @@ def test_overlong_frames_are_cut_and_spooled(child: Child) -> None:
     child.lines_with(b"after-octet")
     lines = spooled(child.spool)
     assert [line[:15] for line in lines if b"long-" in line] in (
-        [b"<13>long-plain ", b"<13>long-octet "], [b"<13>long-octet ", b"<13>long-plain "])
+        [b"<13>long-plain ", b"<13>long-octet "],
+        [b"<13>long-octet ", b"<13>long-plain "],
+    )
     assert all(len(line) == 65536 for line in lines if b"long-" in line)
-    wait_until(lambda: child.stats().get("sources", {}).get("tcp", {}).get("frames_cut") == 2,
-               5, "frames_cut == 2 in the stats")
+    wait_until(
+        lambda: child.stats().get("sources", {}).get("tcp", {}).get("frames_cut") == 2,
+        5,
+        "frames_cut == 2 in the stats",
+    )
 
 
 def octet(body: bytes) -> bytes:
@@ -254,27 +301,58 @@ def test_a_frame_or_datagram_holding_two_messages_is_two_lines(shared: Child) ->
     """Issue 11 item 1: whatever the framing, a line break or NUL followed by a `<PRI>` header
     starts a new message (SonicOS text never holds a raw line break); other line breaks keep a
     multi-line message on one line, and a `<PRI>` inside a line is text, not a boundary."""
-    tcp_send(shared.tcp, octet(b"<134>two-a first\n<134>two-b second")
-             + octet(b"<12>two-c\x00<12>two-d\x00") + b"<13>two-k\r<13>two-l\n")
-    udp_send(shared.udp, b"<134>two-e\n<134>two-f", b"<12>two-g\x00<12>two-h\x00",
-             b"<13>two-i\r\n<13>two-j", b"<13>two-m line one\nline two",
-             b"<13>two-n says <134> hi")
+    tcp_send(
+        shared.tcp,
+        octet(b"<134>two-a first\n<134>two-b second")
+        + octet(b"<12>two-c\x00<12>two-d\x00")
+        + b"<13>two-k\r<13>two-l\n",
+    )
+    udp_send(
+        shared.udp,
+        b"<134>two-e\n<134>two-f",
+        b"<12>two-g\x00<12>two-h\x00",
+        b"<13>two-i\r\n<13>two-j",
+        b"<13>two-m line one\nline two",
+        b"<13>two-n says <134> hi",
+    )
     lines = shared.lines_with(b"two-", 14)
     assert sorted(lines) == [
-        b"<12>two-c", b"<12>two-d", b"<12>two-g", b"<12>two-h", b"<134>two-a first",
-        b"<134>two-b second", b"<134>two-e", b"<134>two-f", b"<13>two-i", b"<13>two-j",
-        b"<13>two-k", b"<13>two-l", b"<13>two-m line one line two", b"<13>two-n says <134> hi"]
+        b"<12>two-c",
+        b"<12>two-d",
+        b"<12>two-g",
+        b"<12>two-h",
+        b"<134>two-a first",
+        b"<134>two-b second",
+        b"<134>two-e",
+        b"<134>two-f",
+        b"<13>two-i",
+        b"<13>two-j",
+        b"<13>two-k",
+        b"<13>two-l",
+        b"<13>two-m line one line two",
+        b"<13>two-n says <134> hi",
+    ]
 
 
 def test_a_count_that_is_not_one_does_not_swallow_the_stream(shared: Child) -> None:
     """A newline-framed line that begins with digits is not taken for an octet count when the
     count is beyond any frame and no syslog message follows it: it would swallow megabytes
     of the messages after it."""
-    tcp_send(shared.tcp, b"20261101 digits-first line\n<13>digits-after\n"
-             + octet(b"<13>digits-octet") + b"2026-11-01 digits-date\n")
+    tcp_send(
+        shared.tcp,
+        b"20261101 digits-first line\n<13>digits-after\n"
+        + octet(b"<13>digits-octet")
+        + b"2026-11-01 digits-date\n",
+    )
     lines = shared.lines_with(b"digits-", 4)
-    assert sorted(lines) == sorted([b"20261101 digits-first line", b"<13>digits-after",
-                                    b"<13>digits-octet", b"2026-11-01 digits-date"])
+    assert sorted(lines) == sorted(
+        [
+            b"20261101 digits-first line",
+            b"<13>digits-after",
+            b"<13>digits-octet",
+            b"2026-11-01 digits-date",
+        ]
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -291,7 +369,7 @@ def test_framer_gives_the_same_lines_however_the_stream_is_cut(seed: int) -> Non
     framer, lines, pos = Framer(), b"", 0
     while pos < len(stream):
         step = rng.randint(1, 700)
-        lines += framer.feed(stream[pos:pos + step])[0]
+        lines += framer.feed(stream[pos : pos + step])[0]
         pos += step
     lines += framer.finish()[0]
     assert lines.split(b"\n")[:-1] == messages
@@ -300,17 +378,23 @@ def test_framer_gives_the_same_lines_however_the_stream_is_cut(seed: int) -> Non
 
 # -- volume, stopping, crashing ---------------------------------------------------------------
 
+
 def test_ten_thousand_udp_datagrams_all_arrive(child: Child) -> None:
     """At a modest rate (about 20k/s in bursts of 100) nothing is lost."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for start in range(0, 10_000, 100):
             for i in range(start, start + 100):
-                sock.sendto(b"<134>  id=firewall sn=0040103CE114 m=537 n=%d\x00" % i,
-                            ("127.0.0.1", child.udp))
+                sock.sendto(
+                    b"<134>  id=firewall sn=0040103CE114 m=537 n=%d\x00" % i,
+                    ("127.0.0.1", child.udp),
+                )
             time.sleep(0.005)
     wait_until(lambda: child.received("udp") >= 10_000, 10, "10,000 UDP lines received")
-    lines = wait_until(lambda: (found := spooled(child.spool)) and len(found) >= 10_000
-                       and found, 5, "10,000 lines in closed spool files")
+    lines = wait_until(
+        lambda: (found := spooled(child.spool)) and len(found) >= 10_000 and found,
+        5,
+        "10,000 lines in closed spool files",
+    )
     assert sorted(int(line.rsplit(b"=", 1)[1]) for line in lines) == list(range(10_000))
     stats = child.stats()["sources"]["udp"]
     assert stats["lines"] == 10_000 and stats["kernel_drops"] == 0
@@ -367,8 +451,9 @@ def test_stats_file_reports_counts(child: Child) -> None:
     udp_send(child.udp, b"<13>stats one", b"<13>stats two\n", b"\x00")
     tcp_send(child.tcp, b"<13>stats three\n")
     wait_until(lambda: child.received("udp") == 2 and child.received("tcp") == 1, 5)
-    stats = wait_until(lambda: (s := child.stats()) and
-                       s["sources"]["tcp"]["connections_open"] == 0 and s, 5)
+    stats = wait_until(
+        lambda: (s := child.stats()) and s["sources"]["tcp"]["connections_open"] == 0 and s, 5
+    )
     udp, tcp = stats["sources"]["udp"], stats["sources"]["tcp"]
     assert stats["pid"] == child.proc.pid
     assert abs(stats["updated_unix"] - time.time()) < 5
@@ -390,13 +475,18 @@ def test_child_never_imports_the_database(child: Child) -> None:
     importtime = child.stderr()
     assert "collector.syslog.udp" in importtime  # -X importtime did report
     assert not FORBIDDEN.findall(importtime)
-    check = subprocess.run([sys.executable, "-m", "hawatch.collector.syslog.listener",
-                            "--selftest-imports"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=30)
+    check = subprocess.run(
+        [sys.executable, "-m", "hawatch.collector.syslog.listener", "--selftest-imports"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert check.returncode == 0 and json.loads(check.stdout) == {"forbidden_modules": []}
 
 
 # -- start-up errors --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", [socket.SOCK_DGRAM, socket.SOCK_STREAM])
 def test_address_in_use_is_one_line_and_exit_2(tmp_path: Path, kind: int) -> None:
@@ -407,17 +497,40 @@ def test_address_in_use_is_one_line_and_exit_2(tmp_path: Path, kind: int) -> Non
         port = taken.getsockname()[1]
         flag = "--udp" if kind == socket.SOCK_DGRAM else "--tcp"
         result = subprocess.run(
-            [sys.executable, "-m", "hawatch.collector.syslog.listener",
-             "--spool", str(tmp_path / "spool"), flag, f"127.0.0.1:{port}"],
-            cwd=ROOT, capture_output=True, text=True, timeout=30)
+            [
+                sys.executable,
+                "-m",
+                "hawatch.collector.syslog.listener",
+                "--spool",
+                str(tmp_path / "spool"),
+                flag,
+                f"127.0.0.1:{port}",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "address already in use" in result.stderr
 
 
 def test_second_listener_on_the_same_spool_exits_2(child: Child) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "hawatch.collector.syslog.listener", "--spool", str(child.spool),
-         "--udp", "127.0.0.1:0"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+        [
+            sys.executable,
+            "-m",
+            "hawatch.collector.syslog.listener",
+            "--spool",
+            str(child.spool),
+            "--udp",
+            "127.0.0.1:0",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert f"in use by another listener (pid {child.proc.pid})" in result.stderr
 
@@ -426,16 +539,22 @@ def test_parent_helpers_start_an_ipv6_tcp_listener(tmp_path: Path) -> None:
     """What `hawatch serve` uses: listener_argv for Popen, read_ports, read_stats."""
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
-    config = ListenerConfig(tmp_path / "spool", udp=("127.0.0.1", 0), tcp=("::1", 0),
-                            exit_with_parent=True)
+    config = ListenerConfig(
+        tmp_path / "spool", udp=("127.0.0.1", 0), tcp=("::1", 0), exit_with_parent=True
+    )
     proc = subprocess.Popen(listener_argv(config), cwd=ROOT, stderr=subprocess.DEVNULL)
     try:
         ports = wait_until(lambda: read_ports(config.spool_dir, proc.pid), 10, "the ports")
         assert ports["tcp"]["host"] == "::1"
         with socket.create_connection(("::1", ports["tcp"]["port"]), timeout=5) as conn:
             conn.sendall(b"<13>over ipv6\n")
-        wait_until(lambda: read_stats(config.spool_dir).get("sources", {}).get("tcp", {})
-                   .get("lines") == 1, 5, "one TCP line received")
+        wait_until(
+            lambda: (
+                read_stats(config.spool_dir).get("sources", {}).get("tcp", {}).get("lines") == 1
+            ),
+            5,
+            "one TCP line received",
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
     finally:
@@ -447,6 +566,7 @@ def test_parent_helpers_start_an_ipv6_tcp_listener(tmp_path: Path) -> None:
 
 
 # -- the spool on its own ---------------------------------------------------------------------
+
 
 def test_spool_writer_rotates_by_receive_second(tmp_path: Path) -> None:
     """Files are named by the UTC receive second; closed files sort oldest first; a leftover
@@ -507,12 +627,16 @@ def _serve_service(tmp_path: Path):
 
 
 def _stored_lines(service) -> int:
-    return service.store.cursor().execute(
-        "SELECT coalesce(sum(lines), 0) FROM message_counts").fetchone()[0]
+    return (
+        service.store.cursor()
+        .execute("SELECT coalesce(sum(lines), 0) FROM message_counts")
+        .fetchone()[0]
+    )
 
 
 def _sonicos(n: int) -> bytes:
     from tests.test_serve import LINE
+
     return LINE.format(n=n).encode() + b"\n"
 
 
@@ -570,8 +694,10 @@ def test_a_reused_spool_file_name_is_read_from_its_start(tmp_path: Path) -> None
 
 # -- the listener inside a real `hawatch serve` -----------------------------------------------
 
+
 def stored(db: Path) -> int:
     from tests.test_serve import sql
+
     return sql(db, "SELECT coalesce(sum(lines), 0) AS n FROM message_counts")[0]["n"]
 
 
@@ -582,12 +708,25 @@ def test_mixed_framing_through_serve_stores_every_message(tmp_path: Path) -> Non
 
     running = Server(tmp_path)
     try:
-        stream = b"".join(octet(LINE.format(n=n).encode()) if n % 2
-                          else LINE.format(n=n).encode() + b"\n" for n in range(72))
+        stream = b"".join(
+            octet(LINE.format(n=n).encode()) if n % 2 else LINE.format(n=n).encode() + b"\n"
+            for n in range(72)
+        )
         tcp_send(running.ports["tcp"]["port"], stream)
-        wait_until(lambda: running.proc.poll() is not None or
-                   (read_stats(running.db.with_suffix(".duckdb.spool")).get("sources", {})
-                    .get("tcp", {}).get("lines", 0) >= 36), 15, "the listener received")
+        wait_until(
+            lambda: (
+                running.proc.poll() is not None
+                or (
+                    read_stats(running.db.with_suffix(".duckdb.spool"))
+                    .get("sources", {})
+                    .get("tcp", {})
+                    .get("lines", 0)
+                    >= 36
+                )
+            ),
+            15,
+            "the listener received",
+        )
     finally:
         code, output = running.stop()
     assert code == 0, output
@@ -624,12 +763,30 @@ def test_idle_tcp_connections_do_not_lock_senders_out(tmp_path: Path) -> None:
         def handled() -> int:
             tcp = read_stats(spool).get("sources", {}).get("tcp", {})
             return tcp.get("connections_total", 0) + tcp.get("connections_rejected", 0)
+
         wait_until(lambda: handled() >= 300, 15, "300 connections accepted or refused")
         token = f"idle-slots-{os.getpid()}"
-        subprocess.run(["logger", "--server", "127.0.0.1", "--port", str(port), "--tcp",
-                        "--rfc3164", "-t", "hawatch-test", token], check=True, timeout=10)
-        wait_until(lambda: any(token.encode() in line for line in spooled_or_stored(spool)),
-                   15, "the sender's line")
+        subprocess.run(
+            [
+                "logger",
+                "--server",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--tcp",
+                "--rfc3164",
+                "-t",
+                "hawatch-test",
+                token,
+            ],
+            check=True,
+            timeout=10,
+        )
+        wait_until(
+            lambda: any(token.encode() in line for line in spooled_or_stored(spool)),
+            15,
+            "the sender's line",
+        )
         assert threads_of(child_pid(spool)) < 10
         stats = read_stats(spool)["sources"]["tcp"]
         assert stats["connections_open"] <= 64 and stats["connections_evicted"] >= 237
@@ -644,9 +801,8 @@ def spooled_or_stored(spool: Path) -> list[bytes]:
     (a logger line is no SonicOS line: it is quarantined with its text)."""
     from tests.test_serve import sql
 
-    db = Path(str(spool)[:-len(".spool")])
-    return spooled(spool) + [row["raw"].encode() for row in
-                             sql(db, "SELECT raw FROM quarantine")]
+    db = Path(str(spool)[: -len(".spool")])
+    return spooled(spool) + [row["raw"].encode() for row in sql(db, "SELECT raw FROM quarantine")]
 
 
 def test_an_idle_tcp_connection_is_closed_after_the_set_time(tmp_path: Path) -> None:
@@ -656,13 +812,17 @@ def test_an_idle_tcp_connection_is_closed_after_the_set_time(tmp_path: Path) -> 
 
     running = Server(tmp_path, env={"HAWATCH_SERVE_SYSLOG_TCP_IDLE_SECONDS": "1"})
     try:
-        with socket.create_connection(("127.0.0.1", running.ports["tcp"]["port"]),
-                                      timeout=15) as conn:
+        with socket.create_connection(
+            ("127.0.0.1", running.ports["tcp"]["port"]), timeout=15
+        ) as conn:
             conn.sendall(b"<13>before going quiet\n")
             assert conn.recv(1) == b""  # the server closed it
         spool = Path(str(running.db) + ".spool")
-        wait_until(lambda: read_stats(spool)["sources"]["tcp"]["connections_idle_closed"] == 1,
-                   5, "the idle close counted")
+        wait_until(
+            lambda: read_stats(spool)["sources"]["tcp"]["connections_idle_closed"] == 1,
+            5,
+            "the idle close counted",
+        )
     finally:
         running.stop()
 
@@ -670,6 +830,7 @@ def test_an_idle_tcp_connection_is_closed_after_the_set_time(tmp_path: Path) -> 
 def get_json(url: str) -> tuple[int, dict]:
     import urllib.error
     import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -679,6 +840,7 @@ def get_json(url: str) -> tuple[int, dict]:
 
 def metrics_of(url: str) -> str:
     import urllib.request
+
     with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
         return response.read().decode()
 
@@ -718,8 +880,18 @@ def test_the_child_keeps_receiving_when_nobody_reads_its_log(tmp_path: Path) -> 
     blocking the thread that logs."""
     spool = tmp_path / "spool"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hawatch.collector.syslog.listener", "--spool", str(spool), "--tcp",
-         "127.0.0.1:0"], cwd=ROOT, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "hawatch.collector.syslog.listener",
+            "--spool",
+            str(spool),
+            "--tcp",
+            "127.0.0.1:0",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
     try:
         ports = wait_until(lambda: read_ports(spool, proc.pid), 10, "the ports file")
         pipe = os.open(f"/proc/{proc.pid}/fd/2", os.O_WRONLY | os.O_NONBLOCK)
@@ -731,8 +903,11 @@ def test_the_child_keeps_receiving_when_nobody_reads_its_log(tmp_path: Path) -> 
                 os.close(pipe)
         for i in range(20):  # each connection logs its misframing once
             tcp_send(ports["tcp"]["port"], b"5x <13>unread-%d\n<13>unread-ok-%d\n" % (i, i))
-        wait_until(lambda: len([line for line in spooled(spool) if b"unread-" in line]) == 40,
-                   10, "every line spooled")
+        wait_until(
+            lambda: len([line for line in spooled(spool) if b"unread-" in line]) == 40,
+            10,
+            "every line spooled",
+        )
     finally:
         proc.kill()
         proc.wait(timeout=5)
@@ -773,13 +948,17 @@ def test_a_killed_listener_comes_back_and_nothing_it_spooled_is_lost(tmp_path: P
     try:
         first, sent = child_pid(spool), 0
         for _ in range(10):  # until the child is stopped with its last file still open
-            tcp_send(running.ports["tcp"]["port"], b"".join(
-                LINE.format(n=sent + n).encode() + b"\n" for n in range(50)))
+            tcp_send(
+                running.ports["tcp"]["port"],
+                b"".join(LINE.format(n=sent + n).encode() + b"\n" for n in range(50)),
+            )
             sent += 50
             token = LINE.format(n=sent - 1).encode()
-            wait_until(lambda token=token: any(token in p.read_bytes()
-                                               for p in spool.glob("tcp-*.*")),
-                       10, "the batch in a spool file")
+            wait_until(
+                lambda token=token: any(token in p.read_bytes() for p in spool.glob("tcp-*.*")),
+                10,
+                "the batch in a spool file",
+            )
             os.kill(first, signal.SIGSTOP)
             if any(token in p.read_bytes() for p in spool.glob("tcp-*.part")):
                 break
@@ -787,13 +966,15 @@ def test_a_killed_listener_comes_back_and_nothing_it_spooled_is_lost(tmp_path: P
         else:
             raise AssertionError("never caught a spool file open")
         os.kill(first, signal.SIGKILL)
-        ports = wait_until(lambda: (p := read_ports(spool)) and p["pid"] != first and p, 20,
-                           "a new listener")
+        ports = wait_until(
+            lambda: (p := read_ports(spool)) and p["pid"] != first and p, 20, "a new listener"
+        )
         assert ports["tcp"] == running.ports["tcp"] and ports["udp"] == running.ports["udp"]
-        tcp_send(ports["tcp"]["port"], b"".join(
-            LINE.format(n=sent + n).encode() + b"\n" for n in range(50)))
-        udp_send(ports["udp"]["port"], *(LINE.format(n=sent + 50 + n).encode()
-                                         for n in range(50)))
+        tcp_send(
+            ports["tcp"]["port"],
+            b"".join(LINE.format(n=sent + n).encode() + b"\n" for n in range(50)),
+        )
+        udp_send(ports["udp"]["port"], *(LINE.format(n=sent + 50 + n).encode() for n in range(50)))
         wait_until(lambda: stored(running.db) == sent + 100, 20, "every line stored")
         status, health = get_json(running.url + "/healthz")
         assert status == 200 and health["listener"] == "running"
@@ -817,9 +998,14 @@ def test_health_says_so_while_the_listener_cannot_come_back(tmp_path: Path) -> N
         lock = hold_spool_lock(spool, child_pid(spool), time.monotonic() + 20)
         try:
             status, health = wait_until(
-                lambda: (answer := get_json(running.url + "/healthz"))
-                and "in use" in (answer[1].get("listener_last_exit") or "") and answer,
-                20, "a failed restart in /healthz")
+                lambda: (
+                    (answer := get_json(running.url + "/healthz"))
+                    and "in use" in (answer[1].get("listener_last_exit") or "")
+                    and answer
+                ),
+                20,
+                "a failed restart in /healthz",
+            )
             assert status == 503 and health["status"] == "degraded"
             assert health["listener"] == "restarting"
             assert "hawatch_listener_up 0\n" in metrics_of(running.url)
@@ -838,8 +1024,11 @@ def test_the_listener_child_inherits_no_secrets(tmp_path: Path) -> None:
     files in it are private."""
     from tests.test_serve import TOKEN, Server
 
-    secrets = {"HAWATCH_SMTP_PASSWORD": "smtp-secret-42", "AWS_SECRET_ACCESS_KEY": "aws-s3cr3t",
-               "HAWATCH_WEBHOOK_URL": "https://hooks.example/T0/B0/secret"}
+    secrets = {
+        "HAWATCH_SMTP_PASSWORD": "smtp-secret-42",
+        "AWS_SECRET_ACCESS_KEY": "aws-s3cr3t",
+        "HAWATCH_WEBHOOK_URL": "https://hooks.example/T0/B0/secret",
+    }
     running = Server(tmp_path, env=secrets)
     spool = Path(str(running.db) + ".spool")
     try:

@@ -17,8 +17,9 @@ SAMPLE = re.compile(r'^hawatch_[a-z_]+(\{[a-z]+="[a-z_]+"(,[a-z]+="[a-z_]+")*\})
 
 def rendered(lines: int, seconds: float) -> dict[str, str]:
     metrics = Metrics()
-    report = SourceReport("spool", lines=lines,
-                          result=BatchResult(counted=lines - 7, quarantined=7))
+    report = SourceReport(
+        "spool", lines=lines, result=BatchResult(counted=lines - 7, quarantined=7)
+    )
     metrics.record_ingest("udp", report, seconds)
     metrics.record_analysis(1234.5678901, 3)
     text = metrics.render({"udp": {"lines": 1_001_541, "kernel_drops": 0}}, 1_000_000)
@@ -44,9 +45,18 @@ def test_counters_above_a_million_are_printed_in_full():
     assert float(samples["hawatch_analysis_seconds_total"]) == 1234.5678901
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0, "0"), (1_001_541, "1001541"), (1001541.0, "1001541"), (2.0**60, str(2**60)),
-    (0.1, "0.1"), (1e-9, "1e-09"), (float("nan"), "NaN"), (float("inf"), "+Inf"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0"),
+        (1_001_541, "1001541"),
+        (1001541.0, "1001541"),
+        (2.0**60, str(2**60)),
+        (0.1, "0.1"),
+        (1e-9, "1e-09"),
+        (float("nan"), "NaN"),
+        (float("inf"), "+Inf"),
+    ],
+)
 def test_sample_values_read_back_exactly(value, text):
     assert metrics_module.sample_value(value) == text

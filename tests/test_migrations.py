@@ -15,8 +15,12 @@ def test_versions_are_unique_and_consecutive():
 
 def test_a_new_store_has_every_migration(tmp_path):
     with Store(tmp_path / "h.duckdb") as store:
-        applied = [v for (v,) in store.cursor().execute(
-            "SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+        applied = [
+            v
+            for (v,) in store.cursor()
+            .execute("SELECT version FROM schema_migrations ORDER BY version")
+            .fetchall()
+        ]
     assert applied == [version for version, _name, _sql in migrations()]
 
 

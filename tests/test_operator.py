@@ -13,8 +13,11 @@ from hawatch.store import Store
 from tests.test_serve import Server
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-SETTINGS = {"alerts.to": "noc@example.com", "alerts.group_wait_seconds": 0,
-            "alerts.repeat_interval_hours": 1.0}
+SETTINGS = {
+    "alerts.to": "noc@example.com",
+    "alerts.group_wait_seconds": 0,
+    "alerts.repeat_interval_hours": 1.0,
+}
 
 
 def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
@@ -26,21 +29,30 @@ def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
 def seed(db) -> None:
     """Two open critical incidents on one pair, as an analysis pass would leave them."""
     with Store(db) as store, store.transaction() as cur:
-        cur.execute("INSERT INTO pairs (pair, site, origin, updated_at)"
-                    " VALUES ('fw-a', 'lab', 'inventory', ?)", [NOW])
+        cur.execute(
+            "INSERT INTO pairs (pair, site, origin, updated_at)"
+            " VALUES ('fw-a', 'lab', 'inventory', ?)",
+            [NOW],
+        )
         for key in ("failover@1", "failover@2"):
             cur.execute(
                 "INSERT INTO incidents (pair, kind, incident_key, severity, opened_at, status,"
                 " summary, evidence, first_detected, last_updated) VALUES ('fw-a',"
                 " 'unsynced_failover', ?, 'critical', ?, 'open', 'kept 3% of 100', '{}', ?,"
-                " ?)", [key, NOW - timedelta(hours=2), NOW - timedelta(hours=2), NOW])
+                " ?)",
+                [key, NOW - timedelta(hours=2), NOW - timedelta(hours=2), NOW],
+            )
 
 
 def kinds_due(db, now: datetime) -> list[str]:
     with Store(db) as store:
         pipeline.evaluate(store, SETTINGS, now)
-        return [r[0] for r in store.cursor().execute(
-            "SELECT kind FROM notifications WHERE created_at = ? ORDER BY 1", [now]).fetchall()]
+        return [
+            r[0]
+            for r in store.cursor()
+            .execute("SELECT kind FROM notifications WHERE created_at = ? ORDER BY 1", [now])
+            .fetchall()
+        ]
 
 
 def test_acknowledged_incident_stops_repeating_until_it_resolves(tmp_path):
@@ -52,8 +64,11 @@ def test_acknowledged_incident_stops_repeating_until_it_resolves(tmp_path):
     # two hours on: incident 2 repeats, the acknowledged incident 1 does not
     with Store(db) as store:
         pipeline.evaluate(store, SETTINGS, NOW + timedelta(hours=2))
-        rows = store.cursor().execute(
-            "SELECT incident_ids FROM notifications WHERE kind = 'repeat'").fetchall()
+        rows = (
+            store.cursor()
+            .execute("SELECT incident_ids FROM notifications WHERE kind = 'repeat'")
+            .fetchall()
+        )
     assert [json.loads(r[0]) if isinstance(r[0], str) else list(r[0]) for r in rows] == [[2]]
     with Store(db) as store, store.transaction() as cur:
         cur.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?", [NOW])
@@ -71,9 +86,11 @@ def test_silence_needs_an_end_and_a_known_pair(tmp_path):
     seed(db)
     ok = hawatch("alerts", "silence", "fw-a", "--until", "2099-01-01T00:00Z", "--db", str(db))
     assert ok.returncode == 0 and "silenced until 2099-01-01" in ok.stdout
-    for args, message in ((["fw-a", "--until", "tomorrow"], "unparseable time"),
-                          (["fw-a", "--until", "2099-01-01T00:00"], "needs a time zone"),
-                          (["nope", "--until", "2099-01-01T00:00Z"], "no pair 'nope'")):
+    for args, message in (
+        (["fw-a", "--until", "tomorrow"], "unparseable time"),
+        (["fw-a", "--until", "2099-01-01T00:00"], "needs a time zone"),
+        (["nope", "--until", "2099-01-01T00:00Z"], "no pair 'nope'"),
+    ):
         bad = hawatch("alerts", "silence", *args, "--db", str(db))
         assert bad.returncode == 1 and message in bad.stderr, bad.stderr
     with Store(db) as store:
@@ -96,7 +113,8 @@ def test_actions_go_through_the_running_server(tmp_path):
         server.stop()
     with Store(server.db) as store:
         assert store.cursor().execute(
-            "SELECT incident_id, comment FROM acknowledgements").fetchall() == [(2, "x")]
+            "SELECT incident_id, comment FROM acknowledgements"
+        ).fetchall() == [(2, "x")]
 
 
 def test_a_window_declared_afterwards_turns_a_failover_into_a_test_verdict(tmp_path):
@@ -112,21 +130,39 @@ def test_a_window_declared_afterwards_turns_a_failover_into_a_test_verdict(tmp_p
     at = datetime.fromisoformat(failover["start"].replace("Z", "+00:00"))
     start = (at - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%MZ")
     end = (at + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%MZ")
-    added = hawatch("windows", "add", failover["pair"], "--start", start, "--end", end,
-                    "--comment", "<b>CHG1</b>", "--db", db)
+    added = hawatch(
+        "windows",
+        "add",
+        failover["pair"],
+        "--start",
+        start,
+        "--end",
+        end,
+        "--comment",
+        "<b>CHG1</b>",
+        "--db",
+        db,
+    )
     assert added.returncode == 0 and "failover_test window for" in added.stdout, added.stderr
     assert hawatch("analyze", "--db", db).returncode == 0
     with Store(db) as store:
-        kinds = dict(store.cursor().execute(
-            "SELECT kind, status FROM incidents WHERE pair = ? AND opened_at BETWEEN ? AND ?"
-            " AND kind IN ('unsynced_failover', 'failover_test')",
-            [failover["pair"], at - timedelta(minutes=1), at + timedelta(minutes=1)]).fetchall())
+        kinds = dict(
+            store.cursor()
+            .execute(
+                "SELECT kind, status FROM incidents WHERE pair = ? AND opened_at BETWEEN ? AND ?"
+                " AND kind IN ('unsynced_failover', 'failover_test')",
+                [failover["pair"], at - timedelta(minutes=1), at + timedelta(minutes=1)],
+            )
+            .fetchall()
+        )
     assert kinds == {"unsynced_failover": "withdrawn", "failover_test": "resolved"}
-    listed = json.loads(hawatch("windows", "list", "--pair", failover["pair"], "--format",
-                                "json", "--db", db).stdout)
+    listed = json.loads(
+        hawatch(
+            "windows", "list", "--pair", failover["pair"], "--format", "json", "--db", db
+        ).stdout
+    )
     assert [w["comment"] for w in listed] == ["<b>CHG1</b>"]
     assert "failover test FAILED" in listed[0]["verdicts"]
     assert "kept" in listed[0]["verdicts"]
-    bad = hawatch("windows", "add", failover["pair"], "--start", end, "--end", start,
-                  "--db", db)
+    bad = hawatch("windows", "add", failover["pair"], "--start", end, "--end", start, "--db", db)
     assert bad.returncode == 1 and "must end after it starts" in bad.stderr

@@ -23,8 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out
 
@@ -35,41 +39,76 @@ def test_sdist_and_wheel_with_one_top_level_package(dist: Path):
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top == {"hawatch"}, top
-    for needed in ("hawatch/store/migrations/001_initial.sql", "hawatch/sample_logs/inventory.csv",
-                   "hawatch/sample_logs/syslog/fra1.log", "hawatch/dashboard/templates/base.html",
-                   "hawatch/dashboard/static/chart.js", "hawatch/collector/syslog/listener.py",
-                   "hawatch/analytics/alerts/pipeline.py", "hawatch/store/schema.md"):
+    for needed in (
+        "hawatch/store/migrations/001_initial.sql",
+        "hawatch/sample_logs/inventory.csv",
+        "hawatch/sample_logs/syslog/fra1.log",
+        "hawatch/dashboard/templates/base.html",
+        "hawatch/dashboard/static/chart.js",
+        "hawatch/collector/syslog/listener.py",
+        "hawatch/analytics/alerts/pipeline.py",
+        "hawatch/store/schema.md",
+    ):
         assert needed in names, needed
     assert not [n for n in names if n.startswith("hawatch/tests") or n.endswith(".duckdb")]
     if shutil.which("cc"):  # the C line scanner, beside the parser it stands in for
-        assert [n for n in names if n.startswith("hawatch/collector/vendors/sonicos/_fastscan.")
-                and n.endswith(".so")], "the C extension is not in the wheel"
+        assert [
+            n
+            for n in names
+            if n.startswith("hawatch/collector/vendors/sonicos/_fastscan.") and n.endswith(".so")
+        ], "the C extension is not in the wheel"
 
 
 def test_a_fresh_virtualenv_runs_the_wheel(dist: Path, tmp_path: Path):
     (wheel,) = dist.glob("hawatch-*.whl")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
-    pip = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-deps",
-                          str(wheel)], capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+    )
+    pip = subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert pip.returncode == 0, pip.stderr
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(venv / "bin/hawatch"), *args], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [str(venv / "bin/hawatch"), *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
-    where = subprocess.run([str(venv / "bin/python"), "-c",
-                            "import hawatch.store, hawatch.commands.demo;"
-                            " print(hawatch.store.__file__);"
-                            " print(hawatch.commands.demo.sample_logs())"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    where = subprocess.run(
+        [
+            str(venv / "bin/python"),
+            "-c",
+            "import hawatch.store, hawatch.commands.demo;"
+            " print(hawatch.store.__file__);"
+            " print(hawatch.commands.demo.sample_logs())",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert where.returncode == 0, where.stderr
     assert all(line.startswith(str(venv)) for line in where.stdout.splitlines()), where.stdout
-    doc = subprocess.run([str(venv / "bin/python"), "-c",
-                          "from hawatch.store.schema_contract import schema_doc;"
-                          " print(schema_doc().splitlines()[0])"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    doc = subprocess.run(
+        [
+            str(venv / "bin/python"),
+            "-c",
+            "from hawatch.store.schema_contract import schema_doc;"
+            " print(schema_doc().splitlines()[0])",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert doc.stdout.strip() == "# The hawatch SQL schema", doc  # the console's schema doc
     version = run("--version")
     assert version.returncode == 0 and version.stdout.startswith("hawatch 0.1.0 ("), version

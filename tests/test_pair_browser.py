@@ -31,8 +31,10 @@ def chart_range(page: Page) -> tuple[datetime, datetime]:
     chart = page.locator("#connections-chart.js-plotly-plot")
     expect(chart.locator("svg.main-svg").first).to_be_attached()
     low, high = chart.evaluate("el => el._fullLayout.xaxis.range")
-    return tuple(datetime.fromisoformat(v).replace(tzinfo=UTC)  # type: ignore[return-value]
-                 for v in (low, high))
+    return tuple(
+        datetime.fromisoformat(v).replace(tzinfo=UTC)  # type: ignore[return-value]
+        for v in (low, high)
+    )
 
 
 def figure(page: Page) -> dict[str, Any]:
@@ -40,7 +42,8 @@ def figure(page: Page) -> dict[str, Any]:
     expect(chart.locator("svg.main-svg").first).to_be_attached()
     result: dict[str, Any] = chart.evaluate(
         "el => ({data: el.data.map(t => ({name: t.name || '', meta: t.meta || '', text: t.text,"
-        " n: (t.x || []).length})), shapes: el.layout.shapes || []})")
+        " n: (t.x || []).length})), shapes: el.layout.shapes || []})"
+    )
     return result
 
 
@@ -64,21 +67,28 @@ def test_a_custom_range_goes_into_the_url_and_the_chart(viewer: Page):
     viewer.fill("form.custom-range input[name=end]", "2026-11-02T18:00")
     viewer.click("form.custom-range button[type=submit]")
     viewer.wait_for_url(re.compile(r"start=2026-11-02T06%3A00&end=2026-11-02T18%3A00"))
-    assert chart_range(viewer) == (datetime(2026, 11, 2, 6, tzinfo=UTC),
-                                   datetime(2026, 11, 2, 18, tzinfo=UTC))
-    lines = [t for t in figure(viewer)["data"]
-             if t["name"].startswith(("primary (", "secondary ("))]
+    assert chart_range(viewer) == (
+        datetime(2026, 11, 2, 6, tzinfo=UTC),
+        datetime(2026, 11, 2, 18, tzinfo=UTC),
+    )
+    lines = [
+        t for t in figure(viewer)["data"] if t["name"].startswith(("primary (", "secondary ("))
+    ]
     assert len(lines) == 2 and all(t["n"] > 10 for t in lines)
 
 
 def test_the_page_says_when_the_data_ends_before_the_range(viewer: Page):
     viewer.goto("/pairs/fra1-ha02?range=6h")
     notice = viewer.locator("p.data-notice")
-    expect(notice).to_have_text(re.compile(
-        r"No data after 2026-11-03 23:5\d:\d\d UTC: \d+ d( \d+ h)? ago\."
-        r" Nothing in this range: show the same span up to its last data\."))
-    assert not [t for t in figure(viewer)["data"] if t["name"].startswith("primary (")
-                and t["n"]]  # nothing drawn in the empty range
+    expect(notice).to_have_text(
+        re.compile(
+            r"No data after 2026-11-03 23:5\d:\d\d UTC: \d+ d( \d+ h)? ago\."
+            r" Nothing in this range: show the same span up to its last data\."
+        )
+    )
+    assert not [
+        t for t in figure(viewer)["data"] if t["name"].startswith("primary (") and t["n"]
+    ]  # nothing drawn in the empty range
     notice.get_by_role("link").click()
     viewer.wait_for_url(re.compile(r"start=2026-11-03T1\d"))
     low, high = chart_range(viewer)
@@ -102,8 +112,7 @@ def test_incidents_are_shaded_regions_with_hover_text(viewer: Page):
     assert len(regions) == 2  # the unsynced failover and the session drop
     assert {r["fillcolor"] for r in regions} == {"#D55E00"}  # critical
     assert all(r["type"] == "rect" and r["yref"] == "y domain" for r in regions)
-    hovers = {t["meta"]: t["text"] for t in shown["data"]
-              if str(t["meta"]).startswith("incident-")}
+    hovers = {t["meta"]: t["text"] for t in shown["data"] if str(t["meta"]).startswith("incident-")}
     assert len(hovers) == 2 and any("critical session_drop" in t for t in hovers.values())
     assert all("2026-11-02 12:" in t for t in hovers.values())
     # the region draws in the page and its hover label names the incident
@@ -113,7 +122,8 @@ def test_incidents_are_shaded_regions_with_hover_text(viewer: Page):
         " const box = el.getBoundingClientRect();"
         " const r = el.layout.shapes.find(s => s.name.startsWith('incident '));"
         " const mid = (xa.d2l(r.x0) + xa.d2l(r.x1)) / 2;"
-        " return [box.left + xa._offset + xa.l2p(mid), box.top + ya._offset + 5]; }")
+        " return [box.left + xa._offset + xa.l2p(mid), box.top + ya._offset + 5]; }"
+    )
     viewer.mouse.move(x, y)
     expect(viewer.locator("#connections-chart .hoverlayer")).to_contain_text("critical")
 
@@ -134,8 +144,12 @@ def test_the_pair_total_turns_light_grey_in_the_dark_theme(viewer: Page):
     total = "el => el.data.find(t => t.meta === 'pair-total').line.color"
     assert chart.evaluate(total) == "#333333"
     viewer.evaluate("() => document.documentElement.setAttribute('data-theme', 'dark')")
-    viewer.wait_for_function("() => document.getElementById('connections-chart').data"
-                             ".find(t => t.meta === 'pair-total').line.color === '#cccccc'")
+    viewer.wait_for_function(
+        "() => document.getElementById('connections-chart').data"
+        ".find(t => t.meta === 'pair-total').line.color === '#cccccc'"
+    )
     viewer.evaluate("() => document.documentElement.setAttribute('data-theme', 'light')")
-    viewer.wait_for_function("() => document.getElementById('connections-chart').data"
-                             ".find(t => t.meta === 'pair-total').line.color === '#333333'")
+    viewer.wait_for_function(
+        "() => document.getElementById('connections-chart').data"
+        ".find(t => t.meta === 'pair-total').line.color === '#333333'"
+    )

@@ -41,17 +41,24 @@ class Seen:
 
 
 def temp_tables(cur: duckdb.DuckDBPyConnection) -> dict[str, Seen]:
-    found = cur.execute("SELECT table_name, table_oid FROM duckdb_tables()"
-                        " WHERE database_name = 'temp'").fetchall()
-    return {name: Seen(oid, cur.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
-            for name, oid in found if not name.startswith(HIDDEN)}
+    found = cur.execute(
+        "SELECT table_name, table_oid FROM duckdb_tables() WHERE database_name = 'temp'"
+    ).fetchall()
+    return {
+        name: Seen(oid, cur.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        for name, oid in found
+        if not name.startswith(HIDDEN)
+    }
 
 
-def columns_of(cur: duckdb.DuckDBPyConnection, name: str, database: str = "temp"
-               ) -> list[tuple[str, str]]:
-    return cur.execute("SELECT column_name, data_type FROM duckdb_columns()"
-                       " WHERE database_name = ? AND table_name = ? ORDER BY column_index",
-                       [database, name]).fetchall()
+def columns_of(
+    cur: duckdb.DuckDBPyConnection, name: str, database: str = "temp"
+) -> list[tuple[str, str]]:
+    return cur.execute(
+        "SELECT column_name, data_type FROM duckdb_columns()"
+        " WHERE database_name = ? AND table_name = ? ORDER BY column_index",
+        [database, name],
+    ).fetchall()
 
 
 def declared_columns(name: str) -> list[tuple[str, str]]:
@@ -68,8 +75,9 @@ class StageChecker:
     def __init__(self) -> None:
         self.ran: list[str] = []
 
-    def __call__(self, stage: Stage, cur: duckdb.DuckDBPyConnection,
-                 run: Callable[[], object]) -> None:
+    def __call__(
+        self, stage: Stage, cur: duckdb.DuckDBPyConnection, run: Callable[[], object]
+    ) -> None:
         before = temp_tables(cur)
         hidden = [name for name in before if name not in reads(stage.name)]
         for name in hidden:
@@ -77,21 +85,27 @@ class StageChecker:
         try:
             run()
         except duckdb.CatalogException as exc:
-            raise AssertionError(f"stage {stage.name} reads a temp table not declared as its"
-                                 f" input (analytics/stages.py): {exc}") from None
+            raise AssertionError(
+                f"stage {stage.name} reads a temp table not declared as its"
+                f" input (analytics/stages.py): {exc}"
+            ) from None
         after = temp_tables(cur)
         for name in hidden:
-            assert name not in after, f"stage {stage.name} replaced {name}, made by " \
-                                      f"{TABLES[name].producer}"
+            assert name not in after, (
+                f"stage {stage.name} replaced {name}, made by {TABLES[name].producer}"
+            )
             cur.execute(f"ALTER TABLE {HIDDEN}{name} RENAME TO {name}")
         created = {n for n in after if n not in before or after[n].oid != before[n].oid}
         assert created == set(writes(stage.name)), stage.name
         for name in created:
             assert columns_of(cur, name) == declared_columns(name), (stage.name, name)
-        added = {n for n in after if n in before and n not in created
-                 and after[n].rows != before[n].rows}
-        assert added <= {n for n in reads(stage.name) if stage.name in TABLES[n].added_by}, \
-            (stage.name, added)
+        added = {
+            n for n in after if n in before and n not in created and after[n].rows != before[n].rows
+        }
+        assert added <= {n for n in reads(stage.name) if stage.name in TABLES[n].added_by}, (
+            stage.name,
+            added,
+        )
         self.ran.append(stage.name)
 
 
@@ -111,8 +125,11 @@ def test_a_pass_with_nothing_in_scope_only_judges_freshness(sample_store):
     checker = StageChecker()
     report = analyze(sample_store, watch=checker)  # incremental, nothing new
     assert report.pairs == 0
-    assert checker.ran == [s.name for s in STAGES if s.every_pass] == [
-        "scope", "candidates", "freshness", "reconcile"]
+    assert (
+        checker.ran
+        == [s.name for s in STAGES if s.every_pass]
+        == ["scope", "candidates", "freshness", "reconcile"]
+    )
 
 
 def test_every_declared_table_is_made_by_a_stage_before_its_readers():
@@ -126,9 +143,15 @@ def test_every_declared_table_is_made_by_a_stage_before_its_readers():
 
 
 def test_no_temp_table_shadows_a_stored_table(sample_store):
-    stored = {name for (name,) in sample_store.cursor().execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name <> 'temp'"
-        " UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    stored = {
+        name
+        for (name,) in sample_store.cursor()
+        .execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name <> 'temp'"
+            " UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        )
+        .fetchall()
+    }
     assert stored and not stored & set(TABLES)
 
 
@@ -136,4 +159,5 @@ def test_the_map_in_the_package_docstring_is_the_declaration():
     assert analytics.__doc__ is not None
     assert pass_map() in analytics.__doc__, (
         "analytics/__init__.py's map is out of date: paste in the output of "
-        "python -c 'from hawatch.analytics.stages import pass_map; print(pass_map())'")
+        "python -c 'from hawatch.analytics.stages import pass_map; print(pass_map())'"
+    )

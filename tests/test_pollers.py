@@ -46,14 +46,21 @@ def farm():
 def v3_farm():
     """Pair 0's secondary speaks SNMPv3 only (one pysnmp v3arch engine)."""
     plans = fleet_plans()
-    running = DeviceFarm(plans, ScenarioClock(START + DAY),
-                         v3_serials=[plans[0].pair.secondary]).start()
+    running = DeviceFarm(
+        plans, ScenarioClock(START + DAY), v3_serials=[plans[0].pair.secondary]
+    ).start()
     yield running
     running.stop()
 
 
-def setup(farm: DeviceFarm, tmp_path: Path, profile: str = "sim-rest", pin: bool = False,
-          password: str | None = None, ca: bool = True) -> tuple[list, dict]:
+def setup(
+    farm: DeviceFarm,
+    tmp_path: Path,
+    profile: str = "sim-rest",
+    pin: bool = False,
+    password: str | None = None,
+    ca: bool = True,
+) -> tuple[list, dict]:
     inventory = farm.write_inventory(tmp_path / "inventory.csv", lambda plan: profile, pin)
     ca_file = farm.write_ca(tmp_path / "ca.pem") if ca else None
     credentials = farm.write_credentials(tmp_path / "pollers.toml", ca_file, password)
@@ -118,9 +125,11 @@ def test_snmp_v2c_and_v3_read_counts_capacity_and_identity(v3_farm, tmp_path):
         device = farm.devices[result.unit.serial]
         truth = report(device.plan, device.role, farm.clock.now())
         assert result.record["serial"] == result.unit.serial
-        assert (result.record["connections"], result.record["max_connections"],
-                result.record["model"]) == (truth.connections, truth.max_connections,
-                                            truth.model)
+        assert (
+            result.record["connections"],
+            result.record["max_connections"],
+            result.record["model"],
+        ) == (truth.connections, truth.max_connections, truth.model)
         assert uptime_during(farm, device, started, result)
 
 
@@ -175,8 +184,7 @@ def test_without_a_ca_or_pin_nothing_is_sent_and_the_fingerprint_is_shown(farm, 
 
 
 @pytest.mark.parametrize(("mode", "outcome"), [("silent", "timeout"), ("refused", "refused")])
-def test_a_unit_that_stops_answering_is_recorded_with_the_reason(farm, tmp_path, mode,
-                                                                  outcome):
+def test_a_unit_that_stops_answering_is_recorded_with_the_reason(farm, tmp_path, mode, outcome):
     targets_, profiles = setup(farm, tmp_path, "sim-both")
     serial = targets_[0].unit.serial
     with Store(tmp_path / "h.duckdb") as store:
@@ -184,12 +192,21 @@ def test_a_unit_that_stops_answering_is_recorded_with_the_reason(farm, tmp_path,
         farm.set_mode(serial, mode)
         store_results(store, poll(targets_, profiles, timeout=1.0), "UTC")
         store_results(store, poll(targets_, profiles, timeout=1.0), "UTC")
-        rows = store.cursor().execute(
-            "SELECT protocol, outcome, reason, failures, failing_since IS NOT NULL,"
-            " last_success IS NOT NULL, attempts, successes FROM poll_status"
-            " WHERE serial = ? ORDER BY protocol", [serial]).fetchall()
-        others = store.cursor().execute("SELECT DISTINCT outcome FROM poll_status"
-                                        " WHERE serial <> ?", [serial]).fetchall()
+        rows = (
+            store.cursor()
+            .execute(
+                "SELECT protocol, outcome, reason, failures, failing_since IS NOT NULL,"
+                " last_success IS NOT NULL, attempts, successes FROM poll_status"
+                " WHERE serial = ? ORDER BY protocol",
+                [serial],
+            )
+            .fetchall()
+        )
+        others = (
+            store.cursor()
+            .execute("SELECT DISTINCT outcome FROM poll_status WHERE serial <> ?", [serial])
+            .fetchall()
+        )
     # SNMP over UDP never hears "refused": ICMP is not surfaced, so it is a timeout
     assert [(r[0], r[1]) for r in rows] == [("rest", outcome), ("snmp", "timeout")]
     assert all(r[3:] == (2, True, True, 3, 1) for r in rows), rows
@@ -209,11 +226,18 @@ def test_the_credentials_file_must_be_private(tmp_path):
 
 
 def test_profiles_come_from_the_environment_too(tmp_path):
-    env = {"HAWATCH_POLL_BRANCH_7_PROTOCOLS": "rest,snmp", "HAWATCH_POLL_BRANCH_7_USERNAME": "u",
-           "HAWATCH_POLL_BRANCH_7_PASSWORD": "p4ss", "HAWATCH_POLL_BRANCH_7_COMMUNITY": "c0m"}
+    env = {
+        "HAWATCH_POLL_BRANCH_7_PROTOCOLS": "rest,snmp",
+        "HAWATCH_POLL_BRANCH_7_USERNAME": "u",
+        "HAWATCH_POLL_BRANCH_7_PASSWORD": "p4ss",
+        "HAWATCH_POLL_BRANCH_7_COMMUNITY": "c0m",
+    }
     profile = load_profiles(tmp_path / "none.toml", {"branch-7"}, env=env)["branch-7"]
     assert (profile.protocols, profile.password, profile.community) == (
-        ("rest", "snmp"), "p4ss", "c0m")
+        ("rest", "snmp"),
+        "p4ss",
+        "c0m",
+    )
 
 
 def test_an_unsynced_failover_is_seen_by_polling_alone(tmp_path):
@@ -222,10 +246,10 @@ def test_an_unsynced_failover_is_seen_by_polling_alone(tmp_path):
     secondary is active with a fraction of the connections."""
     _, plans = _plans(7, 8, START, START + 3 * DAY)
     plan = next(p for p in plans if p.scenario == "unsynced_failover")
-    took_over = next(t for t, s in zip(plan.state_times, plan.states, strict=True)
-                     if s[1] == "active")
-    disabled = next(t for t, s in zip(plan.sync_times, plan.syncs, strict=True)
-                    if s == "disabled")
+    took_over = next(
+        t for t, s in zip(plan.state_times, plan.states, strict=True) if s[1] == "active"
+    )
+    disabled = next(t for t, s in zip(plan.sync_times, plan.syncs, strict=True) if s == "disabled")
     clock = ScenarioClock(disabled - 600)
     seen = []
     with DeviceFarm([plan], clock) as devices, Store(tmp_path / "h.duckdb") as store:
@@ -236,39 +260,69 @@ def test_an_unsynced_failover_is_seen_by_polling_alone(tmp_path):
             results = poll(targets_, profiles)
             store_results(store, results, "UTC")
             step = [r.started for r in results]
-            seen.append(([r.outcome for r in results], store.cursor().execute(
-                "SELECT s.serial = p.primary_serial AS is_primary, s.state, s.stateful_sync"
-                " FROM status_samples s JOIN pairs p USING (pair) WHERE s.time >= ?"
-                " ORDER BY is_primary DESC, s.stateful_sync NULLS LAST", [min(step)]
-            ).fetchall(), store.cursor().execute(
-                "SELECT x.serial = p.primary_serial, x.connections FROM session_samples x"
-                " JOIN pairs p USING (pair) WHERE x.time >= ? AND x.connections > 0",
-                [min(step)]).fetchall()))
+            seen.append(
+                (
+                    [r.outcome for r in results],
+                    store.cursor()
+                    .execute(
+                        "SELECT s.serial = p.primary_serial AS is_primary, s.state, s.stateful_sync"
+                        " FROM status_samples s JOIN pairs p USING (pair) WHERE s.time >= ?"
+                        " ORDER BY is_primary DESC, s.stateful_sync NULLS LAST",
+                        [min(step)],
+                    )
+                    .fetchall(),
+                    store.cursor()
+                    .execute(
+                        "SELECT x.serial = p.primary_serial, x.connections FROM session_samples x"
+                        " JOIN pairs p USING (pair) WHERE x.time >= ? AND x.connections > 0",
+                        [min(step)],
+                    )
+                    .fetchall(),
+                )
+            )
     (ok1, status1, count1), (ok2, status2, _), (ok3, status3, count3) = seen
     assert ok1 == ok2 == ["ok", "ok"] and ok3 == ["timeout", "ok"]
-    assert status1 == [(True, "active", "enabled"), (True, "active", None),
-                       (False, "standby", "enabled"), (False, "standby", None)]
+    assert status1 == [
+        (True, "active", "enabled"),
+        (True, "active", None),
+        (False, "standby", "enabled"),
+        (False, "standby", None),
+    ]
     assert {row[2] for row in status2} == {"disabled", None}
     # the secondary alone answers: active, its peer seen as NONE (no heartbeats)
     assert status3 == [(True, "none", None), (False, "active", "disabled")]
-    (was_primary, before), = count1
-    (is_primary, after), = count3
+    ((was_primary, before),) = count1
+    ((is_primary, after),) = count3
     assert was_primary and not is_primary and after < before * 0.1, (before, after)
 
 
 def test_hawatch_poll_once_prints_each_unit_and_fails_when_one_fails(farm, tmp_path):
     setup(farm, tmp_path, "sim-both")
     env = {**os.environ, "HAWATCH_POLL_CREDENTIALS_FILE": str(tmp_path / "pollers.toml")}
-    command = ["hawatch", "poll", "--once", "--db", str(tmp_path / "none.duckdb"),
-               "--inventory", str(tmp_path / "inventory.csv"), "--format", "json"]
+    command = [
+        "hawatch",
+        "poll",
+        "--once",
+        "--db",
+        str(tmp_path / "none.duckdb"),
+        "--inventory",
+        str(tmp_path / "inventory.csv"),
+        "--format",
+        "json",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert len(rows) == 8 and {r["outcome"] for r in rows} == {"ok"}
     assert not (tmp_path / "none.duckdb").exists()  # nothing stored, no database opened
     farm.set_mode(farm.plans[1].pair.primary, "refused")
-    done = subprocess.run([*command[:-2], "--pair", farm.plans[1].pair.name], env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*command[:-2], "--pair", farm.plans[1].pair.name],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert len(lines) == 2 + 4 and "refused  " in done.stdout and "Traceback" not in done.stderr
@@ -281,36 +335,59 @@ def test_polls_inside_serve_land_as_samples_and_nothing_secret_leaks(farm, tmp_p
     database file, logs, /metrics, the ingest page, `hawatch sql`."""
     inventory = farm.write_inventory(
         tmp_path / "inventory.csv",
-        lambda plan: "sim-both" if plan is farm.plans[0] else "wrong-rest")
+        lambda plan: "sim-both" if plan is farm.plans[0] else "wrong-rest",
+    )
     ca_file = farm.write_ca(tmp_path / "ca.pem")
     text = farm.credentials_toml(ca_file) + (
         f'\n[profiles.wrong-rest]\nprotocols = ["rest"]\nusername = "x"\n'
-        f'password = "Wr0ng-Pa55word"\nca_file = "{ca_file}"\n')
+        f'password = "Wr0ng-Pa55word"\nca_file = "{ca_file}"\n'
+    )
     credentials = tmp_path / "serve.duckdb.pollers.toml"
     credentials.write_text(text)
     credentials.chmod(0o600)
-    server = Server(tmp_path, syslog=False, env={
-        "HAWATCH_INVENTORY": str(inventory), "HAWATCH_POLL_INTERVAL_SECONDS": "1",
-        "HAWATCH_POLL_JITTER_SECONDS": "0"})
+    server = Server(
+        tmp_path,
+        syslog=False,
+        env={
+            "HAWATCH_INVENTORY": str(inventory),
+            "HAWATCH_POLL_INTERVAL_SECONDS": "1",
+            "HAWATCH_POLL_JITTER_SECONDS": "0",
+        },
+    )
     try:
         from tests.test_serve import sql
 
-        wait_for(lambda: sql(server.db, "SELECT count(*) AS n FROM poll_status"
-                                        " WHERE attempts >= 2")[0]["n"] == 6, "two polls each",
-                 server.proc, seconds=60)
-        rows = sql(server.db, "SELECT protocol, outcome, count(*) AS n FROM poll_status"
-                              " GROUP BY ALL ORDER BY ALL")
-        assert rows == [{"protocol": "rest", "outcome": "auth", "n": 2},
-                        {"protocol": "rest", "outcome": "ok", "n": 2},
-                        {"protocol": "snmp", "outcome": "ok", "n": 2}]
-        samples = sql(server.db, "SELECT count(*) AS n, count(DISTINCT serial) AS units"
-                                 " FROM session_samples")[0]
+        wait_for(
+            lambda: (
+                sql(server.db, "SELECT count(*) AS n FROM poll_status WHERE attempts >= 2")[0]["n"]
+                == 6
+            ),
+            "two polls each",
+            server.proc,
+            seconds=60,
+        )
+        rows = sql(
+            server.db,
+            "SELECT protocol, outcome, count(*) AS n FROM poll_status GROUP BY ALL ORDER BY ALL",
+        )
+        assert rows == [
+            {"protocol": "rest", "outcome": "auth", "n": 2},
+            {"protocol": "rest", "outcome": "ok", "n": 2},
+            {"protocol": "snmp", "outcome": "ok", "n": 2},
+        ]
+        samples = sql(
+            server.db, "SELECT count(*) AS n, count(DISTINCT serial) AS units FROM session_samples"
+        )[0]
         assert samples["units"] == 2 and samples["n"] >= 4
-        status = sql(server.db, "SELECT count(*) AS n FROM status_samples WHERE state ="
-                                " 'active' AND max_connections > 0 AND firmware IS NOT NULL")
+        status = sql(
+            server.db,
+            "SELECT count(*) AS n FROM status_samples WHERE state ="
+            " 'active' AND max_connections > 0 AND firmware IS NOT NULL",
+        )
         assert status[0]["n"] >= 1
         assert sql(server.db, "SELECT origin, committed_lines > 0 AS any FROM sources") == [
-            {"origin": "poll", "any": True}]
+            {"origin": "poll", "any": True}
+        ]
         with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:
             metrics = response.read().decode()
         assert 'hawatch_polls_total{protocol="rest",outcome="auth"}' in metrics
@@ -322,12 +399,18 @@ def test_polls_inside_serve_land_as_samples_and_nothing_secret_leaks(farm, tmp_p
     auth_lines = [line for line in output.splitlines() if ": auth: login refused" in line]
     assert len(auth_lines) == 2, output  # once per unit, not once per poll
     secrets = [farm.secrets.password, farm.secrets.community, "Wr0ng-Pa55word"]
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("serve.duckdb*")
-                      if p.is_file() and not p.name.endswith(".toml"))
+    stored = b"".join(
+        p.read_bytes()
+        for p in tmp_path.glob("serve.duckdb*")
+        if p.is_file() and not p.name.endswith(".toml")
+    )
     for secret in secrets:
-        for where, text in (("log", output), ("metrics", metrics),
-                            ("sql", json.dumps(everything)), ("database", stored.decode(
-                                "latin-1"))):
+        for where, text in (
+            ("log", output),
+            ("metrics", metrics),
+            ("sql", json.dumps(everything)),
+            ("database", stored.decode("latin-1")),
+        ):
             assert secret not in text, (secret, where)
 
 
@@ -341,8 +424,9 @@ def test_snmp_reads_identity_at_the_first_poll_then_counts_only(farm, tmp_path):
     async def twice() -> list:
         poller = Poller(profiles, 5.0, 0)
         try:
-            return [await poll_all(targets_[:1], profiles, 5.0, 0, 1, poller=poller)
-                    for _ in range(2)]
+            return [
+                await poll_all(targets_[:1], profiles, 5.0, 0, 1, poller=poller) for _ in range(2)
+            ]
         finally:
             poller.close()
 
@@ -370,20 +454,27 @@ def test_the_ingest_page_shows_failing_units_with_their_reason(farm, tmp_path):
     assert 'class="poll-unit-row outcome-refused"' in page
     assert "connection refused (nothing listens on the port)" in page
     assert {(o["protocol"], o["outcome"], o["units"]) for o in health["poll_outcomes"]} == {
-        ("rest", "ok", 3), ("rest", "refused", 1)}
+        ("rest", "ok", 3),
+        ("rest", "refused", 1),
+    }
     assert health["poll_units"][0]["serial"] == targets_[0].unit.serial  # failing first
 
 
-@pytest.mark.parametrize(("row", "error"), [
-    ("p,AA1,AA2,10.0.0.1,,", "primary_address needs a poll_profile"),
-    ("p,AA1,,,10.0.0.2,prof", "secondary_address needs secondary_serial"),
-    ("p,AA1,AA2,10.0.0.1:99999,,prof", "is not host, host:port or [v6]:port"),
-    ("p,AA1,AA2,[::1]:443,,prof,abc", "tls_sha256 must be 64 hex digits"),
-])
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("p,AA1,AA2,10.0.0.1,,", "primary_address needs a poll_profile"),
+        ("p,AA1,,,10.0.0.2,prof", "secondary_address needs secondary_serial"),
+        ("p,AA1,AA2,10.0.0.1:99999,,prof", "is not host, host:port or [v6]:port"),
+        ("p,AA1,AA2,[::1]:443,,prof,abc", "tls_sha256 must be 64 hex digits"),
+    ],
+)
 def test_inventory_poll_columns_are_checked(tmp_path, row, error):
     path = tmp_path / "inv.csv"
-    path.write_text("pair,primary_serial,secondary_serial,primary_address,secondary_address,"
-                    f"poll_profile,primary_tls_sha256\n{row}\n")
+    path.write_text(
+        "pair,primary_serial,secondary_serial,primary_address,secondary_address,"
+        f"poll_profile,primary_tls_sha256\n{row}\n"
+    )
     with pytest.raises(HawatchError, match=error.replace("[", r"\[").replace("]", r"\]")):
         polled_units(path)
 
@@ -391,28 +482,52 @@ def test_inventory_poll_columns_are_checked(tmp_path, row, error):
 def test_inventory_poll_columns_in_toml(tmp_path):
     path = tmp_path / "inv.toml"
     pin = "AB:" * 31 + "CD"
-    path.write_text('[[pairs]]\npair = "p"\nprimary_serial = "aa1"\nsecondary_serial = "AA2"\n'
-                    f'primary_address = "[::1]:8443"\nsecondary_address = "fw-b.example"\n'
-                    f'poll_profile = "prof"\nprimary_tls_sha256 = "{pin}"\n')
+    path.write_text(
+        '[[pairs]]\npair = "p"\nprimary_serial = "aa1"\nsecondary_serial = "AA2"\n'
+        f'primary_address = "[::1]:8443"\nsecondary_address = "fw-b.example"\n'
+        f'poll_profile = "prof"\nprimary_tls_sha256 = "{pin}"\n'
+    )
     first, second = polled_units(path)
     assert (first.serial, first.host, first.port, first.tls_sha256) == (
-        "AA1", "::1", 8443, pin.replace(":", "").lower())
+        "AA1",
+        "::1",
+        8443,
+        pin.replace(":", "").lower(),
+    )
     assert (second.host, second.port, second.tls_sha256) == ("fw-b.example", None, None)
 
 
 def test_serve_refuses_a_credentials_file_others_can_read(tmp_path):
     inventory = tmp_path / "inv.csv"
-    inventory.write_text("pair,primary_serial,secondary_serial,primary_address,poll_profile\n"
-                         "p,AA1,AA2,127.0.0.1:9,prof\n")
+    inventory.write_text(
+        "pair,primary_serial,secondary_serial,primary_address,poll_profile\n"
+        "p,AA1,AA2,127.0.0.1:9,prof\n"
+    )
     credentials = tmp_path / "h.duckdb.pollers.toml"
     credentials.write_text('[profiles.prof]\nprotocols = ["snmp"]\ncommunity = "zz-secret"\n')
     credentials.chmod(0o644)
-    done = subprocess.run(["hawatch", "serve", "--db", str(tmp_path / "h.duckdb"),
-                           "--inventory", str(inventory), "--http", "127.0.0.1:0",
-                           "--syslog-udp", "", "--syslog-tcp", ""],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            "hawatch",
+            "serve",
+            "--db",
+            str(tmp_path / "h.duckdb"),
+            "--inventory",
+            str(inventory),
+            "--http",
+            "127.0.0.1:0",
+            "--syslog-udp",
+            "",
+            "--syslog-tcp",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"hawatch: error: credentials {credentials} is readable by others (mode 0644):"
-        f" chmod 600 {credentials}"]
+        f" chmod 600 {credentials}"
+    ]
     assert "zz-secret" not in done.stderr + done.stdout

@@ -46,7 +46,8 @@ def detector_kinds() -> dict[str, set[str]]:
         if stage.name in TABLES["candidates"].added_by:
             source = inspect.getsource(stage.module)
             found.setdefault(stage.module.__name__, set()).update(
-                _SQL_KIND.findall(source) + _PY_KIND.findall(source))
+                _SQL_KIND.findall(source) + _PY_KIND.findall(source)
+            )
     return found
 
 
@@ -56,9 +57,19 @@ def test_every_kind_a_detector_emits_has_a_runbook():
     # issue names are among them
     assert all(by_module.values()), by_module
     kinds = set().union(*by_module.values())
-    assert {"flapping", "unsynced_failover", "session_drop", "split_brain", "heartbeat_loss",
-            "config_mismatch", "failover_test", "unit_silent", "unit_unreachable",
-            "syslog_missed_failover", "polls_contradict_syslog"} <= kinds
+    assert {
+        "flapping",
+        "unsynced_failover",
+        "session_drop",
+        "split_brain",
+        "heartbeat_loss",
+        "config_mismatch",
+        "failover_test",
+        "unit_silent",
+        "unit_unreachable",
+        "syslog_missed_failover",
+        "polls_contradict_syslog",
+    } <= kinds
     assert kinds - set(runbooks.RUNBOOKS) == set()
     assert set(INCIDENT_KINDS) - set(runbooks.RUNBOOKS) == set()  # the simulator's truth too
     assert set(runbooks.RUNBOOKS) - kinds == set(), "a runbook for a kind nobody emits"
@@ -66,14 +77,24 @@ def test_every_kind_a_detector_emits_has_a_runbook():
 
 def test_checks_keep_sonicwalls_order_and_cite_a_page_each():
     order = runbooks.ORDER
-    assert order == ("model_firmware", "ha_link", "stateful_sync", "monitoring", "preempt",
-                     "virtual_mac", "failover_test")
+    assert order == (
+        "model_firmware",
+        "ha_link",
+        "stateful_sync",
+        "monitoring",
+        "preempt",
+        "virtual_mac",
+        "failover_test",
+    )
     for book in runbooks.RUNBOOKS.values():
         ha_steps = [k for k in book.checks if k in order]
         assert ha_steps == sorted(ha_steps, key=order.index), book.kind
         assert book.checks and book.causes, book.kind
         assert book.checks[-1] == "failover_test" or book.kind in (
-            "polls_contradict_syslog", "unit_silent", "unit_unreachable"), book.kind
+            "polls_contradict_syslog",
+            "unit_silent",
+            "unit_unreachable",
+        ), book.kind
     for key, check in runbooks.CHECKS.items():
         assert check.sources, key
         for source in check.sources:
@@ -82,8 +103,9 @@ def test_checks_keep_sonicwalls_order_and_cite_a_page_each():
 
 
 def test_the_runbook_names_the_cause_the_logs_give():
-    shown = runbooks.for_incident("flapping", {"cause": "probe on X1 (10.0.0.1) failed",
-                                               "triggers": {"error_signal": 5}})
+    shown = runbooks.for_incident(
+        "flapping", {"cause": "probe on X1 (10.0.0.1) failed", "triggers": {"error_signal": 5}}
+    )
     assert shown is not None and shown["found"] == "probe on X1 (10.0.0.1) failed"
     assert [c["key"] for c in shown["checks"]][:3] == ["ha_link", "stateful_sync", "monitoring"]
     assert runbooks.for_incident("flapping", {"cause": "error_signal"})["found"] is None
@@ -92,7 +114,8 @@ def test_the_runbook_names_the_cause_the_logs_give():
 
 def test_docs_runbooks_is_the_table():
     assert (DOCS / "runbooks.md").read_text() == runbooks.markdown(), (
-        "regenerate: python -m hawatch.analytics.runbooks > docs/runbooks.md")
+        "regenerate: python -m hawatch.analytics.runbooks > docs/runbooks.md"
+    )
     text = (DOCS / "runbooks.md").read_text()
     for source in runbooks.SOURCES.values():
         assert source.url in text
@@ -121,26 +144,43 @@ def test_the_e_mail_carries_the_named_cause_and_the_checks(tmp_path, settings, m
 
 
 def test_runbook_text_from_logs_is_escaped_in_html(lab, settings, mailbox):
-    open_incident(lab, kind="flapping", severity="warning", summary="flapping",
-                  evidence={"cause": "probe on <X1> (10.0.0.1) failed & more",
-                            "transitions": 8})
+    open_incident(
+        lab,
+        kind="flapping",
+        severity="warning",
+        summary="flapping",
+        evidence={"cause": "probe on <X1> (10.0.0.1) failed & more", "transitions": 8},
+    )
     run_alert_cycle(lab, settings, now() + timedelta(minutes=1))
     html = body(mailbox.messages[0], "html")
     assert "probe on &lt;X1&gt; (10.0.0.1) failed &amp; more" in html
     assert "<X1>" not in html
-    assert "Cause in the logs: probe on <X1> (10.0.0.1) failed & more" in body(
-        mailbox.messages[0])
+    assert "Cause in the logs: probe on <X1> (10.0.0.1) failed & more" in body(mailbox.messages[0])
 
 
 # -- the dashboard: the incidents page, and the partial the pair page's incident list uses --
+
 
 def test_the_incidents_page_shows_each_incidents_checks(tmp_path, monkeypatch):
     with Store(tmp_path / "hawatch.duckdb") as store:
         ingest(store, *flapping_files(tmp_path / "data"))
         analyze(store)
         monkeypatch.setattr("sys.stdin", io.StringIO("viewer-password-1\n"))
-        assert main(["users", "add", "vera", "--role", "viewer", "--password-stdin",
-                     "--db", str(store.path)]) == 0
+        assert (
+            main(
+                [
+                    "users",
+                    "add",
+                    "vera",
+                    "--role",
+                    "viewer",
+                    "--password-stdin",
+                    "--db",
+                    str(store.path),
+                ]
+            )
+            == 0
+        )
         client, status = log_in(dashboard_app(store), "vera", "viewer-password-1")
         assert status == 302
         page = client.get("/incidents?status=all").get_data(as_text=True)
@@ -154,7 +194,8 @@ def test_the_incidents_page_shows_each_incidents_checks(tmp_path, monkeypatch):
     assert 'href="/runbooks#flapping"' in rows[0]
     # the runbooks page: every kind with its checks in order, every source linked
     assert set(re.findall(r'<section class="runbook-kind" id="([a-z_]+)">', book)) == set(
-        runbooks.RUNBOOKS)
+        runbooks.RUNBOOKS
+    )
     section = book.split('id="flapping"')[1].split("</section>")[0]
     assert re.findall(r'<li data-check="([a-z_]+)">', section) == list(flapping)
     for source in runbooks.SOURCES.values():
@@ -167,8 +208,10 @@ def test_the_partial_names_the_cause_and_escapes_it(tmp_path):
         with app.test_request_context():
             html = app.jinja_env.from_string(
                 '{% from "_runbook.html" import runbook %}{{ runbook(kind, evidence) }}'
-            ).render(kind="unsynced_failover",
-                     evidence={"cause": "link down on <X2>", "trigger": "error_signal"})
+            ).render(
+                kind="unsynced_failover",
+                evidence={"cause": "link down on <X2>", "trigger": "error_signal"},
+            )
             unknown = app.jinja_env.from_string(
                 '{% from "_runbook.html" import runbook %}{{ runbook("nothing_known") }}'
             ).render()

@@ -17,6 +17,7 @@ def _files(root: Path) -> list[str]:
 def test_sample_logs_are_reproducible_byte_for_byte(tmp_path):
     simulate(seed=7, pairs=8, days=3, out=tmp_path)
     assert _files(tmp_path) == _files(SAMPLE_LOGS)
-    _, mismatch, errors = filecmp.cmpfiles(SAMPLE_LOGS, tmp_path, _files(SAMPLE_LOGS),
-                                           shallow=False)
+    _, mismatch, errors = filecmp.cmpfiles(
+        SAMPLE_LOGS, tmp_path, _files(SAMPLE_LOGS), shallow=False
+    )
     assert (mismatch, errors) == ([], [])

@@ -21,10 +21,15 @@ def as_json(*args: str) -> list[dict]:
 
 def incident_kinds(db: str, pair: str, at: datetime) -> dict[str, str]:
     with Store(db) as store:
-        return dict(store.cursor().execute(
-            "SELECT kind, status FROM incidents WHERE pair = ? AND opened_at BETWEEN ? AND ?"
-            " AND kind IN ('unsynced_failover', 'failover_test')",
-            [pair, at - timedelta(minutes=1), at + timedelta(minutes=1)]).fetchall())
+        return dict(
+            store.cursor()
+            .execute(
+                "SELECT kind, status FROM incidents WHERE pair = ? AND opened_at BETWEEN ? AND ?"
+                " AND kind IN ('unsynced_failover', 'failover_test')",
+                [pair, at - timedelta(minutes=1), at + timedelta(minutes=1)],
+            )
+            .fetchall()
+        )
 
 
 def test_removing_a_window_brings_back_the_incident_it_suppressed(tmp_path):
@@ -38,26 +43,56 @@ def test_removing_a_window_brings_back_the_incident_it_suppressed(tmp_path):
     page = incident_kinds(db, pair, at)["unsynced_failover"]
     assert page != "withdrawn"
     start = f"{at - timedelta(minutes=10):%Y-%m-%dT%H:%MZ}"
-    added = hawatch("windows", "add", pair, "--start", start,
-                    "--end", f"{at + timedelta(minutes=30):%Y-%m-%dT%H:%MZ}", "--by", "kim",
-                    "--db", db)
+    added = hawatch(
+        "windows",
+        "add",
+        pair,
+        "--start",
+        start,
+        "--end",
+        f"{at + timedelta(minutes=30):%Y-%m-%dT%H:%MZ}",
+        "--by",
+        "kim",
+        "--db",
+        db,
+    )
     assert added.returncode == 0, added.stderr
     assert hawatch("analyze", "--db", db).returncode == 0
     assert incident_kinds(db, pair, at)["unsynced_failover"] == "withdrawn"
     (window,) = as_json("windows", "list", "--pair", pair, "--db", db)
-    edited = hawatch("windows", "edit", str(window["window_id"]), "--end",
-                     f"{at + timedelta(hours=1):%Y-%m-%dT%H:%MZ}", "--by", "kim", "--db", db)
+    edited = hawatch(
+        "windows",
+        "edit",
+        str(window["window_id"]),
+        "--end",
+        f"{at + timedelta(hours=1):%Y-%m-%dT%H:%MZ}",
+        "--by",
+        "kim",
+        "--db",
+        db,
+    )
     assert edited.returncode == 0 and "now ends" in edited.stdout, edited.stderr
-    removed = hawatch("windows", "remove", str(window["window_id"]), "--comment",
-                      "test called off", "--by", "lee", "--db", db)
+    removed = hawatch(
+        "windows",
+        "remove",
+        str(window["window_id"]),
+        "--comment",
+        "test called off",
+        "--by",
+        "lee",
+        "--db",
+        db,
+    )
     assert removed.returncode == 0 and "removed" in removed.stdout, removed.stderr
     assert as_json("windows", "list", "--pair", pair, "--db", db) == []
     assert hawatch("analyze", "--db", db).returncode == 0
     assert incident_kinds(db, pair, at)["unsynced_failover"] == page  # back as it was
     trail = as_json("audit", "--pair", pair, "--db", db)
     assert [(a["action"], a["actor"], a["target_id"]) for a in trail] == [
-        ("window_remove", "lee", window["window_id"]), ("window_edit", "kim", window["window_id"]),
-        ("window", "kim", window["window_id"])]
+        ("window_remove", "lee", window["window_id"]),
+        ("window_edit", "kim", window["window_id"]),
+        ("window", "kim", window["window_id"]),
+    ]
     assert trail[0]["comment"] == "test called off"
     missing = hawatch("windows", "remove", "999", "--db", db)
     assert missing.returncode == 1 and "no window #999" in missing.stderr
@@ -68,15 +103,27 @@ def test_silences_listed_edited_and_removed_through_the_running_server(tmp_path)
     server = Server(tmp_path, syslog=False)
     db = str(server.db)
     try:
-        added = hawatch("alerts", "silence", "fw-a", "--until", "2099-01-01T00:00Z",
-                        "--comment", "CHG-9", "--by", "kim", "--db", db)
+        added = hawatch(
+            "alerts",
+            "silence",
+            "fw-a",
+            "--until",
+            "2099-01-01T00:00Z",
+            "--comment",
+            "CHG-9",
+            "--by",
+            "kim",
+            "--db",
+            db,
+        )
         assert added.returncode == 0, added.stderr
         (silence,) = as_json("silences", "list", "--db", db)
         assert (silence["pair"], silence["comment"]) == ("fw-a", "CHG-9")
         assert silence["ends_at"].startswith("2099-01-01")
         sid = str(silence["silence_id"])
-        edited = hawatch("silences", "edit", sid, "--until", "2099-02-01T00:00Z", "--by", "kim",
-                         "--db", db)
+        edited = hawatch(
+            "silences", "edit", sid, "--until", "2099-02-01T00:00Z", "--by", "kim", "--db", db
+        )
         assert edited.returncode == 0 and "until 2099-02-01" in edited.stdout, edited.stderr
         bad = hawatch("silences", "edit", sid, "--until", "2000-01-01T00:00Z", "--db", db)
         assert bad.returncode == 1 and "must end after it starts" in bad.stderr
@@ -89,5 +136,8 @@ def test_silences_listed_edited_and_removed_through_the_running_server(tmp_path)
     finally:
         server.stop()
     assert [(a["action"], a["actor"]) for a in trail] == [
-        ("silence_remove", "lee"), ("silence_edit", "kim"), ("silence", "kim")]
+        ("silence_remove", "lee"),
+        ("silence_edit", "kim"),
+        ("silence", "kim"),
+    ]
     assert "was 2099-01-01 00:00 UTC" in trail[1]["detail"]

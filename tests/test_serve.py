@@ -22,36 +22,69 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-123"
 # elastic/integrations sonicwall_firewall test-sonicos70-aws.log, serial and counter varied
-LINE = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10.0.0.96 pri=6'
-        ' c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n} usr="admin"'
-        ' src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1 proto=tcp/https sent=1930 rcvd=1545')
+LINE = (
+    '<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10.0.0.96 pri=6'
+    ' c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n} usr="admin"'
+    " src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1 proto=tcp/https sent=1930 rcvd=1545"
+)
 
 
 class Server:
-    def __init__(self, tmp: Path, syslog: bool = True,
-                 env: dict[str, str] | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        syslog: bool = True,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> None:
         self.db = tmp / "serve.duckdb"
         self.drop = tmp / "drop"
-        args = ["hawatch", "serve", "--db", str(self.db), "--http", "127.0.0.1:0",
-                "--drop-dir", str(self.drop)]
-        args += (["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"] if syslog
-                 else ["--syslog-udp", "", "--syslog-tcp", ""])
-        env = {**os.environ, "HAWATCH_INGEST_TOKEN": TOKEN,
-               "HAWATCH_SERVE_ANALYSIS_INTERVAL_SECONDS": "2", **(env or {})}
+        args = [
+            "hawatch",
+            "serve",
+            "--db",
+            str(self.db),
+            "--http",
+            "127.0.0.1:0",
+            "--drop-dir",
+            str(self.drop),
+        ]
+        args += (
+            ["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"]
+            if syslog
+            else ["--syslog-udp", "", "--syslog-tcp", ""]
+        )
+        env = {
+            **os.environ,
+            "HAWATCH_INGEST_TOKEN": TOKEN,
+            "HAWATCH_SERVE_ANALYSIS_INTERVAL_SECONDS": "2",
+            **(env or {}),
+        }
         # serve's log into a file to read while it runs, or a pipe read at the end
         with open(log or os.devnull, "w") as log_file:
-            self.proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True,
-                                         stderr=log_file if log else subprocess.PIPE)
+            self.proc = subprocess.Popen(
+                args,
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+                stderr=log_file if log else subprocess.PIPE,
+            )
         info = Path(str(self.db) + ".serve.json")
         # its own file: a server killed before it may have left one (and a ports file); this
         # one is written once the listener is up, so the ports file is then current too
-        self.url = wait_for(lambda: (data := json.loads(info.read_text()))["pid"]
-                            == self.proc.pid and data["url"], "server file", self.proc)
+        self.url = wait_for(
+            lambda: (data := json.loads(info.read_text()))["pid"] == self.proc.pid and data["url"],
+            "server file",
+            self.proc,
+        )
         self.ports: dict[str, int] = {}
         if syslog:
             ports = Path(str(self.db) + ".spool") / "listener-ports.json"
-            self.ports = wait_for(lambda: json.loads(ports.read_text())
-                                  if ports.exists() else None, "listener ports", self.proc)
+            self.ports = wait_for(
+                lambda: json.loads(ports.read_text()) if ports.exists() else None,
+                "listener ports",
+                self.proc,
+            )
 
     def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
         self.proc.send_signal(signum)
@@ -63,8 +96,10 @@ def wait_for(probe, what: str, proc: subprocess.Popen | None = None, seconds: fl
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"server exited while waiting for {what}: "
-                                 f"{proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError(
+                f"server exited while waiting for {what}: "
+                f"{proc.stderr.read() if proc.stderr else ''}"
+            )
         try:
             value = probe()
         except (OSError, ValueError, KeyError):
@@ -76,19 +111,23 @@ def wait_for(probe, what: str, proc: subprocess.Popen | None = None, seconds: fl
 
 
 def sql(db: Path, query: str) -> list:
-    result = subprocess.run(["hawatch", "sql", "--db", str(db), "--format", "json", query],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["hawatch", "sql", "--db", str(db), "--format", "json", query],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def post(url: str, body: bytes, content_type: str, token: str | None = TOKEN,
-         timeout: float = 30):
+def post(url: str, body: bytes, content_type: str, token: str | None = TOKEN, timeout: float = 30):
     headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url + "/api/v1/ingest", data=body, headers=headers,
-                                     method="POST")
+    request = urllib.request.Request(
+        url + "/api/v1/ingest", data=body, headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
@@ -118,8 +157,12 @@ def test_http_ingest_drop_folder_sql_and_metrics(server, tmp_path):
     wait_for(lambda: (server.drop / "processed" / "fra1.log").exists(), "drop folder")
     assert sql(server.db, "SELECT count(*) AS n FROM status_samples") == [{"n": 103}]
     assert sql(server.db, "SELECT count(*) AS n FROM ha_events")[0]["n"] == 38
-    refused = subprocess.run(["hawatch", "sql", "--db", str(server.db), "DELETE FROM pairs"],
-                             capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        ["hawatch", "sql", "--db", str(server.db), "DELETE FROM pairs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 1
     assert refused.stderr.startswith("hawatch: error: only SELECT")
     with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:
@@ -170,9 +213,13 @@ def test_sigkill_then_restart_keeps_every_acknowledged_line(tmp_path, syslog_ser
     running.stop(signal.SIGKILL)
     restarted = Server(tmp_path)  # its listener starts once the orphaned one has gone
     try:
-        wait_for(lambda: sql(restarted.db, "SELECT coalesce(sum(lines), 0) AS n"
-                                           " FROM message_counts")[0]["n"] == 1000,
-                 "1000 stored")
+        wait_for(
+            lambda: (
+                sql(restarted.db, "SELECT coalesce(sum(lines), 0) AS n FROM message_counts")[0]["n"]
+                == 1000
+            ),
+            "1000 stored",
+        )
     finally:
         code, _ = restarted.stop()
     assert code == 0
@@ -185,8 +232,9 @@ def test_queries_while_ingesting_and_the_sandbox_holds(syslog_server):
     stop = threading.Event()
 
     def flood() -> None:
-        with socket.create_connection(("127.0.0.1", running.ports["tcp"]["port"]),
-                                      timeout=10) as tcp:
+        with socket.create_connection(
+            ("127.0.0.1", running.ports["tcp"]["port"]), timeout=10
+        ) as tcp:
             n = 0
             while not stop.is_set() and n < 200_000:
                 tcp.sendall("".join(LINE.format(n=n + i) + "\n" for i in range(500)).encode())
@@ -198,15 +246,22 @@ def test_queries_while_ingesting_and_the_sandbox_holds(syslog_server):
     try:
         seen = []
         for _ in range(5):  # the server keeps ingesting while it answers
-            seen.append(sql(running.db, "SELECT coalesce(sum(lines), 0) AS n"
-                                        " FROM message_counts")[0]["n"])
+            seen.append(
+                sql(running.db, "SELECT coalesce(sum(lines), 0) AS n FROM message_counts")[0]["n"]
+            )
             time.sleep(0.3)
         assert seen == sorted(seen) and seen[-1] > 0
-        for query in ("SELECT * FROM read_csv('/etc/passwd')",
-                      f"SELECT * FROM read_blob('{running.db}')",
-                      "COPY ha_events TO '/tmp/hawatch-leak.csv'"):
-            refused = subprocess.run(["hawatch", "sql", "--db", str(running.db), query],
-                                     capture_output=True, text=True, timeout=60)
+        for query in (
+            "SELECT * FROM read_csv('/etc/passwd')",
+            f"SELECT * FROM read_blob('{running.db}')",
+            "COPY ha_events TO '/tmp/hawatch-leak.csv'",
+        ):
+            refused = subprocess.run(
+                ["hawatch", "sql", "--db", str(running.db), query],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert refused.returncode == 1 and refused.stderr.startswith("hawatch: error:")
         assert not Path("/tmp/hawatch-leak.csv").exists()
     finally:
@@ -224,11 +279,16 @@ def test_a_port_in_use_is_a_one_line_error_and_nothing_keeps_running(tmp_path, t
         if taken == "http":
             holder.listen()
         address = f"127.0.0.1:{holder.getsockname()[1]}"
-        options = {"http": ["--http", address, "--syslog-udp", ""],
-                   "udp": ["--http", "127.0.0.1:0", "--syslog-udp", address]}[taken]
-        result = subprocess.run(["hawatch", "serve", "--db", str(tmp_path / "h.duckdb"),
-                                 "--syslog-tcp", "", *options],
-                                capture_output=True, text=True, timeout=60)
+        options = {
+            "http": ["--http", address, "--syslog-udp", ""],
+            "udp": ["--http", "127.0.0.1:0", "--syslog-udp", address],
+        }[taken]
+        result = subprocess.run(
+            ["hawatch", "serve", "--db", str(tmp_path / "h.duckdb"), "--syslog-tcp", "", *options],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "in use" in lines[0].lower() and address in lines[0], lines

@@ -45,16 +45,32 @@ def _stored_lines(db: Path) -> int:
 def test_links_devices_and_hard_links_in_the_drop_folder_are_never_read(server, tmp_path):
     """10.2: links to the session secret, the users file, serve.json and /etc/passwd were
     read and their contents landed in `quarantine.raw`, which every viewer can query."""
-    users = subprocess.run(["hawatch", "users", "add", "--db", str(server.db), "boss",
-                            "--role", "admin", "--password-stdin"],
-                           input="correct horse battery\n", text=True, capture_output=True,
-                           timeout=60)
+    users = subprocess.run(
+        [
+            "hawatch",
+            "users",
+            "add",
+            "--db",
+            str(server.db),
+            "boss",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input="correct horse battery\n",
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert users.returncode == 0, users.stderr
     secret = Path(str(server.db) + ".secret")
     wait_for(secret.exists, "session secret")
-    targets = {"secret.log": secret, "users.log": Path(str(server.db) + ".users.json"),
-               "serve.log": Path(str(server.db) + ".serve.json"),
-               "passwd.log": Path("/etc/passwd")}
+    targets = {
+        "secret.log": secret,
+        "users.log": Path(str(server.db) + ".users.json"),
+        "serve.log": Path(str(server.db) + ".serve.json"),
+        "passwd.log": Path("/etc/passwd"),
+    }
     for name, target in targets.items():
         (server.drop / name).symlink_to(target)
     os.link(secret, server.drop / "hardlinked.log")  # same device: a link is possible
@@ -64,20 +80,33 @@ def test_links_devices_and_hard_links_in_the_drop_folder_are_never_read(server, 
     wait_for(lambda: (server.drop / "processed" / "real.log").exists(), "the real file")
     assert _stored_lines(server.db) == 10
     raw = " ".join(r["raw"] for r in sql(server.db, "SELECT raw FROM quarantine"))
-    leaked = [t for t in (secret.read_text().strip(), "root:x:0:0", "scrypt$", '"token"')
-              if t in raw]
+    leaked = [
+        t for t in (secret.read_text().strip(), "root:x:0:0", "scrypt$", '"token"') if t in raw
+    ]
     assert leaked == []
     names = [r["name"] for r in sql(server.db, "SELECT name FROM sources")]
     assert [n for n in names if not n.endswith("real.log")] == []
-    refused = sorted(p.name for p in (server.drop / "failed").iterdir()
-                     if not p.name.endswith(".why"))
+    refused = sorted(
+        p.name for p in (server.drop / "failed").iterdir() if not p.name.endswith(".why")
+    )
     assert refused == sorted([*targets, "hardlinked.log", "pipe.log"])
     assert secret.exists() and not secret.is_symlink()  # the targets are untouched
     why = (server.drop / "failed" / "passwd.log.why").read_text()
     assert "symbolic link" in why and "/etc" not in why  # the reason names no target
-    with_links = subprocess.run(["hawatch", "sql", "--db", str(server.db), "--format", "json",
-                                 "SELECT count(*) AS n FROM quarantine"],
-                                capture_output=True, text=True, timeout=60)
+    with_links = subprocess.run(
+        [
+            "hawatch",
+            "sql",
+            "--db",
+            str(server.db),
+            "--format",
+            "json",
+            "SELECT count(*) AS n FROM quarantine",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert with_links.returncode == 0
     code, output = server.stop()
     assert code == 0 and "Traceback" not in output
@@ -101,18 +130,26 @@ def test_secrets_and_database_files_are_private_from_the_start(server):
 def test_a_file_in_the_drop_folder_cannot_replace_the_inventory(tmp_path):
     """10.8: inventory comes from the configured file, never from the data path."""
     inventory = tmp_path / "pairs.csv"
-    inventory.write_text("pair,site,primary_serial,secondary_serial\n"
-                         "fra1-ha01,fra1,0040103CE114,0040103CE115\n")
+    inventory.write_text(
+        "pair,site,primary_serial,secondary_serial\nfra1-ha01,fra1,0040103CE114,0040103CE115\n"
+    )
     running = Server(tmp_path, syslog=False, env={**FAST, "HAWATCH_INVENTORY": str(inventory)})
     try:
-        _drop(running, "pairs.csv", "pair,site,primary_serial,secondary_serial\n"
-                                    "evil,x,0040103CE114,C0FFEE000001\n")
+        _drop(
+            running,
+            "pairs.csv",
+            "pair,site,primary_serial,secondary_serial\nevil,x,0040103CE114,C0FFEE000001\n",
+        )
         wait_for(lambda: (running.drop / "failed" / "pairs.csv").exists(), "refused inventory")
         why = (running.drop / "failed" / "pairs.csv.why").read_text()
         assert "inventory" in why
         assert sql(running.db, "SELECT pair, primary_serial, secondary_serial FROM pairs") == [
-            {"pair": "fra1-ha01", "primary_serial": "0040103CE114",
-             "secondary_serial": "0040103CE115"}]
+            {
+                "pair": "fra1-ha01",
+                "primary_serial": "0040103CE114",
+                "secondary_serial": "0040103CE115",
+            }
+        ]
     finally:
         running.stop()
 
@@ -152,10 +189,25 @@ def test_a_file_that_grows_after_it_was_ingested_is_ingested_to_its_end(server):
 
 def test_the_database_folder_cannot_be_the_drop_folder(tmp_path):
     """The store's own files (database, secret, users) must never be a drop-folder file."""
-    result = subprocess.run(["hawatch", "serve", "--db", str(tmp_path / "h.duckdb"),
-                             "--http", "127.0.0.1:0", "--syslog-udp", "", "--syslog-tcp", "",
-                             "--drop-dir", str(tmp_path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            "hawatch",
+            "serve",
+            "--db",
+            str(tmp_path / "h.duckdb"),
+            "--http",
+            "127.0.0.1:0",
+            "--syslog-udp",
+            "",
+            "--syslog-tcp",
+            "",
+            "--drop-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "drop" in lines[0] and "database" in lines[0], lines

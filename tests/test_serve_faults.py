@@ -36,8 +36,11 @@ def small_disk(tmp_path) -> Iterator[Path]:
     """A real 24 MiB file system that can be filled up and emptied again."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -65,8 +68,7 @@ def stored(db: Path) -> int:
 
 def send_tcp(server: Server, first: int, count: int) -> None:
     with socket.create_connection(("127.0.0.1", server.ports["tcp"]["port"]), timeout=10) as tcp:
-        tcp.sendall("".join(LINE.format(n=n) + "\n" for n in range(first, first + count))
-                    .encode())
+        tcp.sendall("".join(LINE.format(n=n) + "\n" for n in range(first, first + count)).encode())
 
 
 def test_a_full_disk_delays_ingest_and_loses_nothing(tmp_path, small_disk):
@@ -104,8 +106,12 @@ def test_a_full_disk_delays_ingest_and_loses_nothing(tmp_path, small_disk):
 def test_a_truncated_database_is_not_healthy(tmp_path):
     """10.5: a truncated database file started "healthy"."""
     db = tmp_path / "serve.duckdb"
-    done = subprocess.run(["hawatch", "ingest", "--db", str(db), str(ROOT / "sample_logs")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["hawatch", "ingest", "--db", str(db), str(ROOT / "sample_logs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     with open(db, "r+b") as handle:
         handle.truncate(int(db.stat().st_size * 0.9))
@@ -124,7 +130,8 @@ def test_files_parked_by_an_earlier_run_are_retried_at_start(tmp_path):
     failed = tmp_path / "serve.duckdb.spool" / "failed"
     failed.mkdir(parents=True)
     (failed / "tcp-20240101T000000.1.log").write_text(
-        "".join(LINE.format(n=n) + "\n" for n in range(25)))
+        "".join(LINE.format(n=n) + "\n" for n in range(25))
+    )
     running = Server(tmp_path, syslog=False)
     try:
         wait_for(lambda: stored(running.db) == 25, "the parked file")
@@ -145,8 +152,10 @@ def test_an_invalidated_store_is_reopened_and_probed(tmp_path, small_disk):
         with pytest.raises(duckdb.FatalException):  # the checkpoint does not
             for _ in range(200):
                 with store.transaction() as tx:
-                    tx.execute("INSERT INTO quarantine SELECT 0, 'x', 0, repeat('x', 200)"
-                               " || i, 1, 'r', now() FROM range(5000) t(i)")
+                    tx.execute(
+                        "INSERT INTO quarantine SELECT 0, 'x', 0, repeat('x', 200)"
+                        " || i, 1, 'r', now() FROM range(5000) t(i)"
+                    )
         problem = store.probe()
         assert problem is not None and "invalidated" in problem
         filler.unlink()
@@ -168,8 +177,10 @@ def test_the_write_ahead_log_is_checkpointed_while_the_store_is_open(tmp_path):
     with Store(db) as store:
         for _ in range(4):  # about 15 MB of log each
             with store.transaction() as tx:
-                tx.execute("INSERT INTO quarantine SELECT 0, 'x', i, repeat('x', 100) || i,"
-                           " 1, 'r', now() FROM range(100000) t(i)")
+                tx.execute(
+                    "INSERT INTO quarantine SELECT 0, 'x', i, repeat('x', 100) || i,"
+                    " 1, 'r', now() FROM range(100000) t(i)"
+                )
         wal = Path(str(db) + ".wal")
         logged = wal.stat().st_size if wal.exists() else 0
         assert logged < 32 * 1024 * 1024, logged

@@ -19,8 +19,10 @@ import pytest
 from hawatch.background import Backoff, ScheduledJob, run_forever
 from tests.test_serve import LINE, ROOT, Server, post, sql, wait_for
 
-HEADER = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (DEBUG|INFO|WARNING|ERROR|CRITICAL)"
-                    r" ([\w.]+): (.*)$")
+HEADER = re.compile(
+    r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (DEBUG|INFO|WARNING|ERROR|CRITICAL)"
+    r" ([\w.]+): (.*)$"
+)
 # a look-back no interval can hold (an operator's extra zeros): accepted as a number, refused
 # by DuckDB ("Interval value ... out of range") once an incremental pass has new data to scope
 BROKEN_ANALYSIS = {"HAWATCH_ANALYSIS_LOOKBACK_HOURS": "9000000000000000"}
@@ -54,15 +56,22 @@ def test_a_failing_analysis_logs_its_traceback_and_serve_carries_on(tmp_path):
     running = Server(tmp_path, env=BROKEN_ANALYSIS, log=log)
     try:
         # the first pass (full, on nothing) works; the next ones have new data to scope
-        wait_for(lambda: sql(running.db, "SELECT count(*) AS n FROM analysis_runs")[0]["n"],
-                 "the first analysis run", running.proc)
+        wait_for(
+            lambda: sql(running.db, "SELECT count(*) AS n FROM analysis_runs")[0]["n"],
+            "the first analysis run",
+            running.proc,
+        )
         status = (ROOT / "sample_logs" / "exports" / "status.json").read_bytes()
         assert post(running.url, status, "application/json")[0] == 200
         # the listener child logs a misframing sender; its line comes through serve's log
         with socket.create_connection(("127.0.0.1", running.ports["tcp"]["port"]), 10) as tcp:
             tcp.sendall(b"5x <13>misframed\n" + LINE.format(n=1).encode() + b"\n")
-        wait_for(lambda: len(analysis_failures(log)) >= 2, "two failed analysis runs",
-                 running.proc, seconds=60)
+        wait_for(
+            lambda: len(analysis_failures(log)) >= 2,
+            "two failed analysis runs",
+            running.proc,
+            seconds=60,
+        )
         code, answer = healthz(running.url)
         assert code == 200 and answer["status"] == "ok", answer
         assert sql(running.db, "SELECT count(*) AS n FROM status_samples") == [{"n": 103}]
@@ -83,12 +92,17 @@ def test_a_failing_analysis_logs_its_traceback_and_serve_carries_on(tmp_path):
 
 
 def test_an_unknown_log_level_is_refused_in_one_line(tmp_path):
-    result = subprocess.run(["hawatch", "serve", "--db", str(tmp_path / "x.duckdb"),
-                             "--http", "127.0.0.1:0"], capture_output=True, text=True,
-                            timeout=60, env={**os.environ, "HAWATCH_LOG_LEVEL": "LOUD"})
+    result = subprocess.run(
+        ["hawatch", "serve", "--db", str(tmp_path / "x.duckdb"), "--http", "127.0.0.1:0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HAWATCH_LOG_LEVEL": "LOUD"},
+    )
     assert result.returncode == 1
-    assert result.stderr == ("hawatch: error: log.level: expected one of DEBUG, INFO, WARNING,"
-                             " ERROR, got 'LOUD'\n")
+    assert result.stderr == (
+        "hawatch: error: log.level: expected one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'\n"
+    )
 
 
 def test_a_scheduled_job_skips_more_runs_while_it_keeps_failing(caplog):
@@ -108,7 +122,8 @@ def test_a_scheduled_job_skips_more_runs_while_it_keeps_failing(caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "example failed (1 in a row); trying again at the next run",
         "example failed (2 in a row); skipping the next 1 run",
-        "example failed (3 in a row); skipping the next 3 runs"]
+        "example failed (3 in a row); skipping the next 3 runs",
+    ]
     assert all(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)
 
 
@@ -124,12 +139,19 @@ def test_a_loop_carries_on_after_failures_with_growing_pauses(caplog):
         return True
 
     with caplog.at_level(logging.ERROR, "hawatch.test"):
-        run_forever("example loop", step, stopping, logging.getLogger("hawatch.test"),
-                    idle=0.01, backoff=Backoff(0.01, 1.0))
+        run_forever(
+            "example loop",
+            step,
+            stopping,
+            logging.getLogger("hawatch.test"),
+            idle=0.01,
+            backoff=Backoff(0.01, 1.0),
+        )
     assert len(seen) == 4
     assert [r.getMessage() for r in caplog.records] == [
         "example loop failed (1 in a row); trying again in 0.01 s",
-        "example loop failed (2 in a row); trying again in 0.02 s"]
+        "example loop failed (2 in a row); trying again in 0.02 s",
+    ]
 
 
 @pytest.mark.parametrize("failures,pause", [(1, 2.0), (2, 4.0), (5, 32.0), (7, 60.0)])

@@ -34,12 +34,18 @@ def _metric(url: str, name: str, source: str) -> float:
     prefix = f'hawatch_{name}{{source="{source}"}} '
     for line in _metrics(url).splitlines():
         if line.startswith(prefix):
-            return float(line[len(prefix):])
+            return float(line[len(prefix) :])
     return 0.0
 
 
-@pytest.mark.parametrize("body", [b"hello, this is not JSON\n", b"<html><body>hi</body></html>",
-                                  b"time,serial\n2024-01-01T00:00:00Z,0040103CE114\n"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"hello, this is not JSON\n",
+        b"<html><body>hi</body></html>",
+        b"time,serial\n2024-01-01T00:00:00Z,0040103CE114\n",
+    ],
+)
 def test_a_body_that_is_not_json_sent_as_json_is_refused(server, body):
     """11.8: it was answered 200 "ingested" (and its lines quarantined as syslog)."""
     code, answer = post(server.url, body, "application/json")
@@ -56,8 +62,9 @@ def test_a_body_that_is_not_csv_sent_as_csv_is_refused(server):
 def test_an_inventory_upload_is_refused_and_changes_no_pairing(tmp_path):
     """10.8: the ingest token could replace the pair inventory and re-pair units."""
     inventory = tmp_path / "pairs.csv"
-    inventory.write_text("pair,site,primary_serial,secondary_serial\n"
-                         "fra1-ha01,fra1,0040103CE114,0040103CE115\n")
+    inventory.write_text(
+        "pair,site,primary_serial,secondary_serial\nfra1-ha01,fra1,0040103CE114,0040103CE115\n"
+    )
     running = Server(tmp_path, env={"HAWATCH_INVENTORY": str(inventory)})
     try:
         evil = b"pair,site,primary_serial,secondary_serial\nevil,x,0040103CE114,C0FFEE000001\n"
@@ -66,14 +73,24 @@ def test_an_inventory_upload_is_refused_and_changes_no_pairing(tmp_path):
         code, answer = post(running.url, gzip.compress(evil), "text/plain")
         assert code in (403, 422), answer
         # the syslog path neither: a TCP sender whose first line is an inventory header
-        with socket.create_connection(("127.0.0.1", running.ports["tcp"]["port"]),
-                                      timeout=10) as tcp:
+        with socket.create_connection(
+            ("127.0.0.1", running.ports["tcp"]["port"]), timeout=10
+        ) as tcp:
             tcp.sendall(evil + (LINE.format(n=1) + "\n").encode())
-        wait_for(lambda: sql(running.db, "SELECT count(*) AS n FROM sources"
-                                         " WHERE origin = 'tcp'")[0]["n"] == 1, "tcp file")
+        wait_for(
+            lambda: (
+                sql(running.db, "SELECT count(*) AS n FROM sources WHERE origin = 'tcp'")[0]["n"]
+                == 1
+            ),
+            "tcp file",
+        )
         assert sql(running.db, "SELECT pair, primary_serial, secondary_serial FROM pairs") == [
-            {"pair": "fra1-ha01", "primary_serial": "0040103CE114",
-             "secondary_serial": "0040103CE115"}]
+            {
+                "pair": "fra1-ha01",
+                "primary_serial": "0040103CE114",
+                "secondary_serial": "0040103CE115",
+            }
+        ]
     finally:
         running.stop()
 
@@ -81,8 +98,7 @@ def test_an_inventory_upload_is_refused_and_changes_no_pairing(tmp_path):
 def test_a_decompression_bomb_is_refused_at_the_cap(tmp_path):
     """10.9: 0.25 MiB of gzipped spaces held the ingest lock for 229 s; now the body is cut
     at ingest.max_decompressed_megabytes and refused with 413."""
-    running = Server(tmp_path, syslog=False,
-                     env={"HAWATCH_INGEST_MAX_DECOMPRESSED_MEGABYTES": "4"})
+    running = Server(tmp_path, syslog=False, env={"HAWATCH_INGEST_MAX_DECOMPRESSED_MEGABYTES": "4"})
     try:
         bomb = gzip.compress(b"[" + b" " * (24 * 1024 * 1024) + b"]", 9)
         code, answer = post(running.url, bomb, "application/json")
@@ -128,25 +144,53 @@ def test_a_long_upload_does_not_hold_up_syslog_or_analysis(tmp_path):
     running = Server(tmp_path)
     try:
         records = b"".join(
-            json.dumps({"time": f"2024-01-01T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:"
-                                f"{n % 60:02d}Z", "serial": f"0040103C{n % 997:04d}",
-                        "connections": n}).encode() + b"\n" for n in range(150_000))
+            json.dumps(
+                {
+                    "time": f"2024-01-01T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}Z",
+                    "serial": f"0040103C{n % 997:04d}",
+                    "connections": n,
+                }
+            ).encode()
+            + b"\n"
+            for n in range(150_000)
+        )
         answer: list = []
-        upload = threading.Thread(target=lambda: answer.append(
-            post(running.url, records, "application/x-ndjson", timeout=300)))
+        upload = threading.Thread(
+            target=lambda: answer.append(
+                post(running.url, records, "application/x-ndjson", timeout=300)
+            )
+        )
         runs_before = float(_metric_plain(running.url, "analysis_runs_total"))
         upload.start()
-        wait_for(lambda: sql(running.db, "SELECT count(*) AS n FROM sources"
-                                         " WHERE origin = 'http'")[0]["n"] == 1, "upload began")
-        with socket.create_connection(("127.0.0.1", running.ports["tcp"]["port"]),
-                                      timeout=10) as tcp:
+        wait_for(
+            lambda: (
+                sql(running.db, "SELECT count(*) AS n FROM sources WHERE origin = 'http'")[0]["n"]
+                == 1
+            ),
+            "upload began",
+        )
+        with socket.create_connection(
+            ("127.0.0.1", running.ports["tcp"]["port"]), timeout=10
+        ) as tcp:
             tcp.sendall("".join(LINE.format(n=n) + "\n" for n in range(100)).encode())
-        wait_for(lambda: sql(running.db, "SELECT coalesce(sum(lines), 0) AS n"
-                                         " FROM message_counts")[0]["n"] == 100
-                 or not upload.is_alive(), "syslog stored", seconds=120)
+        wait_for(
+            lambda: (
+                sql(running.db, "SELECT coalesce(sum(lines), 0) AS n FROM message_counts")[0]["n"]
+                == 100
+                or not upload.is_alive()
+            ),
+            "syslog stored",
+            seconds=120,
+        )
         syslog_first = upload.is_alive()
-        wait_for(lambda: float(_metric_plain(running.url, "analysis_runs_total"))
-                 > runs_before + 1 or not upload.is_alive(), "analysis runs", seconds=120)
+        wait_for(
+            lambda: (
+                float(_metric_plain(running.url, "analysis_runs_total")) > runs_before + 1
+                or not upload.is_alive()
+            ),
+            "analysis runs",
+            seconds=120,
+        )
         analysed_meanwhile = upload.is_alive()
         upload.join(300)
         assert answer and answer[0][0] == 200, answer

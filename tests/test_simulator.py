@@ -23,7 +23,7 @@ from hawatch.simulator.sonicos_lines import HA_TEXTS, bench_lines
 from hawatch.store import Store
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
-FIELD = re.compile(r' (sn|m|n)=(\w+)')
+FIELD = re.compile(r" (sn|m|n)=(\w+)")
 TIME = re.compile(r' time="([^"]+)"')
 
 
@@ -53,8 +53,9 @@ def q(store: Store, sql: str, params: list[object] | None = None) -> list[tuple[
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def _utc(text: str) -> datetime:
@@ -81,8 +82,14 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path
 
 
 def test_layout_and_every_scenario_for_eight_pairs(out: Path, truth: dict[str, Any]) -> None:
-    assert {"inventory.csv", "windows.json", "truth.json", "exports/sessions.csv",
-            "exports/events.ndjson", "exports/status.json"} <= set(_files(out))
+    assert {
+        "inventory.csv",
+        "windows.json",
+        "truth.json",
+        "exports/sessions.csv",
+        "exports/events.ndjson",
+        "exports/status.json",
+    } <= set(_files(out))
     assert sorted(truth["scenarios"].values()) == sorted(SCENARIOS)
     kinds = {i["kind"] for i in truth["incidents"]}
     assert kinds == set(INCIDENT_KINDS)
@@ -93,12 +100,20 @@ def test_layout_and_every_scenario_for_eight_pairs(out: Path, truth: dict[str, A
     assert test["detail"]["survived"] is True
 
 
-def test_inventory_has_sites_in_several_zones_including_utc(out: Path,
-                                                            truth: dict[str, Any]) -> None:
+def test_inventory_has_sites_in_several_zones_including_utc(
+    out: Path, truth: dict[str, Any]
+) -> None:
     with (out / "inventory.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["pair", "site", "primary_serial", "secondary_serial", "timezone",
-                             "ha_mode", "preempt"]
+    assert list(rows[0]) == [
+        "pair",
+        "site",
+        "primary_serial",
+        "secondary_serial",
+        "timezone",
+        "ha_mode",
+        "preempt",
+    ]
     assert [r["pair"] for r in rows] == list(truth["scenarios"])
     zones = {r["timezone"] for r in rows}
     assert "UTC" in zones and len(zones) >= 4
@@ -107,8 +122,9 @@ def test_inventory_has_sites_in_several_zones_including_utc(out: Path,
     assert {r["site"] + ".log" for r in rows} == {p.name for p in (out / "syslog").iterdir()}
 
 
-def test_incidents_lie_inside_the_period_away_from_its_edges(out: Path,
-                                                             truth: dict[str, Any]) -> None:
+def test_incidents_lie_inside_the_period_away_from_its_edges(
+    out: Path, truth: dict[str, Any]
+) -> None:
     pairs = set(truth["scenarios"])
     low, high = START + timedelta(hours=6), START + timedelta(days=3, hours=-6)
     assert truth["start"] == "2026-11-01T00:00:00Z"
@@ -126,8 +142,7 @@ def test_syslog_lines_use_real_shapes_and_only_documented_ha_ids(out: Path) -> N
         last_n: dict[tuple[str, str], int] = {}
         stamps = []
         for line in path.read_text().splitlines():
-            headers.add("relay" if line[0].isalpha() else "pri2" if ">  id=" in line
-                        else "glued")
+            headers.add("relay" if line[0].isalpha() else "pri2" if ">  id=" in line else "glued")
             fields = dict(FIELD.findall(line))
             key = (fields["sn"], fields["m"])
             assert int(fields["n"]) > last_n.get(key, -1), line
@@ -154,22 +169,40 @@ def test_ingest_quarantines_nothing_and_pairs_every_row(store: Store) -> None:
 
 
 def test_ingest_stores_syslog_and_export_kinds(store: Store) -> None:
-    from_syslog = {k for (k,) in q(store, "SELECT DISTINCT kind FROM ha_events"
-                                          " WHERE message_id IS NOT NULL")}
-    from_export = {k for (k,) in q(store, "SELECT DISTINCT kind FROM ha_events"
-                                          " WHERE message_id IS NULL")}
+    from_syslog = {
+        k for (k,) in q(store, "SELECT DISTINCT kind FROM ha_events WHERE message_id IS NOT NULL")
+    }
+    from_export = {
+        k for (k,) in q(store, "SELECT DISTINCT kind FROM ha_events WHERE message_id IS NULL")
+    }
     assert {"failover", "failback", "standby", "dual_active"} <= from_syslog
-    assert {"sync_disabled", "sync_enabled", "sync_started", "sync_completed", "sync_failed",
-            "ha_link_down", "ha_link_up", "heartbeat_loss", "peer_lost", "peer_found",
-            "probe_monitor_failure", "interface_monitor_failure", "reboot",
-            "firmware_mismatch"} <= from_export
+    assert {
+        "sync_disabled",
+        "sync_enabled",
+        "sync_started",
+        "sync_completed",
+        "sync_failed",
+        "ha_link_down",
+        "ha_link_up",
+        "heartbeat_loss",
+        "peer_lost",
+        "peer_found",
+        "probe_monitor_failure",
+        "interface_monitor_failure",
+        "reboot",
+        "firmware_mismatch",
+    } <= from_export
 
 
 def test_shared_serial_pairs_log_the_primary_serial_for_both_units(
-        store: Store, truth: dict[str, Any]) -> None:
-    rows = q(store, "SELECT e.pair, e.role, e.serial = p.secondary_serial,"
-                    " e.reported_serial = p.primary_serial FROM ha_events e JOIN pairs p"
-                    " USING (pair) WHERE e.message_id IS NOT NULL AND e.role = 'secondary'")
+    store: Store, truth: dict[str, Any]
+) -> None:
+    rows = q(
+        store,
+        "SELECT e.pair, e.role, e.serial = p.secondary_serial,"
+        " e.reported_serial = p.primary_serial FROM ha_events e JOIN pairs p"
+        " USING (pair) WHERE e.message_id IS NOT NULL AND e.role = 'secondary'",
+    )
     assert rows
     for pair, _, is_secondary, reported_primary in rows:
         assert is_secondary
@@ -178,12 +211,22 @@ def test_shared_serial_pairs_log_the_primary_serial_for_both_units(
 
 def test_syslog_event_times_match_truth(store: Store, truth: dict[str, Any]) -> None:
     split = _incident(truth, "split_brain")
-    times = dict(q(store, "SELECT message_id, min(time) FROM ha_events WHERE pair = ?"
-                          " AND message_id IN (143, 152) GROUP BY 1", [split["pair"]]))
+    times = dict(
+        q(
+            store,
+            "SELECT message_id, min(time) FROM ha_events WHERE pair = ?"
+            " AND message_id IN (143, 152) GROUP BY 1",
+            [split["pair"]],
+        )
+    )
     assert times[143] == _utc(split["start"]) and times[152] == _utc(split["end"])
     flap = _incident(truth, "flapping")
-    rows = q(store, "SELECT count(*), min(time), max(time) FROM ha_events WHERE pair = ?"
-                    " AND message_id IN (143, 142)", [flap["pair"]])
+    rows = q(
+        store,
+        "SELECT count(*), min(time), max(time) FROM ha_events WHERE pair = ?"
+        " AND message_id IN (143, 142)",
+        [flap["pair"]],
+    )
     count, first, last = rows[0]
     assert count == flap["detail"]["transitions"]
     assert (first, last) == (_utc(flap["start"]), _utc(flap["end"]))
@@ -192,8 +235,12 @@ def test_syslog_event_times_match_truth(store: Store, truth: dict[str, Any]) -> 
 def test_udp_loss_shows_as_sequence_gaps(store: Store, truth: dict[str, Any]) -> None:
     dropped = {d["serial"]: d["dropped"] for d in truth["syslog_loss"]}
     assert sum(dropped.values()) > 0
-    missing = dict(q(store, "SELECT serial, sum(missing) FROM sequence_gaps GROUP BY 1"
-                            " HAVING sum(missing) > 0"))
+    missing = dict(
+        q(
+            store,
+            "SELECT serial, sum(missing) FROM sequence_gaps GROUP BY 1 HAVING sum(missing) > 0",
+        )
+    )
     assert missing == dropped
 
 
@@ -213,19 +260,23 @@ def _around(samples: list[tuple[str, int, int]], at: str) -> tuple[list[int], li
     return before, after
 
 
-def test_session_samples_follow_the_active_unit(out: Path, store: Store,
-                                                truth: dict[str, Any]) -> None:
+def test_session_samples_follow_the_active_unit(
+    out: Path, store: Store, truth: dict[str, Any]
+) -> None:
     samples = _sessions(out)
-    units = {p: (a, b) for p, a, b in q(store, "SELECT pair, primary_serial, secondary_serial"
-                                                " FROM pairs")}
+    units = {
+        p: (a, b)
+        for p, a, b in q(store, "SELECT pair, primary_serial, secondary_serial FROM pairs")
+    }
     healthy = units[_pair_of(truth, "healthy")]
     assert all(2_000 <= c <= 40_000 and 5 <= v <= 200 for _, c, v in samples[healthy[0]])
     assert all(c == 0 and v == 0 for _, c, v in samples[healthy[1]])
     assert len(samples[healthy[0]]) == 3 * 288
 
     primary, secondary = units[_pair_of(truth, "stateful_failover")]
-    (at,) = q(store, "SELECT min(time) FROM ha_events WHERE serial = ? AND message_id = 143",
-              [secondary])[0]
+    (at,) = q(
+        store, "SELECT min(time) FROM ha_events WHERE serial = ? AND message_id = 143", [secondary]
+    )[0]
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     before, _ = _around(samples[primary], stamp)
     _, after = _around(samples[secondary], stamp)
@@ -234,20 +285,24 @@ def test_session_samples_follow_the_active_unit(out: Path, store: Store,
     drop = _incident(truth, "session_drop")
     before, _ = _around(samples[units[drop["pair"]][0]], drop["start"])
     _, after = _around(samples[drop["detail"]["serial"]], drop["start"])
-    assert (before[-1], after[0]) == (drop["detail"]["connections_before"],
-                                      drop["detail"]["connections_after"])
+    assert (before[-1], after[0]) == (
+        drop["detail"]["connections_before"],
+        drop["detail"]["connections_after"],
+    )
     assert after[0] < 0.1 * before[-1] and after[7] > 0.9 * before[-1]
 
 
-def test_status_is_a_json_array_showing_the_firmware_mismatch(out: Path,
-                                                              truth: dict[str, Any]) -> None:
+def test_status_is_a_json_array_showing_the_firmware_mismatch(
+    out: Path, truth: dict[str, Any]
+) -> None:
     records = json.loads((out / "exports" / "status.json").read_text())
     assert isinstance(records, list)
     assert {r["state"] for r in records} == {"active", "standby"}
     assert {r["stateful_sync"] for r in records} >= {"synced", "disabled", "not_synced"}
     mismatch = _incident(truth, "config_mismatch")
-    firmware = {(r["time"], r["role"]): r["firmware"] for r in records
-                if r["pair"] == mismatch["pair"]}
+    firmware = {
+        (r["time"], r["role"]): r["firmware"] for r in records if r["pair"] == mismatch["pair"]
+    }
     assert firmware[(mismatch["start"], "secondary")] == mismatch["detail"]["secondary"]
     assert firmware[(mismatch["start"], "primary")] == mismatch["detail"]["primary"]
     assert firmware[(mismatch["end"], "secondary")] == mismatch["detail"]["primary"]
@@ -258,8 +313,7 @@ def test_small_fleet_still_ingests(tmp_path: Path) -> None:
     assert summary["pairs"] == 3 and "healthy" not in summary["scenarios"]
     with Store(tmp_path / "x.duckdb") as opened:
         load_inventory(opened, tmp_path / "out" / "inventory.csv")
-        ingest_paths(opened, [str(tmp_path / "out" / "syslog"),
-                              str(tmp_path / "out" / "exports")])
+        ingest_paths(opened, [str(tmp_path / "out" / "syslog"), str(tmp_path / "out" / "exports")])
         assert q(opened, "SELECT count(*) FROM quarantine") == [(0,)]
 
 

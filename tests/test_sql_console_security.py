@@ -23,28 +23,48 @@ from tests.test_serve import ROOT, Server, post, wait_for
 from tests.web_client import WebUser, add_user, api_sql
 
 PASSWORD = "viewer-password-123"
-TABLES = ("pairs", "devices", "status_samples", "ha_events", "incidents", "silences",
-          "windows", "acknowledgements")
+TABLES = (
+    "pairs",
+    "devices",
+    "status_samples",
+    "ha_events",
+    "incidents",
+    "silences",
+    "windows",
+    "acknowledgements",
+)
 
 # every way DuckDB lets a "SELECT" change data, change state or touch files
 WRITES = {
     "delete_in_cte": "WITH x AS (DELETE FROM incidents RETURNING *) SELECT * FROM x",
-    "insert_in_cte": ("WITH x AS (INSERT INTO windows VALUES ('fra1-ha01', TIMESTAMPTZ"
-                      " '2020-01-01', TIMESTAMPTZ '2099-01-01', 'maintenance', 'owned', 'cli',"
-                      " now()) RETURNING *) SELECT * FROM x"),
-    "insert_silence_in_cte": ("WITH x AS (INSERT INTO silences (pair, starts_at, ends_at,"
-                              " created_at) SELECT pair, now(), TIMESTAMPTZ '2099-01-01',"
-                              " now() FROM pairs RETURNING 1) SELECT count(*) FROM x"),
-    "update_in_cte": ("WITH x AS (UPDATE pairs SET site = 'owned' RETURNING pair)"
-                      " SELECT count(*) FROM x"),
-    "delete_in_subquery": ("SELECT * FROM pairs WHERE pair IN (WITH x AS (DELETE FROM"
-                           " devices RETURNING pair) SELECT pair FROM x)"),
-    "delete_in_scalar_subquery": ("SELECT (WITH x AS (DELETE FROM ha_events RETURNING 1)"
-                                  " SELECT count(*) FROM x) AS n"),
-    "update_in_union": ("SELECT 1 AS n UNION ALL (WITH x AS (UPDATE status_samples SET"
-                        " connections = 0 RETURNING 1) SELECT count(*) FROM x)"),
-    "delete_in_nested_cte": ("WITH a AS (SELECT 1), b AS (WITH c AS (DELETE FROM pairs"
-                             " RETURNING 1) SELECT * FROM c) SELECT * FROM a, b"),
+    "insert_in_cte": (
+        "WITH x AS (INSERT INTO windows VALUES ('fra1-ha01', TIMESTAMPTZ"
+        " '2020-01-01', TIMESTAMPTZ '2099-01-01', 'maintenance', 'owned', 'cli',"
+        " now()) RETURNING *) SELECT * FROM x"
+    ),
+    "insert_silence_in_cte": (
+        "WITH x AS (INSERT INTO silences (pair, starts_at, ends_at,"
+        " created_at) SELECT pair, now(), TIMESTAMPTZ '2099-01-01',"
+        " now() FROM pairs RETURNING 1) SELECT count(*) FROM x"
+    ),
+    "update_in_cte": (
+        "WITH x AS (UPDATE pairs SET site = 'owned' RETURNING pair) SELECT count(*) FROM x"
+    ),
+    "delete_in_subquery": (
+        "SELECT * FROM pairs WHERE pair IN (WITH x AS (DELETE FROM"
+        " devices RETURNING pair) SELECT pair FROM x)"
+    ),
+    "delete_in_scalar_subquery": (
+        "SELECT (WITH x AS (DELETE FROM ha_events RETURNING 1) SELECT count(*) FROM x) AS n"
+    ),
+    "update_in_union": (
+        "SELECT 1 AS n UNION ALL (WITH x AS (UPDATE status_samples SET"
+        " connections = 0 RETURNING 1) SELECT count(*) FROM x)"
+    ),
+    "delete_in_nested_cte": (
+        "WITH a AS (SELECT 1), b AS (WITH c AS (DELETE FROM pairs"
+        " RETURNING 1) SELECT * FROM c) SELECT * FROM a, b"
+    ),
     "copy_in_cte": "WITH x AS (COPY pairs TO '{db}.tmp/pairs.csv') SELECT * FROM x",
     "nextval": "SELECT nextval('incident_ids') AS n",
     "setval": "SELECT setval('silence_ids', 1000000) AS n",
@@ -98,9 +118,11 @@ def analysed_both(running: Server) -> bool:
     """Both uploads stored and a pass run after them: the counts the tests compare cannot
     move any more (on a loaded machine the two uploads may reach two passes)."""
     status, answer = api_sql(
-        running.url, running.db,
+        running.url,
+        running.db,
         "SELECT (SELECT count(*) FROM sources) = 2 AND EXISTS (SELECT 1 FROM analysis_runs"
-        " WHERE run_at > (SELECT max(last_ingest) FROM sources))")
+        " WHERE run_at > (SELECT max(last_ingest) FROM sources))",
+    )
     return status == 200 and answer["rows"][0][0] is True
 
 
@@ -112,8 +134,9 @@ def counts(running: Server) -> dict[str, int]:
 
 
 def site_names(running: Server) -> list[str]:
-    status, answer = api_sql(running.url, running.db,
-                             "SELECT DISTINCT coalesce(site, '') FROM pairs ORDER BY 1")
+    status, answer = api_sql(
+        running.url, running.db, "SELECT DISTINCT coalesce(site, '') FROM pairs ORDER BY 1"
+    )
     assert status == 200, answer
     return [r[0] for r in answer["rows"]]
 
@@ -148,8 +171,12 @@ def _through(way: str, served: Server, viewer: WebUser, query: str) -> tuple[int
     if way == "api":
         status, body = api_sql(served.url, served.db, query)
         return status, json.dumps(body)
-    result = subprocess.run(["hawatch", "sql", "--db", str(served.db), "--format", "json",
-                             query], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["hawatch", "sql", "--db", str(served.db), "--format", "json", query],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "Traceback" not in result.stderr
     return (200 if result.returncode == 0 else 400), result.stdout + result.stderr
 

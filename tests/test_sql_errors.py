@@ -49,8 +49,11 @@ def console(client, query: str) -> tuple[int, str, str]:  # type: ignore[no-unty
     text = answer.get_data(as_text=True)
     error = re.search(r'<p class="error">(.*?)</p>', text, re.S)
     hint = HINT.search(text)
-    return (answer.status_code, html.unescape(error.group(1)) if error else "",
-            html.unescape(hint.group(1)) if hint else "")
+    return (
+        answer.status_code,
+        html.unescape(error.group(1)) if error else "",
+        html.unescape(hint.group(1)) if hint else "",
+    )
 
 
 def test_a_misspelt_table_shows_duckdbs_suggestion(viewer):
@@ -84,8 +87,7 @@ def test_a_hint_is_markup_inert(viewer):
 
 def test_the_json_download_carries_the_hint(viewer):
     token = csrf_token(viewer.get("/sql").get_data(as_text=True))
-    answer = viewer.post("/sql.json", data={"q": "SELECT sitee FROM pairs",
-                                            "csrf_token": token})
+    answer = viewer.post("/sql.json", data={"q": "SELECT sitee FROM pairs", "csrf_token": token})
     assert answer.status_code == 400
     body = answer.get_json()
     assert body["error"].startswith("Binder Error") and "Candidate bindings" in body["hint"]
@@ -114,8 +116,10 @@ def test_a_path_the_analyst_typed_is_theirs_to_see(tmp_path: Path):
         con.execute(query)
     shown = analyst_error(raised.value, query, [str(tmp_path)])
     assert typed in str(shown)
-    assert hide_paths(f"at {tmp_path}/x.tmp and {typed}", query, [str(tmp_path)]) == \
-        f"at {HIDDEN}/x.tmp and {typed}"
+    assert (
+        hide_paths(f"at {tmp_path}/x.tmp and {typed}", query, [str(tmp_path)])
+        == f"at {HIDDEN}/x.tmp and {typed}"
+    )
 
 
 def test_a_long_hint_is_capped():

@@ -53,7 +53,10 @@ def test_each_user_keeps_their_newest_entries_only(store: Store, monkeypatch):
     for n in range(5):
         sql_history.record(store, "alice", entry(f"SELECT {n}", n))
     assert [e.query for e in sql_history.recent(store.cursor(), "alice")] == [
-        "SELECT 4", "SELECT 3", "SELECT 2"]
+        "SELECT 4",
+        "SELECT 3",
+        "SELECT 2",
+    ]
     assert [e.query for e in sql_history.recent(store.cursor(), "bob")] == ["SELECT 'bob'"]
 
 
@@ -70,9 +73,9 @@ READS = {
     "describe_then_data": "SELECT * FROM summary((SELECT query FROM sql_history))",
     "unpivot": "UNPIVOT sql_history ON query INTO NAME k VALUE v",
     "lateral_join": "SELECT p.pair, h.query FROM pairs p, LATERAL (SELECT query FROM"
-                    " sql_history) h",
+    " sql_history) h",
     "exists_probe": f"SELECT 1 AS hit WHERE EXISTS (SELECT 1 FROM sql_history WHERE query"
-                    f" LIKE '%{SECRET[:4]}%')",
+    f" LIKE '%{SECRET[:4]}%')",
 }
 
 
@@ -115,9 +118,13 @@ def test_the_console_lists_a_users_own_queries_and_nobody_elses(locked: Store):
     assert "history-entry" not in bobs_page
     alices_page = html.unescape(alice.get("/sql").get_data(as_text=True))
     assert alices_page.index("SELECT * FROM pairz") < alices_page.index(SECRET)  # newest first
-    kept = locked.cursor().execute(
-        "SELECT user_name, way, row_count, error IS NULL FROM sql_history ORDER BY entry_id"
-    ).fetchall()
+    kept = (
+        locked.cursor()
+        .execute(
+            "SELECT user_name, way, row_count, error IS NULL FROM sql_history ORDER BY entry_id"
+        )
+        .fetchall()
+    )
     assert kept == [("alice", "console", 1, True), ("alice", "console", None, False)]
 
 
@@ -126,15 +133,20 @@ def test_downloads_are_kept_too_and_the_sandbox_stays_locked(locked: Store):
     app = dashboard_app(locked)
     bob, _ = log_in(app, "bob", PASSWORD)
     token = csrf_token(bob.get("/sql").get_data(as_text=True))
-    assert bob.post("/sql.csv", data={"q": "SELECT 1 AS n", "csrf_token": token}
-                    ).status_code == 200
-    assert bob.post("/sql.json", data={"q": "SELECT nope", "csrf_token": token}
-                    ).status_code == 400
+    assert bob.post("/sql.csv", data={"q": "SELECT 1 AS n", "csrf_token": token}).status_code == 200
+    assert bob.post("/sql.json", data={"q": "SELECT nope", "csrf_token": token}).status_code == 400
     assert [(e.way, e.row_count) for e in sql_history.recent(locked.cursor(), "bob")] == [
-        ("json", None), ("csv", 1)]
-    (external, lock), = locked.cursor().execute(
-        "SELECT current_setting('enable_external_access'),"
-        " current_setting('lock_configuration')").fetchall()
+        ("json", None),
+        ("csv", 1),
+    ]
+    ((external, lock),) = (
+        locked.cursor()
+        .execute(
+            "SELECT current_setting('enable_external_access'),"
+            " current_setting('lock_configuration')"
+        )
+        .fetchall()
+    )
     assert (external, lock) == (False, True)
 
 

@@ -78,16 +78,16 @@ def test_the_byte_budget_is_a_setting(tmp_path):
         status, answer = api_sql(running.url, running.db, BIG)
         assert status == 200 and answer["truncated"] is True
         assert 5 <= len(answer["rows"]) <= 10  # 1 MiB of 100 kB rows
-        status, answer = api_sql(running.url, running.db,
-                                 "SELECT repeat('x', 1000) AS s FROM range(100)")
+        status, answer = api_sql(
+            running.url, running.db, "SELECT repeat('x', 1000) AS s FROM range(100)"
+        )
         assert status == 200 and answer["truncated"] is False and len(answer["rows"]) == 100
     finally:
         running.stop()
 
 
 def test_queries_beyond_the_cap_are_refused_and_the_service_answers(tmp_path):
-    running = start(tmp_path, HAWATCH_SQL_MAX_CONCURRENT="2",
-                    HAWATCH_SQL_TIMEOUT_SECONDS="4")
+    running = start(tmp_path, HAWATCH_SQL_MAX_CONCURRENT="2", HAWATCH_SQL_TIMEOUT_SECONDS="4")
     viewer = WebUser(running.url)
     try:
         assert viewer.log_in("viewer", PASSWORD).status == 302
@@ -98,8 +98,7 @@ def test_queries_beyond_the_cap_are_refused_and_the_service_answers(tmp_path):
         def query() -> None:
             answer = viewer.post("/sql", {"q": SLOW})
             with lock:
-                answers.append((time.monotonic(), answer.status,
-                                answer.headers.get("Retry-After")))
+                answers.append((time.monotonic(), answer.status, answer.headers.get("Retry-After")))
 
         threads = [threading.Thread(target=query) for _ in range(16)]
         for thread in threads:

@@ -32,15 +32,23 @@ def seed(db: Path) -> None:
     """Two pairs with a window each, and three notifications in the outbox."""
     with Store(db) as store, store.transaction() as cur:
         for n, pair in enumerate((QUOTED, "fra1-ha01")):
-            cur.execute("INSERT INTO pairs (pair, site, origin, updated_at)"
-                        " VALUES (?, 'lab', 'inventory', ?)", [pair, NOW])
-            cur.execute("INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
-                        " created_at) VALUES (?, ?, ?, 'maintenance', ?, 'cli', ?)",
-                        [pair, NOW + timedelta(hours=n), NOW + timedelta(hours=n + 1),
-                         f"change {n}", NOW])
+            cur.execute(
+                "INSERT INTO pairs (pair, site, origin, updated_at)"
+                " VALUES (?, 'lab', 'inventory', ?)",
+                [pair, NOW],
+            )
+            cur.execute(
+                "INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin,"
+                " created_at) VALUES (?, ?, ?, 'maintenance', ?, 'cli', ?)",
+                [pair, NOW + timedelta(hours=n), NOW + timedelta(hours=n + 1), f"change {n}", NOW],
+            )
         for n in range(3):
-            enqueue(cur, Draft("test", None, [], ["noc@example.com"], f"test {n}", "t", "h"),
-                    NOW, "example.com")
+            enqueue(
+                cur,
+                Draft("test", None, [], ["noc@example.com"], f"test {n}", "t", "h"),
+                NOW,
+                "example.com",
+            )
 
 
 def hawatch(*args: str) -> subprocess.CompletedProcess[str]:
@@ -57,20 +65,26 @@ def listed(db: Path, *args: str) -> list[dict[str, Any]]:
 
 def check_commands(db: Path) -> None:
     """The options reach the query as values, wherever it runs."""
-    assert [w["comment"] for w in listed(db, "windows", "list", "--pair", QUOTED)] == [
-        "change 0"]
+    assert [w["comment"] for w in listed(db, "windows", "list", "--pair", QUOTED)] == ["change 0"]
     assert listed(db, "windows", "list", "--pair", INJECTION) == []
     assert {w["pair"] for w in listed(db, "windows", "list")} == {QUOTED, "fra1-ha01"}
     assert [n["subject"] for n in listed(db, "alerts", "log", "--limit", "2")] == [
-        "test 2", "test 1"]
+        "test 2",
+        "test 1",
+    ]
     assert listed(db, "alerts", "log", "--limit", "0") == []
 
 
 def api_sql(server: Server, body: Any) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        server.url + "/api/v1/sql", data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": f"Bearer {server_token(server.db)}",
-                 "Content-Type": "application/json"})
+        server.url + "/api/v1/sql",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {server_token(server.db)}",
+            "Content-Type": "application/json",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -86,8 +100,11 @@ def test_the_commands_bind_their_options_through_a_running_server_and_on_the_fil
         query = "SELECT pair FROM pairs WHERE pair = ? OR pair = ? ORDER BY pair"
         status, answer = api_sql(server, {"query": query, "params": [QUOTED, INJECTION]})
         assert (status, answer["rows"]) == (200, [[QUOTED]])
-        for params, error in (([QUOTED], "not provided"), ({"pair": QUOTED}, "a list"),
-                              ([[QUOTED]], "not a value")):
+        for params, error in (
+            ([QUOTED], "not provided"),
+            ({"pair": QUOTED}, "a list"),
+            ([[QUOTED]], "not a value"),
+        ):
             status, answer = api_sql(server, {"query": query, "params": params})
             assert status == 400 and error in answer["error"], answer
             assert "\n" not in answer["error"]
@@ -106,14 +123,20 @@ def locked(tmp_path: Path):
         yield store
 
 
-@pytest.mark.parametrize(("query", "params", "refusal"), [
-    ("SELECT * FROM read_text(?)", ["/etc/passwd"], "read_text() is not allowed"),
-    ("SELECT * FROM query(?)", ["DELETE FROM pairs"], "query() is not allowed"),
-    ("SELECT current_setting(?)", ["temp_directory"], "current_setting() is not allowed"),
-    ("SELECT nextval(?)", ["notification_ids"], "nextval() is not allowed"),
-    ("WITH d AS (DELETE FROM pairs WHERE pair = ? RETURNING *) SELECT * FROM d", [QUOTED],
-     "DELETE inside"),
-])
+@pytest.mark.parametrize(
+    ("query", "params", "refusal"),
+    [
+        ("SELECT * FROM read_text(?)", ["/etc/passwd"], "read_text() is not allowed"),
+        ("SELECT * FROM query(?)", ["DELETE FROM pairs"], "query() is not allowed"),
+        ("SELECT current_setting(?)", ["temp_directory"], "current_setting() is not allowed"),
+        ("SELECT nextval(?)", ["notification_ids"], "nextval() is not allowed"),
+        (
+            "WITH d AS (DELETE FROM pairs WHERE pair = ? RETURNING *) SELECT * FROM d",
+            [QUOTED],
+            "DELETE inside",
+        ),
+    ],
+)
 def test_the_sandbox_holds_with_parameters(locked: Store, query, params, refusal):
     with pytest.raises(InvalidQuery, match=re.escape(refusal)):
         run_query(locked.cursor(), query, Limits(), params)
@@ -122,8 +145,13 @@ def test_the_sandbox_holds_with_parameters(locked: Store, query, params, refusal
 
 def test_a_bound_value_is_a_value(locked: Store):
     text = "'; DROP TABLE pairs; --"
-    result = run_query(locked.cursor(), "SELECT ? AS v, ? + 1 AS n, ? AS b, ? AS z", Limits(),
-                       [text, 41, True, None])
+    result = run_query(
+        locked.cursor(),
+        "SELECT ? AS v, ? + 1 AS n, ? AS b, ? AS z",
+        Limits(),
+        [text, 41, True, None],
+    )
     assert result.rows == [(text, 42, True, None)]
-    assert run_query(locked.cursor(), "SELECT count(*) FROM pairs WHERE pair = ?", Limits(),
-                     [INJECTION]).rows == [(0,)]
+    assert run_query(
+        locked.cursor(), "SELECT count(*) FROM pairs WHERE pair = ?", Limits(), [INJECTION]
+    ).rows == [(0,)]

@@ -21,20 +21,25 @@ from pathlib import Path
 import pytest
 from hawatch.store import Store
 
-TRAFFIC = ('<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:{s:02} UTC"'
-           ' fw=10.0.0.96 pri=6 c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n}'
-           ' usr="admin" src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1'
-           ' srcMac=06:08:25:81:11:30 proto=tcp/https sent=1930 rcvd=1545 spkt=11 rpkt=7'
-           ' dpi=0 cdur=2133 rule="Default Access Rule" fw_action="NA"')
-HA = ('<129>  id=firewall sn=0040103CE114 time="2022-05-16 15:3{s}:00 UTC" fw=10.0.0.96 pri=1'
-      ' c=0 m=147 msg="Backup missed heartbeats from Active Primary: Backup going Active"'
-      ' n={n}')
+TRAFFIC = (
+    '<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:{s:02} UTC"'
+    ' fw=10.0.0.96 pri=6 c=1024 m=537 msg="Connection Closed" app=12 sess="Web" n={n}'
+    ' usr="admin" src=81.2.69.193:65055:X1 dst=10.0.0.96:443:X1'
+    " srcMac=06:08:25:81:11:30 proto=tcp/https sent=1930 rcvd=1545 spkt=11 rpkt=7"
+    ' dpi=0 cdur=2133 rule="Default Access Rule" fw_action="NA"'
+)
+HA = (
+    '<129>  id=firewall sn=0040103CE114 time="2022-05-16 15:3{s}:00 UTC" fw=10.0.0.96 pri=1'
+    ' c=0 m=147 msg="Backup missed heartbeats from Active Primary: Backup going Active"'
+    " n={n}"
+)
 TABLES = ("ha_events", "message_counts", "quarantine", "devices", "sources", "session_samples")
 
 
 def hawatch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["hawatch", *args], capture_output=True, text=True, timeout=60,
-                            input=stdin)
+    result = subprocess.run(
+        ["hawatch", *args], capture_output=True, text=True, timeout=60, input=stdin
+    )
     assert "Traceback" not in result.stderr
     return result
 
@@ -68,9 +73,18 @@ def db(tmp_path_factory) -> Path:
     lines += [HA.format(s=s, n=200 + s) for s in range(3)] + ["not a syslog line"]
     log.write_text("\n".join(lines) + "\n")
     export = folder / "export.json"
-    export.write_text(json.dumps([
-        {"time": "2022-05-16T15:40:00Z", "serial": "0040103CE114", "event": "sync_completed"},
-        {"time": "2022-05-16T15:41:00Z", "serial": "0040103CE114", "connections": 6374}]))
+    export.write_text(
+        json.dumps(
+            [
+                {
+                    "time": "2022-05-16T15:40:00Z",
+                    "serial": "0040103CE114",
+                    "event": "sync_completed",
+                },
+                {"time": "2022-05-16T15:41:00Z", "serial": "0040103CE114", "connections": 6374},
+            ]
+        )
+    )
     path = folder / "hawatch.duckdb"
     result = hawatch("ingest", "--db", str(path), str(log), str(export))
     assert result.returncode == 0, result.stderr
@@ -88,7 +102,9 @@ def test_a_select_works_in_every_format(db):
     as_csv = sql(db, query, "--format", "csv")
     assert as_csv.returncode == 0, as_csv.stderr
     assert list(csv.reader(io.StringIO(as_csv.stdout))) == [
-        ["kind", "n"], *([k, str(n)] for k, n in expected)]
+        ["kind", "n"],
+        *([k, str(n)] for k, n in expected),
+    ]
 
     as_table = sql(db, query)
     assert as_table.returncode == 0, as_table.stderr
@@ -99,15 +115,23 @@ def test_a_select_works_in_every_format(db):
     assert as_json.stderr == as_csv.stderr == as_table.stderr == ""
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("SELECT min(time) AS t FROM ha_events", [{"t": "2022-05-16T15:30:00Z"}]),
-    ("SELECT reason FROM quarantine", [{"reason": "not a SonicOS key=value line"
-                                                  " (no sn=, time=, m=)"}]),
-    ("SELECT count(*) AS n FROM range(10)", [{"n": 10}]),
-    ("SELECT name FROM pragma_table_info('quarantine') WHERE name = 'raw_length'",
-     [{"name": "raw_length"}]),
-    ("SELECT sum(lines)::INT AS lines FROM message_counts", [{"lines": 20}]),
-], ids=["timestamp", "quarantine", "range", "pragma_table_info", "message_counts"])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("SELECT min(time) AS t FROM ha_events", [{"t": "2022-05-16T15:30:00Z"}]),
+        (
+            "SELECT reason FROM quarantine",
+            [{"reason": "not a SonicOS key=value line (no sn=, time=, m=)"}],
+        ),
+        ("SELECT count(*) AS n FROM range(10)", [{"n": 10}]),
+        (
+            "SELECT name FROM pragma_table_info('quarantine') WHERE name = 'raw_length'",
+            [{"name": "raw_length"}],
+        ),
+        ("SELECT sum(lines)::INT AS lines FROM message_counts", [{"lines": 20}]),
+    ],
+    ids=["timestamp", "quarantine", "range", "pragma_table_info", "message_counts"],
+)
 def test_selects_over_the_schema_return_json(db, query, expected):
     result = sql(db, query, "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -143,9 +167,10 @@ REFUSED = {
     # the same reads hidden deeper in a SELECT
     "read_text_in_cte": "WITH x AS (SELECT * FROM read_text('/etc/passwd')) SELECT * FROM x",
     "read_blob_in_subquery": "SELECT (SELECT content FROM read_blob('{db}')) AS c",
-    "read_csv_in_union": ("SELECT kind FROM ha_events"
-                          " UNION ALL SELECT * FROM read_csv('/etc/passwd')"),
-    "quoted_upper_case_name": 'SELECT * FROM "READ_TEXT"(\'/etc/passwd\')',
+    "read_csv_in_union": (
+        "SELECT kind FROM ha_events UNION ALL SELECT * FROM read_csv('/etc/passwd')"
+    ),
+    "quoted_upper_case_name": "SELECT * FROM \"READ_TEXT\"('/etc/passwd')",
     "file_as_table": "SELECT * FROM '/etc/passwd'",
     "pivot_over_read_blob": "PIVOT (SELECT * FROM read_blob('{db}')) ON filename USING count(*)",
     "export_database": "EXPORT DATABASE '{out}/dump'",
@@ -153,17 +178,26 @@ REFUSED = {
     "call": "CALL pragma_version()",
     # data-modifying and file-writing statements hidden where DuckDB still says SELECT
     "delete_in_cte": "WITH x AS (DELETE FROM ha_events RETURNING *) SELECT * FROM x",
-    "insert_in_cte": ("WITH x AS (INSERT INTO quarantine SELECT * FROM quarantine RETURNING 1)"
-                      " SELECT count(*) FROM x"),
+    "insert_in_cte": (
+        "WITH x AS (INSERT INTO quarantine SELECT * FROM quarantine RETURNING 1)"
+        " SELECT count(*) FROM x"
+    ),
     "update_in_cte": "WITH x AS (UPDATE devices SET model = 'x' RETURNING 1) SELECT * FROM x",
-    "delete_in_subquery": ("SELECT * FROM devices WHERE serial IN (WITH x AS (DELETE FROM"
-                           " devices RETURNING serial) SELECT serial FROM x)"),
-    "delete_in_scalar_subquery": ("SELECT (WITH x AS (DELETE FROM sources RETURNING 1)"
-                                  " SELECT count(*) FROM x) AS n"),
-    "update_in_union": ("SELECT 1 UNION ALL (WITH x AS (UPDATE session_samples SET"
-                        " connections = 0 RETURNING 1) SELECT count(*) FROM x)"),
-    "delete_in_nested_cte": ("WITH a AS (SELECT 1), b AS (WITH c AS (DELETE FROM ha_events"
-                             " RETURNING 1) SELECT * FROM c) SELECT * FROM a, b"),
+    "delete_in_subquery": (
+        "SELECT * FROM devices WHERE serial IN (WITH x AS (DELETE FROM"
+        " devices RETURNING serial) SELECT serial FROM x)"
+    ),
+    "delete_in_scalar_subquery": (
+        "SELECT (WITH x AS (DELETE FROM sources RETURNING 1) SELECT count(*) FROM x) AS n"
+    ),
+    "update_in_union": (
+        "SELECT 1 UNION ALL (WITH x AS (UPDATE session_samples SET"
+        " connections = 0 RETURNING 1) SELECT count(*) FROM x)"
+    ),
+    "delete_in_nested_cte": (
+        "WITH a AS (SELECT 1), b AS (WITH c AS (DELETE FROM ha_events"
+        " RETURNING 1) SELECT * FROM c) SELECT * FROM a, b"
+    ),
     "copy_in_cte": "WITH x AS (COPY ha_events TO '{out}/x.csv') SELECT * FROM x",
     # sequences, settings and the catalog views that name server paths
     "nextval": "SELECT nextval('incident_ids')",
@@ -202,8 +236,14 @@ def test_everything_but_one_plain_select_is_refused(db, tmp_path, name):
 @pytest.mark.parametrize("fmt", ["table", "json"])
 def test_a_runaway_query_is_stopped_at_the_time_limit(db, fmt):
     started = time.monotonic()
-    result = sql(db, "SELECT count(*) FROM range(1000000000) a, range(1000000000) b",
-                 "--timeout", "1", "--format", fmt)
+    result = sql(
+        db,
+        "SELECT count(*) FROM range(1000000000) a, range(1000000000) b",
+        "--timeout",
+        "1",
+        "--format",
+        fmt,
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 1
     assert result.stdout == ""
@@ -247,9 +287,16 @@ def test_a_database_held_by_another_process_is_one_error_line(db, tmp_path):
     held = tmp_path / "held.duckdb"
     held.write_bytes(db.read_bytes())
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom store import Store\n"
-         "store = Store(sys.argv[1])\nprint('open', flush=True)\ntime.sleep(60)\n", str(held)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom store import Store\n"
+            "store = Store(sys.argv[1])\nprint('open', flush=True)\ntime.sleep(60)\n",
+            str(held),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
         result = sql(held, "SELECT count(*) FROM ha_events")
@@ -262,13 +309,17 @@ def test_a_database_held_by_another_process_is_one_error_line(db, tmp_path):
             holder.stdout.close()
 
 
-@pytest.mark.parametrize("query", [
-    "WITH x AS (DELETE FROM ha_events RETURNING *) SELECT count(*) FROM x",
-    "WITH x AS (UPDATE devices SET model = 'owned' RETURNING 1) SELECT count(*) FROM x",
-    "WITH x AS (INSERT INTO quarantine SELECT * FROM quarantine RETURNING 1)"
-    " SELECT count(*) FROM x",
-    "SELECT nextval('incident_ids')",
-], ids=["delete", "update", "insert", "nextval"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "WITH x AS (DELETE FROM ha_events RETURNING *) SELECT count(*) FROM x",
+        "WITH x AS (UPDATE devices SET model = 'owned' RETURNING 1) SELECT count(*) FROM x",
+        "WITH x AS (INSERT INTO quarantine SELECT * FROM quarantine RETURNING 1)"
+        " SELECT count(*) FROM x",
+        "SELECT nextval('incident_ids')",
+    ],
+    ids=["delete", "update", "insert", "nextval"],
+)
 def test_the_read_only_transaction_alone_stops_writes(db, tmp_path, monkeypatch, query):
     """The second layer on its own: with the parse-tree check switched off, a serving
     store's cursor still cannot write, because analyst SQL runs in a read-only transaction
@@ -312,9 +363,12 @@ def test_a_locked_down_store_reads_only_the_folders_it_was_given(tmp_path):
         store.lock_down([str(allowed)])
         cur = store.cursor()
         # DuckDB adds its own temporary folder
-        assert f"{allowed}/" in cur.execute(
-            "SELECT current_setting('allowed_directories')").fetchone()[0]
-        assert cur.execute("SELECT x FROM read_csv(?)", [str(allowed / "a.csv")]).fetchall() \
-            == [(1,)]
+        assert (
+            f"{allowed}/"
+            in cur.execute("SELECT current_setting('allowed_directories')").fetchone()[0]
+        )
+        assert cur.execute("SELECT x FROM read_csv(?)", [str(allowed / "a.csv")]).fetchall() == [
+            (1,)
+        ]
         with pytest.raises(duckdb.PermissionException):
             cur.execute("SELECT x FROM read_csv(?)", [str(other / "a.csv")])

@@ -31,8 +31,14 @@ def users_cli(db: Path, *args: str, password: str | None = None) -> subprocess.P
     command = [sys.executable, "-m", "hawatch", "users", *args, "--db", str(db)]
     if password is not None:
         command.append("--password-stdin")
-    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     if process.stdin:
         process.stdin.write((password or "") + "\n")
         process.stdin.close()
@@ -54,8 +60,9 @@ def names(db: Path) -> set[str]:
 def waiting_for_lock(pid: int) -> bool:
     """Whether `pid` is queued for a flock another process holds (/proc/locks marks
     waiters with "->")."""
-    return any("->" in line and f" {pid} " in line
-               for line in Path("/proc/locks").read_text().splitlines())
+    return any(
+        "->" in line and f" {pid} " in line for line in Path("/proc/locks").read_text().splitlines()
+    )
 
 
 def test_a_command_waits_for_the_lock_and_then_keeps_the_other_change(tmp_path):
@@ -84,8 +91,9 @@ def test_a_command_waits_for_the_lock_and_then_keeps_the_other_change(tmp_path):
 def test_concurrent_commands_lose_no_user(tmp_path):
     db = tmp_path / "hawatch.duckdb"
     Store(db).close()
-    processes = [users_cli(db, "add", f"user{n}", "--role", "viewer", password=OLD)
-                 for n in range(6)]
+    processes = [
+        users_cli(db, "add", f"user{n}", "--role", "viewer", password=OLD) for n in range(6)
+    ]
     processes.append(users_cli(db, "list", "--format", "json"))
     assert [finish(p) for p in processes] == [0] * len(processes)
     assert names(db) == {f"user{n}" for n in range(6)}
@@ -103,8 +111,7 @@ def login(app: Flask, password: str) -> tuple[FlaskClient, int]:
     return log_in(app, "vera", password)
 
 
-def test_passwd_from_stdin_changes_the_password_and_ends_old_sessions(app, monkeypatch,
-                                                                        capsys):
+def test_passwd_from_stdin_changes_the_password_and_ends_old_sessions(app, monkeypatch, capsys):
     db = app.extensions["hawatch"].settings["db"]
     old_session, status = login(app, OLD)
     assert status == 302 and old_session.get("/").status_code == 200
@@ -131,10 +138,13 @@ def test_passwd_asks_twice_at_the_prompt(app, monkeypatch, capsys):
     assert login(app, NEW)[1] == 302
 
 
-@pytest.mark.parametrize(("name", "password", "message"), [
-    ("nobody", NEW, "no user 'nobody'"),
-    ("vera", "short", "password too short"),
-])
+@pytest.mark.parametrize(
+    ("name", "password", "message"),
+    [
+        ("nobody", NEW, "no user 'nobody'"),
+        ("vera", "short", "password too short"),
+    ],
+)
 def test_passwd_refusals(app, monkeypatch, capsys, name, password, message):
     db = str(app.extensions["hawatch"].settings["db"])
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))

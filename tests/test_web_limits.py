@@ -40,8 +40,9 @@ def status_of(url: str, timeout: float = 10) -> int:
         return exc.code
 
 
-def raw_request(running: Server, head: str, body: bytes = b"", timeout: float = 10
-                ) -> tuple[str, float]:
+def raw_request(
+    running: Server, head: str, body: bytes = b"", timeout: float = 10
+) -> tuple[str, float]:
     """Send `head` (and `body`), return the status line and when it came."""
     with socket.create_connection(address(running), timeout=timeout) as conn:
         conn.sendall(head.encode() + body)
@@ -58,6 +59,7 @@ def served(tmp_path: Path) -> Iterator[Server]:
 
 
 # -- item 6: idle connections -----------------------------------------------------------
+
 
 def test_idle_connections_do_not_take_the_service_down(served):
     held = idle_connections(served, 150)
@@ -76,8 +78,11 @@ def test_idle_connections_do_not_take_the_service_down(served):
 
 
 def test_idle_connections_beyond_the_limit_are_closed_and_service_resumes(tmp_path):
-    running = Server(tmp_path, syslog=False, env={
-        "HAWATCH_SERVE_CONNECTION_LIMIT": "20", "HAWATCH_SERVE_CHANNEL_TIMEOUT_SECONDS": "2"})
+    running = Server(
+        tmp_path,
+        syslog=False,
+        env={"HAWATCH_SERVE_CONNECTION_LIMIT": "20", "HAWATCH_SERVE_CHANNEL_TIMEOUT_SECONDS": "2"},
+    )
     held = idle_connections(running, 40)
     try:
         # the server answers again once it has closed the idle connections it accepted
@@ -99,20 +104,26 @@ def test_idle_connections_beyond_the_limit_are_closed_and_service_resumes(tmp_pa
 
 # -- item 12: request bodies ------------------------------------------------------------
 
+
 def upload_head(length: int, token: str | None, path: str = "/api/v1/ingest") -> str:
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n{auth}"
-            f"Content-Length: {length}\r\n\r\n")
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n{auth}"
+        f"Content-Length: {length}\r\n\r\n"
+    )
 
 
-@pytest.mark.parametrize(("length", "token", "path"), [
-    (200 * MIB, None, "/api/v1/ingest"),       # a stranger's large upload
-    (2 * MIB, None, "/api/v1/ingest"),         # small for an upload, large for a stranger
-    (2 * MIB, "wrong", "/api/v1/ingest"),
-    (2 * MIB, None, "/login"),
-    (2 * MIB, TOKEN, "/login"),                # the token is for uploads only
-    (65 * MIB, TOKEN, "/api/v1/ingest"),       # beyond serve.max_request_megabytes (64)
-])
+@pytest.mark.parametrize(
+    ("length", "token", "path"),
+    [
+        (200 * MIB, None, "/api/v1/ingest"),  # a stranger's large upload
+        (2 * MIB, None, "/api/v1/ingest"),  # small for an upload, large for a stranger
+        (2 * MIB, "wrong", "/api/v1/ingest"),
+        (2 * MIB, None, "/login"),
+        (2 * MIB, TOKEN, "/login"),  # the token is for uploads only
+        (65 * MIB, TOKEN, "/api/v1/ingest"),  # beyond serve.max_request_megabytes (64)
+    ],
+)
 def test_a_body_over_its_limit_is_refused_before_it_is_sent(served, length, token, path):
     # only the headers are sent: the answer must not wait for the body
     status, _ = raw_request(served, upload_head(length, token, path))
@@ -121,8 +132,10 @@ def test_a_body_over_its_limit_is_refused_before_it_is_sent(served, length, toke
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit(served):
-    head = ("POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n")
+    head = (
+        "POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
     chunk = b"x" * 65536
     with socket.create_connection(address(served), timeout=10) as conn:
         conn.sendall(head.encode())
@@ -148,8 +161,10 @@ def test_a_chunked_body_is_cut_off_at_the_limit(served):
 
 
 def test_an_authenticated_upload_within_the_limit_is_accepted(served):
-    line = (b'<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10.0.0.96'
-            b' pri=6 c=1024 m=537 msg="Connection Closed" n=1\n')
+    line = (
+        b'<134>  id=firewall sn=0040103CE114 time="2022-05-16 15:22:26 UTC" fw=10.0.0.96'
+        b' pri=6 c=1024 m=537 msg="Connection Closed" n=1\n'
+    )
     body = line * (3 * MIB // len(line))  # more than the 1 MiB a stranger may send
     status, report = post(served.url, body, "text/plain")
     assert status == 200 and report["records"] == 3 * MIB // len(line), report

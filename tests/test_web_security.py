@@ -49,12 +49,26 @@ def as_a_browser_reads_it(base: str, location: str) -> urllib.parse.SplitResult:
 # -- item 11: open redirect -------------------------------------------------------------
 
 # as typed into a link to the login page (percent-escapes are the link's own)
-HOSTILE_NEXT = ["/%09/evil.example", "/%0a/evil.example", "/%0d%0a/evil.example",
-                "//evil.example", "///evil.example", "\\\\evil.example", "/\\evil.example",
-                "\\/evil.example", "https://evil.example/", "http:evil.example",
-                "javascript:alert(1)", "evil.example", "%20//evil.example",
-                "/%20/evil.example", "/%00/evil.example", "https:/\\evil.example",
-                "/%2509/evil.example", "%2F%2Fevil.example"]
+HOSTILE_NEXT = [
+    "/%09/evil.example",
+    "/%0a/evil.example",
+    "/%0d%0a/evil.example",
+    "//evil.example",
+    "///evil.example",
+    "\\\\evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "https://evil.example/",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "%20//evil.example",
+    "/%20/evil.example",
+    "/%00/evil.example",
+    "https:/\\evil.example",
+    "/%2509/evil.example",
+    "%2F%2Fevil.example",
+]
 
 
 def next_field(page: str) -> str:
@@ -68,8 +82,7 @@ def test_login_never_redirects_off_site(served, link):
     """A browser opens /login?next=..., then posts the form with the page's next field."""
     user = WebUser(served.url)
     target = next_field(user.get("/login?next=" + link).text)
-    answer = user.post("/login", {"username": "viewer", "password": PASSWORD,
-                                  "next": target})
+    answer = user.post("/login", {"username": "viewer", "password": PASSWORD, "next": target})
     assert answer.status == 302
     location = answer.headers["Location"]
     went = as_a_browser_reads_it(served.url, location)
@@ -78,14 +91,16 @@ def test_login_never_redirects_off_site(served, link):
     assert location == "/" or location == target == "/%09/evil.example", location
 
 
-@pytest.mark.parametrize("target", ["/pairs/fra1-ha01?days=7", "/incidents?status=open",
-                                    "/sql?q=SELECT%201"])
+@pytest.mark.parametrize(
+    "target", ["/pairs/fra1-ha01?days=7", "/incidents?status=open", "/sql?q=SELECT%201"]
+)
 def test_login_returns_to_a_page_of_this_site(served, target):
     answer = WebUser(served.url).log_in("viewer", PASSWORD, next_path=target)
     assert answer.status == 302 and answer.headers["Location"] == target
 
 
 # -- item 13: logout --------------------------------------------------------------------
+
 
 def replay(served: Server, cookie: str, path: str = "/") -> int:
     """The status a copied cookie gets on its own (no other state)."""
@@ -105,8 +120,7 @@ def test_a_cookie_copied_before_logout_is_refused_after_it(served):
     assert replay(served, copied, "/api/v1/pairs") == 302
     stranger = WebUser(served.url)
     stranger.get("/login")
-    refused = stranger.request("POST", "/sql", {"q": "SELECT 1"},
-                               headers={"Cookie": copied})
+    refused = stranger.request("POST", "/sql", {"q": "SELECT 1"}, headers={"Cookie": copied})
     assert refused.status in (400, 401) and "<td>1</td>" not in refused.text
     assert other.get("/").status == 200  # only that session ended
 
@@ -132,27 +146,40 @@ def test_a_logged_out_cookie_stays_refused_after_a_restart(tmp_path):
 
 # -- item 16: headers -------------------------------------------------------------------
 
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                    "Referrer-Policy": "same-origin"}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def assert_secured(answer, what: str) -> None:
     for name, value in SECURITY_HEADERS.items():
         assert answer.headers.get(name) == value, (what, name, dict(answer.headers))
     policy = answer.headers.get("Content-Security-Policy", "")
-    for directive in ("default-src 'self'", "script-src 'self';", "frame-ancestors 'none'",
-                      "object-src 'none'", "base-uri 'none'", "form-action 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self';",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ):
         assert directive in policy, (what, policy)
 
 
-@pytest.mark.parametrize("path", ["/login", "/healthz", "/metrics", "/api/v1/openapi.json",
-                                  "/no/such/page", "/static/chart.js"])
+@pytest.mark.parametrize(
+    "path",
+    ["/login", "/healthz", "/metrics", "/api/v1/openapi.json", "/no/such/page", "/static/chart.js"],
+)
 def test_every_answer_to_a_stranger_carries_the_security_headers(served, path):
     answer = WebUser(served.url).get(path)
     assert answer.status in (200, 302), (path, answer.status)
     assert_secured(answer, path)
-    assert answer.headers["Cache-Control"] in ("no-store", "no-cache") or \
-        "max-age" in answer.headers["Cache-Control"]
+    assert (
+        answer.headers["Cache-Control"] in ("no-store", "no-cache")
+        or "max-age" in answer.headers["Cache-Control"]
+    )
 
 
 def test_refusals_carry_the_security_headers(served):
@@ -164,8 +191,9 @@ def test_refusals_carry_the_security_headers(served):
     assert_secured(stranger.get("/sql.csv"), "a GET of a POST-only download")
 
 
-@pytest.mark.parametrize("path", ["/sql", "/incidents", "/ingest", "/pairs/no-such-pair",
-                                  "/no/such/page"])
+@pytest.mark.parametrize(
+    "path", ["/sql", "/incidents", "/ingest", "/pairs/no-such-pair", "/no/such/page"]
+)
 def test_answers_to_a_logged_in_user_are_not_stored(served, path):
     answer = logged_in(served).get(path)
     assert_secured(answer, path)
@@ -173,8 +201,7 @@ def test_answers_to_a_logged_in_user_are_not_stored(served, path):
 
 
 @pytest.mark.parametrize("path", ["/", "/api/v1/pairs", "/api/v1/incidents"])
-def test_revalidated_answers_are_kept_only_by_their_browser_and_only_to_revalidate(
-        served, path):
+def test_revalidated_answers_are_kept_only_by_their_browser_and_only_to_revalidate(served, path):
     """The fleet page and the JSON API carry an ETag: a refresh of unchanged data is a 304
     (no-store would forbid keeping the copy the 304 refers to)."""
     user = logged_in(served)

@@ -34,9 +34,14 @@ class Answer:
 
 
 def add_user(db: Path, name: str, role: str, password: str) -> None:
-    subprocess.run(["hawatch", "users", "add", name, "--role", role, "--password-stdin",
-                    "--db", str(db)], input=password + "\n", text=True, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        ["hawatch", "users", "add", name, "--role", role, "--password-stdin", "--db", str(db)],
+        input=password + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 class WebUser:
@@ -46,14 +51,22 @@ class WebUser:
         self.url = url
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
         self.token = ""
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 60) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Answer:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers=headers or {})
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=headers or {}
+        )
         try:
             with self.opener.open(request, timeout=timeout) as response:
                 answer = Answer(response.status, response.headers, response.read())
@@ -67,16 +80,14 @@ class WebUser:
     def get(self, path: str, **kwargs) -> Answer:  # type: ignore[no-untyped-def]
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, form: dict[str, str], csrf: bool = True,
-             **kwargs) -> Answer:  # type: ignore[no-untyped-def]
+    def post(self, path: str, form: dict[str, str], csrf: bool = True, **kwargs) -> Answer:  # type: ignore[no-untyped-def]
         if csrf:
             form = {**form, "csrf_token": self.token}
         return self.request("POST", path, form, **kwargs)
 
     def log_in(self, name: str, password: str, next_path: str = "/") -> Answer:
         self.get("/login")
-        return self.post("/login", {"username": name, "password": password,
-                                    "next": next_path})
+        return self.post("/login", {"username": name, "password": password, "next": next_path})
 
     def cookie(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
@@ -90,9 +101,11 @@ def server_token(db: Path) -> str:
 def api_sql(url: str, db: Path, query: str) -> tuple[int, dict]:
     """POST /api/v1/sql as `hawatch sql` does, with the server's own token."""
     request = urllib.request.Request(
-        url + "/api/v1/sql", data=json.dumps({"query": query}).encode(), method="POST",
-        headers={"Authorization": f"Bearer {server_token(db)}",
-                 "Content-Type": "application/json"})
+        url + "/api/v1/sql",
+        data=json.dumps({"query": query}).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {server_token(db)}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())

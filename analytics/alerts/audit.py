@@ -16,8 +16,17 @@ from typing import Any
 import duckdb
 from hawatch.store.execute import fetch_dicts
 
-AUDIT_COLUMNS = ["audit_id", "acted_at", "actor", "action", "target", "target_id", "pair",
-                 "comment", "detail"]
+AUDIT_COLUMNS = [
+    "audit_id",
+    "acted_at",
+    "actor",
+    "action",
+    "target",
+    "target_id",
+    "pair",
+    "comment",
+    "detail",
+]
 
 # `hawatch audit`: newest first; one `?` for the pair (NULL: every pair), one for the limit
 AUDIT_QUERY = f"""
@@ -26,13 +35,22 @@ WHERE pair = coalesce(?, pair) ORDER BY audit_id DESC LIMIT ?
 """
 
 
-def record(cur: duckdb.DuckDBPyConnection, now: datetime, actor: str, action: str,
-           target: tuple[str, int], pair: str | None, comment: str, detail: str) -> None:
+def record(
+    cur: duckdb.DuckDBPyConnection,
+    now: datetime,
+    actor: str,
+    action: str,
+    target: tuple[str, int],
+    pair: str | None,
+    comment: str,
+    detail: str,
+) -> None:
     """One action, in the caller's transaction (`target` is e.g. ("silence", 12))."""
-    cur.execute("INSERT INTO audit_log (acted_at, actor, action, target, target_id, pair, comment,"
-                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [now, actor or "operator", action, target[0], target[1], pair,
-                 comment or None, detail])
+    cur.execute(
+        "INSERT INTO audit_log (acted_at, actor, action, target, target_id, pair, comment,"
+        " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [now, actor or "operator", action, target[0], target[1], pair, comment or None, detail],
+    )
 
 
 _TRAILS = """
@@ -47,8 +65,9 @@ ORDER BY i.incident_id, a.audit_id
 """
 
 
-def trails(cur: duckdb.DuckDBPyConnection, incident_ids: Iterable[int]
-           ) -> dict[int, list[dict[str, Any]]]:
+def trails(
+    cur: duckdb.DuckDBPyConnection, incident_ids: Iterable[int]
+) -> dict[int, list[dict[str, Any]]]:
     """incident id -> its trail, oldest first (incidents without one are absent)."""
     ids = list(incident_ids)
     found: dict[int, list[dict[str, Any]]] = {}

@@ -48,8 +48,9 @@ class PairDue:
     flapping_open: bool = False  # a flapping incident is (or is about to be) notified open
 
 
-def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: Mapping[str, Any], now: datetime
-                ) -> list[PairDue]:
+def due_by_pair(
+    cur: duckdb.DuckDBPyConnection, settings: Mapping[str, Any], now: datetime
+) -> list[PairDue]:
     wait = timedelta(seconds=float(settings["alerts.group_wait_seconds"]))
     repeat = timedelta(hours=float(settings["alerts.repeat_interval_hours"]))
     too_old = now - timedelta(hours=float(settings["alerts.max_age_hours"]))
@@ -58,10 +59,32 @@ def due_by_pair(cur: duckdb.DuckDBPyConnection, settings: Mapping[str, Any], now
     flapping: dict[str, list[bool]] = {}  # pair -> notified? per open flapping incident
     acked = acknowledged(cur)
     for row in cur.execute(_LOAD).fetchall():
-        (iid, pair, kind, severity, status, opened, resolved, summary, evidence, detected,
-         site, zone, notified, last) = row
-        item = Item(iid, kind, severity, status, opened, resolved, summary,
-                    json.loads(evidence) if isinstance(evidence, str) else dict(evidence))
+        (
+            iid,
+            pair,
+            kind,
+            severity,
+            status,
+            opened,
+            resolved,
+            summary,
+            evidence,
+            detected,
+            site,
+            zone,
+            notified,
+            last,
+        ) = row
+        item = Item(
+            iid,
+            kind,
+            severity,
+            status,
+            opened,
+            resolved,
+            summary,
+            json.loads(evidence) if isinstance(evidence, str) else dict(evidence),
+        )
         due = pairs.setdefault(pair, PairDue(pair, site or "", zone))
         if kind == "flapping" and status == "open":
             flapping.setdefault(pair, []).append(notified is not None)

@@ -27,8 +27,9 @@ def apply_action(store: Store, payload: dict[str, Any], now: datetime) -> str:
     action = ACTIONS.get(str(payload.get("action")))
     if action is None:
         raise HawatchError(f"unknown action {payload.get('action')!r}")
-    return action(store, payload, now, str(payload.get("by") or "operator"),
-                  str(payload.get("comment") or ""))
+    return action(
+        store, payload, now, str(payload.get("by") or "operator"), str(payload.get("comment") or "")
+    )
 
 
 def _number(payload: dict[str, Any], name: str) -> int:
@@ -44,8 +45,7 @@ def _ack(store: Store, payload: dict[str, Any], now: datetime, by: str, comment:
     return f"incident #{incident} acknowledged: no repeats until it resolves"
 
 
-def _silence(store: Store, payload: dict[str, Any], now: datetime, by: str,
-             comment: str) -> str:
+def _silence(store: Store, payload: dict[str, Any], now: datetime, by: str, comment: str) -> str:
     ends = _utc_time(payload.get("until"), "until", now)
     pair = str(payload.get("pair") or "").strip()
     if not one_row(store.cursor(), "SELECT count(*) FROM pairs WHERE pair = ?", [pair])[0]:
@@ -64,8 +64,9 @@ def _utc_time(value: Any, name: str, now: datetime) -> datetime:
     return when.replace(tzinfo=now.tzinfo)
 
 
-def declare_window(store: Store, payload: dict[str, Any], now: datetime, by: str = "operator",
-                   comment: str = "") -> str:
+def declare_window(
+    store: Store, payload: dict[str, Any], now: datetime, by: str = "operator", comment: str = ""
+) -> str:
     """Declare a failover test or maintenance window for a pair (origin 'cli')."""
     pair = str(payload.get("pair") or "").strip()
     kind = str(payload.get("kind") or "")
@@ -80,43 +81,73 @@ def declare_window(store: Store, payload: dict[str, Any], now: datetime, by: str
         if not one_row(cur, "SELECT count(*) FROM pairs WHERE pair = ?", [pair])[0]:
             raise HawatchError(f"no pair {pair!r}")
         (wid,) = one_row(
-            cur, "INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin, created_at)"
+            cur,
+            "INSERT INTO windows (pair, starts_at, ends_at, kind, comment, origin, created_at)"
             " VALUES (?, ?, ?, ?, ?, 'cli', ?) RETURNING window_id",
-            [pair, starts, ends, kind, comment, now])
+            [pair, starts, ends, kind, comment, now],
+        )
         # the pair's failovers in the window are judged again at the next analysis
         cur.execute("INSERT INTO analysis_dirty VALUES (?, ?, ?)", [pair, starts, now])
-        record(cur, now, by, "window", ("window", wid), pair, comment,
-               f"{kind} window #{wid} {starts:%Y-%m-%d %H:%M} to {ends:%Y-%m-%d %H:%M} UTC")
-    return (f"{kind} window for {pair} from {starts.isoformat()} to {ends.isoformat()}"
-            f" declared as window #{wid}")
+        record(
+            cur,
+            now,
+            by,
+            "window",
+            ("window", wid),
+            pair,
+            comment,
+            f"{kind} window #{wid} {starts:%Y-%m-%d %H:%M} to {ends:%Y-%m-%d %H:%M} UTC",
+        )
+    return (
+        f"{kind} window for {pair} from {starts.isoformat()} to {ends.isoformat()}"
+        f" declared as window #{wid}"
+    )
 
 
-def _silence_edit(store: Store, payload: dict[str, Any], now: datetime, by: str,
-                  comment: str) -> str:
-    return schedule_edits.edit_silence(store, _number(payload, "silence"),
-                                       _utc_time(payload.get("until"), "until", now), by,
-                                       comment, now)
+def _silence_edit(
+    store: Store, payload: dict[str, Any], now: datetime, by: str, comment: str
+) -> str:
+    return schedule_edits.edit_silence(
+        store,
+        _number(payload, "silence"),
+        _utc_time(payload.get("until"), "until", now),
+        by,
+        comment,
+        now,
+    )
 
 
-def _silence_remove(store: Store, payload: dict[str, Any], now: datetime, by: str,
-                    comment: str) -> str:
+def _silence_remove(
+    store: Store, payload: dict[str, Any], now: datetime, by: str, comment: str
+) -> str:
     return schedule_edits.remove_silence(store, _number(payload, "silence"), by, comment, now)
 
 
-def _window_edit(store: Store, payload: dict[str, Any], now: datetime, by: str,
-                 comment: str) -> str:
-    return schedule_edits.edit_window(store, _number(payload, "window"),
-                                      _utc_time(payload.get("end"), "end", now), by, comment,
-                                      now)
+def _window_edit(
+    store: Store, payload: dict[str, Any], now: datetime, by: str, comment: str
+) -> str:
+    return schedule_edits.edit_window(
+        store,
+        _number(payload, "window"),
+        _utc_time(payload.get("end"), "end", now),
+        by,
+        comment,
+        now,
+    )
 
 
-def _window_remove(store: Store, payload: dict[str, Any], now: datetime, by: str,
-                   comment: str) -> str:
+def _window_remove(
+    store: Store, payload: dict[str, Any], now: datetime, by: str, comment: str
+) -> str:
     return schedule_edits.remove_window(store, _number(payload, "window"), by, comment, now)
 
 
 ACTIONS: dict[str, Action] = {
-    "ack": _ack, "silence": _silence, "window": declare_window,
-    "silence_edit": _silence_edit, "silence_remove": _silence_remove,
-    "window_edit": _window_edit, "window_remove": _window_remove,
+    "ack": _ack,
+    "silence": _silence,
+    "window": declare_window,
+    "silence_edit": _silence_edit,
+    "silence_remove": _silence_remove,
+    "window_edit": _window_edit,
+    "window_remove": _window_remove,
 }

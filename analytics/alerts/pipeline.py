@@ -37,24 +37,30 @@ def _domain(settings: Mapping[str, Any]) -> str:
 def _remember(cur: duckdb.DuckDBPyConnection, draft: Draft, nid: int, now: datetime) -> None:
     """What each incident was notified as: the log de-duplication is decided from."""
     for iid in draft.incident_ids:
-        status, kind = one_row(cur, "SELECT status, kind FROM incidents WHERE incident_id = ?",
-                               [iid])
-        still_open = (draft.kind in ("new", "repeat") and status == "open"
-                      and kind != "failover_test")
+        status, kind = one_row(
+            cur, "SELECT status, kind FROM incidents WHERE incident_id = ?", [iid]
+        )
+        still_open = (
+            draft.kind in ("new", "repeat") and status == "open" and kind != "failover_test"
+        )
         cur.execute("DELETE FROM alert_state WHERE incident_id = ?", [iid])
-        cur.execute("INSERT INTO alert_state VALUES (?, ?, ?, ?, ?)",
-                    [iid, draft.pair, "open" if still_open else "resolved", now, nid])
+        cur.execute(
+            "INSERT INTO alert_state VALUES (?, ?, ?, ?, ?)",
+            [iid, draft.pair, "open" if still_open else "resolved", now, nid],
+        )
 
 
-def record(store: Store, drafts: list[Draft], settings: Mapping[str, Any], now: datetime
-           ) -> list[int]:
+def record(
+    store: Store, drafts: list[Draft], settings: Mapping[str, Any], now: datetime
+) -> list[int]:
     """Write drafts to the outbox in one transaction; returns their ids."""
     with store.transaction() as cur:
         return _record(cur, drafts, settings, now)
 
 
-def _record(cur: duckdb.DuckDBPyConnection, drafts: list[Draft], settings: Mapping[str, Any],
-            now: datetime) -> list[int]:
+def _record(
+    cur: duckdb.DuckDBPyConnection, drafts: list[Draft], settings: Mapping[str, Any], now: datetime
+) -> list[int]:
     ids = []
     for draft in drafts:
         nid = outbox.enqueue(cur, draft, now, _domain(settings))
@@ -68,8 +74,11 @@ def evaluate(store: Store, settings: Mapping[str, Any] | None, now: datetime) ->
     s = alert_settings(settings)
     with store.transaction() as cur:
         clear_resolved(cur, now)
-        drafts = [d for due in grouping.due_by_pair(cur, s, now)
-                  for d in rules.drafts_for(cur, due, s, now)]
+        drafts = [
+            d
+            for due in grouping.due_by_pair(cur, s, now)
+            for d in rules.drafts_for(cur, due, s, now)
+        ]
         return _record(cur, drafts, s, now)
 
 
@@ -97,8 +106,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def run_alert_cycle(store: Store, settings: Settings,
-                    now: datetime | None = None) -> None:
+def run_alert_cycle(store: Store, settings: Settings, now: datetime | None = None) -> None:
     """One minute's work for `hawatch serve`: evaluate, then deliver. Never raises, so the
     scheduler's job lives on; failures are logged and retried next cycle."""
     s = alert_settings(settings)
@@ -117,17 +125,25 @@ def run_alert_cycle(store: Store, settings: Settings,
         log.exception("alert delivery failed; retrying next cycle")
 
 
-def send_test(store: Store, settings: Settings, now: datetime,
-              to: str | None = None) -> int:
+def send_test(store: Store, settings: Settings, now: datetime, to: str | None = None) -> int:
     """A test e-mail through the outbox; returns its notification id."""
     s = alert_settings(settings)
     recipients = addresses(to or str(s["alerts.to"]))
     if not recipients:
         raise HawatchError("no recipient: pass --to ADDRESS or set HAWATCH_ALERT_TO")
-    text, html = render_page("hawatch test e-mail", [(
-        "This is a test", [f"sent at {now:%Y-%m-%d %H:%M:%S} UTC",
-                           f"SMTP server {s['smtp.host']}:{s['smtp.port']} "
-                           f"({s['smtp.security']})"])])
-    (nid,) = record(store, [Draft("test", None, [], recipients, "[hawatch] test e-mail",
-                                  text, html)], s, now)
+    text, html = render_page(
+        "hawatch test e-mail",
+        [
+            (
+                "This is a test",
+                [
+                    f"sent at {now:%Y-%m-%d %H:%M:%S} UTC",
+                    f"SMTP server {s['smtp.host']}:{s['smtp.port']} ({s['smtp.security']})",
+                ],
+            )
+        ],
+    )
+    (nid,) = record(
+        store, [Draft("test", None, [], recipients, "[hawatch] test e-mail", text, html)], s, now
+    )
     return nid

@@ -54,8 +54,7 @@ def zone_of(name: str | None) -> tzinfo:
     match = _OFFSET.match(name)
     if match:
         sign = -1 if match.group(1) == "-" else 1
-        return timezone(sign * timedelta(hours=int(match.group(2)),
-                                         minutes=int(match.group(3))))
+        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -83,8 +82,11 @@ def headline(notice: Notice) -> str:
     if top.kind == "failover_test":
         what = "failover test " + ("passed" if top.evidence.get("survived") else "FAILED")
     more = f", +{len(notice.items) - 1} more" if len(notice.items) > 1 else ""
-    label = {"resolved": "RESOLVED", "flapping_summary": "FLAPPING ENDED",
-             "repeat": f"STILL {top.severity.upper()}"}.get(notice.kind, top.severity.upper())
+    label = {
+        "resolved": "RESOLVED",
+        "flapping_summary": "FLAPPING ENDED",
+        "repeat": f"STILL {top.severity.upper()}",
+    }.get(notice.kind, top.severity.upper())
     return one_line(f"{label} {what} {notice.pair} ({notice.site or 'no site'}){more}")
 
 
@@ -144,10 +146,19 @@ _HTML = """\
 """
 
 _ENV = {
-    "text": Environment(loader=DictLoader({"t": _TEXT}), autoescape=False,
-                        undefined=StrictUndefined, trim_blocks=True, keep_trailing_newline=True),
-    "html": Environment(loader=DictLoader({"t": _HTML}), autoescape=True,
-                        undefined=StrictUndefined, trim_blocks=True),
+    "text": Environment(
+        loader=DictLoader({"t": _TEXT}),
+        autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        keep_trailing_newline=True,
+    ),
+    "html": Environment(
+        loader=DictLoader({"t": _HTML}),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+    ),
 }
 
 
@@ -158,35 +169,56 @@ def pair_link(base_url: str, pair: str) -> str:
 def render_notice(notice: Notice, base_url: str) -> tuple[str, str, str]:
     """(subject, text body, html body)."""
     title = headline(notice)
-    items = [{
-        "incident_id": i.incident_id, "kind": i.kind, "severity": i.severity,
-        "status": i.status, "summary": i.summary,
-        "opened": both_times(i.opened_at, notice.zone),
-        "resolved": both_times(i.resolved_at, notice.zone) if i.resolved_at else "",
-        # the evidence in words (analytics/evidence_text.py), times in both zones
-        "figures": [(f.label, both_times(f.time, notice.zone) if f.time else f.text)
-                    for f in facts(i.evidence)],
-        # what to check (analytics/runbooks.py); a resolution needs no checks
-        "runbook": None if notice.kind == "resolved" else for_incident(i.kind, i.evidence),
-    } for i in sorted(notice.items, key=lambda i: (SEVERITY_ORDER.get(i.severity, 3),
-                                                   i.opened_at))]
-    context = {"title": title, "n": notice, "items": items,
-               "link": pair_link(base_url, notice.pair)}
-    return ("[hawatch] " + title, _ENV["text"].get_template("t").render(context),
-            _ENV["html"].get_template("t").render(context))
+    items = [
+        {
+            "incident_id": i.incident_id,
+            "kind": i.kind,
+            "severity": i.severity,
+            "status": i.status,
+            "summary": i.summary,
+            "opened": both_times(i.opened_at, notice.zone),
+            "resolved": both_times(i.resolved_at, notice.zone) if i.resolved_at else "",
+            # the evidence in words (analytics/evidence_text.py), times in both zones
+            "figures": [
+                (f.label, both_times(f.time, notice.zone) if f.time else f.text)
+                for f in facts(i.evidence)
+            ],
+            # what to check (analytics/runbooks.py); a resolution needs no checks
+            "runbook": None if notice.kind == "resolved" else for_incident(i.kind, i.evidence),
+        }
+        for i in sorted(
+            notice.items, key=lambda i: (SEVERITY_ORDER.get(i.severity, 3), i.opened_at)
+        )
+    ]
+    context = {
+        "title": title,
+        "n": notice,
+        "items": items,
+        "link": pair_link(base_url, notice.pair),
+    }
+    return (
+        "[hawatch] " + title,
+        _ENV["text"].get_template("t").render(context),
+        _ENV["html"].get_template("t").render(context),
+    )
 
 
 def render_page(title: str, sections: list[tuple[str, list[str]]]) -> tuple[str, str]:
     """Text and HTML of a page of titled lists (digests, tests)."""
-    text = "\n".join([title, ""] + [f"{h}\n" + "\n".join(f"* {line}" for line in lines or
-                                                            ["none"]) + "\n"
-                                    for h, lines in sections])
+    text = "\n".join(
+        [title, ""]
+        + [
+            f"{h}\n" + "\n".join(f"* {line}" for line in lines or ["none"]) + "\n"
+            for h, lines in sections
+        ]
+    )
     html = _PAGE.render(title=title, sections=sections)
     return text, html
 
 
 _PAGE = Environment(autoescape=True, trim_blocks=True).from_string(
-    "<!doctype html>\n<html><body style=\"font-family: sans-serif\"><h2>{{ title }}</h2>\n"
+    '<!doctype html>\n<html><body style="font-family: sans-serif"><h2>{{ title }}</h2>\n'
     "{% for h, lines in sections %}<h3>{{ h }}</h3><ul>\n"
     "{% for line in lines %}<li>{{ line }}</li>\n{% else %}<li>none</li>\n{% endfor %}"
-    "</ul>\n{% endfor %}</body></html>\n")
+    "</ul>\n{% endfor %}</body></html>\n"
+)

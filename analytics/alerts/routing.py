@@ -33,8 +33,7 @@ def parse_routes(text: str) -> list[Route]:
         for part in filter(None, (p.strip() for p in head.split("&"))):
             key, eq, value = part.partition("=")
             if not eq or key.strip() not in ("site", "severity"):
-                raise HawatchError(f"alerts.routes: {part!r} is not site=NAME or "
-                                   "severity=LEVEL")
+                raise HawatchError(f"alerts.routes: {part!r} is not site=NAME or severity=LEVEL")
             matchers[key.strip()] = value.strip()
         routes.append(Route(matchers, addresses(tail)))
     return routes

@@ -29,40 +29,54 @@ HELD = "held back: pair flapping"
 STALE = "ended before alerts.max_age_hours"
 
 
-def _draft(notice: Notice, settings: Mapping[str, Any], status: str = "pending",
-           reason: str | None = None) -> Draft:
+def _draft(
+    notice: Notice, settings: Mapping[str, Any], status: str = "pending", reason: str | None = None
+) -> Draft:
     severity = min((i.severity for i in notice.items), key=lambda s: SEVERITY_ORDER.get(s, 3))
     subject, text, html = render_notice(notice, str(settings["alerts.base_url"]))
-    return Draft(notice.kind, notice.pair, [i.incident_id for i in notice.items],
-                 recipients(settings, notice.site, severity), subject, text, html,
-                 status, reason)
+    return Draft(
+        notice.kind,
+        notice.pair,
+        [i.incident_id for i in notice.items],
+        recipients(settings, notice.site, severity),
+        subject,
+        text,
+        html,
+        status,
+        reason,
+    )
 
 
-def _flapping_facts(cur: duckdb.DuckDBPyConnection, pair: str, item: Item
-                    ) -> list[tuple[str, str]]:
-    active, sync = cur.execute("SELECT active_serial, stateful_sync FROM pairs WHERE pair = ?",
-                               [pair]).fetchone() or (None, None)
-    (unsynced,) = one_row(cur,
+def _flapping_facts(cur: duckdb.DuckDBPyConnection, pair: str, item: Item) -> list[tuple[str, str]]:
+    active, sync = cur.execute(
+        "SELECT active_serial, stateful_sync FROM pairs WHERE pair = ?", [pair]
+    ).fetchone() or (None, None)
+    (unsynced,) = one_row(
+        cur,
         "SELECT count(*) FROM incidents WHERE pair = ? AND kind = 'unsynced_failover'"
         " AND status <> 'withdrawn' AND opened_at BETWEEN ? AND coalesce(?, now())",
-        [pair, item.opened_at, item.resolved_at])
-    (held,) = one_row(cur,
+        [pair, item.opened_at, item.resolved_at],
+    )
+    (held,) = one_row(
+        cur,
         "SELECT coalesce(sum(len(incident_ids)), 0) FROM notifications WHERE pair = ?"
         " AND reason = ? AND created_at >= (SELECT min(created_at) FROM notifications"
         " WHERE list_contains(incident_ids, ?))",
-        [pair, HELD, item.incident_id])
-    return [("current state", f"active unit {active or 'unknown'}, stateful sync "
-             f"{sync or 'unknown'}"),
-            ("transitions", str(item.evidence.get("transitions", "?"))),
-            ("unsynced failovers", str(max(unsynced, item.evidence.get(
-                "unsynced_transitions") or 0))),
-            ("notifications held back", str(held))]
+        [pair, HELD, item.incident_id],
+    )
+    return [
+        ("current state", f"active unit {active or 'unknown'}, stateful sync {sync or 'unknown'}"),
+        ("transitions", str(item.evidence.get("transitions", "?"))),
+        ("unsynced failovers", str(max(unsynced, item.evidence.get("unsynced_transitions") or 0))),
+        ("notifications held back", str(held)),
+    ]
 
 
 def _stale_facts(cur: duckdb.DuckDBPyConnection, pair: str) -> list[tuple[str, str]]:
     """What an e-mail about a stale pair must say first (analytics/freshness.py)."""
-    row = cur.execute("SELECT reason, last_seen, last_source FROM pair_freshness"
-                      " WHERE pair = ? AND stale", [pair]).fetchone()
+    row = cur.execute(
+        "SELECT reason, last_seen, last_source FROM pair_freshness WHERE pair = ? AND stale", [pair]
+    ).fetchone()
     if row is None:
         return []
     reason, seen, source = row
@@ -70,20 +84,26 @@ def _stale_facts(cur: duckdb.DuckDBPyConnection, pair: str) -> list[tuple[str, s
     return [("pair health now", f"STALE: {reason}"), ("last data from the pair", last)]
 
 
-def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: Mapping[str, Any],
-               now: datetime) -> list[Draft]:
+def drafts_for(
+    cur: duckdb.DuckDBPyConnection, due: PairDue, settings: Mapping[str, Any], now: datetime
+) -> list[Draft]:
     """The drafts one pair gets in this cycle."""
     stale = _stale_facts(cur, due.pair)
 
-    def notice(kind: str, items: list[Item], facts: list[tuple[str, str]] | None = None,
-               **extra: Any) -> Notice:
-        return Notice(kind, due.pair, due.site, due.zone, items,
-                      facts=stale + (facts or []), **extra)
+    def notice(
+        kind: str, items: list[Item], facts: list[tuple[str, str]] | None = None, **extra: Any
+    ) -> Notice:
+        return Notice(
+            kind, due.pair, due.site, due.zone, items, facts=stale + (facts or []), **extra
+        )
 
     out: list[tuple[Notice, str | None]] = []  # notice, suppression reason
     held = [i for i in due.new if due.flapping_open and i.kind != "flapping"]
-    maintenance = [(i, None if i.kind == "failover_test" else
-                    window_at(cur, due.pair, i.opened_at)) for i in due.new if i not in held]
+    maintenance = [
+        (i, None if i.kind == "failover_test" else window_at(cur, due.pair, i.opened_at))
+        for i in due.new
+        if i not in held
+    ]
     planned = [i for i, why in maintenance if why]
     paged = [i for i, why in maintenance if not why]
     if paged:
@@ -102,9 +122,17 @@ def drafts_for(cur: duckdb.DuckDBPyConnection, due: PairDue, settings: Mapping[s
         out.append((notice("repeat", held_repeats), HELD))
     for item in due.resolved:
         if item.kind == "flapping":
-            out.append((notice("flapping_summary", [item],
-                               facts=_flapping_facts(cur, due.pair, item),
-                               note="The flapping has ended."), None))
+            out.append(
+                (
+                    notice(
+                        "flapping_summary",
+                        [item],
+                        facts=_flapping_facts(cur, due.pair, item),
+                        note="The flapping has ended.",
+                    ),
+                    None,
+                )
+            )
     ordinary = [i for i in due.resolved if i.kind != "flapping"]
     if ordinary:
         out.append((notice("resolved", ordinary), HELD if due.flapping_open else None))

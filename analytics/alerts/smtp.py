@@ -54,17 +54,27 @@ class SmtpConfig:
     def from_settings(cls, s: dict[str, Any]) -> SmtpConfig:
         """The configuration, or HawatchError saying what to change."""
         if s["smtp.security"] not in SECURITY:
-            raise HawatchError(f"smtp.security must be one of {', '.join(SECURITY)}, "
-                               f"got {s['smtp.security']!r}")
-        config = cls(s["smtp.host"], int(s["smtp.port"]), s["smtp.security"],
-                     s["smtp.username"], s["smtp.password"], s["alerts.from"],
-                     s["smtp.ca_file"], float(s["smtp.timeout_seconds"]),
-                     float(s["smtp.data_timeout_seconds"]),
-                     bool(s["smtp.allow_plaintext_login"]))
+            raise HawatchError(
+                f"smtp.security must be one of {', '.join(SECURITY)}, got {s['smtp.security']!r}"
+            )
+        config = cls(
+            s["smtp.host"],
+            int(s["smtp.port"]),
+            s["smtp.security"],
+            s["smtp.username"],
+            s["smtp.password"],
+            s["alerts.from"],
+            s["smtp.ca_file"],
+            float(s["smtp.timeout_seconds"]),
+            float(s["smtp.data_timeout_seconds"]),
+            bool(s["smtp.allow_plaintext_login"]),
+        )
         if config.username and config.security == "plain" and not config.allow_plaintext_login:
-            raise HawatchError("refusing to send the SMTP password without TLS "
-                               "(smtp.security = plain): use starttls or tls, or set "
-                               "smtp.allow_plaintext_login = true")
+            raise HawatchError(
+                "refusing to send the SMTP password without TLS "
+                "(smtp.security = plain): use starttls or tls, or set "
+                "smtp.allow_plaintext_login = true"
+            )
         return config
 
     def tls_context(self) -> ssl.SSLContext:
@@ -117,8 +127,9 @@ class _PatientData(smtplib.SMTP):
         try:
             return self.getreply()
         except smtplib.SMTPServerDisconnected as exc:
-            raise NoFinalReply(f"no answer to the message within {self.data_timeout:g} s"
-                               f" ({exc})") from exc
+            raise NoFinalReply(
+                f"no answer to the message within {self.data_timeout:g} s ({exc})"
+            ) from exc
 
 
 class _Smtp(_PatientData):
@@ -134,8 +145,9 @@ def connect(config: SmtpConfig) -> Iterator[smtplib.SMTP]:
     """An open, secured and logged-in session; raises OSError/SMTPException when not."""
     client: _PatientData
     if config.security == "tls":
-        client = _SmtpTls(config.host, config.port, timeout=config.timeout,
-                          context=config.tls_context())
+        client = _SmtpTls(
+            config.host, config.port, timeout=config.timeout, context=config.tls_context()
+        )
     else:
         client = _Smtp(config.host, config.port, timeout=config.timeout)
     client.data_timeout = config.data_timeout
@@ -154,15 +166,17 @@ def connect(config: SmtpConfig) -> Iterator[smtplib.SMTP]:
             client.close()
 
 
-def _send_one(client: smtplib.SMTP, config: SmtpConfig, item: Pending,
-              outcomes: Outcomes) -> str:
+def _send_one(client: smtplib.SMTP, config: SmtpConfig, item: Pending, outcomes: Outcomes) -> str:
     """Send one claimed item and record its outcome: `sent`, `refused` (the session goes
     on) or `broken` (it cannot)."""
     try:
         client.send_message(build_message(config, item))
     except NoFinalReply as exc:
-        outcomes.unconfirmed(item, f"{exc}; the server had the whole message and may have "
-                                   "delivered it, so it is not sent again")
+        outcomes.unconfirmed(
+            item,
+            f"{exc}; the server had the whole message and may have "
+            "delivered it, so it is not sent again",
+        )
         return "broken"
     except smtplib.SMTPRecipientsRefused as exc:
         outcomes.failed(item, f"recipients refused: {exc.recipients}")

@@ -36,28 +36,49 @@ from hawatch.store.kinds import HA_MODES, KIND_NAMES, WINDOW_KINDS
 from hawatch.store.times import BadTime, parse_time
 
 _SYNC_WORDS = {
-    "enabled": "enabled", "on": "enabled", "true": "enabled", "yes": "synced",
-    "disabled": "disabled", "off": "disabled", "false": "disabled", "no": "not_synced",
-    "synced": "synced", "synchronized": "synced", "in_sync": "synced",
-    "not_synced": "not_synced", "unsynced": "not_synced", "not_synchronized": "not_synced",
+    "enabled": "enabled",
+    "on": "enabled",
+    "true": "enabled",
+    "yes": "synced",
+    "disabled": "disabled",
+    "off": "disabled",
+    "false": "disabled",
+    "no": "not_synced",
+    "synced": "synced",
+    "synchronized": "synced",
+    "in_sync": "synced",
+    "not_synced": "not_synced",
+    "unsynced": "not_synced",
+    "not_synchronized": "not_synced",
     "syncing": "not_synced",
 }
 _ROLE_WORDS = {"primary": "primary", "secondary": "secondary", "backup": "secondary"}
-_STATE_WORDS = {"active": "active", "standby": "standby", "idle": "standby",
-                "election": "election", "sync": "sync", "error": "error", "reboot": "reboot",
-                "none": "none", "disabled": "none",
-                # SonicOS GUI/API status words (HELP-6200): a unit between states
-                "not_in_a_steady_state": "election"}
+_STATE_WORDS = {
+    "active": "active",
+    "standby": "standby",
+    "idle": "standby",
+    "election": "election",
+    "sync": "sync",
+    "error": "error",
+    "reboot": "reboot",
+    "none": "none",
+    "disabled": "none",
+    # SonicOS GUI/API status words (HELP-6200): a unit between states
+    "not_in_a_steady_state": "election",
+}
 _NUMBER = re.compile(r"(\d+)")
 # SonicOS API count strings: "Current: 6374" (7.x), "Peak: 6843 Current: 5433 Max Allowed:
 # 90000 Max: 90000" (6.5): the labelled number, never the first (that is the peak)
-_LABELLED = {"connections": re.compile(r"\bCurrent:\s*(\d+)", re.I),
-             "current_connections": re.compile(r"\bCurrent:\s*(\d+)", re.I),
-             "max_connections": re.compile(r"\bMax:\s*(\d+)", re.I)}
+_LABELLED = {
+    "connections": re.compile(r"\bCurrent:\s*(\d+)", re.I),
+    "current_connections": re.compile(r"\bCurrent:\s*(\d+)", re.I),
+    "max_connections": re.compile(r"\bMax:\s*(\d+)", re.I),
+}
 _MESSAGE_ID = re.compile(r"[0-9]{1,9}")
 _INT64_MAX = 2**63 - 1
 _API_STATUS = re.compile(
-    r"^(primary|secondary|backup)\s+(active|standby|idle|disabled|not in a steady state)", re.I)
+    r"^(primary|secondary|backup)\s+(active|standby|idle|disabled|not in a steady state)", re.I
+)
 
 
 @dataclass
@@ -120,8 +141,7 @@ def _int(record: dict[str, Any], key: str) -> int | None:
         number = int(value)
     else:
         text = str(value)
-        match = (_LABELLED[key].search(text) if key in _LABELLED else None) or \
-            _NUMBER.search(text)
+        match = (_LABELLED[key].search(text) if key in _LABELLED else None) or _NUMBER.search(text)
         if not match:
             raise Reject(f"{key} is not a number: {str(value)[:40]!r}")
         number = int(match.group(1))
@@ -156,9 +176,14 @@ def _detail(record: dict[str, Any]) -> str | None:
     and its `logical_probe.ip`: SWGEN7 `/high-availability/monitoring/ipv4`), so the analysis
     can say which probe or link failed (analytics/monitor_cause.py)."""
     text = _text(record, "detail", "msg")
-    named = [f"{label} {value}" for label, value in (
-        ("interface", _text(record, "interface")), ("probe", _text(record, "probe_target")))
-        if value is not None and value not in (text or "")]
+    named = [
+        f"{label} {value}"
+        for label, value in (
+            ("interface", _text(record, "interface")),
+            ("probe", _text(record, "probe_target")),
+        )
+        if value is not None and value not in (text or "")
+    ]
     if not named:
         return text
     return f"{text} ({', '.join(named)})" if text else ", ".join(named)
@@ -171,19 +196,27 @@ def _event(record: dict[str, Any], base: dict[str, Any]) -> Row:
     state = base.pop("state")
     if event.lower() in KIND_NAMES:
         kind = event.lower()
-        state_to = state or {"failover": "active", "failback": "active",
-                             "standby": "standby"}.get(kind)
-        return Row("event", kind=kind, subject=role, state_to=state_to,
-                   detail=_detail(record), **base)
+        state_to = state or {"failover": "active", "failback": "active", "standby": "standby"}.get(
+            kind
+        )
+        return Row(
+            "event", kind=kind, subject=role, state_to=state_to, detail=_detail(record), **base
+        )
     is_id = _MESSAGE_ID.fullmatch(event) is not None
     message = BY_ID.get(int(event)) if is_id else message_for_text(event)
     if message is None or message.kind is None:
         raise Reject(f"event {event[:60]!r} is not an HA event kind or SonicOS HA message")
-    return Row("event", kind=message.kind, subject=message.subject or role,
-               by_subject=message.subject is not None,
-               state_to=message.state_to or state, trigger=message.trigger,
-               detail=_detail(record) or (message.text if is_id else event),
-               message_id=message.message_id, **base)
+    return Row(
+        "event",
+        kind=message.kind,
+        subject=message.subject or role,
+        by_subject=message.subject is not None,
+        state_to=message.state_to or state,
+        trigger=message.trigger,
+        detail=_detail(record) or (message.text if is_id else event),
+        message_id=message.message_id,
+        **base,
+    )
 
 
 # What a poll reads about the polled unit itself (never about its peer)
@@ -208,18 +241,24 @@ def _api_rows(record: dict[str, Any], base: dict[str, Any]) -> list[Row]:
     if not states and (status := _text(record, "status")):
         match = _API_STATUS.match(status)
         if match:
-            states[_ROLE_WORDS[match.group(1).lower()]] = \
-                _STATE_WORDS[match.group(2).lower().replace(" ", "_")]
+            states[_ROLE_WORDS[match.group(1).lower()]] = _STATE_WORDS[
+                match.group(2).lower().replace(" ", "_")
+            ]
     peer_base = {**base, **dict.fromkeys(_OWN_FIELDS), "connections": None, "vpn_sas": None}
-    rows = [Row("status", subject=subject, state_to=state, by_subject=True, **peer_base)
-            for subject, state in states.items() if subject != own]
+    rows = [
+        Row("status", subject=subject, state_to=state, by_subject=True, **peer_base)
+        for subject, state in states.items()
+        if subject != own
+    ]
     if own in states or any(base[f] is not None for f in _OWN_FIELDS):
         rows.append(Row("status", subject=own, state_to=states.get(own), **base))
     if base.get("connections") is not None:
         rows.append(Row("sample", subject=own, **base))
     if not rows:  # e.g. "HIGH AVAILABILITY DISABLED": kept and counted, never dropped
-        raise Reject("API poll without a unit state or connections hawatch understands: "
-                     f"status {str(record.get('status'))[:40]!r}")
+        raise Reject(
+            "API poll without a unit state or connections hawatch understands: "
+            f"status {str(record.get('status'))[:40]!r}"
+        )
     return rows
 
 
@@ -233,8 +272,16 @@ def _window(record: dict[str, Any]) -> Row:
     end, end_utc = _time(str(record["end"]))
     if end <= start:
         raise Reject("window ends before it starts")
-    return Row("window", serial="", time=start, is_utc=start_utc and end_utc, pair=pair,
-               kind=kind, detail=_text(record, "comment"), ends=end)
+    return Row(
+        "window",
+        serial="",
+        time=start,
+        is_utc=start_utc and end_utc,
+        pair=pair,
+        kind=kind,
+        detail=_text(record, "comment"),
+        ends=end,
+    )
 
 
 def normalise(record: dict[str, Any]) -> list[Row]:
@@ -254,10 +301,13 @@ def normalise(record: dict[str, Any]) -> list[Row]:
     if ha_mode is not None and ha_mode.lower() not in HA_MODES:
         raise Reject(f"unknown ha_mode {ha_mode[:40]!r}")
     base: dict[str, Any] = {
-        "serial": serial.replace("-", "").upper(), "time": time, "is_utc": is_utc,
+        "serial": serial.replace("-", "").upper(),
+        "time": time,
+        "is_utc": is_utc,
         "pair": _text(record, "pair"),
         "peer_serial": (_text(record, "peer_serial") or "").replace("-", "").upper() or None,
-        "connections": _int(record, "connections") if "connections" in record
+        "connections": _int(record, "connections")
+        if "connections" in record
         else _int(record, "current_connections"),
         "vpn_sas": _int(record, "vpn_sas"),
         "max_connections": _max_connections(record),
@@ -273,8 +323,7 @@ def normalise(record: dict[str, Any]) -> list[Row]:
         return _api_rows(record, base)
     if _text(record, "event") is not None:
         row = _event(record, base)
-        return [row, Row("sample", **_sample_fields(row))] if row.connections is not None \
-            else [row]
+        return [row, Row("sample", **_sample_fields(row))] if row.connections is not None else [row]
     role, state = base.pop("role"), base.pop("state")
     rows = []
     if base["connections"] is not None:
@@ -287,5 +336,12 @@ def normalise(record: dict[str, Any]) -> list[Row]:
 
 
 def _sample_fields(row: Row) -> dict[str, Any]:
-    return {"serial": row.serial, "time": row.time, "is_utc": row.is_utc, "pair": row.pair,
-            "subject": row.subject, "connections": row.connections, "vpn_sas": row.vpn_sas}
+    return {
+        "serial": row.serial,
+        "time": row.time,
+        "is_utc": row.is_utc,
+        "pair": row.pair,
+        "subject": row.subject,
+        "connections": row.connections,
+        "vpn_sas": row.vpn_sas,
+    }

@@ -66,7 +66,7 @@ def _json_values(stream: Peekable, final: bool = True) -> Iterator[dict[str, Any
         try:
             value, end = decoder.raw_decode(buf, i)
         except RecursionError:
-            yield Bad(buf[i:_line_end(buf, i)][:4096], "JSON nested too deeply")
+            yield Bad(buf[i : _line_end(buf, i)][:4096], "JSON nested too deeply")
             i = _line_end(buf, i)
             continue
         except json.JSONDecodeError as exc:
@@ -75,7 +75,7 @@ def _json_values(stream: Peekable, final: bool = True) -> Iterator[dict[str, Any
                 continue
             if eof and not final:
                 return  # maybe only not written yet
-            yield Bad(buf[i:_line_end(buf, i)][:4096], f"broken JSON: {exc.msg}")
+            yield Bad(buf[i : _line_end(buf, i)][:4096], f"broken JSON: {exc.msg}")
             i = _line_end(buf, i)
             continue
         i = end
@@ -141,8 +141,13 @@ def csv_items(stream: Peekable, skip: int, final: bool = True) -> Iterator[Item]
             cut = lines.overlong[:]
             lines.overlong.clear()
             if number > skip:
-                yield number, Bad(f"(line {number}: {cut[0].length:,} characters)",
-                                  f"CSV line longer than {MAX_RECORD_CHARS // 1024} KiB")
+                yield (
+                    number,
+                    Bad(
+                        f"(line {number}: {cut[0].length:,} characters)",
+                        f"CSV line longer than {MAX_RECORD_CHARS // 1024} KiB",
+                    ),
+                )
             continue
         if header is None:
             header = [h.strip().lstrip("\ufeff").lower() for h in row]
@@ -150,14 +155,19 @@ def csv_items(stream: Peekable, skip: int, final: bool = True) -> Iterator[Item]
         if number <= skip or not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
-            yield number, Bad(",".join(row)[:4096],
-                              f"CSV row has {len(row)} fields, header has {len(header)}")
+            yield (
+                number,
+                Bad(
+                    ",".join(row)[:4096], f"CSV row has {len(row)} fields, header has {len(header)}"
+                ),
+            )
             continue
         yield number, dict(zip(header, row, strict=True))
 
 
-def _split_lines(chunks: Iterator[str], limit: int = MAX_RECORD_CHARS,
-                 final: bool = True) -> Iterator[str | _Overlong]:
+def _split_lines(
+    chunks: Iterator[str], limit: int = MAX_RECORD_CHARS, final: bool = True
+) -> Iterator[str | _Overlong]:
     """Lines (with their newline) of a stream of text chunks, in linear time and bounded
     memory: a line is gathered only up to `limit` characters; a longer one comes out as
     _Overlong. (Re-splitting everything read so far on each chunk took 226 s and 1.4 GiB

@@ -19,11 +19,19 @@ from hawatch.store.execute import execute_script
 
 _ROW_SCHEMA = pa.schema(
     [("pos", pa.int64())]
-    + [(f.name, pa.timestamp("us") if f.name in ("time", "ends") else
-        pa.bool_() if f.name in ("is_utc", "by_subject") else
-        pa.int64() if f.name in ("connections", "vpn_sas", "max_connections", "message_id")
-        else pa.string())
-       for f in fields(Row)]
+    + [
+        (
+            f.name,
+            pa.timestamp("us")
+            if f.name in ("time", "ends")
+            else pa.bool_()
+            if f.name in ("is_utc", "by_subject")
+            else pa.int64()
+            if f.name in ("connections", "vpn_sas", "max_connections", "message_id")
+            else pa.string(),
+        )
+        for f in fields(Row)
+    ]
 )
 
 # What exports say about pairing and hardware, applied before the rows are staged, so the
@@ -87,9 +95,7 @@ def _raw(record: object) -> str:
         return repr(record)[:4096]
 
 
-def stage_export(
-    cur: duckdb.DuckDBPyConnection, items: list[Item], default_tz: str
-) -> None:
+def stage_export(cur: duckdb.DuckDBPyConnection, items: list[Item], default_tz: str) -> None:
     """Fill the stg_* tables (already reset by the caller) from one batch of records."""
     rows: list[dict[str, object]] = []
     rejects: list[dict[str, object]] = []
@@ -105,11 +111,11 @@ def stage_export(
         for row in normalised:
             rows.append({"pos": pos, **asdict(row)})
     if rejects:
-        table = pa.Table.from_pylist(rejects, pa.schema(
-            [("pos", pa.int64()), ("raw", pa.string()), ("reason", pa.string())]))
+        table = pa.Table.from_pylist(
+            rejects, pa.schema([("pos", pa.int64()), ("raw", pa.string()), ("reason", pa.string())])
+        )
         cur.register("ex_rejects", table)
-        cur.execute("INSERT INTO stg_rejects SELECT pos, raw, strlen(raw), reason"
-                    " FROM ex_rejects")
+        cur.execute("INSERT INTO stg_rejects SELECT pos, raw, strlen(raw), reason FROM ex_rejects")
         cur.unregister("ex_rejects")
     if rows:
         cur.register("ex_rows_arrow", pa.Table.from_pylist(rows, _ROW_SCHEMA))

@@ -79,8 +79,10 @@ def _read_file(path: Path) -> dict[str, dict[str, Any]]:
     except OSError as exc:
         raise HawatchError(f"cannot read credentials {path}: {exc.strerror}") from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise HawatchError(f"credentials {path} is readable by others (mode "
-                           f"{stat.S_IMODE(info.st_mode):04o}): chmod 600 {path}")
+        raise HawatchError(
+            f"credentials {path} is readable by others (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}): chmod 600 {path}"
+        )
     try:
         doc = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -103,17 +105,20 @@ def _coerce(name: str, key: str, value: Any) -> Any:
         items = value.split(",") if isinstance(value, str) else value
         found = tuple(str(p).strip().lower() for p in items if str(p).strip())
         if not found or set(found) - set(PROTOCOLS):
-            raise HawatchError(f"credential profile {name!r}: protocols must be rest, snmp"
-                               " or both")
+            raise HawatchError(f"credential profile {name!r}: protocols must be rest, snmp or both")
         return found
     if kind is bool:
-        return value if isinstance(value, bool) else \
-            str(value).strip().lower() in ("1", "true", "yes", "on")
+        return (
+            value
+            if isinstance(value, bool)
+            else str(value).strip().lower() in ("1", "true", "yes", "on")
+        )
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise HawatchError(f"credential profile {name!r}: {key} must be a "
-                           f"{kind.__name__}") from None  # the value may be a secret
+        raise HawatchError(
+            f"credential profile {name!r}: {key} must be a {kind.__name__}"
+        ) from None  # the value may be a secret
 
 
 def _check(profile: Profile) -> Profile:
@@ -134,8 +139,9 @@ def _check(profile: Profile) -> Profile:
     return profile
 
 
-def load_profiles(path: Path, names: set[str], env: dict[str, str] | None = None
-                  ) -> dict[str, Profile]:
+def load_profiles(
+    path: Path, names: set[str], env: dict[str, str] | None = None
+) -> dict[str, Profile]:
     """The profiles in `path` plus any of `names` the environment defines; raises
     HawatchError (one line, never quoting a value) on an unsafe file or a bad profile."""
     environ = os.environ if env is None else env
@@ -145,8 +151,9 @@ def load_profiles(path: Path, names: set[str], env: dict[str, str] | None = None
         values = dict(raw.get(name, {}))
         unknown = set(values) - set(_KEYS)
         if unknown:
-            raise HawatchError(f"credential profile {name!r}: unknown key(s) "
-                               f"{', '.join(sorted(unknown))}")
+            raise HawatchError(
+                f"credential profile {name!r}: unknown key(s) {', '.join(sorted(unknown))}"
+            )
         prefix = _env_prefix(name)
         for key in _KEYS:
             if prefix + key.upper() in environ:

@@ -51,9 +51,11 @@ def _check_identity(result: PollResult) -> None:
     unit = result.unit
     if result.ok and result.reported_serial and result.reported_serial != unit.serial:
         result.outcome, result.record = "protocol", None
-        result.reason = (f"{result.address} answers as serial {result.reported_serial}, the"
-                         f" inventory names {unit.serial} ({unit.pair} {unit.role}): check"
-                         " the address")
+        result.reason = (
+            f"{result.address} answers as serial {result.reported_serial}, the"
+            f" inventory names {unit.serial} ({unit.pair} {unit.role}): check"
+            " the address"
+        )
 
 
 class Poller:
@@ -70,14 +72,18 @@ class Poller:
         profile = self.profiles.get(target.unit.profile)
         if profile is None:
             port = target.unit.port or 443
-            return PollResult(target.unit, target.protocol, f"{target.unit.host}:{port}",
-                              datetime.now(UTC), "auth",
-                              f"no credential profile {target.unit.profile!r} in the"
-                              " credentials file or HAWATCH_POLL_* variables")
+            return PollResult(
+                target.unit,
+                target.protocol,
+                f"{target.unit.host}:{port}",
+                datetime.now(UTC),
+                "auth",
+                f"no credential profile {target.unit.profile!r} in the"
+                " credentials file or HAWATCH_POLL_* variables",
+            )
         for attempt in range(self.retries + 1):
             if target.protocol == "rest":
-                result = await poll_rest(target.unit, profile, self.timeout,
-                                         self.system_paths)
+                result = await poll_rest(target.unit, profile, self.timeout, self.system_paths)
             else:
                 result = await poll_snmp(self.snmp, target.unit, profile, self.timeout)
             if result.outcome not in RETRIED or attempt == self.retries:
@@ -91,10 +97,15 @@ class Poller:
         self.snmp.close()
 
 
-async def poll_all(targets_: list[Target], profiles: dict[str, Profile], timeout: float,
-                   retries: int, concurrency: int,
-                   done: Callable[[PollResult], None] | None = None,
-                   poller: Poller | None = None) -> list[PollResult]:
+async def poll_all(
+    targets_: list[Target],
+    profiles: dict[str, Profile],
+    timeout: float,
+    retries: int,
+    concurrency: int,
+    done: Callable[[PollResult], None] | None = None,
+    poller: Poller | None = None,
+) -> list[PollResult]:
     """Poll every target once, at most `concurrency` at once; results in the targets' order.
     A `poller` given is kept open (what it learnt serves the next cycle in this loop)."""
     gate = asyncio.Semaphore(max(1, concurrency))

@@ -43,8 +43,9 @@ class Response:
 class HttpsClient:
     """Requests to one `host:port`, one at a time, on a kept-alive connection when allowed."""
 
-    def __init__(self, host: str, port: int, context: ssl.SSLContext,
-                 pin_sha256: str | None, timeout: float) -> None:
+    def __init__(
+        self, host: str, port: int, context: ssl.SSLContext, pin_sha256: str | None, timeout: float
+    ) -> None:
         self.host, self.port, self.context = host, port, context
         self.pin, self.timeout = pin_sha256, timeout
         self.cookies: dict[str, str] = {}
@@ -53,14 +54,18 @@ class HttpsClient:
 
     async def _connect(self) -> None:
         self._reader, self._writer = await asyncio.open_connection(
-            self.host, self.port, ssl=self.context)
+            self.host, self.port, ssl=self.context
+        )
         if self.pin:
             der = self._writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
             seen = hashlib.sha256(der or b"").hexdigest()
             if seen != self.pin:
                 await self.close()
-                raise PollError("tls", f"certificate is not the pinned one: it presents "
-                                f"sha256 {seen}, pinned {self.pin}")
+                raise PollError(
+                    "tls",
+                    f"certificate is not the pinned one: it presents "
+                    f"sha256 {seen}, pinned {self.pin}",
+                )
 
     async def close(self) -> None:
         """Close the connection and wait (briefly) until TLS has said goodbye."""
@@ -73,8 +78,9 @@ class HttpsClient:
             except (OSError, TimeoutError, ssl.SSLError):
                 pass  # the unit went away first: nothing left to close
 
-    async def request(self, method: str, path: str,
-                      headers: dict[str, str] | None = None) -> Response:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> Response:
         """One request within `timeout`; a kept connection the unit closed is redialled."""
         async with asyncio.timeout(self.timeout):
             reused = self._writer is not None
@@ -90,16 +96,23 @@ class HttpsClient:
         if self._writer is None:
             await self._connect()
         assert self._reader is not None and self._writer is not None
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 "Accept: application/json", "Content-Length: 0", "Connection: keep-alive"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "Accept: application/json",
+            "Content-Length: 0",
+            "Connection: keep-alive",
+        ]
         if self.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         response = await self._read_response(self._reader)
         self.cookies.update(response.cookies)
-        if response.headers.get("connection", "").lower() == "close" \
-                or response.headers.get("_version") == "HTTP/1.0":
+        if (
+            response.headers.get("connection", "").lower() == "close"
+            or response.headers.get("_version") == "HTTP/1.0"
+        ):
             await self.close()
         return response
 

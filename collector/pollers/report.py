@@ -6,9 +6,24 @@ from typing import Any
 
 from hawatch.collector.pollers.outcome import PollResult
 
-COLUMNS = ["pair", "role", "serial", "protocol", "address", "outcome", "ms", "state",
-           "peer_state", "stateful_sync", "connections", "max_connections", "model",
-           "firmware", "uptime_s", "reason"]
+COLUMNS = [
+    "pair",
+    "role",
+    "serial",
+    "protocol",
+    "address",
+    "outcome",
+    "ms",
+    "state",
+    "peer_state",
+    "stateful_sync",
+    "connections",
+    "max_connections",
+    "model",
+    "firmware",
+    "uptime_s",
+    "reason",
+]
 
 
 def report_row(result: PollResult) -> dict[str, Any]:
@@ -17,10 +32,14 @@ def report_row(result: PollResult) -> dict[str, Any]:
     peer = "secondary" if unit.role == "primary" else "primary"
     sync = record.get("stateful_synchronization")
     return {
-        "pair": unit.pair, "role": unit.role, "serial": unit.serial,
-        "protocol": result.protocol, "address": result.address, "outcome": result.outcome,
-        "ms": round(result.latency_ms), "state": str(record.get(f"{unit.role}_state", ""))
-        .lower() or None,
+        "pair": unit.pair,
+        "role": unit.role,
+        "serial": unit.serial,
+        "protocol": result.protocol,
+        "address": result.address,
+        "outcome": result.outcome,
+        "ms": round(result.latency_ms),
+        "state": str(record.get(f"{unit.role}_state", "")).lower() or None,
         "peer_state": str(record.get(f"{peer}_state", "")).lower() or None,
         "stateful_sync": None if sync is None else ("enabled" if sync else "disabled"),
         "connections": record.get("connections"),

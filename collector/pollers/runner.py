@@ -54,21 +54,28 @@ def describe(result: PollResult) -> str:
 
 
 class PollRunner:
-    def __init__(self, store: Store, settings: Settings, targets_: list[Target],
-                 profiles: dict[str, Profile], lock: threading.Lock,
-                 on_result: Callable[[PollResult], None] | None = None,
-                 on_skip: Callable[[], None] | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        targets_: list[Target],
+        profiles: dict[str, Profile],
+        lock: threading.Lock,
+        on_result: Callable[[PollResult], None] | None = None,
+        on_skip: Callable[[], None] | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         self.store, self.settings, self.targets = store, settings, targets_
         self.profiles, self.lock, self.on_result = profiles, lock, on_result
         self.on_skip = on_skip
-        self.log = log or (lambda line: print(f"hawatch serve: poll {line}", file=sys.stderr,
-                                              flush=True))
+        self.log = log or (
+            lambda line: print(f"hawatch serve: poll {line}", file=sys.stderr, flush=True)
+        )
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="hawatch-poll",
-                                       daemon=True)
-        self.poller = Poller(profiles, settings["poll.timeout_seconds"],
-                             settings["poll.retries"])
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="hawatch-poll", daemon=True
+        )
+        self.poller = Poller(profiles, settings["poll.timeout_seconds"], settings["poll.retries"])
         self.gate: asyncio.Semaphore | None = None
         self.inflight: set[tuple[str, str]] = set()
         self.pending: list[PollResult] = []
@@ -79,8 +86,10 @@ class PollRunner:
     def start(self, scheduler: Any) -> None:
         for name, profile in self.profiles.items():
             if not profile.tls_verify:
-                self.log(f"profile {name}: {UNVERIFIED_NOTE}: units without a pinned"
-                         " certificate or ca_file are polled without checking who answers")
+                self.log(
+                    f"profile {name}: {UNVERIFIED_NOTE}: units without a pinned"
+                    " certificate or ca_file are polled without checking who answers"
+                )
         forget_others(self.store, {t.key for t in self.targets})
         self.thread.start()
         self.gate = asyncio.run_coroutine_threadsafe(self._make_gate(), self.loop).result(10)
@@ -88,11 +97,18 @@ class PollRunner:
         now = datetime.now(UTC)
         for i, target in enumerate(self.targets):
             phase = timedelta(seconds=interval * i / max(1, len(self.targets)))
-            scheduler.add_job(self.submit, "interval", args=[target], seconds=interval,
-                              jitter=self.settings["poll.jitter_seconds"] or None,
-                              id=f"poll:{target.unit.serial}:{target.protocol}",
-                              max_instances=1, coalesce=True, next_run_time=now + phase,
-                              misfire_grace_time=interval)
+            scheduler.add_job(
+                self.submit,
+                "interval",
+                args=[target],
+                seconds=interval,
+                jitter=self.settings["poll.jitter_seconds"] or None,
+                id=f"poll:{target.unit.serial}:{target.protocol}",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=now + phase,
+                misfire_grace_time=interval,
+            )
         scheduler.add_job(self.flush, "interval", seconds=1, max_instances=1, coalesce=True)
 
     async def _make_gate(self) -> asyncio.Semaphore:
@@ -143,6 +159,7 @@ class PollRunner:
     def stop(self) -> None:
         """After the scheduler stopped: end polls in flight, store what was read."""
         if self.thread.is_alive():
+
             async def cancel() -> None:
                 tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
                 for task in tasks:

@@ -46,8 +46,15 @@ IDENTITY = {
 }
 OIDS = {**COUNTS, **IDENTITY}
 IDENTITY_EVERY = 10
-_AUTH_ERRORS = ("WrongDigest", "UnknownUserName", "UnknownSecurityName", "DecryptionError",
-                "AuthenticationFailure", "NotInTimeWindow", "UnsupportedSecurityLevel")
+_AUTH_ERRORS = (
+    "WrongDigest",
+    "UnknownUserName",
+    "UnknownSecurityName",
+    "DecryptionError",
+    "AuthenticationFailure",
+    "NotInTimeWindow",
+    "UnsupportedSecurityLevel",
+)
 
 
 class SnmpClient:
@@ -93,33 +100,60 @@ class SnmpClient:
 def _usm(profile: Profile) -> Any:
     from pysnmp.hlapi.v3arch import asyncio as v3
 
-    auth = {"md5": v3.USM_AUTH_HMAC96_MD5, "sha": v3.USM_AUTH_HMAC96_SHA,
-            "sha224": v3.USM_AUTH_HMAC128_SHA224, "sha256": v3.USM_AUTH_HMAC192_SHA256,
-            "sha384": v3.USM_AUTH_HMAC256_SHA384, "sha512": v3.USM_AUTH_HMAC384_SHA512}
-    priv = {"none": v3.USM_PRIV_NONE, "des": v3.USM_PRIV_CBC56_DES,
-            "aes": v3.USM_PRIV_CFB128_AES, "aes192": v3.USM_PRIV_CFB192_AES,
-            "aes256": v3.USM_PRIV_CFB256_AES}
-    return v3.UsmUserData(profile.snmp_user, profile.auth_key,
-                          profile.priv_key if profile.priv_protocol != "none" else None,
-                          authProtocol=auth[profile.auth_protocol],
-                          privProtocol=priv[profile.priv_protocol])
+    auth = {
+        "md5": v3.USM_AUTH_HMAC96_MD5,
+        "sha": v3.USM_AUTH_HMAC96_SHA,
+        "sha224": v3.USM_AUTH_HMAC128_SHA224,
+        "sha256": v3.USM_AUTH_HMAC192_SHA256,
+        "sha384": v3.USM_AUTH_HMAC256_SHA384,
+        "sha512": v3.USM_AUTH_HMAC384_SHA512,
+    }
+    priv = {
+        "none": v3.USM_PRIV_NONE,
+        "des": v3.USM_PRIV_CBC56_DES,
+        "aes": v3.USM_PRIV_CFB128_AES,
+        "aes192": v3.USM_PRIV_CFB192_AES,
+        "aes256": v3.USM_PRIV_CFB256_AES,
+    }
+    return v3.UsmUserData(
+        profile.snmp_user,
+        profile.auth_key,
+        profile.priv_key if profile.priv_protocol != "none" else None,
+        authProtocol=auth[profile.auth_protocol],
+        privProtocol=priv[profile.priv_protocol],
+    )
 
 
-async def _get(client: SnmpClient, unit: PolledUnit, profile: Profile, port: int,
-               timeout: float, oids: dict[str, str]) -> tuple[Any, Any, Any, Any]:
+async def _get(
+    client: SnmpClient,
+    unit: PolledUnit,
+    profile: Profile,
+    port: int,
+    timeout: float,
+    oids: dict[str, str],
+) -> tuple[Any, Any, Any, Any]:
     if profile.snmp_version == "3":
         from pysnmp.hlapi.v3arch import asyncio as v3
 
-        target = await v3.UdpTransportTarget.create((unit.host, port), timeout=timeout,
-                                                    retries=0)
-        return await v3.get_cmd(client.v3(), _usm(profile), target, v3.ContextData(),
-                                *(v3.ObjectType(v3.ObjectIdentity(o)) for o in oids.values()),
-                                lookupMib=False)
+        target = await v3.UdpTransportTarget.create((unit.host, port), timeout=timeout, retries=0)
+        return await v3.get_cmd(
+            client.v3(),
+            _usm(profile),
+            target,
+            v3.ContextData(),
+            *(v3.ObjectType(v3.ObjectIdentity(o)) for o in oids.values()),
+            lookupMib=False,
+        )
     from pysnmp.hlapi.v1arch import asyncio as v1
 
     target = await v1.UdpTransportTarget.create((unit.host, port), timeout=timeout, retries=0)
-    return await v1.get_cmd(client.v1(), v1.CommunityData(profile.community, mpModel=1),
-                            target, *((o, None) for o in oids.values()), lookupMib=False)
+    return await v1.get_cmd(
+        client.v1(),
+        v1.CommunityData(profile.community, mpModel=1),
+        target,
+        *((o, None) for o in oids.values()),
+        lookupMib=False,
+    )
 
 
 def _values(binds: Any) -> dict[str, Any]:
@@ -128,23 +162,33 @@ def _values(binds: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for oid, value in binds:
         name = by_oid.get(str(oid))
-        if name is None or value.__class__.__name__ in ("NoSuchObject", "NoSuchInstance",
-                                                        "EndOfMibView", "Null"):
+        if name is None or value.__class__.__name__ in (
+            "NoSuchObject",
+            "NoSuchInstance",
+            "EndOfMibView",
+            "Null",
+        ):
             continue
-        found[name] = value.prettyPrint() if name in ("sys_descr", "model", "serial",
-                                                      "firmware") else int(value)
+        found[name] = (
+            value.prettyPrint()
+            if name in ("sys_descr", "model", "serial", "firmware")
+            else int(value)
+        )
     return found
 
 
 def to_record(unit: PolledUnit, values: dict[str, Any], at: datetime) -> dict[str, Any]:
     """hawatch's export record (docs/formats.md section 2): a sample plus the status fields."""
     firmware = str(values.get("firmware") or "").split()
-    record = {"time": at.isoformat(), "role": unit.role,
-              "serial": str(values.get("serial") or unit.serial).replace("-", "").upper(),
-              "connections": values.get("connections"),
-              "max_connections": values.get("max_connections"),
-              "model": values.get("model") or None,
-              "firmware": firmware[-1] if firmware else None}
+    record = {
+        "time": at.isoformat(),
+        "role": unit.role,
+        "serial": str(values.get("serial") or unit.serial).replace("-", "").upper(),
+        "connections": values.get("connections"),
+        "max_connections": values.get("max_connections"),
+        "model": values.get("model") or None,
+        "firmware": firmware[-1] if firmware else None,
+    }
     return {k: v for k, v in record.items() if v is not None}
 
 
@@ -152,8 +196,11 @@ def _failure(indication: Any, status: Any, index: Any) -> PollError | None:
     if indication:
         name = type(indication).__name__
         if name == "RequestTimedOut":
-            return PollError("timeout", "no answer within poll.timeout_seconds (a wrong v2c"
-                             " community is not answered either)")
+            return PollError(
+                "timeout",
+                "no answer within poll.timeout_seconds (a wrong v2c"
+                " community is not answered either)",
+            )
         kind = "auth" if name in _AUTH_ERRORS else "protocol"
         return PollError(kind, f"SNMP: {one_line(indication)}")
     if status:
@@ -161,8 +208,9 @@ def _failure(indication: Any, status: Any, index: Any) -> PollError | None:
     return None
 
 
-async def poll_snmp(client: SnmpClient, unit: PolledUnit, profile: Profile,
-                    timeout: float) -> PollResult:
+async def poll_snmp(
+    client: SnmpClient, unit: PolledUnit, profile: Profile, timeout: float
+) -> PollResult:
     """Poll `unit`; failures end up in the result, never raised."""
     started = datetime.now(UTC)
     began = time.perf_counter()
@@ -170,8 +218,7 @@ async def poll_snmp(client: SnmpClient, unit: PolledUnit, profile: Profile,
     result = PollResult(unit, "snmp", f"{unit.host}:{port}", started)
     oids = OIDS if client.wants_identity(result.address) else COUNTS
     try:
-        indication, status, index, binds = await _get(client, unit, profile, port, timeout,
-                                                      oids)
+        indication, status, index, binds = await _get(client, unit, profile, port, timeout, oids)
         if error := _failure(indication, status, index):
             raise error
         values = _values(binds)

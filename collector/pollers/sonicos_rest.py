@@ -90,8 +90,9 @@ SYSTEM_PATHS = ("/reporting/status/system", "/reporting/system")  # 7.x, 6.5
 class RestPoll:
     """One poll of one unit; `run()` returns the raw reads or raises PollError."""
 
-    def __init__(self, unit: PolledUnit, profile: Profile, timeout: float,
-                 system_paths: dict[str, str]) -> None:
+    def __init__(
+        self, unit: PolledUnit, profile: Profile, timeout: float, system_paths: dict[str, str]
+    ) -> None:
         self.unit, self.profile, self.timeout = unit, profile, timeout
         self.system_paths = system_paths  # address -> the system report path that worked
         self.port = unit.port or profile.rest_port
@@ -100,36 +101,48 @@ class RestPoll:
         self.logged_out: bool | None = None
 
     async def _login(self, http: HttpsClient) -> None:
-        token = base64.b64encode(f"{self.profile.username}:{self.profile.password}"
-                                 .encode()).decode()
-        response = await http.request("POST", API + "/auth",
-                                      {"Authorization": f"Basic {token}"})
+        token = base64.b64encode(
+            f"{self.profile.username}:{self.profile.password}".encode()
+        ).decode()
+        response = await http.request("POST", API + "/auth", {"Authorization": f"Basic {token}"})
         body = response.json() if response.status in (200, 401, 403, 503) else None
         said = _envelope_message(body)
         if response.status in (401, 403):
-            raise PollError("auth", f"login refused (HTTP {response.status}"
-                            f"{': ' + said if said else ''}); check the profile's username"
-                            " and password, that the API and Basic authentication are"
-                            " enabled, and the account is a full administrator")
+            raise PollError(
+                "auth",
+                f"login refused (HTTP {response.status}"
+                f"{': ' + said if said else ''}); check the profile's username"
+                " and password, that the API and Basic authentication are"
+                " enabled, and the account is a full administrator",
+            )
         if response.status == 404:
             raise PollError("protocol", "no SonicOS API on this unit (HTTP 404 at /auth)")
         if response.status == 503:
-            raise PollError("protocol", "the unit's single API session is in use (HTTP 503)"
-                            "; hawatch never overrides it")
-        if response.status != 200 or not isinstance(body, dict) \
-                or body.get("status", {}).get("success") is False:
+            raise PollError(
+                "protocol",
+                "the unit's single API session is in use (HTTP 503); hawatch never overrides it",
+            )
+        if (
+            response.status != 200
+            or not isinstance(body, dict)
+            or body.get("status", {}).get("success") is False
+        ):
             raise PollError("protocol", f"login answered HTTP {response.status} {said}".strip())
         if bearer := _bearer(body):
             self.headers["Authorization"] = f"Bearer {bearer}"
 
-    async def _read(self, http: HttpsClient, path: str,
-                    optional: bool = False) -> dict[str, Any] | None:
+    async def _read(
+        self, http: HttpsClient, path: str, optional: bool = False
+    ) -> dict[str, Any] | None:
         response = await http.request("GET", API + path, self.headers)
         if response.status == 404 and optional:
             return None
         if response.status in (401, 403):
-            raise PollError("auth", f"GET {API}{path}: HTTP {response.status} after login "
-                            f"{_envelope_message(response.json())}".strip())
+            raise PollError(
+                "auth",
+                f"GET {API}{path}: HTTP {response.status} after login "
+                f"{_envelope_message(response.json())}".strip(),
+            )
         body = response.json()
         if response.status != 200 or not isinstance(body, dict):
             raise PollError("protocol", f"GET {API}{path}: HTTP {response.status}")
@@ -158,11 +171,11 @@ class RestPoll:
         try:
             await self._login(http)
             try:
-                return {"ha": await self._read(http, "/reporting/high-availability",
-                                               optional=True),
-                        "system": await self._system(http),
-                        "base": await self._read(http, "/high-availability/base",
-                                                 optional=True)}
+                return {
+                    "ha": await self._read(http, "/reporting/high-availability", optional=True),
+                    "system": await self._system(http),
+                    "base": await self._read(http, "/high-availability/base", optional=True),
+                }
             finally:
                 await self._logout(http)
         finally:
@@ -187,7 +200,8 @@ def to_record(unit: PolledUnit, reads: dict[str, Any], at: datetime) -> dict[str
     capacity = system.get("max_connections", system.get("connections"))
     firmware = str(system.get("firmware_version") or "").split()
     record: dict[str, Any] = {
-        "polled_at": at.isoformat(), "role": unit.role,
+        "polled_at": at.isoformat(),
+        "role": unit.role,
         "serial_number": str(system.get("serial_number") or "").replace("-", "").upper()
         or unit.serial,
         "model": system.get("model") or None,
@@ -205,8 +219,9 @@ def to_record(unit: PolledUnit, reads: dict[str, Any], at: datetime) -> dict[str
     return {k: v for k, v in record.items() if v is not None}
 
 
-async def poll_rest(unit: PolledUnit, profile: Profile, timeout: float,
-                    system_paths: dict[str, str]) -> PollResult:
+async def poll_rest(
+    unit: PolledUnit, profile: Profile, timeout: float, system_paths: dict[str, str]
+) -> PollResult:
     """Poll `unit`; failures end up in the result, never raised. `system_paths` remembers,
     across polls, which system report each address has."""
     started = datetime.now(UTC)

@@ -19,13 +19,22 @@ from hawatch.store.execute import execute_script, one_row
 
 SOURCE = "poll"
 
-_OUTCOMES = pa.schema([
-    ("serial", pa.string()), ("protocol", pa.string()), ("pair", pa.string()),
-    ("role", pa.string()), ("address", pa.string()), ("profile", pa.string()),
-    ("outcome", pa.string()), ("reason", pa.string()),
-    ("attempted", pa.timestamp("us", tz="UTC")), ("latency_ms", pa.float64()),
-    ("reported_serial", pa.string()), ("uptime_seconds", pa.int64()),
-])
+_OUTCOMES = pa.schema(
+    [
+        ("serial", pa.string()),
+        ("protocol", pa.string()),
+        ("pair", pa.string()),
+        ("role", pa.string()),
+        ("address", pa.string()),
+        ("profile", pa.string()),
+        ("outcome", pa.string()),
+        ("reason", pa.string()),
+        ("attempted", pa.timestamp("us", tz="UTC")),
+        ("latency_ms", pa.float64()),
+        ("reported_serial", pa.string()),
+        ("uptime_seconds", pa.int64()),
+    ]
+)
 
 _MERGE = """
 CREATE OR REPLACE TEMP TABLE poll_merged AS
@@ -54,8 +63,10 @@ INSERT INTO poll_status BY NAME SELECT * FROM poll_merged;
 
 def _source(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """The `poll` source's id and records so far, claimed on first use."""
-    found = cur.execute("SELECT source_id, committed_lines FROM sources WHERE name = ?"
-                        " AND origin = 'poll'", [SOURCE]).fetchone()
+    found = cur.execute(
+        "SELECT source_id, committed_lines FROM sources WHERE name = ? AND origin = 'poll'",
+        [SOURCE],
+    ).fetchone()
     if found:
         return int(found[0]), int(found[1])
     (next_id,) = one_row(cur, "SELECT coalesce(max(source_id), 0) + 1 FROM sources")
@@ -63,18 +74,33 @@ def _source(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         "INSERT INTO sources (source_id, name, fingerprint, fingerprint_bytes, format,"
         " committed_offset, committed_lines, complete, first_ingest, last_ingest, origin)"
         " VALUES (?, ?, 'poll', 0, 'json', 0, 0, false, now(), now(), 'poll')",
-        [next_id, SOURCE])
+        [next_id, SOURCE],
+    )
     return int(next_id), 0
 
 
 def _outcome_rows(results: list[PollResult]) -> pa.Table:
     newest = {(r.unit.serial, r.protocol): r for r in results}  # one row per target
-    return pa.Table.from_pylist([
-        {"serial": r.unit.serial, "protocol": r.protocol, "pair": r.unit.pair,
-         "role": r.unit.role, "address": r.address, "profile": r.unit.profile,
-         "outcome": r.outcome, "reason": r.reason, "attempted": r.started,
-         "latency_ms": round(r.latency_ms, 1), "reported_serial": r.reported_serial,
-         "uptime_seconds": r.uptime_seconds} for r in newest.values()], _OUTCOMES)
+    return pa.Table.from_pylist(
+        [
+            {
+                "serial": r.unit.serial,
+                "protocol": r.protocol,
+                "pair": r.unit.pair,
+                "role": r.unit.role,
+                "address": r.address,
+                "profile": r.unit.profile,
+                "outcome": r.outcome,
+                "reason": r.reason,
+                "attempted": r.started,
+                "latency_ms": round(r.latency_ms, 1),
+                "reported_serial": r.reported_serial,
+                "uptime_seconds": r.uptime_seconds,
+            }
+            for r in newest.values()
+        ],
+        _OUTCOMES,
+    )
 
 
 def store_results(store: Store, results: list[PollResult], default_tz: str) -> BatchResult:
@@ -89,8 +115,11 @@ def store_results(store: Store, results: list[PollResult], default_tz: str) -> B
             reset_stages(cur)
             stage_export(cur, list(enumerate(records, start=done + 1)), default_tz)
             written = commit_batch(cur, source_id, SOURCE)
-            cur.execute("UPDATE sources SET committed_lines = committed_lines + ?,"
-                        " last_ingest = now() WHERE source_id = ?", [len(records), source_id])
+            cur.execute(
+                "UPDATE sources SET committed_lines = committed_lines + ?,"
+                " last_ingest = now() WHERE source_id = ?",
+                [len(records), source_id],
+            )
         cur.register("poll_new_arrow", _outcome_rows(results))
         cur.execute("CREATE OR REPLACE TEMP TABLE poll_new AS SELECT * FROM poll_new_arrow")
         cur.unregister("poll_new_arrow")
@@ -100,10 +129,14 @@ def store_results(store: Store, results: list[PollResult], default_tz: str) -> B
 
 def forget_others(store: Store, keys: set[tuple[str, str]]) -> None:
     """Remove poll_status rows of units no longer polled (taken out of the inventory)."""
-    rows = pa.Table.from_pylist([{"serial": s, "protocol": p} for s, p in keys],
-                                pa.schema([("serial", pa.string()), ("protocol", pa.string())]))
+    rows = pa.Table.from_pylist(
+        [{"serial": s, "protocol": p} for s, p in keys],
+        pa.schema([("serial", pa.string()), ("protocol", pa.string())]),
+    )
     with store.transaction() as cur:
         cur.register("poll_keep", rows)
-        cur.execute("DELETE FROM poll_status WHERE (serial, protocol) NOT IN"
-                    " (SELECT (serial, protocol) FROM poll_keep)")
+        cur.execute(
+            "DELETE FROM poll_status WHERE (serial, protocol) NOT IN"
+            " (SELECT (serial, protocol) FROM poll_keep)"
+        )
         cur.unregister("poll_keep")

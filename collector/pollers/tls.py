@@ -51,8 +51,9 @@ def trust(unit: PolledUnit, profile: Profile) -> tuple[ssl.SSLContext, str | Non
         return ca_context(profile.ca_file), None
     if not profile.tls_verify:
         return _no_check(), None
-    raise PollError("tls", "no way to trust it: pin its certificate (tls_sha256) or set the"
-                    " profile's ca_file")
+    raise PollError(
+        "tls", "no way to trust it: pin its certificate (tls_sha256) or set the profile's ca_file"
+    )
 
 
 async def presented_fingerprint(host: str, port: int, timeout: float) -> str | None:

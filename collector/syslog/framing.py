@@ -48,8 +48,10 @@ def message_lines(message: bytes | bytearray | memoryview) -> tuple[bytes, int]:
         return b"", 0
     if b"\n" not in message and b"\r" not in message and b"\x00" not in message:
         return message + b"\n", 1
-    parts = [part.strip(b"\r\n\x00").replace(b"\r\n", b" ").replace(b"\n", b" ")
-             for part in _BOUNDARY.split(message)]
+    parts = [
+        part.strip(b"\r\n\x00").replace(b"\r\n", b" ").replace(b"\n", b" ")
+        for part in _BOUNDARY.split(message)
+    ]
     parts = [part for part in parts if part]
     return b"".join(part + b"\n" for part in parts), len(parts)
 
@@ -59,8 +61,7 @@ def resplit(block: bytes) -> tuple[bytes, int]:
     batch of datagrams in which a CR or NUL was found (the datagram loop looks for LF only)."""
     out: Out = []
     for line in block.split(b"\n")[:-1]:
-        out.append(message_lines(line)[0] if b"\r" in line or b"\x00" in line
-                   else line + b"\n")
+        out.append(message_lines(line)[0] if b"\r" in line or b"\x00" in line else line + b"\n")
     joined = b"".join(out)
     return joined, joined.count(b"\n")
 
@@ -109,7 +110,7 @@ class Framer:
         buf, short = self.pending, False
         header = self._count(buf, 0) if buf[:1].isdigit() else NOT_OCTET
         if isinstance(header, tuple):
-            del buf[:header[1]]  # a short octet-counted frame: its body, without the count
+            del buf[: header[1]]  # a short octet-counted frame: its body, without the count
             short = True
         if self.discarding or self.skip:
             rest, count = b"", 0
@@ -161,7 +162,7 @@ class Framer:
         if digit:
             self.misframed += 1
             if not self.misframe_sample:
-                self.misframe_sample = bytes(buf[pos:min(pos + 24, after)])
+                self.misframe_sample = bytes(buf[pos : min(pos + 24, after)])
         return after
 
     def _count(self, buf: bytearray, pos: int) -> tuple[int, int] | int:
@@ -190,8 +191,11 @@ class Framer:
         if len(buf) < start + body:
             return WAIT
         end = start + body
-        if buf.find(b"\n", start, end) < 0 and buf.find(b"\x00", start, end) < 0 and \
-                buf.find(b"\r", start, end) < 0:
+        if (
+            buf.find(b"\n", start, end) < 0
+            and buf.find(b"\x00", start, end) < 0
+            and buf.find(b"\r", start, end) < 0
+        ):
             out += (buf[start:end], b"\n")  # the usual frame: one message, no line break
         else:
             out.append(message_lines(buf[start:end])[0])
@@ -207,10 +211,10 @@ class Framer:
         last = max(buf.rfind(b"\n", pos), buf.rfind(b"\x00", pos))
         if last < 0:
             return pos
-        block = bytes(buf[pos:last + 1]).replace(b"\x00", b"\n")  # same length: offsets hold
+        block = bytes(buf[pos : last + 1]).replace(b"\x00", b"\n")  # same length: offsets hold
         digit = _DIGIT_FRAME.search(block)
         if digit:
-            block = block[:digit.start() + 1]
+            block = block[: digit.start() + 1]
         out.append(_normalise(block))
         return pos + len(block)
 
@@ -219,7 +223,7 @@ class Framer:
         rest up to its terminator."""
         if len(buf) - pos <= self.max_frame:
             return
-        block, _ = message_lines(buf[pos:pos + self.max_frame])
+        block, _ = message_lines(buf[pos : pos + self.max_frame])
         out.append(block)
         self.frames_cut += 1
         self.bytes_cut += len(buf) - pos - self.max_frame

@@ -49,8 +49,14 @@ log = logging.getLogger("hawatch.collector.syslog.listener")
 
 PORTS_FILE = "listener-ports.json"
 STATS_FILE = "listener-stats.json"
-FORBIDDEN_MODULES = ("duckdb", "pyarrow", "pandas", "hawatch.store", "hawatch.analytics",
-                     "hawatch.dashboard")
+FORBIDDEN_MODULES = (
+    "duckdb",
+    "pyarrow",
+    "pandas",
+    "hawatch.store",
+    "hawatch.analytics",
+    "hawatch.dashboard",
+)
 TICK_SECONDS = 0.1
 STATS_SECONDS = 1.0
 JOIN_SECONDS = 1.6  # listeners drain for up to 1 s; the whole stop stays under ~2 s
@@ -92,8 +98,11 @@ class _Running:
 
 def forbidden_modules() -> list[str]:
     """Modules of the database side loaded in this process (must stay empty)."""
-    return sorted(name for name in sys.modules
-                  if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_MODULES))
+    return sorted(
+        name
+        for name in sys.modules
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_MODULES)
+    )
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -109,11 +118,23 @@ def parse_address(text: str) -> tuple[str, int]:
 
 def listener_argv(config: ListenerConfig) -> list[str]:
     """The command line that runs `config` as a child (for subprocess.Popen in the parent)."""
-    argv = [sys.executable, "-m", "hawatch.collector.syslog.listener",
-            "--spool", str(config.spool_dir),
-            "--rotate-seconds", str(config.rotate_seconds), "--rcvbuf", str(config.rcvbuf),
-            "--max-connections", str(config.max_connections),
-            "--max-frame", str(config.max_frame), "--idle-seconds", str(config.idle_seconds)]
+    argv = [
+        sys.executable,
+        "-m",
+        "hawatch.collector.syslog.listener",
+        "--spool",
+        str(config.spool_dir),
+        "--rotate-seconds",
+        str(config.rotate_seconds),
+        "--rcvbuf",
+        str(config.rcvbuf),
+        "--max-connections",
+        str(config.max_connections),
+        "--max-frame",
+        str(config.max_frame),
+        "--idle-seconds",
+        str(config.idle_seconds),
+    ]
     for flag, address in (("--udp", config.udp), ("--tcp", config.tcp)):
         if address is not None:
             host = f"[{address[0]}]" if ":" in address[0] else address[0]
@@ -152,14 +173,20 @@ def _bind(config: ListenerConfig, running: _Running) -> None:
                 running.listeners[proto] = UdpListener.bind(*address, writer, config.rcvbuf)
             else:
                 running.listeners[proto] = TcpListener.bind(
-                    *address, writer, _fit_descriptors(config.max_connections),
-                    config.max_frame, config.idle_seconds)
+                    *address,
+                    writer,
+                    _fit_descriptors(config.max_connections),
+                    config.max_frame,
+                    config.idle_seconds,
+                )
         except OSError as exc:
             for bound in running.listeners.values():
                 bound.close()
             reason = (exc.strerror or str(exc)).lower()
-            raise ListenerError(f"cannot listen on {proto} {address[0]}:{address[1]}: {reason}"
-                                " (another syslog daemon? pick another port)") from exc
+            raise ListenerError(
+                f"cannot listen on {proto} {address[0]}:{address[1]}: {reason}"
+                " (another syslog daemon? pick another port)"
+            ) from exc
 
 
 def _fit_descriptors(connections: int) -> int:
@@ -168,9 +195,13 @@ def _fit_descriptors(connections: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = connections + FILES_BESIDES_CONNECTIONS
     if hard != resource.RLIM_INFINITY and wanted > hard:
-        log.warning("tcp: %d connections do not fit the open-file limit (%d); serving at most"
-                    " %d (raise LimitNOFILE / ulimit -n)", connections, hard,
-                    hard - FILES_BESIDES_CONNECTIONS)
+        log.warning(
+            "tcp: %d connections do not fit the open-file limit (%d); serving at most"
+            " %d (raise LimitNOFILE / ulimit -n)",
+            connections,
+            hard,
+            hard - FILES_BESIDES_CONNECTIONS,
+        )
         wanted = hard
     if wanted > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
@@ -205,8 +236,10 @@ def _lock(spool: Path) -> int:
     try:
         return lock_spool(spool)
     except BlockingIOError:
-        raise ListenerError(f"spool folder {spool} is in use by another listener (pid"
-                            f" {lock_holder(spool)}); stop it or pick another --spool") from None
+        raise ListenerError(
+            f"spool folder {spool} is in use by another listener (pid"
+            f" {lock_holder(spool)}); stop it or pick another --spool"
+        ) from None
     except OSError as exc:
         raise ListenerError(f"cannot use spool folder {spool}: {exc.strerror}") from exc
 
@@ -227,8 +260,9 @@ def run_listener(config: ListenerConfig, stop: threading.Event | None = None) ->
         (spool / PORTS_FILE).unlink(missing_ok=True)
         for path in publish_leftover_parts(spool):
             log.warning("published %s, left behind by a listener that did not stop", path.name)
-        running = _Running({proto: SpoolWriter(spool, proto, config.rotate_seconds)
-                            for proto in ("udp", "tcp")})
+        running = _Running(
+            {proto: SpoolWriter(spool, proto, config.rotate_seconds) for proto in ("udp", "tcp")}
+        )
         _bind(config, running)
         atomic_write_json(spool / PORTS_FILE, _ports(running))
         _serve(config, running, stop)
@@ -251,8 +285,12 @@ def _serve(config: ListenerConfig, running: _Running, stop: threading.Event) -> 
         host, port = listener.address
         log.info("listening on %s %s:%d, spooling to %s", proto, host, port, spool)
         if isinstance(listener, UdpListener):
-            log.info("udp receive buffer: requested %d bytes, kernel reports %d (Linux doubles"
-                     " it for bookkeeping)", listener.rcvbuf_requested, listener.rcvbuf_granted)
+            log.info(
+                "udp receive buffer: requested %d bytes, kernel reports %d (Linux doubles"
+                " it for bookkeeping)",
+                listener.rcvbuf_requested,
+                listener.rcvbuf_granted,
+            )
     parent, next_stats = os.getppid(), 0.0
     while not (stop.is_set() or signalled):
         time.sleep(TICK_SECONDS)
@@ -295,28 +333,62 @@ def _shutdown(spool: Path, running: _Running) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python3 -m hawatch.collector.syslog.listener",
-        description="Receive syslog over UDP/TCP and spool raw lines to DIR (no database).")
+        description="Receive syslog over UDP/TCP and spool raw lines to DIR (no database).",
+    )
     parser.add_argument("--spool", type=Path, help="spool folder (created if missing)")
-    parser.add_argument("--udp", type=parse_address, metavar="HOST:PORT",
-                        help="listen for UDP syslog (port 0: any free port)")
-    parser.add_argument("--tcp", type=parse_address, metavar="HOST:PORT",
-                        help="listen for TCP syslog, RFC 6587 framing (port 0: any free port)")
-    parser.add_argument("--rotate-seconds", type=float, default=1.0,
-                        help="close and publish spool files this often (default 1)")
-    parser.add_argument("--rcvbuf", type=int, default=DEFAULT_RCVBUF,
-                        help="UDP receive buffer to request, bytes (default 8 MiB)")
-    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
-                        help="TCP connections served at once; at the limit the longest idle"
-                             f" of the busiest address gives way (default {MAX_CONNECTIONS})")
-    parser.add_argument("--max-frame", type=int, default=MAX_FRAME,
-                        help="longer TCP frames are cut to this many bytes (default 65536)")
-    parser.add_argument("--idle-seconds", type=float, default=0.0,
-                        help="close a TCP connection that sent nothing for this long"
-                             " (default 0: never)")
-    parser.add_argument("--exit-with-parent", action="store_true",
-                        help="stop (cleanly) when the process that started us exits")
-    parser.add_argument("--selftest-imports", action="store_true",
-                        help="print the database-side modules loaded (must be none) and exit")
+    parser.add_argument(
+        "--udp",
+        type=parse_address,
+        metavar="HOST:PORT",
+        help="listen for UDP syslog (port 0: any free port)",
+    )
+    parser.add_argument(
+        "--tcp",
+        type=parse_address,
+        metavar="HOST:PORT",
+        help="listen for TCP syslog, RFC 6587 framing (port 0: any free port)",
+    )
+    parser.add_argument(
+        "--rotate-seconds",
+        type=float,
+        default=1.0,
+        help="close and publish spool files this often (default 1)",
+    )
+    parser.add_argument(
+        "--rcvbuf",
+        type=int,
+        default=DEFAULT_RCVBUF,
+        help="UDP receive buffer to request, bytes (default 8 MiB)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help="TCP connections served at once; at the limit the longest idle"
+        f" of the busiest address gives way (default {MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--max-frame",
+        type=int,
+        default=MAX_FRAME,
+        help="longer TCP frames are cut to this many bytes (default 65536)",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=0.0,
+        help="close a TCP connection that sent nothing for this long (default 0: never)",
+    )
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop (cleanly) when the process that started us exits",
+    )
+    parser.add_argument(
+        "--selftest-imports",
+        action="store_true",
+        help="print the database-side modules loaded (must be none) and exit",
+    )
     return parser
 
 
@@ -331,9 +403,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--spool DIR and at least one of --udp/--tcp are required")
     handler = configure_logging()
     sys.setswitchinterval(SWITCH_SECONDS)
-    config = ListenerConfig(args.spool, args.udp, args.tcp, args.rotate_seconds, args.rcvbuf,
-                            args.max_connections, args.max_frame, args.idle_seconds,
-                            args.exit_with_parent)
+    config = ListenerConfig(
+        args.spool,
+        args.udp,
+        args.tcp,
+        args.rotate_seconds,
+        args.rcvbuf,
+        args.max_connections,
+        args.max_frame,
+        args.idle_seconds,
+        args.exit_with_parent,
+    )
     try:
         run_listener(config)
     except ListenerError as exc:

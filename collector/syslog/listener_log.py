@@ -56,8 +56,7 @@ class QueuedStderr(logging.Handler):
         self.stream = stream or sys.stderr
         self.dropped = 0
         self._queue: queue.Queue[str] = queue.Queue(capacity)
-        self._writer = threading.Thread(target=self._write_loop, name="log-writer",
-                                        daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="log-writer", daemon=True)
         self._writer.start()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -93,8 +92,9 @@ class QueuedStderr(logging.Handler):
 def configure_logging() -> QueuedStderr:
     """The child's logging: INFO and up, rate-limited, through a QueuedStderr."""
     handler = QueuedStderr()
-    handler.setFormatter(logging.Formatter(
-        f"hawatch-listener[{os.getpid()}] %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter(f"hawatch-listener[{os.getpid()}] %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RateLimit())
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     return handler

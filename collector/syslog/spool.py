@@ -37,8 +37,10 @@ PART = ".part"
 CLOSED = ".log"
 LOCK_NAME = "listener.lock"
 # `<seq>` alone is the form of hawatch before names became unique (still read, never written)
-NAME_RE = re.compile(r"^(?P<source>[a-z0-9_]+)-(?P<stamp>\d{8}T\d{6})"
-                     r"\.(?:(?P<opened>\d+)-(?P<pid>\d+)-)?(?P<seq>\d+)\.(?:log|part)$")
+NAME_RE = re.compile(
+    r"^(?P<source>[a-z0-9_]+)-(?P<stamp>\d{8}T\d{6})"
+    r"\.(?:(?P<opened>\d+)-(?P<pid>\d+)-)?(?P<seq>\d+)\.(?:log|part)$"
+)
 STAMP_FORMAT = "%Y%m%dT%H%M%S"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -84,15 +86,22 @@ def _sort_key(path: Path) -> tuple[str, int, int, int, str]:
     """Receive second, then when the file was opened, by which process, its sequence."""
     match = NAME_RE.match(path.name)
     assert match is not None
-    return (match["stamp"], int(match["opened"] or 0), int(match["pid"] or 0),
-            int(match["seq"]), match["source"])
+    return (
+        match["stamp"],
+        int(match["opened"] or 0),
+        int(match["pid"] or 0),
+        int(match["seq"]),
+        match["source"],
+    )
 
 
 def unique_name(source: str, second: float, suffix: str) -> str:
     """A spool file name for `source` and the receive second `second` that no file of any
     listener had or will have."""
-    return (f"{source}-{stamp(second)}.{time.time_ns() // 1_000_000}-{os.getpid()}-"
-            f"{next(_SEQUENCE)}{suffix}")
+    return (
+        f"{source}-{stamp(second)}.{time.time_ns() // 1_000_000}-{os.getpid()}-"
+        f"{next(_SEQUENCE)}{suffix}"
+    )
 
 
 def closed_files(directory: Path | str) -> list[Path]:
@@ -155,8 +164,9 @@ class SpoolWriter:
             except FileExistsError:
                 continue
 
-    def write(self, data: bytes | bytearray | memoryview, lines: int,
-              when: float | None = None) -> None:
+    def write(
+        self, data: bytes | bytearray | memoryview, lines: int, when: float | None = None
+    ) -> None:
         """Append `data` (whole lines, each ending in a newline) received at `when`.
 
         Returns once the bytes are in the kernel (os.write done); raises OSError if not, and
@@ -263,8 +273,11 @@ def recover_parts(directory: Path | str) -> list[Path]:
     try:
         fd = lock_spool(directory)
     except BlockingIOError:
-        log.warning("spool %s: a listener (pid %s) is running; its .part files are left alone",
-                    directory, lock_holder(directory))
+        log.warning(
+            "spool %s: a listener (pid %s) is running; its .part files are left alone",
+            directory,
+            lock_holder(directory),
+        )
         return []
     try:
         return publish_leftover_parts(directory)
@@ -276,8 +289,7 @@ def publish_leftover_parts(directory: Path) -> list[Path]:
     """Rename every leftover `.part` to `.log`; for the holder of the lock (`lock_spool`),
     e.g. a listener starting where a killed one left files behind."""
     recovered: list[Path] = []
-    parts = sorted((p for p in directory.glob(f"*{PART}") if NAME_RE.match(p.name)),
-                   key=_sort_key)
+    parts = sorted((p for p in directory.glob(f"*{PART}") if NAME_RE.match(p.name)), key=_sort_key)
     for part in parts:
         if not _trim_unfinished(part):
             part.unlink()
@@ -286,8 +298,7 @@ def publish_leftover_parts(directory: Path) -> list[Path]:
         if target.exists():  # only names of the old form can meet one already published
             match = NAME_RE.match(part.name)
             assert match is not None
-            target = part.with_name(unique_name(
-                match["source"], receive_second(part), CLOSED))
+            target = part.with_name(unique_name(match["source"], receive_second(part), CLOSED))
         os.rename(part, target)
         recovered.append(target)
     if recovered:

@@ -80,7 +80,7 @@ class _Table:
         """The longest-idle connection of the address that holds the most."""
         if not self.per_address:
             return None
-        (address, _), = self.per_address.most_common(1)
+        ((address, _),) = self.per_address.most_common(1)
         return next(c for c in self.by_fd.values() if c.peer == address)
 
     def idle_since(self, before: float) -> list[_Conn]:
@@ -96,9 +96,14 @@ class _Table:
 class TcpListener:
     """A listening socket and the loop thread that serves every connection (bounded)."""
 
-    def __init__(self, sock: socket.socket, writer: SpoolWriter,
-                 max_connections: int = MAX_CONNECTIONS, max_frame: int = MAX_FRAME,
-                 idle_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        writer: SpoolWriter,
+        max_connections: int = MAX_CONNECTIONS,
+        max_frame: int = MAX_FRAME,
+        idle_seconds: float = 0.0,
+    ) -> None:
         self.sock = sock
         self.writer = writer
         self.max_connections = max(1, max_connections)
@@ -115,9 +120,15 @@ class TcpListener:
         self._thread = threading.Thread(target=self._run, name="tcp-listener", daemon=True)
 
     @classmethod
-    def bind(cls, host: str, port: int, writer: SpoolWriter,
-             max_connections: int = MAX_CONNECTIONS, max_frame: int = MAX_FRAME,
-             idle_seconds: float = 0.0) -> TcpListener:
+    def bind(
+        cls,
+        host: str,
+        port: int,
+        writer: SpoolWriter,
+        max_connections: int = MAX_CONNECTIONS,
+        max_frame: int = MAX_FRAME,
+        idle_seconds: float = 0.0,
+    ) -> TcpListener:
         """Bind and listen (raises OSError, e.g. address in use)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -153,17 +164,24 @@ class TcpListener:
     def stats(self) -> dict[str, object]:
         host, port = self.address
         return {
-            "bound": f"{host}:{port}", "lines": self.writer.lines, "bytes": self.bytes,
-            "spool_bytes": self.writer.bytes, "frames_cut": self.frames_cut,
-            "bytes_cut": self.bytes_cut, "frames_misframed": self.misframed,
+            "bound": f"{host}:{port}",
+            "lines": self.writer.lines,
+            "bytes": self.bytes,
+            "spool_bytes": self.writer.bytes,
+            "frames_cut": self.frames_cut,
+            "bytes_cut": self.bytes_cut,
+            "frames_misframed": self.misframed,
             "connections_open": len(self._table),
             "connections_total": self.connections_total,
             "connections_rejected": self.connections_rejected,
             "connections_evicted": self.connections_evicted,
             "connections_idle_closed": self.connections_idle_closed,
-            "max_connections": self.max_connections, "idle_seconds": self.idle_seconds,
-            "errors": self.errors, "write_errors": self.write_errors,
-            "spool_files_closed": self.writer.files_closed, "alive_unix": round(self.alive, 3),
+            "max_connections": self.max_connections,
+            "idle_seconds": self.idle_seconds,
+            "errors": self.errors,
+            "write_errors": self.write_errors,
+            "spool_files_closed": self.writer.files_closed,
+            "alive_unix": round(self.alive, 3),
         }
 
     # -- the loop ------------------------------------------------------------------------
@@ -187,8 +205,7 @@ class TcpListener:
                 drain_until, quiet_until = now + DRAIN_SECONDS, now + DRAIN_QUIET
                 self._selector.unregister(self.sock)
             received = False
-            for key, _ in self._selector.select(DRAIN_QUIET / 2 if drain_until else
-                                                POLL_SECONDS):
+            for key, _ in self._selector.select(DRAIN_QUIET / 2 if drain_until else POLL_SECONDS):
                 if key.data is None:
                     self._accept(now)
                 else:
@@ -228,9 +245,14 @@ class TcpListener:
                 sock.close()
                 return
             self.connections_evicted += 1
-            log.warning("tcp %s: %d connections open; closing the longest idle of %s (the"
-                        " address holding the most) to let %s in", self.address,
-                        len(self._table), victim.peer, peer)
+            log.warning(
+                "tcp %s: %d connections open; closing the longest idle of %s (the"
+                " address holding the most) to let %s in",
+                self.address,
+                len(self._table),
+                victim.peer,
+                peer,
+            )
             self._close(victim)
         try:
             sock.setblocking(False)
@@ -285,9 +307,13 @@ class TcpListener:
         self.misframed += framer.misframed
         if framer.misframed and not conn.warned:
             conn.warned = True
-            log.warning("tcp %s: %s sends frames that start with digits but carry no octet"
-                        " count (the first: %r); reading them as newline-framed",
-                        self.address, conn.peer, framer.misframe_sample)
+            log.warning(
+                "tcp %s: %s sends frames that start with digits but carry no octet"
+                " count (the first: %r); reading them as newline-framed",
+                self.address,
+                conn.peer,
+                framer.misframe_sample,
+            )
         framer.frames_cut = framer.bytes_cut = framer.misframed = 0
         block, lines = framed
         while block:
@@ -296,8 +322,9 @@ class TcpListener:
                 return
             except OSError:
                 self.write_errors += 1
-                log.exception("tcp %s: spool write of %d lines failed; retrying",
-                              self.address, lines)
+                log.exception(
+                    "tcp %s: spool write of %d lines failed; retrying", self.address, lines
+                )
                 if self._stop.wait(0.5):
                     log.error("tcp %s: stopping; %d unwritten lines lost", self.address, lines)
                     return

@@ -52,8 +52,12 @@ def set_rcvbuf(sock: socket.socket, size: int) -> int:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
     granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     if granted < size:
-        log.warning("udp: asked for a %d-byte receive buffer, the kernel granted %d; raise"
-                    " net.core.rmem_max (sysctl) to avoid drops at high rates", size, granted)
+        log.warning(
+            "udp: asked for a %d-byte receive buffer, the kernel granted %d; raise"
+            " net.core.rmem_max (sysctl) to avoid drops at high rates",
+            size,
+            granted,
+        )
     return granted
 
 
@@ -80,8 +84,9 @@ def kernel_drops(sock: socket.socket) -> int:
 class UdpListener:
     """A bound UDP socket and the thread that spools what arrives on it."""
 
-    def __init__(self, sock: socket.socket, writer: SpoolWriter, rcvbuf_requested: int,
-                 rcvbuf_granted: int) -> None:
+    def __init__(
+        self, sock: socket.socket, writer: SpoolWriter, rcvbuf_requested: int, rcvbuf_granted: int
+    ) -> None:
         self.sock = sock
         self.writer = writer
         self.rcvbuf_requested = rcvbuf_requested
@@ -97,16 +102,18 @@ class UdpListener:
         self._thread = threading.Thread(target=self._run, name="udp-listener", daemon=True)
 
     @classmethod
-    def bind(cls, host: str, port: int, writer: SpoolWriter,
-             rcvbuf: int = DEFAULT_RCVBUF) -> UdpListener:
+    def bind(
+        cls, host: str, port: int, writer: SpoolWriter, rcvbuf: int = DEFAULT_RCVBUF
+    ) -> UdpListener:
         """Bind (raises OSError, e.g. address in use) and size the receive buffer."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             granted = set_rcvbuf(sock, rcvbuf)
             sock.bind((host, port))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
-                            struct.pack("ll", 0, IDLE_TIMEOUT_US))
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, IDLE_TIMEOUT_US)
+            )
         except OSError:
             sock.close()
             raise
@@ -135,12 +142,18 @@ class UdpListener:
     def stats(self) -> dict[str, object]:
         host, port = self.address
         return {
-            "bound": f"{host}:{port}", "lines": self.writer.lines,
-            "bytes": self.bytes, "spool_bytes": self.writer.bytes, "frames_cut": 0,
-            "empty_datagrams": self.empty, "errors": self.errors,
-            "write_errors": self.write_errors, "spool_files_closed": self.writer.files_closed,
+            "bound": f"{host}:{port}",
+            "lines": self.writer.lines,
+            "bytes": self.bytes,
+            "spool_bytes": self.writer.bytes,
+            "frames_cut": 0,
+            "empty_datagrams": self.empty,
+            "errors": self.errors,
+            "write_errors": self.write_errors,
+            "spool_files_closed": self.writer.files_closed,
             "kernel_drops": kernel_drops(self.sock),
-            "rcvbuf_requested": self.rcvbuf_requested, "rcvbuf_granted": self.rcvbuf_granted,
+            "rcvbuf_requested": self.rcvbuf_requested,
+            "rcvbuf_granted": self.rcvbuf_granted,
             "alive_unix": round(self.alive, 3),
         }
 
@@ -184,7 +197,7 @@ class UdpListener:
                 if find(b"\n", pos, end) >= 0:  # rare: a multi-line message, or several
                     block, count = message_lines(buf[pos:end])
                     end = pos + len(block) - 1  # never longer than what it replaces
-                    buf[pos:end + 1] = block
+                    buf[pos : end + 1] = block
                     lines += count - 1
                 buf[end] = 10
                 pos, lines = end + 1, lines + 1
@@ -196,8 +209,9 @@ class UdpListener:
                 if self._stop.is_set() and t >= self._drain_until:
                     return
 
-    def _flush(self, view: memoryview, pos: int, lines: int, first: float,
-               counts: tuple[int, int, int]) -> None:
+    def _flush(
+        self, view: memoryview, pos: int, lines: int, first: float, counts: tuple[int, int, int]
+    ) -> None:
         """Write the batch and publish the counters (datagrams, bytes, empty datagrams). On
         a write error retry (meanwhile the kernel buffer absorbs, then drops and counts)
         until it works or we are stopping.
@@ -219,8 +233,9 @@ class UdpListener:
                 return
             except OSError:
                 self.write_errors += 1
-                log.exception("udp %s: spool write of %d lines failed; retrying",
-                              self.address, lines)
+                log.exception(
+                    "udp %s: spool write of %d lines failed; retrying", self.address, lines
+                )
                 if self._stop.wait(0.5):
                     log.error("udp %s: stopping; %d unwritten lines lost", self.address, lines)
                     return

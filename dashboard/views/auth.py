@@ -72,8 +72,10 @@ def secure_cookie(settings: Settings) -> bool:
 
 def new_state(settings: Settings) -> AuthState:
     """The credential store beside the database, and the login throttle."""
-    throttle = LoginThrottle(int(settings["dashboard.login_max_failures"]),
-                             60.0 * float(settings["dashboard.login_window_minutes"]))
+    throttle = LoginThrottle(
+        int(settings["dashboard.login_max_failures"]),
+        60.0 * float(settings["dashboard.login_window_minutes"]),
+    )
     return AuthState(Credentials(settings["db"]), throttle)
 
 
@@ -85,7 +87,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure_cookie(settings),
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["dashboard.session_hours"]))
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["dashboard.session_hours"]),
+    )
     app.register_blueprint(blueprint)
     app.before_request(_load_user)
     app.context_processor(lambda: {"user": g.get("user")})
@@ -93,8 +96,11 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def _load_user() -> Any:
     name, sid = session.get("user"), session.get("sid")
-    g.user = (_state().credentials.session_user(name, sid)
-              if isinstance(name, str) and isinstance(sid, str) else None)
+    g.user = (
+        _state().credentials.session_user(name, sid)
+        if isinstance(name, str) and isinstance(sid, str)
+        else None
+    )
     if g.user is not None and session.get("stamp") != login_stamp(g.user):
         g.user = None  # the password changed since this login
     if name is not None and g.user is None:
@@ -153,8 +159,12 @@ def _login_page(error: str | None, status: int) -> Any:
     """The form, or why it cannot work here: with an HTTPS-only cookie over plain HTTP the
     browser drops the session, and every login would fail with a CSRF error."""
     https_only = current_app.config["SESSION_COOKIE_SECURE"] and not request.is_secure
-    return render_template("login.html", error=HTTPS_ONLY if https_only else error,
-                           https_only=https_only, next=request.values.get("next", "")), status
+    return render_template(
+        "login.html",
+        error=HTTPS_ONLY if https_only else error,
+        https_only=https_only,
+        next=request.values.get("next", ""),
+    ), status
 
 
 def _try_login() -> Any:
@@ -164,8 +174,9 @@ def _try_login() -> Any:
     wait = throttle.wait(name, request.remote_addr)
     if wait > 0:
         seconds = math.ceil(wait)
-        response = make_response(_login_page(
-            f"Too many failed logins: try again in {seconds} s.", 429))
+        response = make_response(
+            _login_page(f"Too many failed logins: try again in {seconds} s.", 429)
+        )
         response.headers["Retry-After"] = str(seconds)
         return response
     user = _state().credentials.authenticate(name, request.form.get("password", ""))
@@ -199,7 +210,8 @@ def metrics_text() -> str:
         "# HELP hawatch_dashboard_throttled_logins_total Dashboard logins refused unchecked"
         " because the account or address had failed too often.\n"
         "# TYPE hawatch_dashboard_throttled_logins_total counter\n"
-        f"hawatch_dashboard_throttled_logins_total {throttle.refused}\n")
+        f"hawatch_dashboard_throttled_logins_total {throttle.refused}\n"
+    )
 
 
 @blueprint.post("/logout")

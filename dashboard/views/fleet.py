@@ -34,21 +34,32 @@ from markupsafe import Markup
 
 blueprint = Blueprint("fleet", __name__)
 
-COLUMNS = (("pair", "Pair"), ("health", "Health"), ("score", "Score"), ("site", "Site"),
-           ("ha_mode", "HA mode"), ("active_unit", "Active unit"),
-           ("stateful_sync", "Stateful sync"), ("last_role_change", "Last role change"),
-           ("open_incidents", "Open incidents"), ("last_incident", "Last incident"),
-           ("connections_now", "Connections now"), ("last_seen", "Last seen"))
+COLUMNS = (
+    ("pair", "Pair"),
+    ("health", "Health"),
+    ("score", "Score"),
+    ("site", "Site"),
+    ("ha_mode", "HA mode"),
+    ("active_unit", "Active unit"),
+    ("stateful_sync", "Stateful sync"),
+    ("last_role_change", "Last role change"),
+    ("open_incidents", "Open incidents"),
+    ("last_incident", "Last incident"),
+    ("connections_now", "Connections now"),
+    ("last_seen", "Last seen"),
+)
 MAX_PER_PAGE = 1000
 
 
 def _filters(default_sort: str) -> dict[str, Any]:
     args = request.args
-    return {"site": args.get("site", "").strip() or None,
-            "health": args.get("health", "").strip() or None,
-            "search": args.get("q", "").strip() or None,
-            "sort": args.get("sort", default_sort) or default_sort,
-            "descending": args.get("dir", "asc") == "desc"}
+    return {
+        "site": args.get("site", "").strip() or None,
+        "health": args.get("health", "").strip() or None,
+        "search": args.get("q", "").strip() or None,
+        "sort": args.get("sort", default_sort) or default_sort,
+        "descending": args.get("dir", "asc") == "desc",
+    }
 
 
 def _number(name: str, default: int, low: int, high: int) -> int:
@@ -73,14 +84,16 @@ def _paging() -> tuple[int, int]:
     return _number("page", 1, 1, 10**9), per_page
 
 
-def _summary(filters: dict[str, Any], limit: int | None = None,
-             offset: int = 0) -> list[dict[str, Any]]:
+def _summary(
+    filters: dict[str, Any], limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     columns, rows = pair_summary(get_cursor(), **filters, limit=limit, offset=offset)
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def _page_of(filters: dict[str, Any], page: int, per_page: int
-             ) -> tuple[list[dict[str, Any]], int, int]:
+def _page_of(
+    filters: dict[str, Any], page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int, int]:
     """One page of pairs, the count of all that match, and the page actually shown (the
     last one when `page` is past the end, as after the fleet shrank under a bookmark)."""
     pairs = _summary(filters, per_page, (page - 1) * per_page)
@@ -100,12 +113,23 @@ def _body(filters: dict[str, Any], page: int, per_page: int) -> Markup:
     """Summary strip, filters, count, pager and rows as HTML: the cached part of the page."""
     pairs, total, page = _page_of(filters, page, per_page)
     rows = fleet_rows(pairs, url_for("pair.page", pair="x")[:-1], len(COLUMNS))
-    return Markup(render_template(
-        "_fleet_body.html", rows=rows, count=total, filters=filters, page=page,
-        per_page=per_page, default_per_page=_default_per_page(),
-        pages=max(1, math.ceil(total / per_page)), shown=len(pairs),
-        counts=fleet_counts(get_cursor()), sites=fleet_sites(get_cursor()),
-        health_words=HEALTH_WORDS, columns=COLUMNS))
+    return Markup(
+        render_template(
+            "_fleet_body.html",
+            rows=rows,
+            count=total,
+            filters=filters,
+            page=page,
+            per_page=per_page,
+            default_per_page=_default_per_page(),
+            pages=max(1, math.ceil(total / per_page)),
+            shown=len(pairs),
+            counts=fleet_counts(get_cursor()),
+            sites=fleet_sites(get_cursor()),
+            health_words=HEALTH_WORDS,
+            columns=COLUMNS,
+        )
+    )
 
 
 def _page(template: str, key: tuple[Any, ...], body: Any, **context: Any) -> Any:
@@ -133,12 +157,17 @@ def index() -> Any:
 def _wallboard_body(per_page: int) -> Markup:
     """The counts and the pairs that are not ok, worst first: what a NOC screen shows."""
     counts = fleet_counts(get_cursor())
-    columns, rows = pair_summary(get_cursor(), sort="worst", limit=per_page,
-                                 health_not="ok")
+    columns, rows = pair_summary(get_cursor(), sort="worst", limit=per_page, health_not="ok")
     pairs = [dict(zip(columns, row, strict=True)) for row in rows]
-    return Markup(render_template(
-        "_wallboard_body.html", counts=counts, pairs=pairs,
-        not_ok=pairs[0]["total"] if pairs else 0, total=sum(counts["health"].values())))
+    return Markup(
+        render_template(
+            "_wallboard_body.html",
+            counts=counts,
+            pairs=pairs,
+            not_ok=pairs[0]["total"] if pairs else 0,
+            total=sum(counts["health"].values()),
+        )
+    )
 
 
 @blueprint.get("/wallboard")
@@ -147,9 +176,13 @@ def wallboard() -> Any:
     settings = app_state().settings
     _, per_page = _paging()
     key = ("wallboard", per_page)
-    return _page("wallboard.html", key, lambda: _wallboard_body(per_page),
-                 refresh=int(settings["dashboard.wallboard_refresh_seconds"]),
-                 now=datetime.now(UTC))
+    return _page(
+        "wallboard.html",
+        key,
+        lambda: _wallboard_body(per_page),
+        refresh=int(settings["dashboard.wallboard_refresh_seconds"]),
+        now=datetime.now(UTC),
+    )
 
 
 @blueprint.get("/api/v1/pairs")
@@ -159,20 +192,22 @@ def api_pairs() -> Any:
     ?page= or ?per_page=."""
     filters = _filters("pair")
     if filters["sort"] not in SORT_COLUMNS:
-        abort(400, f"cannot sort by {filters['sort']!r}; use one of "
-                   f"{', '.join(SORT_COLUMNS)}")
+        abort(400, f"cannot sort by {filters['sort']!r}; use one of {', '.join(SORT_COLUMNS)}")
     paged = "page" in request.args or "per_page" in request.args
     page, per_page = _paging() if paged else (1, 0)
 
     def build() -> Prepared:
         if not paged:
             pairs = _summary(filters)
-            return prepare(jsonify(pairs=jsonable(pairs), count=len(pairs)).get_data(),
-                           "application/json")
+            return prepare(
+                jsonify(pairs=jsonable(pairs), count=len(pairs)).get_data(), "application/json"
+            )
         pairs, total, shown = _page_of(filters, page, per_page)
         for p in pairs:
             p.pop("total", None)
-        return prepare(jsonify(pairs=jsonable(pairs), count=total, page=shown,
-                               per_page=per_page).get_data(), "application/json")
+        return prepare(
+            jsonify(pairs=jsonable(pairs), count=total, page=shown, per_page=per_page).get_data(),
+            "application/json",
+        )
 
     return send(cached("api", ("pairs", _key(filters, page, per_page)), build))

@@ -64,8 +64,12 @@ def _incidents(filters: dict[str, str | None]) -> list[dict[str, Any]]:
 
 def _choices() -> dict[str, list[str]]:
     cur = get_cursor()
-    return {"kind": incident_kinds(cur), "site": fleet_sites(cur),
-            "severity": list(SEVERITIES), "status": [*STATUSES, "all"]}
+    return {
+        "kind": incident_kinds(cur),
+        "site": fleet_sites(cur),
+        "severity": list(SEVERITIES),
+        "status": [*STATUSES, "all"],
+    }
 
 
 def _is_operator() -> bool:
@@ -73,14 +77,18 @@ def _is_operator() -> bool:
     return user is not None and RANK.get(user.role, -1) >= RANK["operator"]
 
 
-def list_context(incidents: list[dict[str, Any]], pair: str | None = None,
-                 shared: bool = False) -> dict[str, Any]:
+def list_context(
+    incidents: list[dict[str, Any]], pair: str | None = None, shared: bool = False
+) -> dict[str, Any]:
     """What templates/_incidents.html's `incident_list` needs besides the incidents' rows:
     the cards, whether the user may act, the CSRF token (csrf.SLOT in a fragment `shared`
     by several sessions, which `csrf.fill` replaces per page) and the way back."""
-    return {"incidents": incident_cards(get_cursor(), incidents, datetime.now(UTC), pair),
-            "can_act": _is_operator(), "csrf": csrf.SLOT if shared else csrf.token(),
-            "back": request.path if shared else request.full_path}
+    return {
+        "incidents": incident_cards(get_cursor(), incidents, datetime.now(UTC), pair),
+        "can_act": _is_operator(),
+        "csrf": csrf.SLOT if shared else csrf.token(),
+        "back": request.path if shared else request.full_path,
+    }
 
 
 @blueprint.get("/incidents")
@@ -89,10 +97,15 @@ def page() -> Any:
     filters = _filters("open")
     shown = dict(filters, status=filters["status"] or "all")
     cur = get_cursor()
-    return render_template("incidents.html", filters=shown, choices=_choices(),
-                           window_kinds=WINDOW_KINDS, silences=current_silences(
-                               cur, datetime.now(UTC)), windows=recent_windows(cur),
-                           **list_context(_incidents(filters)))
+    return render_template(
+        "incidents.html",
+        filters=shown,
+        choices=_choices(),
+        window_kinds=WINDOW_KINDS,
+        silences=current_silences(cur, datetime.now(UTC)),
+        windows=recent_windows(cur),
+        **list_context(_incidents(filters)),
+    )
 
 
 @blueprint.get("/api/v1/incidents")
@@ -102,8 +115,10 @@ def api_incidents() -> Any:
 
     def build() -> Prepared:
         incidents = _incidents(filters)
-        return prepare(jsonify(incidents=jsonable(incidents), count=len(incidents))
-                       .get_data(), "application/json")
+        return prepare(
+            jsonify(incidents=jsonable(incidents), count=len(incidents)).get_data(),
+            "application/json",
+        )
 
     # cached per data version: acknowledgements are part of it, so an ack shows at once
     body = cached("api", ("incidents", tuple(sorted(filters.items()))), build)
@@ -133,24 +148,36 @@ def acknowledge(incident: int) -> Any:
 @blueprint.post("/incidents/silence")
 @require("operator")
 def silence() -> Any:
-    return _act({"action": "silence", "pair": request.form.get("pair", ""),
-                 "until": request.form.get("until", "")})
+    return _act(
+        {
+            "action": "silence",
+            "pair": request.form.get("pair", ""),
+            "until": request.form.get("until", ""),
+        }
+    )
 
 
 @blueprint.post("/incidents/window")
 @require("operator")
 def window() -> Any:
     form = request.form
-    return _act({"action": "window", "pair": form.get("pair", ""),
-                 "start": form.get("start", ""), "end": form.get("end", ""),
-                 "kind": form.get("kind", "")})
+    return _act(
+        {
+            "action": "window",
+            "pair": form.get("pair", ""),
+            "start": form.get("start", ""),
+            "end": form.get("end", ""),
+            "kind": form.get("kind", ""),
+        }
+    )
 
 
 @blueprint.post("/incidents/silences/<int:silence>/edit")
 @require("operator")
 def edit_silence(silence: int) -> Any:
-    return _act({"action": "silence_edit", "silence": silence,
-                 "until": request.form.get("until", "")})
+    return _act(
+        {"action": "silence_edit", "silence": silence, "until": request.form.get("until", "")}
+    )
 
 
 @blueprint.post("/incidents/silences/<int:silence>/remove")

@@ -25,8 +25,10 @@ POLLED_SHOWN = 200
 
 def _health() -> dict[str, Any]:
     cur = get_cursor()
-    return {**ingest_health(cur, SOURCES_SHOWN, NEWEST_QUARANTINED),
-            **poll_health(cur, POLLED_SHOWN)}
+    return {
+        **ingest_health(cur, SOURCES_SHOWN, NEWEST_QUARANTINED),
+        **poll_health(cur, POLLED_SHOWN),
+    }
 
 
 @blueprint.get("/ingest")

@@ -76,8 +76,9 @@ def _range() -> TimeRange:
         abort(400, str(error))
 
 
-def _detail(pair: str, days: float, buckets: int | None = None,
-            window: TimeRange | None = None) -> PairDetail | None:
+def _detail(
+    pair: str, days: float, buckets: int | None = None, window: TimeRange | None = None
+) -> PairDetail | None:
     bounds = (window.start, window.end) if window else None
     return pair_detail(get_cursor(), pair, days, buckets, bounds)
 
@@ -92,8 +93,10 @@ def data_notice(detail: PairDetail, window: TimeRange, now: datetime) -> dict[st
         notice["ago"] = ago(now - detail.data_end)
         if detail.data_end < window.start:
             length = window.end - window.start
-            notice["before"] = {"start": iso_minute(detail.data_end - length),
-                                "end": iso_minute(detail.data_end + timedelta(minutes=1))}
+            notice["before"] = {
+                "start": iso_minute(detail.data_end - length),
+                "end": iso_minute(detail.data_end + timedelta(minutes=1)),
+            }
     return notice
 
 
@@ -103,11 +106,19 @@ def _body(pair: str, window: TimeRange) -> Markup | None:
     if detail is None:
         return None
     chart = figure_div(connections_figure(detail))
-    return Markup(render_template(
-        "_pair_body.html", detail=detail, chart=Markup(chart), window=window,
-        presets=PRESETS, notice=data_notice(detail, window, datetime.now(UTC)),
-        custom_start=iso_minute(window.start), custom_end=iso_minute(window.end),
-        **list_context(detail.incidents, pair, shared=True)))
+    return Markup(
+        render_template(
+            "_pair_body.html",
+            detail=detail,
+            chart=Markup(chart),
+            window=window,
+            presets=PRESETS,
+            notice=data_notice(detail, window, datetime.now(UTC)),
+            custom_start=iso_minute(window.start),
+            custom_end=iso_minute(window.end),
+            **list_context(detail.incidents, pair, shared=True),
+        )
+    )
 
 
 @blueprint.get("/pairs/<pair>")
@@ -122,8 +133,7 @@ def page(pair: str) -> Any:
     def build() -> Prepared | None:
         body = cached("pair", key, lambda: _body(pair, window))
         # the shell is this session's, so the body gets its CSRF token here (csrf.fill)
-        return None if body is None else prepare(csrf.fill(shell.replace(SLOT, body)),
-                                                 "text/html")
+        return None if body is None else prepare(csrf.fill(shell.replace(SLOT, body)), "text/html")
 
     prepared = cached("pages", (key, shell), build)
     if prepared is None:
@@ -146,18 +156,31 @@ def _payload(pair: str, days: float, window: TimeRange | None) -> Prepared | Non
     detail = _detail(pair, days, window=window)
     if detail is None:
         return None
-    return prepare(jsonify(jsonable({
-        "pair": detail.pair, "units": detail.units, "incidents": detail.incidents,
-        "window": {"start": detail.start, "end": detail.end},
-        "data_end": detail.data_end,
-        "series": {serial: [{"time": t, "connections": c} for t, c in points]
-                   for serial, points in detail.samples.items()},
-        "total": [{"time": t, "connections": c} for t, c in detail.total],
-        "events": detail.events, "active_at_start": detail.active_at_start,
-        "active": detail.active, "health": detail.health,
-        "freshness": list(detail.freshness.values()),
-        "role_changes": detail.role_changes})).get_data(),
-        "application/json")
+    return prepare(
+        jsonify(
+            jsonable(
+                {
+                    "pair": detail.pair,
+                    "units": detail.units,
+                    "incidents": detail.incidents,
+                    "window": {"start": detail.start, "end": detail.end},
+                    "data_end": detail.data_end,
+                    "series": {
+                        serial: [{"time": t, "connections": c} for t, c in points]
+                        for serial, points in detail.samples.items()
+                    },
+                    "total": [{"time": t, "connections": c} for t, c in detail.total],
+                    "events": detail.events,
+                    "active_at_start": detail.active_at_start,
+                    "active": detail.active,
+                    "health": detail.health,
+                    "freshness": list(detail.freshness.values()),
+                    "role_changes": detail.role_changes,
+                }
+            )
+        ).get_data(),
+        "application/json",
+    )
 
 
 @blueprint.get("/api/v1/pairs/<pair>")

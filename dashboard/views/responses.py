@@ -32,10 +32,12 @@ class Prepared:
 
 def prepare(body: str | bytes, mimetype: str) -> Prepared:
     data = body.encode() if isinstance(body, str) else body
-    zipped = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0) \
-        if len(data) >= GZIP_MIN_BYTES else None
-    return Prepared(data, zipped, hashlib.sha1(data, usedforsecurity=False).hexdigest(),
-                    mimetype)
+    zipped = (
+        gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+        if len(data) >= GZIP_MIN_BYTES
+        else None
+    )
+    return Prepared(data, zipped, hashlib.sha1(data, usedforsecurity=False).hexdigest(), mimetype)
 
 
 def send(prepared: Prepared) -> Response:
@@ -54,4 +56,3 @@ def send(prepared: Prepared) -> Response:
         response.content_encoding = "gzip"
     response.set_data(prepared.zipped if zipped and prepared.zipped else prepared.data)
     return response
-

@@ -16,5 +16,9 @@ blueprint = Blueprint("runbooks", __name__)
 @blueprint.get("/runbooks")
 @require("viewer")
 def page() -> Any:
-    return render_template("runbooks.html", kinds=list(runbooks.RUNBOOKS),
-                           checks=runbooks.CHECKS, sources=runbooks.SOURCES)
+    return render_template(
+        "runbooks.html",
+        kinds=list(runbooks.RUNBOOKS),
+        checks=runbooks.CHECKS,
+        sources=runbooks.SOURCES,
+    )

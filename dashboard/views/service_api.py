@@ -24,8 +24,12 @@ from hawatch.store.readonly import plain_value
 
 blueprint = Blueprint("service_api", __name__)
 
-_KINDS = {"application/json": "json", "application/x-ndjson": "json", "text/csv": "csv",
-          "text/plain": "log"}
+_KINDS = {
+    "application/json": "json",
+    "application/x-ndjson": "json",
+    "text/csv": "csv",
+    "text/plain": "log",
+}
 
 
 def _service() -> ServerHooks | None:
@@ -48,8 +52,7 @@ def healthz() -> Any:
 def metrics() -> Response:
     service = _service()
     text = service.metrics_text() if service else ""
-    return Response(text + auth.metrics_text(),
-                    mimetype="text/plain; version=0.0.4")
+    return Response(text + auth.metrics_text(), mimetype="text/plain; version=0.0.4")
 
 
 @blueprint.post("/api/v1/ingest")
@@ -90,8 +93,7 @@ def operator() -> Any:
     service = _service()
     if not _bearer_ok(service.local_token if service else ""):
         abort(401, "missing or wrong bearer token")
-    done = apply_action(app_state().store, request.get_json(silent=True) or {},
-                        datetime.now(UTC))
+    done = apply_action(app_state().store, request.get_json(silent=True) or {}, datetime.now(UTC))
     return jsonify(done=done)
 
 
@@ -106,12 +108,17 @@ def sql() -> Any:
     if not isinstance(payload, dict):
         return jsonify(error='send a JSON object: {"query": ..., "params": [...]}'), 400
     try:
-        result = sql_views.run_analyst_query(str(payload.get("query", "")),
-                                             payload.get("timeout"), payload.get("max_rows"),
-                                             payload.get("params", []))
-        response = jsonify(columns=result.columns,
-                           rows=[[plain_value(v) for v in row] for row in result.rows],
-                           truncated=result.truncated)
+        result = sql_views.run_analyst_query(
+            str(payload.get("query", "")),
+            payload.get("timeout"),
+            payload.get("max_rows"),
+            payload.get("params", []),
+        )
+        response = jsonify(
+            columns=result.columns,
+            rows=[[plain_value(v) for v in row] for row in result.rows],
+            truncated=result.truncated,
+        )
         result.check_time()
     except QueryBusy as exc:
         return jsonify(error=str(exc)), 503, sql_views.busy_headers()

@@ -61,8 +61,12 @@ def new_sandbox(store: Store, settings: Settings) -> Sandbox:
     return Sandbox(store.cursor, int(settings["sql.max_concurrent"]))
 
 
-def run_analyst_query(query: str, timeout: float | None = None,
-                      max_rows: int | None = None, params: Sequence[Param] = ()) -> QueryResult:
+def run_analyst_query(
+    query: str,
+    timeout: float | None = None,
+    max_rows: int | None = None,
+    params: Sequence[Param] = (),
+) -> QueryResult:
     """Run `query` (with `params` bound to its `?`s) in the app's sandbox within the settings'
     limits (or tighter ones)."""
     state = app_state()
@@ -98,13 +102,13 @@ class Outcome:
     def fail(self, exc: HawatchError) -> None:
         self.result, self.error = None, _one_line(exc)
         self.hint = exc.hint if isinstance(exc, InvalidQuery) else ""
-        self.status, self.headers = (503, busy_headers()) if isinstance(exc, QueryBusy) \
-            else (400, {})
+        self.status, self.headers = (
+            (503, busy_headers()) if isinstance(exc, QueryBusy) else (400, {})
+        )
 
     def entry(self, seconds: float) -> HistoryEntry:
         rows = None if self.result is None else len(self.result.rows)
-        return HistoryEntry(self.ran_at, self.query, self.way, rows, round(seconds, 3),
-                            self.error)
+        return HistoryEntry(self.ran_at, self.query, self.way, rows, round(seconds, 3), self.error)
 
 
 def _run(query: str, way: str) -> Outcome:
@@ -124,26 +128,37 @@ def _remember(entry: HistoryEntry) -> None:
         log.warning("sql history: not kept for %s: %s", g.user.name, _one_line(exc))
 
 
-def _render(outcome: Outcome | None, query: str,
-            history: list[HistoryEntry]) -> str:
+def _render(outcome: Outcome | None, query: str, history: list[HistoryEntry]) -> str:
     # a query of the history that named a server folder (typed to probe it) shows
     # `<server path>` instead: the page names no server folder but in the statement just sent
     if any("/" in h.query or "\\" in h.query for h in history):
         hidden = server_paths(get_cursor())
         history = [replace(h, query=hide_server_paths(h.query, hidden)) for h in history]
     return render_template(
-        "sql.html", query=query, result=outcome and outcome.result,
-        error=outcome and outcome.error, hint=outcome.hint if outcome else "",
-        examples=EXAMPLES, history=history, schema_browser=_schema_browser(),
-        reuse_href=_reuse_href)
+        "sql.html",
+        query=query,
+        result=outcome and outcome.result,
+        error=outcome and outcome.error,
+        hint=outcome.hint if outcome else "",
+        examples=EXAMPLES,
+        history=history,
+        schema_browser=_schema_browser(),
+        reuse_href=_reuse_href,
+    )
 
 
 def _schema_browser() -> Markup:
     """The schema browser's HTML: the same for every user and until the schema changes
     (a migration, at start), so kept in a render cache: building it for every request
     was most of the console's cost (GET /sql 68 ms, 23 ms with it kept)."""
-    return app_state().caches["schema"].get("schema-browser", lambda: Markup(
-        render_template("_sql_schema.html", relations=relations(get_cursor()))))
+    return (
+        app_state()
+        .caches["schema"]
+        .get(
+            "schema-browser",
+            lambda: Markup(render_template("_sql_schema.html", relations=relations(get_cursor()))),
+        )
+    )
 
 
 def _reuse_href(query: str) -> str:
@@ -163,7 +178,7 @@ def page() -> Any:
         return _render(None, query, history)
     started = time.monotonic()
     outcome = _run(query, "console")
-    shown = [outcome.entry(time.monotonic() - started), *history][:sql_history.SHOWN]
+    shown = [outcome.entry(time.monotonic() - started), *history][: sql_history.SHOWN]
     try:
         body = _render(outcome, query, shown)
         if outcome.result is not None:
@@ -210,18 +225,25 @@ def _csv(result: QueryResult) -> Response:
     writer.writerow(result.columns)
     for row in result.rows:
         writer.writerow(["" if v is None else plain_value(v) for v in row])
-    headers = {"Content-Disposition": 'attachment; filename="hawatch-query.csv"',
-               "X-Hawatch-Truncated": "true" if result.truncated else "false"}
+    headers = {
+        "Content-Disposition": 'attachment; filename="hawatch-query.csv"',
+        "X-Hawatch-Truncated": "true" if result.truncated else "false",
+    }
     return Response(out.getvalue(), mimetype="text/csv", headers=headers)
 
 
 def _json(result: QueryResult) -> Response:
-    body = {"columns": result.columns,
-            "rows": [[plain_value(v) for v in row] for row in result.rows],
-            "truncated": result.truncated, "seconds": round(result.seconds, 3)}
-    return Response(json.dumps(body, default=str), mimetype="application/json",
-                    headers={"Content-Disposition":
-                             'attachment; filename="hawatch-query.json"'})
+    body = {
+        "columns": result.columns,
+        "rows": [[plain_value(v) for v in row] for row in result.rows],
+        "truncated": result.truncated,
+        "seconds": round(result.seconds, 3),
+    }
+    return Response(
+        json.dumps(body, default=str),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="hawatch-query.json"'},
+    )
 
 
 @blueprint.post("/sql.csv")

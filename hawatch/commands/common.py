@@ -18,8 +18,9 @@ def add_common(parser: argparse.ArgumentParser, fmt: bool = False) -> None:
     parser.add_argument("--db", help="DuckDB database file (setting: db)")
     parser.add_argument("--config", help="TOML configuration file")
     if fmt:
-        parser.add_argument("--format", choices=FORMATS, default="table",
-                            help="output format (default: table)")
+        parser.add_argument(
+            "--format", choices=FORMATS, default="table", help="output format (default: table)"
+        )
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -32,5 +33,8 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 def add_by(parser: argparse.ArgumentParser) -> None:
     """`--by`: who acted, for the audit log (operators' actions)."""
-    parser.add_argument("--by", default=os.environ.get("USER", "operator"),
-                        help="who, for the audit log (default: $USER)")
+    parser.add_argument(
+        "--by",
+        default=os.environ.get("USER", "operator"),
+        help="who, for the audit log (default: $USER)",
+    )

@@ -18,28 +18,37 @@ DEMO_DB = "hawatch-demo.duckdb"
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("demo", help="a simulated fleet, live: watch incidents open and"
-                            " resolve",
-                            description="Run the sample fleet live on this machine and serve "
-                            "the dashboard on localhost until Ctrl-C, with a user `demo` "
-                            "(operator) whose new password is printed. Its simulated units "
-                            "answer polls (SonicOS API over HTTPS) and send syslog to the "
-                            "server's UDP listener; the last two hours are ingested first, then "
-                            "each scenario happens in the next minutes (an unsynced failover, a "
-                            "split brain, a failover only the polls see, a unit that stops "
-                            "answering, ...), and the printed schedule says when. Database: "
-                            f"{DEMO_DB} by default, its simulated units' files beside it "
-                            "(DB.live/). With --no-serve: ingest sample_logs/ (three days of "
-                            "the same fleet), print the per-pair health and the incidents "
-                            "found, and stop.")
+    p = commands.add_parser(
+        "demo",
+        help="a simulated fleet, live: watch incidents open and resolve",
+        description="Run the sample fleet live on this machine and serve "
+        "the dashboard on localhost until Ctrl-C, with a user `demo` "
+        "(operator) whose new password is printed. Its simulated units "
+        "answer polls (SonicOS API over HTTPS) and send syslog to the "
+        "server's UDP listener; the last two hours are ingested first, then "
+        "each scenario happens in the next minutes (an unsynced failover, a "
+        "split brain, a failover only the polls see, a unit that stops "
+        "answering, ...), and the printed schedule says when. Database: "
+        f"{DEMO_DB} by default, its simulated units' files beside it "
+        "(DB.live/). With --no-serve: ingest sample_logs/ (three days of "
+        "the same fleet), print the per-pair health and the incidents "
+        "found, and stop.",
+    )
     add_common(p, fmt=True)
-    p.add_argument("--http", default="127.0.0.1:8080",
-                   help="dashboard address (default 127.0.0.1:8080)")
-    p.add_argument("--no-serve", action="store_true",
-                   help="analyse sample_logs/, print the results and stop")
-    p.add_argument("--lead", type=float, default=60.0, metavar="SECONDS",
-                   help="seconds from the start to the first scenario (default 60; the "
-                   "others follow two minutes apart)")
+    p.add_argument(
+        "--http", default="127.0.0.1:8080", help="dashboard address (default 127.0.0.1:8080)"
+    )
+    p.add_argument(
+        "--no-serve", action="store_true", help="analyse sample_logs/, print the results and stop"
+    )
+    p.add_argument(
+        "--lead",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds from the start to the first scenario (default 60; the "
+        "others follow two minutes apart)",
+    )
     p.set_defaults(run=cmd_demo)
 
 
@@ -60,8 +69,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _live_demo(settings, args.http, args.format, args.lead)
 
 
-def _analyse_and_print(settings: Settings, paths: list[str], fmt: str,
-                       incidents: bool = True) -> bool:
+def _analyse_and_print(
+    settings: Settings, paths: list[str], fmt: str, incidents: bool = True
+) -> bool:
     """Ingest `paths` (a folder's inventory first) into the demo database, analyse it, print
     the fleet (and the incidents); False if an input failed."""
     from hawatch.analytics.analyze import analyze
@@ -87,8 +97,10 @@ def _analyse_and_print(settings: Settings, paths: list[str], fmt: str,
 def _sample_demo(settings: Settings, fmt: str) -> int:
     """sample_logs/ (the folder holds its inventory, applied first, and truth.json, skipped)."""
     ok = _analyse_and_print(settings, [str(sample_logs())], fmt)
-    print(f"\ndatabase: {settings['db']}  (try: hawatch sql --db {settings['db']} "
-          "\"select * from pair_health\")")
+    print(
+        f"\ndatabase: {settings['db']}  (try: hawatch sql --db {settings['db']} "
+        '"select * from pair_health")'
+    )
     return 0 if ok else 1
 
 
@@ -97,10 +109,18 @@ def _sample_demo(settings: Settings, fmt: str) -> int:
 # units' export events through a drop folder
 def _live_settings(settings: Settings) -> None:
     """A live demo's pace: quick polls and analysis, UDP syslog on a free port."""
-    settings.update({"serve.syslog_udp": "127.0.0.1:0", "serve.syslog_tcp": "",
-                     "serve.drop_quiet_seconds": 1.0, "serve.analysis_interval_seconds": 10,
-                     "poll.interval_seconds": 10, "poll.jitter_seconds": 1.0,
-                     "poll.timeout_seconds": 3.0, "poll.retries": 0})
+    settings.update(
+        {
+            "serve.syslog_udp": "127.0.0.1:0",
+            "serve.syslog_tcp": "",
+            "serve.drop_quiet_seconds": 1.0,
+            "serve.analysis_interval_seconds": 10,
+            "poll.interval_seconds": 10,
+            "poll.jitter_seconds": 1.0,
+            "poll.timeout_seconds": 3.0,
+            "poll.retries": 0,
+        }
+    )
 
 
 def _live_demo(settings: Settings, http: str, fmt: str, lead: float) -> int:
@@ -118,13 +138,20 @@ def _live_demo(settings: Settings, http: str, fmt: str, lead: float) -> int:
             return 1
         print("\nwhat happens next (times in UTC):")
         for happening in fleet.schedule():
-            print(f"  {datetime.fromtimestamp(happening.at, UTC):%H:%M:%S}  "
-                  f"{happening.pair}: {happening.what}")
+            print(
+                f"  {datetime.fromtimestamp(happening.at, UTC):%H:%M:%S}  "
+                f"{happening.pair}: {happening.what}"
+            )
         spool = Path(settings["serve.spool_dir"] or settings["db"] + ".spool")
         (spool / PORTS_FILE).unlink(missing_ok=True)  # a killed server's: not this one's
         _live_settings(settings)
-        settings.update({"inventory": str(inventory), "poll.credentials_file": str(credentials),
-                         "serve.drop_dir": str(folder / "drop")})
+        settings.update(
+            {
+                "inventory": str(inventory),
+                "poll.credentials_file": str(credentials),
+                "serve.drop_dir": str(folder / "drop"),
+            }
+        )
         fleet.go_live(spool / PORTS_FILE, folder / "drop")
         return _serve_demo(settings, http)
     finally:
@@ -141,9 +168,11 @@ def _check_port_free(http: str) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise HawatchError(f"cannot serve the demo on {http}: {exc.strerror} (another "
-                               "program uses the port: pass --http 127.0.0.1:PORT or "
-                               "--no-serve)") from None
+            raise HawatchError(
+                f"cannot serve the demo on {http}: {exc.strerror} (another "
+                "program uses the port: pass --http 127.0.0.1:PORT or "
+                "--no-serve)"
+            ) from None
 
 
 def _serve_demo(settings: Settings, http: str) -> int:

@@ -9,14 +9,17 @@ from hawatch.commands.common import Commands, add_common, load_settings
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("ingest", help="ingest syslog files and HA exports into the store",
-                            description="Ingest SonicOS syslog files and JSON/CSV HA exports "
-                            "(files, folders recursively, .gz, '-' for stdin). Re-ingesting a "
-                            "file adds nothing; an interrupted run resumes where it stopped. "
-                            "In a folder, links and the database's own files are skipped. A "
-                            "source of which nothing could be used (not a log or export at "
-                            "all: a README, a binary, another CSV) gets one line on stderr and"
-                            " the command exits 1, as it does when a source fails.")
+    p = commands.add_parser(
+        "ingest",
+        help="ingest syslog files and HA exports into the store",
+        description="Ingest SonicOS syslog files and JSON/CSV HA exports "
+        "(files, folders recursively, .gz, '-' for stdin). Re-ingesting a "
+        "file adds nothing; an interrupted run resumes where it stopped. "
+        "In a folder, links and the database's own files are skipped. A "
+        "source of which nothing could be used (not a log or export at "
+        "all: a README, a binary, another CSV) gets one line on stderr and"
+        " the command exits 1, as it does when a source fails.",
+    )
     add_common(p, fmt=True)
     p.add_argument("--inventory", help="pair inventory, CSV or TOML (setting: inventory)")
     p.add_argument("--timezone", help="time zone of units the inventory names none for")
@@ -38,9 +41,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if inventory:
             pairs = load_inventory(store, inventory)
             print(f"inventory {inventory}: {pairs} pairs", file=sys.stderr)
-        report = ingest_paths(store, args.sources, timezone,
-                              batch_bytes=settings["ingest.batch_megabytes"] * 1024 * 1024,
-                              limits=IngestLimits.from_settings(settings))
+        report = ingest_paths(
+            store,
+            args.sources,
+            timezone,
+            batch_bytes=settings["ingest.batch_megabytes"] * 1024 * 1024,
+            limits=IngestLimits.from_settings(settings),
+        )
         print_ingest_report(report, args.format)
         if args.format == "table":
             print_pair_summary(store, "table")

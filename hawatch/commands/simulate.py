@@ -9,9 +9,12 @@ from hawatch.commands.common import Commands
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("simulate", help="write a realistic fleet's logs and truth.json",
-                            description="Write SonicOS syslog, JSON/CSV exports, an inventory "
-                            "and truth.json (the injected incidents) for a simulated fleet.")
+    p = commands.add_parser(
+        "simulate",
+        help="write a realistic fleet's logs and truth.json",
+        description="Write SonicOS syslog, JSON/CSV exports, an inventory "
+        "and truth.json (the injected incidents) for a simulated fleet.",
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--pairs", type=int, default=8, help="number of HA pairs (default 8)")
     p.add_argument("--days", type=int, default=3, help="days of logs (default 3)")

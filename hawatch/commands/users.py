@@ -16,22 +16,31 @@ from hawatch.store.errors import HawatchError
 def register(commands: Commands) -> None:
     from hawatch.dashboard.credentials import MIN_PASSWORD, ROLES
 
-    p = commands.add_parser("users", help="dashboard users and their roles",
-                            description="Dashboard users, kept beside the database in "
-                            "DB.users.json (mode 0600), never in it: analysts' SQL cannot read"
-                            " them. Roles: viewer (read), operator (also acknowledge, silence,"
-                            " windows), admin (also users). Works whether or not a server is "
-                            "running.")
+    p = commands.add_parser(
+        "users",
+        help="dashboard users and their roles",
+        description="Dashboard users, kept beside the database in "
+        "DB.users.json (mode 0600), never in it: analysts' SQL cannot read"
+        " them. Roles: viewer (read), operator (also acknowledge, silence,"
+        " windows), admin (also users). Works whether or not a server is "
+        "running.",
+    )
     users = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    u = users.add_parser("add", help="add a user (asks for the password twice)",
-                         description=f"Add a user. The password (at least {MIN_PASSWORD} "
-                         "characters) is asked for twice, or read from the first line of "
-                         "standard input with --password-stdin.")
+    u = users.add_parser(
+        "add",
+        help="add a user (asks for the password twice)",
+        description=f"Add a user. The password (at least {MIN_PASSWORD} "
+        "characters) is asked for twice, or read from the first line of "
+        "standard input with --password-stdin.",
+    )
     add_common(u)
     u.add_argument("name", metavar="NAME")
     u.add_argument("--role", required=True, help=f"what the user may do: {', '.join(ROLES)}")
-    u.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input (for scripts)")
+    u.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (for scripts)",
+    )
     u.set_defaults(run=cmd_users_add)
     u = users.add_parser("list", help="list users, their roles and when they were added")
     add_common(u, fmt=True)
@@ -45,15 +54,21 @@ def register(commands: Commands) -> None:
     u.add_argument("name", metavar="NAME")
     u.add_argument("role", metavar="ROLE", help=", ".join(ROLES))
     u.set_defaults(run=cmd_users_set_role)
-    u = users.add_parser("passwd", help="change a user's password (asks for it twice)",
-                         description=f"Give a user a new password (at least {MIN_PASSWORD} "
-                         "characters), asked for twice, or read from the first line of "
-                         "standard input with --password-stdin. The user's dashboard "
-                         "sessions end at once.")
+    u = users.add_parser(
+        "passwd",
+        help="change a user's password (asks for it twice)",
+        description=f"Give a user a new password (at least {MIN_PASSWORD} "
+        "characters), asked for twice, or read from the first line of "
+        "standard input with --password-stdin. The user's dashboard "
+        "sessions end at once.",
+    )
     add_common(u)
     u.add_argument("name", metavar="NAME")
-    u.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input (for scripts)")
+    u.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (for scripts)",
+    )
     u.set_defaults(run=cmd_users_passwd)
 
 
@@ -63,8 +78,10 @@ def _credentials(args: argparse.Namespace) -> Any:
     db = load_settings(args)["db"]
     if not Path(db).is_file():
         # users live beside a database: a typo in --db must not start a second, empty list
-        raise HawatchError(f"no database at {Path(db).resolve()} (check --db; `hawatch serve "
-                           "--db PATH` or `hawatch ingest --db PATH` creates it)")
+        raise HawatchError(
+            f"no database at {Path(db).resolve()} (check --db; `hawatch serve "
+            "--db PATH` or `hawatch ingest --db PATH` creates it)"
+        )
     return Credentials(db)
 
 
@@ -76,9 +93,11 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin or not sys.stdin.isatty():
         line = sys.stdin.readline()
         if not line:  # end of input; an empty line is an empty password, refused by the rules
-            raise HawatchError("no password on standard input (pipe it in, e.g. printf "
-                               "'%s\\n' \"$PW\" | hawatch users add NAME --role ROLE, or run "
-                               "in a terminal)")
+            raise HawatchError(
+                "no password on standard input (pipe it in, e.g. printf "
+                "'%s\\n' \"$PW\" | hawatch users add NAME --role ROLE, or run "
+                "in a terminal)"
+            )
         return line.rstrip("\r\n")
     password = getpass.getpass("Password: ")
     if password != getpass.getpass("Password again: "):
@@ -103,8 +122,11 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_users_list(args: argparse.Namespace) -> int:
     users = _credentials(args).list()
     rows = [(u.name, u.role, u.created_at) for u in users]
-    print(render(["name", "role", "created_at"], rows, args.format)
-          if rows or args.format != "table" else "no users")
+    print(
+        render(["name", "role", "created_at"], rows, args.format)
+        if rows or args.format != "table"
+        else "no users"
+    )
     return 0
 
 

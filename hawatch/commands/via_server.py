@@ -13,8 +13,9 @@ from hawatch.commands.common import load_settings
 from hawatch.store.errors import HawatchError
 
 
-def server_call(db: str, path: str, payload: dict[str, Any], timeout: float
-                ) -> dict[str, Any] | None:
+def server_call(
+    db: str, path: str, payload: dict[str, Any], timeout: float
+) -> dict[str, Any] | None:
     """POST to the server that holds `db`, if one does (it leaves its address and a token
     readable by its user beside the database); None when no server answers."""
     import urllib.error
@@ -27,9 +28,11 @@ def server_call(db: str, path: str, payload: dict[str, Any], timeout: float
     except (OSError, ValueError):
         return None
     request = urllib.request.Request(
-        info["url"] + path, method="POST", data=json.dumps(payload).encode(),
-        headers={"Authorization": f"Bearer {info['token']}",
-                 "Content-Type": "application/json"})
+        info["url"] + path,
+        method="POST",
+        data=json.dumps(payload).encode(),
+        headers={"Authorization": f"Bearer {info['token']}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
@@ -42,13 +45,21 @@ def server_call(db: str, path: str, payload: dict[str, Any], timeout: float
         return None  # a stale file: the server is gone
 
 
-def ask_server(db: str, query: str, timeout: float | None, max_rows: int | None,
-               params: list[Any] | None = None) -> tuple[list[str], list[Any], bool] | None:
+def ask_server(
+    db: str,
+    query: str,
+    timeout: float | None,
+    max_rows: int | None,
+    params: list[Any] | None = None,
+) -> tuple[list[str], list[Any], bool] | None:
     """Run the query (`params` bound to its `?`s) on the server that holds `db`, if one
     does."""
-    answer = server_call(db, "/api/v1/sql", {"query": query, "timeout": timeout,
-                                              "max_rows": max_rows, "params": params or []},
-                         (timeout or 10) + 30)
+    answer = server_call(
+        db,
+        "/api/v1/sql",
+        {"query": query, "timeout": timeout, "max_rows": max_rows, "params": params or []},
+        (timeout or 10) + 30,
+    )
     if answer is None:
         return None
     return answer["columns"], answer["rows"], answer["truncated"]

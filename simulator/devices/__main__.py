@@ -30,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     parser.add_argument("--speed", type=float, default=1.0)
-    parser.add_argument("--profile", default="sim-both",
-                        choices=("sim-both", "sim-rest", "sim-snmp", "mixed"))
+    parser.add_argument(
+        "--profile", default="sim-both", choices=("sim-both", "sim-rest", "sim-snmp", "mixed")
+    )
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     now = int(time.time())

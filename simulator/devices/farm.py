@@ -52,15 +52,21 @@ class FarmSecrets:
 class SimDevice:
     """One simulated unit: its plan and role, its failure mode, its listeners."""
 
-    def __init__(self, plan: Plan, role: str, clock: ScenarioClock, farm_secrets: FarmSecrets,
-                 latency: float, v3: bool) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        role: str,
+        clock: ScenarioClock,
+        farm_secrets: FarmSecrets,
+        latency: float,
+        v3: bool,
+    ) -> None:
         self.plan, self.role, self.clock = plan, role, clock
         self.serial = plan.pair.serial(role)
         self.mode, self.latency, self.v3 = "ok", latency, v3
         self.api = ApiState(farm_secrets.username, farm_secrets.password)
         self.https = UnitHttps(self.api, self.report, lambda: self.latency)
-        self.v2c = snmp_agent.V2cAgent(farm_secrets.community, self.report,
-                                       lambda: self.latency)
+        self.v2c = snmp_agent.V2cAgent(farm_secrets.community, self.report, lambda: self.latency)
         self.port = 0
         self._udp: Any = None  # the v2c transport or the v3 engine
 
@@ -85,23 +91,36 @@ def fingerprint(pem: bytes) -> str:
 
 
 class DeviceFarm:
-    def __init__(self, plans: Iterable[Plan], clock: ScenarioClock, latency: float = 0.0,
-                 farm_secrets: FarmSecrets | None = None, v3_serials: Iterable[str] = (),
-                 snmp: bool = True) -> None:
+    def __init__(
+        self,
+        plans: Iterable[Plan],
+        clock: ScenarioClock,
+        latency: float = 0.0,
+        farm_secrets: FarmSecrets | None = None,
+        v3_serials: Iterable[str] = (),
+        snmp: bool = True,
+    ) -> None:
         self.clock, self.secrets, self.snmp = clock, farm_secrets or FarmSecrets(), snmp
         v3 = set(v3_serials)
         self.plans = list(plans)
-        self.devices = {plan.pair.serial(role): SimDevice(plan, role, clock, self.secrets,
-                                                          latency, plan.pair.serial(role) in v3)
-                        for plan in self.plans for role in ROLES}
+        self.devices = {
+            plan.pair.serial(role): SimDevice(
+                plan, role, clock, self.secrets, latency, plan.pair.serial(role) in v3
+            )
+            for plan in self.plans
+            for role in ROLES
+        }
         self.ca = trustme.CA()
         cert = self.ca.issue_cert("127.0.0.1", "localhost")
         self.cert_pem = cert.cert_chain_pems[0].bytes()
-        self.contexts = {"ok": self._context(cert), "bad_cert": self._context(
-            trustme.CA().issue_cert("127.0.0.1", "localhost"))}
+        self.contexts = {
+            "ok": self._context(cert),
+            "bad_cert": self._context(trustme.CA().issue_cert("127.0.0.1", "localhost")),
+        }
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="device-farm",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="device-farm", daemon=True
+        )
 
     @staticmethod
     def _context(cert: trustme.LeafCert) -> ssl.SSLContext:
@@ -131,8 +150,9 @@ class DeviceFarm:
             udp.bind(("127.0.0.1", device.port))
             port = udp.getsockname()[1]
             try:
-                await device.https.start(port, self.contexts[
-                    "bad_cert" if device.mode == "bad_cert" else "ok"])
+                await device.https.start(
+                    port, self.contexts["bad_cert" if device.mode == "bad_cert" else "ok"]
+                )
             except OSError:
                 udp.close()
                 if device.port:
@@ -143,8 +163,12 @@ class DeviceFarm:
                 udp.close()
             elif device.v3:
                 device._udp = snmp_agent.start_v3(
-                    udp, self.secrets.v3_user, self.secrets.v3_auth_key,
-                    self.secrets.v3_priv_key, device.report)
+                    udp,
+                    self.secrets.v3_user,
+                    self.secrets.v3_auth_key,
+                    self.secrets.v3_priv_key,
+                    device.report,
+                )
             else:
                 device._udp = await snmp_agent.start_v2c(udp, device.v2c)
             return
@@ -203,42 +227,70 @@ class DeviceFarm:
         self.ca.cert_pem.write_to_path(str(path))
         return path
 
-    def write_inventory(self, path: Path, profile: Callable[[Plan], str | None],
-                        pin: bool = False) -> Path:
+    def write_inventory(
+        self, path: Path, profile: Callable[[Plan], str | None], pin: bool = False
+    ) -> Path:
         """An inventory CSV with each unit's address and its pair's credential profile
         (`profile(plan)`, None: not polled); `pin`: each unit's certificate fingerprint."""
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["pair", "site", "primary_serial", "secondary_serial", "timezone",
-                             "ha_mode", "preempt", "primary_address", "secondary_address",
-                             "poll_profile", "primary_tls_sha256", "secondary_tls_sha256"])
+            writer.writerow(
+                [
+                    "pair",
+                    "site",
+                    "primary_serial",
+                    "secondary_serial",
+                    "timezone",
+                    "ha_mode",
+                    "preempt",
+                    "primary_address",
+                    "secondary_address",
+                    "poll_profile",
+                    "primary_tls_sha256",
+                    "secondary_tls_sha256",
+                ]
+            )
             pinned = fingerprint(self.cert_pem) if pin else ""
             for plan in self.plans:
                 pair, name = plan.pair, profile(plan)
-                writer.writerow([pair.name, pair.site.name, pair.primary, pair.secondary,
-                                 pair.site.timezone, "active_standby", str(pair.preempt).lower(),
-                                 self.address(pair.primary) if name else "",
-                                 self.address(pair.secondary) if name else "", name or "",
-                                 pinned, pinned])
+                writer.writerow(
+                    [
+                        pair.name,
+                        pair.site.name,
+                        pair.primary,
+                        pair.secondary,
+                        pair.site.timezone,
+                        "active_standby",
+                        str(pair.preempt).lower(),
+                        self.address(pair.primary) if name else "",
+                        self.address(pair.secondary) if name else "",
+                        name or "",
+                        pinned,
+                        pinned,
+                    ]
+                )
         return path
 
     def credentials_toml(self, ca_file: Path | None, password: str | None = None) -> str:
         """Profiles for the farm: `sim-rest`, `sim-snmp` (v2c), `sim-snmp3`, `sim-both`."""
         s = self.secrets
         tls = f'ca_file = "{ca_file}"\n' if ca_file else ""
-        return (f'[profiles.sim-rest]\nprotocols = ["rest"]\nusername = "{s.username}"\n'
-                f'password = "{password or s.password}"\n{tls}\n'
-                f'[profiles.sim-snmp]\nprotocols = ["snmp"]\ncommunity = "{s.community}"\n\n'
-                f'[profiles.sim-snmp3]\nprotocols = ["snmp"]\nsnmp_version = "3"\n'
-                f'snmp_user = "{s.v3_user}"\nauth_protocol = "sha"\n'
-                f'auth_key = "{s.v3_auth_key}"\npriv_protocol = "aes"\n'
-                f'priv_key = "{s.v3_priv_key}"\n\n'
-                f'[profiles.sim-both]\nprotocols = ["rest", "snmp"]\n'
-                f'username = "{s.username}"\npassword = "{password or s.password}"\n'
-                f'community = "{s.community}"\n{tls}')
+        return (
+            f'[profiles.sim-rest]\nprotocols = ["rest"]\nusername = "{s.username}"\n'
+            f'password = "{password or s.password}"\n{tls}\n'
+            f'[profiles.sim-snmp]\nprotocols = ["snmp"]\ncommunity = "{s.community}"\n\n'
+            f'[profiles.sim-snmp3]\nprotocols = ["snmp"]\nsnmp_version = "3"\n'
+            f'snmp_user = "{s.v3_user}"\nauth_protocol = "sha"\n'
+            f'auth_key = "{s.v3_auth_key}"\npriv_protocol = "aes"\n'
+            f'priv_key = "{s.v3_priv_key}"\n\n'
+            f'[profiles.sim-both]\nprotocols = ["rest", "snmp"]\n'
+            f'username = "{s.username}"\npassword = "{password or s.password}"\n'
+            f'community = "{s.community}"\n{tls}'
+        )
 
-    def write_credentials(self, path: Path, ca_file: Path | None,
-                          password: str | None = None) -> Path:
+    def write_credentials(
+        self, path: Path, ca_file: Path | None, password: str | None = None
+    ) -> Path:
         """The credentials file hawatch reads (mode 0600, as it insists)."""
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -17,8 +17,14 @@ from collections.abc import Callable
 from hawatch.simulator.devices.sonicos_api import Answer, ApiState, Request, answer, body_bytes
 from hawatch.simulator.devices.timeline import UnitReport
 
-REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    503: "Service Unavailable",
+}
 HOLD_SECONDS = 3600.0  # a silent unit keeps the connection and never answers
 
 
@@ -46,10 +52,14 @@ async def read_request(reader: asyncio.StreamReader, peer: str) -> Request | Non
 
 def render(reply: Answer, gen6: bool) -> bytes:
     body = body_bytes(reply)
-    head = [f"{'HTTP/1.0' if gen6 else 'HTTP/1.1'} {reply.status} "
-            f"{REASONS.get(reply.status, 'Error')}", "Server: SonicWALL", "Expires: -1",
-            "Cache-Control: no-cache", "Content-type: application/json; charset=UTF-8",
-            "X-Content-Type-Options: nosniff"]
+    head = [
+        f"{'HTTP/1.0' if gen6 else 'HTTP/1.1'} {reply.status} {REASONS.get(reply.status, 'Error')}",
+        "Server: SonicWALL",
+        "Expires: -1",
+        "Cache-Control: no-cache",
+        "Content-type: application/json; charset=UTF-8",
+        "X-Content-Type-Options: nosniff",
+    ]
     if not gen6:
         head.append(f"Content-Length: {len(body)}")
     head += [f"{k}: {v}" for k, v in reply.headers.items()]
@@ -59,16 +69,17 @@ def render(reply: Answer, gen6: bool) -> bytes:
 class UnitHttps:
     """Serves one unit's API on one listening socket; `unit()` is None while it is silent."""
 
-    def __init__(self, state: ApiState, unit: Callable[[], UnitReport | None],
-                 latency: Callable[[], float]) -> None:
+    def __init__(
+        self, state: ApiState, unit: Callable[[], UnitReport | None], latency: Callable[[], float]
+    ) -> None:
         self.state, self.unit, self.latency = state, unit, latency
         self.server: asyncio.Server | None = None
         self.requests = 0
 
-    async def start(self, port: int, context: ssl.SSLContext, host: str = "127.0.0.1"
-                    ) -> int:
-        self.server = await asyncio.start_server(self._connection, host, port, ssl=context,
-                                                 reuse_address=True, backlog=256)
+    async def start(self, port: int, context: ssl.SSLContext, host: str = "127.0.0.1") -> int:
+        self.server = await asyncio.start_server(
+            self._connection, host, port, ssl=context, reuse_address=True, backlog=256
+        )
         return int(self.server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -76,8 +87,7 @@ class UnitHttps:
             self.server.close()
             self.server = None
 
-    async def _connection(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = (writer.get_extra_info("peername") or ("?",))[0]
         try:
             while True:

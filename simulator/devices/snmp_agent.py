@@ -81,8 +81,9 @@ def respond(message: bytes, community: str, unit: UnitReport) -> bytes | None:
 class V2cAgent(asyncio.DatagramProtocol):
     """One unit's v2c agent on its own UDP socket; answers after `latency()` seconds."""
 
-    def __init__(self, community: str, unit: Callable[[], UnitReport | None],
-                 latency: Callable[[], float]) -> None:
+    def __init__(
+        self, community: str, unit: Callable[[], UnitReport | None], latency: Callable[[], float]
+    ) -> None:
         self.community, self.unit, self.latency = community, unit, latency
         self.transport: asyncio.DatagramTransport | None = None
         self.answered = 0
@@ -107,7 +108,8 @@ class V2cAgent(asyncio.DatagramProtocol):
 
 async def start_v2c(sock: socket.socket, agent: V2cAgent) -> asyncio.DatagramTransport:
     transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: agent, sock=sock)
+        lambda: agent, sock=sock
+    )
     return transport
 
 
@@ -133,19 +135,28 @@ def _export_live(mib: Any, unit: Callable[[], UnitReport | None]) -> None:
 
     mib.import_symbols("__SNMPv2-MIB", "sysDescr", "sysUpTime")
     mib.unexport_symbols("__SNMPv2-MIB", "sysDescr", "sysUpTime")
-    mib.export_symbols("__SNMPv2-MIB", Live(SYS_DESCR, v2c.OctetString("")),
-                       Live(SYS_UPTIME, v2c.TimeTicks(0)))
+    mib.export_symbols(
+        "__SNMPv2-MIB", Live(SYS_DESCR, v2c.OctetString("")), Live(SYS_UPTIME, v2c.TimeTicks(0))
+    )
     objects: list[Any] = []
-    for oid, syntax in ((MAX_CONN, v2c.Integer32(0)), (CURRENT_CONN, v2c.Gauge32(0)),
-                        (MODEL, v2c.OctetString("")), (SERIAL, v2c.OctetString("")),
-                        (FIRMWARE, v2c.OctetString(""))):
-        objects += [scalar(oid[:-1], syntax.clone()).setMaxAccess("read-only"),
-                    Live(oid, syntax)]
+    for oid, syntax in (
+        (MAX_CONN, v2c.Integer32(0)),
+        (CURRENT_CONN, v2c.Gauge32(0)),
+        (MODEL, v2c.OctetString("")),
+        (SERIAL, v2c.OctetString("")),
+        (FIRMWARE, v2c.OctetString("")),
+    ):
+        objects += [scalar(oid[:-1], syntax.clone()).setMaxAccess("read-only"), Live(oid, syntax)]
     mib.export_symbols("__HAWATCH_SONICWALL", *objects)
 
 
-def start_v3(sock: socket.socket, user: str, auth_key: str, priv_key: str,
-             unit: Callable[[], UnitReport | None]) -> Any:
+def start_v3(
+    sock: socket.socket,
+    user: str,
+    auth_key: str,
+    priv_key: str,
+    unit: Callable[[], UnitReport | None],
+) -> Any:
     """A pysnmp v3arch agent engine (USM SHA/AES128 user `user`) on `sock`, inside the
     running loop; values are read from `unit()` at every GET. Returns the engine (close it
     with `close_dispatcher()`)."""
@@ -163,8 +174,9 @@ def start_v3(sock: socket.socket, user: str, auth_key: str, priv_key: str,
 
     eng = engine.SnmpEngine()
     config.add_transport(eng, udp.DOMAIN_NAME, Gated().open_server_mode(sock=sock))
-    config.add_v3_user(eng, user, config.USM_AUTH_HMAC96_SHA, auth_key,
-                       config.USM_PRIV_CFB128_AES, priv_key)
+    config.add_v3_user(
+        eng, user, config.USM_AUTH_HMAC96_SHA, auth_key, config.USM_PRIV_CFB128_AES, priv_key
+    )
     config.add_vacm_user(eng, 3, user, "authPriv", (1, 3, 6))
     ctx = context.SnmpContext(eng)
     _export_live(ctx.get_mib_instrum().get_mib_builder(), unit)

@@ -58,8 +58,9 @@ class Answer:
 
 
 def envelope(success: bool, code: str, message: str, level: str = "info") -> dict[str, Any]:
-    return {"status": {"success": success,
-                       "info": [{"level": level, "code": code, "message": message}]}}
+    return {
+        "status": {"success": success, "info": [{"level": level, "code": code, "message": message}]}
+    }
 
 
 @dataclass
@@ -75,8 +76,7 @@ class ApiState:
     refused_logins: int = 0
 
     def session_open(self) -> bool:
-        return self.holder is not None and time.monotonic() - self.last_used \
-            < SESSION_IDLE_SECONDS
+        return self.holder is not None and time.monotonic() - self.last_used < SESSION_IDLE_SECONDS
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
@@ -107,9 +107,12 @@ def _login(state: ApiState, request: Request, gen6: bool) -> Answer:
     caller = _caller(request, gen6)
     if state.session_open() and state.holder != caller:
         state.refused_logins += 1
-        return Answer(503, envelope(False, "E_BUSY",
-                                    "No resources: maximum number of sessions exceeded.",
-                                    "error"))
+        return Answer(
+            503,
+            envelope(
+                False, "E_BUSY", "No resources: maximum number of sessions exceeded.", "error"
+            ),
+        )
     state.logins += 1
     state.holder = request.peer if gen6 else secrets.token_hex(16)
     state.last_used = time.monotonic()
@@ -119,8 +122,10 @@ def _login(state: ApiState, request: Request, gen6: bool) -> Answer:
 
 def _system_gen7(unit: UnitReport, now: float) -> dict[str, Any]:
     return {
-        "model": unit.model, "serial_number": unit.serial,
-        "firmware_version": unit.firmware, "rom_version": "SonicROM 7.0.0.0",
+        "model": unit.model,
+        "serial_number": unit.serial,
+        "firmware_version": unit.firmware,
+        "rom_version": "SonicROM 7.0.0.0",
         "system_time": time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(now)),
         "up_time": days_clock(unit.uptime_seconds),
         "peak_connections": f"Peak: {unit.peak_connections}",
@@ -134,38 +139,56 @@ def _system_gen7(unit: UnitReport, now: float) -> dict[str, Any]:
 
 def _system_gen6(unit: UnitReport) -> dict[str, Any]:
     return {
-        "serial_number": _dashed(unit.serial), "model": unit.model,
-        "firmware_version": unit.firmware, "rom_version": "SonicROM 6.5.0.0",
+        "serial_number": _dashed(unit.serial),
+        "model": unit.model,
+        "firmware_version": unit.firmware,
+        "rom_version": "SonicROM 6.5.0.0",
         "up_time": days_clock(unit.uptime_seconds),
         "cpus": "6.35% - 2 x 1200 MHz Mips64 Octeon Processor",
         "connections": f"Peak: {unit.peak_connections} Current: {unit.connections}"
-                       f" Max Allowed: {unit.max_connections} Max: {unit.max_connections}",
+        f" Max Allowed: {unit.max_connections} Max: {unit.max_connections}",
         "connection_usage": f"{100.0 * unit.connections / unit.max_connections:.2f}%",
     }
 
 
 def _dashed(serial: str) -> str:
-    return "-".join(serial[i:i + 4] for i in range(0, len(serial), 4))
+    return "-".join(serial[i : i + 4] for i in range(0, len(serial), 4))
 
 
 def _ha_status(unit: UnitReport) -> dict[str, Any]:
-    states = {unit.role: unit.own_state, ("secondary" if unit.role == "primary"
-                                          else "primary"): unit.peer_state}
-    return {"status": f"{unit.role.title()} {unit.own_state.title()}",
-            "primary_state": states["primary"].upper(),
-            "secondary_state": states["secondary"].upper(),
-            "active_up_time": days_clock(unit.active_up_seconds)}
+    states = {
+        unit.role: unit.own_state,
+        ("secondary" if unit.role == "primary" else "primary"): unit.peer_state,
+    }
+    return {
+        "status": f"{unit.role.title()} {unit.own_state.title()}",
+        "primary_state": states["primary"].upper(),
+        "secondary_state": states["secondary"].upper(),
+        "active_up_time": days_clock(unit.active_up_seconds),
+    }
 
 
 def _ha_base(unit: UnitReport) -> dict[str, Any]:
-    return {"high_availability": {
-        "heartbeat_interval": 1000, "failover_trigger_level": 5,
-        "probe": {"interval": 20, "count": 3}, "election_delay_time": 3,
-        "mode": {"active_standby": {
-            "primary_serial": unit.primary_serial, "secondary_serial": unit.secondary_serial,
-            "stateful_synchronization": unit.sync_enabled, "control_interface": "X6",
-            "data_interface": "X4", "preempt": unit.preempt, "virtual_mac": True,
-            "encryption": False}}}}
+    return {
+        "high_availability": {
+            "heartbeat_interval": 1000,
+            "failover_trigger_level": 5,
+            "probe": {"interval": 20, "count": 3},
+            "election_delay_time": 3,
+            "mode": {
+                "active_standby": {
+                    "primary_serial": unit.primary_serial,
+                    "secondary_serial": unit.secondary_serial,
+                    "stateful_synchronization": unit.sync_enabled,
+                    "control_interface": "X6",
+                    "data_interface": "X4",
+                    "preempt": unit.preempt,
+                    "virtual_mac": True,
+                    "encryption": False,
+                }
+            },
+        }
+    }
 
 
 def _read(unit: UnitReport, path: str, now: float) -> Answer:
@@ -175,9 +198,15 @@ def _read(unit: UnitReport, path: str, now: float) -> Answer:
     if path == "/api/sonicos/high-availability/base":
         return Answer(200, _ha_base(unit))
     if path == "/api/sonicos/version":
-        return Answer(200, {"firmware_version": unit.firmware, "model": unit.model,
-                            "serial_number": _dashed(unit.serial) if gen6 else unit.serial,
-                            "system_uptime": days_clock(unit.uptime_seconds)})
+        return Answer(
+            200,
+            {
+                "firmware_version": unit.firmware,
+                "model": unit.model,
+                "serial_number": _dashed(unit.serial) if gen6 else unit.serial,
+                "system_uptime": days_clock(unit.uptime_seconds),
+            },
+        )
     if path == "/api/sonicos/reporting/status/system" and not gen6:
         return Answer(200, _system_gen7(unit, now))
     if path == "/api/sonicos/reporting/system" and gen6:

@@ -22,8 +22,14 @@ from hawatch.simulator.scenarios import Plan
 # Connection-cache capacity per model (illustrative figures of the order SonicWall's data
 # sheets give; the simulator needs a plausible maximum, not the exact one)
 MAX_CONNECTIONS = {
-    "NSa 2650": 1_000_000, "NSa 3650": 1_500_000, "TZ600": 150_000, "NSa 4650": 2_000_000,
-    "NSa 2700": 1_500_000, "NSa 3700": 2_000_000, "TZ670": 750_000, "NSa 4700": 3_000_000,
+    "NSa 2650": 1_000_000,
+    "NSa 3650": 1_500_000,
+    "TZ600": 150_000,
+    "NSa 4650": 2_000_000,
+    "NSa 2700": 1_500_000,
+    "NSa 3700": 2_000_000,
+    "TZ670": 750_000,
+    "NSa 4700": 3_000_000,
 }
 BOOT_DAYS = 41  # how long the units have been up when the plan starts
 
@@ -106,15 +112,24 @@ def report(plan: Plan, role: str, t: int) -> UnitReport:
     generation = pair.site.profile.style
     connections = plan.connections(role, t)[0] if own != "down" else 0
     return UnitReport(
-        answering=own != "down", serial=pair.serial(role), role=role, generation=generation,
-        model=pair.model, firmware=firmware_text(plan.firmware(role, t), generation),
-        own_state=own if own != "down" else "none", peer_state=peer_state,
-        sync_enabled=plan.sync(t) != "disabled", connections=connections,
+        answering=own != "down",
+        serial=pair.serial(role),
+        role=role,
+        generation=generation,
+        model=pair.model,
+        firmware=firmware_text(plan.firmware(role, t), generation),
+        own_state=own if own != "down" else "none",
+        peer_state=peer_state,
+        sync_enabled=plan.sync(t) != "disabled",
+        connections=connections,
         peak_connections=max(connections, pair.peak_connections),
         max_connections=MAX_CONNECTIONS.get(pair.model, 1_000_000),
         uptime_seconds=max(0, t - _stretch_start(plan, t, role, True)),
         active_up_seconds=max(0, t - _stretch_start(plan, t, active, False)),
-        primary_serial=pair.primary, secondary_serial=pair.secondary, preempt=pair.preempt)
+        primary_serial=pair.primary,
+        secondary_serial=pair.secondary,
+        preempt=pair.preempt,
+    )
 
 
 def days_clock(seconds: int) -> str:

@@ -32,9 +32,13 @@ def _quote(text: str) -> str:
 
 # Whether a line's text agrees with its id's documented wording: one constant pattern per id
 # (compiled once), rather than a pattern looked up per row.
-_AGREES = "CASE h.m {} ELSE false END".format(" ".join(
-    f"WHEN {m.message_id} THEN regexp_matches(h.msg, '(?i){_quote(m.pattern)}')"
-    for m in HA_MESSAGES if m.pattern))
+_AGREES = "CASE h.m {} ELSE false END".format(
+    " ".join(
+        f"WHEN {m.message_id} THEN regexp_matches(h.msg, '(?i){_quote(m.pattern)}')"
+        for m in HA_MESSAGES
+        if m.pattern
+    )
+)
 
 # The receive time from an RFC 5424 header (`<PRI>1 2026-11-01T10:00:05.000Z host ...`).
 _HEADER_TIME = r"""CASE WHEN substr(line, 3, 3) = '>1 ' OR substr(line, 4, 3) = '>1 '
@@ -144,9 +148,12 @@ _TEXT = r"""CASE WHEN contains(l, ' msg="') THEN regexp_extract(l, ' msg="([^"]*
 # Ids of the documented HA table: with other text than their own they are kept as
 # ha_unknown, never counted as traffic, unless newer firmware documents that text for the id.
 _HA_TABLE_IDS = ", ".join(str(m.message_id) for m in HA_TABLE)
-_REUSED = "CASE m {} ELSE false END".format(" ".join(
-    f"WHEN {m.message_id} THEN regexp_matches(msg, '(?i){_quote(m.pattern or '')}')"
-    for m in REUSED_MESSAGES))
+_REUSED = "CASE m {} ELSE false END".format(
+    " ".join(
+        f"WHEN {m.message_id} THEN regexp_matches(msg, '(?i){_quote(m.pattern or '')}')"
+        for m in REUSED_MESSAGES
+    )
+)
 
 # HA lines: catalogued ids whose text agrees, ids of the HA table, unknown ids in the HA
 # group (gcat=8) or whose text reads like HA. Only these few lines (and lines without m=)
