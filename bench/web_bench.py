@@ -39,6 +39,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 from waitress import create_server
@@ -126,7 +127,18 @@ def measure(args: argparse.Namespace, pairs: int, days: int) -> None:
             started = time.perf_counter()
             fill(store, pairs, days, folder)
             full = analyze(store, full=True)
-            (incidents,) = store.cursor().execute("SELECT count(*) FROM incidents").fetchone()
+            incidents, newest = (
+                store.cursor()
+                .execute(
+                    "SELECT (SELECT count(*) FROM incidents),"
+                    " (SELECT max(time) FROM session_samples)"
+                )
+                .fetchone()
+            )
+            # the pair page counts back from now; the filled data ends earlier, so its last 3 days
+            window = "?" + urllib.parse.urlencode(
+                {"start": (newest - timedelta(days=3)).isoformat(), "end": newest.isoformat()}
+            )
             print(
                 f"\nfilled {pairs:,} pairs x {days} days and analysed in "
                 f"{time.perf_counter() - started:.1f} s ({full.pairs:,} pairs, "
@@ -138,7 +150,7 @@ def measure(args: argparse.Namespace, pairs: int, days: int) -> None:
             app = create_app(settings, store, None)
             server = create_server(app, host="127.0.0.1", port=0, threads=8)
             threading.Thread(target=server.run, name="web", daemon=True).start()
-            run_urls(app, server.effective_port, pairs, args)
+            run_urls(app, server.effective_port, pairs, args, window)
             # no server.close(): closing under the running loop makes waitress print EBADF
             # tracebacks; the daemon thread ends with the process (as in hawatch serve)
 
@@ -151,19 +163,19 @@ def page_bytes(port: int, cookie: str, path: str) -> int:
     return size
 
 
-def run_urls(app: object, port: int, pairs: int, args: argparse.Namespace) -> None:
+def run_urls(app: object, port: int, pairs: int, args: argparse.Namespace, window: str) -> None:
     cookie = login(f"http://127.0.0.1:{port}")
-    rotating = [f"/pairs/pair-{i:04d}" for i in range(0, pairs, 4)][:500]
+    rotating = [f"/pairs/pair-{i:04d}{window}" for i in range(0, pairs, 4)][:500]
     # the baseline first: every other row is compared with it
     runs = [
         ("healthz", "/healthz", ["/healthz"]),
         ("fleet", "/", ["/"]),
         ("wallboard", "/wallboard", ["/wallboard"]),
-        ("pair", "/pairs/pair-0000", ["/pairs/pair-0000"]),
+        ("pair", "/pairs/pair-0000 (3 d)", [f"/pairs/pair-0000{window}"]),
         ("incidents", "/api/v1/incidents", ["/api/v1/incidents"]),
         ("fleet-cold", "/ (cache off)", ["/"]),
         ("wallboard-cold", "/wallboard (cache off)", ["/wallboard"]),
-        ("pair-cold", f"/pairs/* ({len(rotating)})", rotating),
+        ("pair-cold", f"/pairs/* ({len(rotating)}, 3 d)", rotating),
     ]
     print(
         f"fleet page as sent: {page_bytes(port, cookie, '/'):,} bytes gzipped; "
